@@ -1,0 +1,168 @@
+#include "common/acquisition.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "common/error.hpp"
+
+namespace ampere {
+namespace {
+
+std::vector<std::int64_t> members(const ChannelRange& range) {
+  std::vector<std::int64_t> out;
+  const std::int64_t step = range.multiple_of;
+  for (std::int64_t v = (range.min + step - 1) / step * step; v <= range.max; v += step) out.push_back(v);
+  return out;
+}
+
+/// `count` values spread evenly over `values` (first and last kept).
+std::vector<std::int64_t> spread(const std::vector<std::int64_t>& values, std::size_t count) {
+  if (count >= values.size()) return values;
+  if (count <= 1) return {values.front()};
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::size_t index = static_cast<std::size_t>(std::llround(static_cast<double>(i) * (values.size() - 1) / (count - 1)));
+    if (out.empty() || out.back() != values[index]) out.push_back(values[index]);
+  }
+  return out;
+}
+
+Eigen::MatrixXd cartesian(const std::vector<std::vector<std::int64_t>>& axes) {
+  Eigen::Index rows = 1;
+  for (const auto& axis : axes) rows *= static_cast<Eigen::Index>(axis.size());
+  Eigen::MatrixXd grid(rows, static_cast<Eigen::Index>(axes.size()));
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    Eigen::Index rest = r;
+    for (std::size_t d = axes.size(); d-- > 0;) {
+      const auto size = static_cast<Eigen::Index>(axes[d].size());
+      grid(r, static_cast<Eigen::Index>(d)) = static_cast<double>(axes[d][static_cast<std::size_t>(rest % size)]);
+      rest /= size;
+    }
+  }
+  return grid;
+}
+
+bool is_profiled(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, Eigen::Index row) {
+  const Eigen::MatrixXd& x = gp.inputs();
+  for (Eigen::Index i = 0; i < x.rows(); ++i)
+    if ((x.row(i).array() == candidates.row(row).array()).all()) return true;
+  return false;
+}
+
+}  // namespace
+
+Eigen::MatrixXd candidate_grid(const std::vector<ChannelRange>& bounds, std::size_t max_points) {
+  AMPERE_REQUIRE(!bounds.empty(), "candidates: no channel dimensions");
+  AMPERE_REQUIRE(max_points >= 1, "candidates: max_points must be positive");
+  std::vector<std::vector<std::int64_t>> axes;
+  for (const ChannelRange& range : bounds) axes.push_back(members(range));
+  // Give each dimension an equal share of the budget; small dimensions pass what they do not use on.
+  std::vector<std::size_t> order(axes.size());
+  for (std::size_t d = 0; d < order.size(); ++d) order[d] = d;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return axes[a].size() < axes[b].size(); });
+  double remaining = static_cast<double>(max_points);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const std::size_t d = order[i];
+    const double share = std::floor(std::pow(remaining, 1.0 / static_cast<double>(order.size() - i)) + 1e-9);
+    const std::size_t take = std::min(axes[d].size(), static_cast<std::size_t>(std::max(1.0, share)));
+    axes[d] = spread(axes[d], take);
+    remaining /= static_cast<double>(axes[d].size());
+  }
+  return cartesian(axes);
+}
+
+Eigen::MatrixXd start_points(const std::vector<ChannelRange>& bounds) {
+  std::vector<std::vector<std::int64_t>> axes;
+  for (const ChannelRange& range : bounds) {
+    const std::vector<std::int64_t> all = members(range);
+    AMPERE_REQUIRE(!all.empty(), "start points: empty channel range [", range.min, ", ", range.max, "]");
+    axes.push_back(all.front() == all.back() ? std::vector<std::int64_t>{all.front()}
+                                             : std::vector<std::int64_t>{all.front(), all.back()});
+  }
+  return cartesian(axes);
+}
+
+const char* acquisition_name(Acquisition acquisition) {
+  return acquisition == Acquisition::MaxVariance ? "max-variance" : "max-relative-std";
+}
+
+Acquisition parse_acquisition(const std::string& name) {
+  if (name == "max-variance") return Acquisition::MaxVariance;
+  if (name == "max-relative-std") return Acquisition::MaxRelativeStd;
+  throw InputError("acquisition: unknown '" + name + "' (known: max-variance, max-relative-std)");
+}
+
+std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::MatrixXd& candidates,
+                                       std::size_t count, Acquisition acquisition) {
+  const Eigen::Index m = candidates.rows();
+  std::vector<bool> available(static_cast<std::size_t>(m));
+  for (Eigen::Index c = 0; c < m; ++c) available[static_cast<std::size_t>(c)] = !is_profiled(gp, candidates, c);
+
+  // Normalized space throughout: var(c) = σ_f² − ‖V_c‖² − Σ_j u_j(c)², where u_j is the rank-one
+  // term each chosen point adds (its posterior covariance with c over its own observation std).
+  const Eigen::MatrixXd v = gp.whitened_cross_covariance(candidates);  // n × m
+  const double signal = gp.hyperparameters().signal_variance;
+  const double noise = gp.hyperparameters().noise_variance;
+  Eigen::VectorXd variance = (signal - v.colwise().squaredNorm().array()).matrix().cwiseMax(0.0);
+  Eigen::VectorXd scale = Eigen::VectorXd::Ones(m);
+  if (acquisition == Acquisition::MaxRelativeStd) {
+    const Eigen::VectorXd mean = gp.predict(candidates).mean.cwiseAbs();
+    const double floor = std::max(1e-12, mean.maxCoeff() * 1e-6);
+    scale = mean.cwiseMax(floor).cwiseInverse();
+  }
+  std::vector<Eigen::VectorXd> updates;
+  std::vector<Eigen::Index> chosen;
+  while (chosen.size() < count) {
+    Eigen::Index best = -1;
+    double best_score = -1;
+    for (Eigen::Index c = 0; c < m; ++c) {
+      if (!available[static_cast<std::size_t>(c)]) continue;
+      const double score = std::sqrt(variance[c]) * scale[c];
+      if (score > best_score) {
+        best_score = score;
+        best = c;
+      }
+    }
+    if (best < 0) break;
+    chosen.push_back(best);
+    available[static_cast<std::size_t>(best)] = false;
+    // Posterior covariance of every candidate with the chosen one, after the earlier choices.
+    Eigen::VectorXd cov = gp.prior_covariance(candidates, candidates.row(best)).col(0) - v.transpose() * v.col(best);
+    for (const Eigen::VectorXd& u : updates) cov -= u * u[best];
+    const Eigen::VectorXd u = cov / std::sqrt(variance[best] + noise);
+    variance = (variance.array() - u.array().square()).matrix().cwiseMax(0.0);
+    updates.push_back(u);
+  }
+  return chosen;
+}
+
+const char* stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::KeepGoing: return "keep-going";
+    case StopReason::BudgetSpent: return "budget-spent";
+    case StopReason::Converged: return "converged";
+    case StopReason::NoCandidates: return "no-candidates";
+  }
+  return "?";
+}
+
+StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, std::size_t budget,
+                       double threshold) {
+  StopDecision decision;
+  std::vector<Eigen::Index> open;
+  for (Eigen::Index c = 0; c < candidates.rows(); ++c)
+    if (!is_profiled(gp, candidates, c)) open.push_back(c);
+  if (!open.empty()) {
+    const GpPrediction p = gp.predict(candidates(open, Eigen::all));
+    decision.max_std = std::sqrt(p.variance.maxCoeff());
+    const double scale = gp.targets().cwiseAbs().mean();
+    decision.relative_std = scale > 0 ? decision.max_std / scale : std::numeric_limits<double>::infinity();
+  }
+  if (gp.size() >= budget) decision.reason = StopReason::BudgetSpent;
+  else if (open.empty()) decision.reason = StopReason::NoCandidates;
+  else if (decision.relative_std < threshold) decision.reason = StopReason::Converged;
+  return decision;
+}
+
+}  // namespace ampere

@@ -1,0 +1,59 @@
+// Guided profiling (method.md §4): candidates, start points, the next batch to measure, and when
+// a kind is done.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "common/gaussian_process.hpp"
+#include "common/model_spec.hpp"
+
+namespace ampere {
+
+/// Candidates: every integer channel value within the bounds (respecting multiple_of), subsampled
+/// to an evenly spaced lattice (endpoints kept) of at most `max_points` when larger. One row per
+/// candidate, one column per channel dimension.
+Eigen::MatrixXd candidate_grid(const std::vector<ChannelRange>& bounds, std::size_t max_points = 4096);
+
+/// Start points: the corners of the bounds (1-D: min and max; 2-D: four corners), duplicates
+/// removed (a fixed dimension has one corner).
+Eigen::MatrixXd start_points(const std::vector<ChannelRange>& bounds);
+
+enum class Acquisition {
+  MaxVariance,     ///< the paper's: largest predictive variance
+  MaxRelativeStd,  ///< largest σ/|μ|: weighs small and large layers alike, as MAPE does
+};
+const char* acquisition_name(Acquisition acquisition);
+/// Parses "max-variance" / "max-relative-std"; throws InputError otherwise.
+Acquisition parse_acquisition(const std::string& name);
+
+/// The next `count` candidates to measure, chosen greedily: after each choice the point joins
+/// the GP's inputs (no target: the posterior variance does not depend on it) before the next is
+/// chosen, by an exact rank-one update; for MaxVariance this equals choosing one at a time with
+/// the GP refitted on inputs alone. Candidates already profiled (equal to a training input) are
+/// skipped. Returns row indices into `candidates`; fewer than `count` when candidates run out.
+/// O(count · m · n) for m candidates and n profiled points.
+std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::MatrixXd& candidates,
+                                       std::size_t count, Acquisition acquisition = Acquisition::MaxVariance);
+
+enum class StopReason { KeepGoing, BudgetSpent, Converged, NoCandidates };
+const char* stop_reason_name(StopReason reason);
+
+struct StopDecision {
+  StopReason reason = StopReason::KeepGoing;
+  double max_std = 0;        ///< largest latent predictive std over unprofiled candidates
+  double relative_std = 0;   ///< max_std / mean |profiled target|
+};
+
+/// 5%: the paper's end condition (§3.3), "variance smaller than 5% of the profiled data".
+constexpr double kConvergedRelativeStd = 0.05;
+
+/// Whether a kind is done: its budget spent, its max latent std under 5% of the mean |target|,
+/// or no unprofiled candidate left.
+StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, std::size_t budget,
+                       double threshold = kConvergedRelativeStd);
+
+}  // namespace ampere

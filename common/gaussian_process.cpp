@@ -1,0 +1,328 @@
+#include "common/gaussian_process.hpp"
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include <LBFGSB.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace ampere {
+namespace {
+
+constexpr double kSqrt5 = 2.23606797749979;
+/// Always on the diagonal: scikit-learn's default `alpha`, so references stay comparable.
+constexpr double kBaseJitter = 1e-10;
+/// Added (relative to the mean diagonal) when Cholesky fails, ×10 each retry up to kMaxJitter.
+constexpr double kFirstJitter = 1e-9;
+constexpr double kMaxJitter = 1e-3;
+constexpr double kLog2Pi = 1.8378770664093453;
+
+/// Lower Cholesky factor of `k`, adding growing jitter until it is positive definite.
+Eigen::MatrixXd robust_cholesky(Eigen::MatrixXd k) {
+  Eigen::LLT<Eigen::MatrixXd> llt(k);
+  if (llt.info() == Eigen::Success) return llt.matrixL();
+  const double mean_diag = k.diagonal().mean();
+  for (double jitter = kFirstJitter; jitter <= kMaxJitter; jitter *= 10) {
+    Eigen::MatrixXd shifted = k;
+    shifted.diagonal().array() += jitter * mean_diag;
+    llt.compute(shifted);
+    if (llt.info() == Eigen::Success) return llt.matrixL();
+  }
+  throw NumericalError("GP: covariance matrix not positive definite even with jitter " +
+                       std::to_string(kMaxJitter) + " x mean diagonal");
+}
+
+/// Squared scaled distance per dimension between the rows of a and b, divided by ℓ², summed: r².
+Eigen::MatrixXd scaled_sq_distance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
+                                   const std::vector<double>& length_scales) {
+  Eigen::MatrixXd r2 = Eigen::MatrixXd::Zero(a.rows(), b.rows());
+  for (Eigen::Index d = 0; d < a.cols(); ++d) {
+    const double inv = 1.0 / (length_scales[d] * length_scales[d]);
+    for (Eigen::Index j = 0; j < b.rows(); ++j)
+      r2.col(j).array() += (a.col(d).array() - b(j, d)).square() * inv;
+  }
+  return r2;
+}
+
+Eigen::MatrixXd matern_matrix(const Eigen::MatrixXd& r2) {
+  return r2.unaryExpr([](double s) { return matern52(std::sqrt(s)); });
+}
+
+}  // namespace
+
+double matern52(double r) { return (1.0 + kSqrt5 * r + 5.0 / 3.0 * r * r) * std::exp(-kSqrt5 * r); }
+
+GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bounds)
+    : bounds_(std::move(input_bounds)) {
+  AMPERE_REQUIRE(!bounds_.empty(), "GP: needs at least one input dimension");
+  for (std::size_t d = 0; d < bounds_.size(); ++d)
+    AMPERE_REQUIRE(std::isfinite(bounds_[d].first) && std::isfinite(bounds_[d].second) &&
+                       bounds_[d].first <= bounds_[d].second,
+                   "GP: bounds of input ", d, " must be finite with lo <= hi, got [", bounds_[d].first, ", ",
+                   bounds_[d].second, "]");
+  hyper_.length_scales.assign(bounds_.size(), 1.0);
+}
+
+Eigen::MatrixXd GaussianProcess::scale(const Eigen::MatrixXd& x) const {
+  AMPERE_REQUIRE(static_cast<std::size_t>(x.cols()) == bounds_.size(), "GP: inputs have ", x.cols(),
+                 " columns, the model has ", bounds_.size(), " dimensions");
+  Eigen::MatrixXd out(x.rows(), x.cols());
+  for (Eigen::Index d = 0; d < x.cols(); ++d) {
+    const double lo = bounds_[d].first, width = bounds_[d].second - bounds_[d].first;
+    if (width == 0) out.col(d).setZero();
+    else out.col(d) = (x.col(d).array() - lo) / width;
+  }
+  return out;
+}
+
+void GaussianProcess::set_data(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                               const Eigen::VectorXd& extra_noise_variance) {
+  AMPERE_REQUIRE(y.size() >= 1, "GP: needs at least one data point");
+  AMPERE_REQUIRE(x.rows() == y.size(), "GP: ", x.rows(), " input rows but ", y.size(), " targets");
+  AMPERE_REQUIRE(extra_noise_variance.size() == 0 || extra_noise_variance.size() == y.size(), "GP: ",
+                 extra_noise_variance.size(), " extra noise values for ", y.size(), " points");
+  for (Eigen::Index i = 0; i < y.size(); ++i) {
+    AMPERE_REQUIRE(std::isfinite(y[i]), "GP: target of point ", i, " is ", y[i]);
+    for (Eigen::Index d = 0; d < x.cols(); ++d) {
+      AMPERE_REQUIRE(std::isfinite(x(i, d)), "GP: input ", d, " of point ", i, " is ", x(i, d));
+      AMPERE_REQUIRE(static_cast<std::size_t>(d) >= bounds_.size() ||
+                         (x(i, d) >= bounds_[d].first && x(i, d) <= bounds_[d].second),
+                     "GP: input ", d, " of point ", i, " = ", x(i, d), " is outside its bounds [",
+                     bounds_[d].first, ", ", bounds_[d].second, "]");
+    }
+    if (extra_noise_variance.size() > 0)
+      AMPERE_REQUIRE(std::isfinite(extra_noise_variance[i]) && extra_noise_variance[i] >= 0,
+                     "GP: extra noise variance of point ", i, " must be finite and >= 0, got ",
+                     extra_noise_variance[i]);
+  }
+  x_scaled_ = scale(x);
+  x_ = x;
+  y_ = y;
+  y_mean_ = y.mean();
+  const double stddev = std::sqrt((y.array() - y_mean_).square().mean());
+  // scikit-learn's _handle_zeros_in_scale: a constant target is left unscaled.
+  y_scale_ = stddev < 10 * std::numeric_limits<double>::epsilon() ? 1.0 : stddev;
+  y_norm_ = (y.array() - y_mean_) / y_scale_;
+  extra_noise_ = extra_noise_variance.size() == 0 ? Eigen::VectorXd::Zero(y.size())
+                                                  : Eigen::VectorXd(extra_noise_variance / (y_scale_ * y_scale_));
+  update_posterior();
+}
+
+void GaussianProcess::set_hyperparameters(const GpHyperparameters& hyper) {
+  AMPERE_REQUIRE(hyper.length_scales.size() == bounds_.size(), "GP: ", hyper.length_scales.size(),
+                 " length-scales for ", bounds_.size(), " dimensions");
+  AMPERE_REQUIRE(hyper.signal_variance > 0 && hyper.noise_variance > 0, "GP: variances must be positive");
+  for (double l : hyper.length_scales) AMPERE_REQUIRE(l > 0, "GP: length-scales must be positive, got ", l);
+  hyper_ = hyper;
+  if (y_.size() > 0) update_posterior();
+}
+
+Eigen::VectorXd GaussianProcess::theta() const {
+  Eigen::VectorXd t(bounds_.size() + 2);
+  t[0] = std::log(hyper_.signal_variance);
+  for (std::size_t d = 0; d < bounds_.size(); ++d) t[1 + d] = std::log(hyper_.length_scales[d]);
+  t[t.size() - 1] = std::log(hyper_.noise_variance);
+  return t;
+}
+
+GpHyperparameters GaussianProcess::from_theta(const Eigen::VectorXd& theta) const {
+  GpHyperparameters h;
+  h.signal_variance = std::exp(theta[0]);
+  for (std::size_t d = 0; d < bounds_.size(); ++d) h.length_scales.push_back(std::exp(theta[1 + d]));
+  h.noise_variance = std::exp(theta[theta.size() - 1]);
+  return h;
+}
+
+// O(n³): one Cholesky and one inverse (for the gradient's trace terms).
+double GaussianProcess::log_marginal_likelihood(const Eigen::VectorXd& theta, Eigen::VectorXd* gradient) const {
+  AMPERE_REQUIRE(y_norm_.size() > 0, "GP: no data");
+  const GpHyperparameters h = from_theta(theta);
+  const Eigen::Index n = y_norm_.size();
+  const Eigen::MatrixXd r2 = scaled_sq_distance(x_scaled_, x_scaled_, h.length_scales);
+  const Eigen::MatrixXd r = r2.cwiseSqrt();
+  const Eigen::MatrixXd expo = (-kSqrt5 * r).array().exp();
+  const Eigen::MatrixXd m = ((1.0 + kSqrt5 * r.array() + 5.0 / 3.0 * r2.array()) * expo.array()).matrix();
+  Eigen::MatrixXd k = h.signal_variance * m;
+  k.diagonal().array() += h.noise_variance + kBaseJitter + extra_noise_.array();
+  const Eigen::MatrixXd l = robust_cholesky(k);
+  const auto tri = l.triangularView<Eigen::Lower>();
+  const auto tri_t = l.transpose().triangularView<Eigen::Upper>();
+  const Eigen::VectorXd alpha = tri_t.solve(tri.solve(y_norm_));
+  const double lml = -0.5 * y_norm_.dot(alpha) - l.diagonal().array().log().sum() - 0.5 * n * kLog2Pi;
+  if (gradient != nullptr) {
+    Eigen::MatrixXd k_inv = tri.solve(Eigen::MatrixXd::Identity(n, n));
+    k_inv = tri_t.solve(k_inv);
+    const Eigen::MatrixXd w = alpha * alpha.transpose() - k_inv;
+    gradient->resize(theta.size());
+    (*gradient)[0] = 0.5 * (w.array() * (h.signal_variance * m).array()).sum();
+    // ∂k/∂log ℓ_d = σ_f² · 5/3 · (1 + √5 r) e^{−√5 r} · (Δ_d/ℓ_d)²
+    const Eigen::MatrixXd wg =
+        (w.array() * (h.signal_variance * 5.0 / 3.0) * (1.0 + kSqrt5 * r.array()) * expo.array()).matrix();
+    for (std::size_t d = 0; d < bounds_.size(); ++d) {
+      const double inv = 1.0 / (h.length_scales[d] * h.length_scales[d]);
+      double sum = 0;
+      for (Eigen::Index j = 0; j < n; ++j)
+        sum += (wg.col(j).array() * (x_scaled_.col(d).array() - x_scaled_(j, d)).square()).sum();
+      (*gradient)[1 + d] = 0.5 * sum * inv;
+    }
+    (*gradient)[theta.size() - 1] = 0.5 * h.noise_variance * w.diagonal().sum();
+  }
+  return lml;
+}
+
+void GaussianProcess::update_posterior() {
+  const Eigen::Index n = y_norm_.size();
+  Eigen::MatrixXd k = prior_covariance(x_, x_);
+  k.diagonal().array() += hyper_.noise_variance + kBaseJitter + extra_noise_.array();
+  chol_ = robust_cholesky(k);
+  alpha_ = chol_.transpose().triangularView<Eigen::Upper>().solve(chol_.triangularView<Eigen::Lower>().solve(y_norm_));
+  lml_ = -0.5 * y_norm_.dot(alpha_) - chol_.diagonal().array().log().sum() - 0.5 * n * kLog2Pi;
+}
+
+namespace {
+/// −LML for LBFGSpp, remembering the best point seen (a run that throws keeps its best).
+class NegativeLml {
+ public:
+  explicit NegativeLml(const GaussianProcess& gp) : gp_(gp) {}
+  double operator()(const Eigen::VectorXd& theta, Eigen::VectorXd& gradient) {
+    Eigen::VectorXd g;
+    const double lml = gp_.log_marginal_likelihood(theta, &g);
+    if (!std::isfinite(lml) || !g.allFinite()) throw NumericalError("GP: non-finite likelihood");
+    gradient = -g;
+    if (lml > best_lml) {
+      best_lml = lml;
+      best_theta = theta;
+    }
+    return -lml;
+  }
+  double best_lml = -std::numeric_limits<double>::infinity();
+  Eigen::VectorXd best_theta;
+
+ private:
+  const GaussianProcess& gp_;
+};
+}  // namespace
+
+void GaussianProcess::fit(const GpFitOptions& options) {
+  AMPERE_REQUIRE(y_norm_.size() > 0, "GP: fit needs data (set_data first)");
+  AMPERE_REQUIRE(options.restarts >= 0, "GP: restarts must be >= 0, got ", options.restarts);
+  const Eigen::Index p = static_cast<Eigen::Index>(bounds_.size()) + 2;
+  Eigen::VectorXd lower(p), upper(p);
+  lower[0] = std::log(options.signal_variance_bounds.first);
+  upper[0] = std::log(options.signal_variance_bounds.second);
+  for (Eigen::Index d = 1; d + 1 < p; ++d) {
+    lower[d] = std::log(options.length_scale_bounds.first);
+    upper[d] = std::log(options.length_scale_bounds.second);
+  }
+  lower[p - 1] = std::log(options.noise_variance_bounds.first);
+  upper[p - 1] = std::log(options.noise_variance_bounds.second);
+  AMPERE_REQUIRE((lower.array() <= upper.array()).all(), "GP: fit bounds must have lo <= hi");
+
+  LBFGSpp::LBFGSBParam<double> param;
+  param.epsilon = 1e-6;
+  param.epsilon_rel = 0;
+  param.past = 1;
+  param.delta = 1e-12;
+  param.max_iterations = options.max_iterations;
+  LBFGSpp::LBFGSBSolver<double> solver(param);
+
+  NegativeLml objective(*this);
+  std::mt19937_64 rng(options.seed);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int run = 0; run <= options.restarts; ++run) {
+    Eigen::VectorXd start = run == 0 ? theta() : Eigen::VectorXd(p);
+    if (run > 0)
+      for (Eigen::Index i = 0; i < p; ++i) start[i] = lower[i] + unit(rng) * (upper[i] - lower[i]);
+    start = start.cwiseMax(lower).cwiseMin(upper);
+    double value = 0;
+    try {
+      solver.minimize(objective, start, value, lower, upper);
+    } catch (const std::exception&) {
+      // Line-search failures end this run; the best point it reached is kept by `objective`.
+    }
+  }
+  if (objective.best_theta.size() == 0)
+    throw NumericalError("GP: the likelihood could not be evaluated at any start point");
+  hyper_ = from_theta(objective.best_theta);
+  update_posterior();
+}
+
+Eigen::MatrixXd GaussianProcess::prior_covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) const {
+  return hyper_.signal_variance * matern_matrix(scaled_sq_distance(scale(a), scale(b), hyper_.length_scales));
+}
+
+Eigen::MatrixXd GaussianProcess::whitened_cross_covariance(const Eigen::MatrixXd& x) const {
+  AMPERE_REQUIRE(y_norm_.size() > 0, "GP: no data");
+  return chol_.triangularView<Eigen::Lower>().solve(prior_covariance(x_, x));
+}
+
+GpPrediction GaussianProcess::predict(const Eigen::MatrixXd& x, bool include_noise) const {
+  AMPERE_REQUIRE(y_norm_.size() > 0, "GP: predict needs data");
+  const Eigen::MatrixXd cross = prior_covariance(x_, x);  // n × m
+  const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(cross);
+  GpPrediction out;
+  out.mean = (cross.transpose() * alpha_).array() * y_scale_ + y_mean_;
+  Eigen::VectorXd var = (hyper_.signal_variance - v.colwise().squaredNorm().array()).matrix();
+  if (include_noise) var.array() += hyper_.noise_variance;
+  out.variance = var.cwiseMax(0.0) * (y_scale_ * y_scale_);
+  return out;
+}
+
+nlohmann::json GaussianProcess::to_json() const {
+  nlohmann::json out;
+  out["format"] = "ampere-gp/1";
+  out["bounds"] = nlohmann::json::array();
+  for (const auto& b : bounds_) out["bounds"].push_back({b.first, b.second});
+  out["hyperparameters"] = {{"signal_variance", hyper_.signal_variance},
+                            {"length_scales", hyper_.length_scales},
+                            {"noise_variance", hyper_.noise_variance}};
+  out["x"] = nlohmann::json::array();
+  for (Eigen::Index i = 0; i < x_.rows(); ++i) {
+    std::vector<double> row;
+    for (Eigen::Index d = 0; d < x_.cols(); ++d) row.push_back(x_(i, d));
+    out["x"].push_back(row);
+  }
+  out["y"] = std::vector<double>(y_.data(), y_.data() + y_.size());
+  Eigen::VectorXd extra = extra_noise_ * (y_scale_ * y_scale_);
+  out["extra_noise_variance"] = std::vector<double>(extra.data(), extra.data() + extra.size());
+  out["log_marginal_likelihood"] = lml_;
+  return out;
+}
+
+GaussianProcess GaussianProcess::from_json(const nlohmann::json& json) {
+  try {
+    AMPERE_REQUIRE(json.is_object() && json.value("format", "") == "ampere-gp/1",
+                   "format: expected \"ampere-gp/1\"");
+    std::vector<std::pair<double, double>> bounds;
+    for (const auto& b : json.at("bounds")) bounds.emplace_back(b.at(0).get<double>(), b.at(1).get<double>());
+    GaussianProcess gp(bounds);
+    GpHyperparameters h;
+    const auto& hj = json.at("hyperparameters");
+    h.signal_variance = hj.at("signal_variance").get<double>();
+    h.length_scales = hj.at("length_scales").get<std::vector<double>>();
+    h.noise_variance = hj.at("noise_variance").get<double>();
+    gp.set_hyperparameters(h);
+    const auto& xs = json.at("x");
+    const auto ys = json.at("y").get<std::vector<double>>();
+    const auto extra = json.at("extra_noise_variance").get<std::vector<double>>();
+    AMPERE_REQUIRE(xs.size() == ys.size() && extra.size() == ys.size(), "x, y and extra_noise_variance differ in length");
+    Eigen::MatrixXd x(static_cast<Eigen::Index>(ys.size()), static_cast<Eigen::Index>(bounds.size()));
+    for (std::size_t i = 0; i < ys.size(); ++i) {
+      const auto row = xs[i].get<std::vector<double>>();
+      AMPERE_REQUIRE(row.size() == bounds.size(), "x[", i, "]: ", row.size(), " values for ", bounds.size(), " dimensions");
+      for (std::size_t d = 0; d < row.size(); ++d) x(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(d)) = row[d];
+    }
+    gp.set_data(x, Eigen::Map<const Eigen::VectorXd>(ys.data(), static_cast<Eigen::Index>(ys.size())),
+                Eigen::Map<const Eigen::VectorXd>(extra.data(), static_cast<Eigen::Index>(extra.size())));
+    return gp;
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("saved GP: ") + e.what());
+  } catch (const InputError& e) {
+    throw InputError(std::string("saved GP: ") + e.what());
+  }
+}
+
+}  // namespace ampere

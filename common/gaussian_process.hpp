@@ -1,0 +1,113 @@
+// The GP of method.md §3: σ_f²·Matérn(ν=5/2, ARD) + σ_n²·δ, inputs scaled to [0, 1] by the kind's
+// channel bounds, targets standardized (scikit-learn's normalize_y=True), hyper-parameters by
+// L-BFGS-B (LBFGSpp) on the log marginal likelihood in log space with fixed-seed restarts.
+//
+// Units: hyper-parameters live in the normalized target space (as in scikit-learn); predictions
+// come back in the targets' own units.
+//
+// Thread safety: a const GaussianProcess may be read from many threads; fitting mutates it.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Dense>
+#include <nlohmann/json_fwd.hpp>
+
+namespace ampere {
+
+/// Kernel hyper-parameters (normalized target space; length-scales in scaled input space).
+struct GpHyperparameters {
+  double signal_variance = 1.0;        ///< σ_f²
+  std::vector<double> length_scales;   ///< one per input dimension
+  double noise_variance = 1e-2;        ///< σ_n²
+};
+
+/// Search space and restarts of the hyper-parameter fit (defaults: method.md §3).
+struct GpFitOptions {
+  std::pair<double, double> length_scale_bounds{1e-2, 1e2};
+  std::pair<double, double> signal_variance_bounds{1e-3, 1e3};
+  std::pair<double, double> noise_variance_bounds{1e-6, 1.0};
+  int restarts = 4;          ///< random starts after the first (scikit-learn's n_restarts_optimizer)
+  std::uint64_t seed = 0;    ///< restarts are drawn from mt19937_64(seed): fits are reproducible
+  int max_iterations = 500;  ///< per L-BFGS-B run
+};
+
+/// Predictive mean and variance per query row, in target units.
+struct GpPrediction {
+  Eigen::VectorXd mean;
+  Eigen::VectorXd variance;
+};
+
+class GaussianProcess {
+ public:
+  /// `input_bounds[d]` = (lo, hi) of input dimension d, used to scale inputs to [0, 1]
+  /// (a dimension with lo == hi maps to 0). Throws InputError on lo > hi or non-finite bounds.
+  explicit GaussianProcess(std::vector<std::pair<double, double>> input_bounds);
+
+  /// Sets the training data and recomputes the posterior with the current hyper-parameters.
+  /// `extra_noise_variance` (target units², one per row, may be empty) adds to that point's noise:
+  /// the variance of estimates subtracted to form its target (method.md §2).
+  /// Throws InputError naming the row on NaN/inf, negative extra noise, or inputs out of bounds.
+  void set_data(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                const Eigen::VectorXd& extra_noise_variance = Eigen::VectorXd());
+
+  /// Fits the hyper-parameters by maximizing the log marginal likelihood. O(n³) per evaluation.
+  void fit(const GpFitOptions& options = GpFitOptions());
+
+  /// Uses fixed hyper-parameters (no fit) and recomputes the posterior.
+  void set_hyperparameters(const GpHyperparameters& hyper);
+  const GpHyperparameters& hyperparameters() const { return hyper_; }
+
+  /// Log marginal likelihood of the normalized targets at the current hyper-parameters.
+  double log_marginal_likelihood() const { return lml_; }
+  /// The same at θ = (log σ_f², log ℓ_1..d, log σ_n²), with its analytic gradient when asked.
+  double log_marginal_likelihood(const Eigen::VectorXd& theta, Eigen::VectorXd* gradient) const;
+
+  /// Predictive mean and variance at `x` (rows of raw channels). The variance is the latent
+  /// function's unless `include_noise`, which adds σ_n² (scikit-learn's predict(return_std=True)).
+  GpPrediction predict(const Eigen::MatrixXd& x, bool include_noise = false) const;
+
+  std::size_t dimensions() const { return bounds_.size(); }
+  std::size_t size() const { return static_cast<std::size_t>(y_.size()); }
+  const Eigen::MatrixXd& inputs() const { return x_; }
+  const Eigen::VectorXd& targets() const { return y_; }
+  const std::vector<std::pair<double, double>>& bounds() const { return bounds_; }
+
+  /// The fitted model (bounds, hyper-parameters, data) as JSON; from_json() restores it without
+  /// refitting (the posterior is recomputed, O(n³)).
+  nlohmann::json to_json() const;
+  static GaussianProcess from_json(const nlohmann::json& json);
+
+  // For acquisition (normalized space): the latent prior covariance k(a, b) of raw inputs, and
+  // V = L⁻¹ k(X, x) so that the posterior covariance is k(a, b) − V_aᵀ V_b.
+  Eigen::MatrixXd prior_covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) const;
+  Eigen::MatrixXd whitened_cross_covariance(const Eigen::MatrixXd& x) const;
+  /// Converts a variance in normalized units to target units².
+  double target_variance_scale() const { return y_scale_ * y_scale_; }
+
+ private:
+  Eigen::MatrixXd scale(const Eigen::MatrixXd& x) const;
+  void update_posterior();
+  Eigen::VectorXd theta() const;
+  GpHyperparameters from_theta(const Eigen::VectorXd& theta) const;
+
+  std::vector<std::pair<double, double>> bounds_;
+  GpHyperparameters hyper_;
+  Eigen::MatrixXd x_;         // raw
+  Eigen::MatrixXd x_scaled_;
+  Eigen::VectorXd y_;         // raw
+  Eigen::VectorXd y_norm_;
+  Eigen::VectorXd extra_noise_;  // normalized units
+  double y_mean_ = 0, y_scale_ = 1;
+  // posterior
+  Eigen::MatrixXd chol_;      // lower Cholesky factor of K (with noise)
+  Eigen::VectorXd alpha_;     // K⁻¹ y_norm
+  double lml_ = 0;
+};
+
+/// The Matérn 5/2 correlation at scaled distance r: (1 + √5 r + 5/3 r²) exp(−√5 r).
+double matern52(double r);
+
+}  // namespace ampere

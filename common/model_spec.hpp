@@ -1,0 +1,113 @@
+// Model specs (../shared/docs/model-spec.md): a sequential network to train, or a family of them
+// when channel fields are ranges. Parsing validates everything that does not need shapes; shape
+// rules (what may follow what) are checked by infer_shapes() in layer_shapes.hpp, which
+// parse_model_spec() calls too, so a spec that parses is a spec that can be built.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace ampere {
+
+enum class LayerType {
+  // parametric: each starts a block
+  Conv2d,
+  Linear,
+  Lstm,
+  TransformerEncoder,
+  Embedding,
+  Residual,
+  // non-parametric (batchnorm/layernorm have per-channel parameters but never start a block)
+  Relu,
+  Gelu,
+  Tanh,
+  Sigmoid,
+  MaxPool2d,
+  AvgPool2d,
+  AdaptiveAvgPool2d,
+  Flatten,
+  Dropout,
+  BatchNorm2d,
+  LayerNorm,
+  LastStep,
+};
+
+/// The spelling used in JSON ("conv2d", "last_step", ...).
+const char* layer_type_name(LayerType type);
+/// True for the layer types that start a block (method.md §1).
+bool is_parametric(LayerType type);
+/// True for the reshaping layers (flatten, last_step): they lead the block that consumes them
+/// (docs/architecture.md, "Blocks").
+bool is_reshape(LayerType type);
+
+/// A channel field: an integer (min == max) or a range {"min", "max"[, "multiple_of"]}.
+struct ChannelRange {
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+  std::int64_t multiple_of = 1;  ///< sampled values are multiples of this (e.g. nhead | d_model)
+  bool is_fixed() const { return min == max; }
+  bool contains(std::int64_t value) const {
+    return value >= min && value <= max && value % multiple_of == 0;
+  }
+  bool operator==(const ChannelRange& o) const {
+    return min == o.min && max == o.max && multiple_of == o.multiple_of;
+  }
+};
+
+/// One layer as written in the spec, defaults filled in.
+struct LayerSpec {
+  LayerType type = LayerType::Relu;
+  std::string path;  ///< JSON path for error messages, e.g. "layers[3]"
+  /// out_channels / out_features / hidden_size / d_model / dim. For residual: a copy of its last
+  /// inner conv2d's (the block's width), never written back to JSON. `width_given` is false for a transformer_encoder without d_model
+  /// (inferred from its input) and an inner residual conv2d without out_channels (inherits the
+  /// block's width).
+  ChannelRange width;
+  bool width_given = false;
+  std::array<std::int64_t, 2> kernel{1, 1};
+  std::array<std::int64_t, 2> stride{1, 1};
+  std::array<std::int64_t, 2> padding{0, 0};
+  std::int64_t groups = 1;
+  bool bias = true;
+  std::int64_t num_layers = 1;       ///< lstm
+  std::int64_t nhead = 1;            ///< transformer_encoder
+  std::int64_t dim_feedforward = 0;  ///< transformer_encoder
+  std::int64_t vocab = 0;            ///< embedding
+  std::array<std::int64_t, 2> output{1, 1};  ///< adaptive_avgpool2d
+  double p = 0.5;                    ///< dropout
+  std::vector<LayerSpec> inner;      ///< residual
+};
+
+/// A model (every channel fixed) or a family (some channel fields are ranges).
+struct ModelSpec {
+  std::string name;
+  /// [C, H, W] image, [T, F] sequence, [F] flat features, or [T] token ids when the first
+  /// parametric layer is an embedding.
+  std::vector<std::int64_t> input_shape;
+  std::int64_t batch_size = 1;
+  std::int64_t classes = 1;
+  std::string dtype = "float32";
+  std::vector<LayerSpec> layers;
+
+  /// True when any channel field is a range.
+  bool is_family() const;
+};
+
+/// Parses and validates a spec. Throws InputError naming the JSON path, e.g.
+/// "layers[3].kernel: must be a positive integer, got -1".
+ModelSpec parse_model_spec(const nlohmann::json& json);
+/// Reads a JSON file and parses it; errors name the file.
+ModelSpec load_model_spec(const std::filesystem::path& file);
+/// The canonical JSON of a spec (defaults written out); parse_model_spec(to_json(m)) == m.
+nlohmann::json to_json(const ModelSpec& spec);
+
+/// A concrete model from a family: each range drawn uniformly (respecting multiple_of) from a
+/// generator seeded with `seed`; the same seed gives the same model on every platform.
+ModelSpec sample_model(const ModelSpec& family, std::uint64_t seed);
+
+}  // namespace ampere

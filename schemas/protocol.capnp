@@ -1,0 +1,176 @@
+# Every message between agents, the coordinator and clients (docs/architecture.md, "Wire").
+# One Envelope per ZeroMQ frame; `version` lets either side refuse what it cannot read.
+# Evolve by adding fields and union members only (Cap'n Proto's compatibility rules).
+@0x8bfb6b5b3af9757f;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("ampere::wire");
+
+const protocolVersion :UInt16 = 1;
+
+struct Envelope {
+  version @0 :UInt16;
+  body :union {
+    register @1 :Register;
+    heartbeat @2 :Heartbeat;
+    workRequest @3 :WorkRequest;
+    job @4 :Job;
+    result @5 :Result;
+    ack @6 :Ack;
+    noWork @7 :NoWork;
+    startCampaign @8 :StartCampaign;
+    stopCampaign @9 :StopCampaign;
+    campaignStatusRequest @10 :CampaignStatusRequest;
+    campaignStatus @11 :CampaignStatus;
+    estimateRequest @12 :EstimateRequest;
+    estimateReply @13 :EstimateReply;
+    error @14 :Error;
+    deviceClassesRequest @15 :DeviceClassesRequest;
+    deviceClasses @16 :DeviceClasses;
+  }
+}
+
+# Where an energy figure came from (../shared/docs/meters.md); never blurred into "measured".
+enum MeterSource {
+  rapl @0;
+  nvml @1;
+  jetsonIna @2;
+  androidBattery @3;
+  timeSurrogate @4;
+  simulated @5;
+}
+
+struct LibraryVersion {
+  name @0 :Text;
+  version @1 :Text;
+}
+
+# Agent -> coordinator, first message and after every reconnect.
+struct Register {
+  agentId @0 :Text;
+  deviceClass @1 :Text;
+  hardware @2 :Hardware;
+  meters @3 :List(MeterSource);
+  threads @4 :UInt32;
+  libraries @5 :List(LibraryVersion);
+  backend @6 :Text;            # "torch" or "simulated"
+}
+
+struct Hardware {
+  cpuModel @0 :Text;
+  cores @1 :UInt32;
+  memoryBytes @2 :UInt64;
+  gpuModel @3 :Text;           # empty when none
+  hostname @4 :Text;
+}
+
+struct Heartbeat {
+  agentId @0 :Text;
+  runningJobId @1 :UInt64;     # 0 when idle
+  unixMillis @2 :Int64;
+}
+
+# Pull-based: an idle agent asks; the coordinator answers with a Job or NoWork.
+struct WorkRequest {
+  agentId @0 :Text;
+}
+
+struct NoWork {
+  retryAfterMillis @0 :UInt32;
+}
+
+struct Job {
+  jobId @0 :UInt64;
+  campaignId @1 :UInt64;
+  variantSpecJson @2 :Text;    # the variant network, a model spec (model-spec.md)
+  warmupIterations @3 :UInt32;
+  iterations @4 :UInt32;       # per repeat; 0 = enough for >= 0.2 s, at least 10
+  repeats @5 :UInt32;
+  deadlineUnixMillis @6 :Int64;
+}
+
+struct Result {
+  jobId @0 :UInt64;
+  agentId @1 :Text;
+  secondsPerIteration @2 :List(Float64);   # one per repeat
+  joulesPerIteration @3 :List(Float64);    # one per repeat; empty when no meter reads energy
+  meter @4 :MeterSource;
+  idleWatts @5 :Float64;                   # NaN when not calibrated
+  iterations @6 :UInt32;
+  threads @7 :UInt32;
+  error @8 :Text;                          # non-empty: the job failed, the lists are empty
+}
+
+struct Ack {
+  jobId @0 :UInt64;
+  stored @1 :Bool;
+  reason @2 :Text;                         # why not stored
+}
+
+struct Error {
+  message @0 :Text;
+  requestType @1 :Text;
+}
+
+# Client (ampere CLI, HTTP bridge) -> coordinator.
+struct StartCampaign {
+  familySpecJson @0 :Text;
+  deviceClass @1 :Text;
+  budgetPerKind @2 :UInt32;
+  acquisition @3 :Text;                    # "max-variance" (paper) or "max-relative-std"
+}
+
+struct StopCampaign {
+  campaignId @0 :UInt64;
+}
+
+struct CampaignStatusRequest {
+  campaignId @0 :UInt64;                   # 0 = all campaigns
+}
+
+struct KindProgress {
+  kindKey @0 :Text;
+  role @1 :Text;
+  points @2 :UInt32;
+  budget @3 :UInt32;
+  maxRelativeStd @4 :Float64;
+  state @5 :Text;                          # waiting, profiling, converged, budget-spent, no-candidates
+}
+
+struct CampaignInfo {
+  campaignId @0 :UInt64;
+  family @1 :Text;
+  deviceClass @2 :Text;
+  state @3 :Text;                          # running, done, stopped
+  kinds @4 :List(KindProgress);
+  jobsQueued @5 :UInt32;
+  jobsRunning @6 :UInt32;
+  jobsDone @7 :UInt32;
+  etaSeconds @8 :Float64;
+}
+
+struct CampaignStatus {
+  campaigns @0 :List(CampaignInfo);
+}
+
+struct EstimateRequest {
+  modelSpecJson @0 :Text;
+  deviceClass @1 :Text;
+  iterations @2 :UInt64;
+}
+
+struct EstimateReply {
+  json @0 :Text;                           # the same JSON as `ampere estimate --json`
+}
+
+struct DeviceClassesRequest {}
+
+struct DeviceClass {
+  name @0 :Text;
+  agents @1 :UInt32;
+  meters @2 :List(MeterSource);
+}
+
+struct DeviceClasses {
+  classes @0 :List(DeviceClass);
+}

@@ -1,0 +1,35 @@
+#include "wire_codec.hpp"
+
+#include <cstring>
+
+#include <kj/exception.h>
+
+#include "common/error.hpp"
+
+namespace ampere {
+
+std::string encode_frame(capnp::MessageBuilder& message) {
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+DecodedEnvelope::DecodedEnvelope(const std::string& frame) {
+  AMPERE_REQUIRE(!frame.empty() && frame.size() % sizeof(capnp::word) == 0, "frame: ", frame.size(),
+                 " bytes is not a whole number of 8-byte words");
+  words_ = kj::heapArray<capnp::word>(frame.size() / sizeof(capnp::word));
+  std::memcpy(words_.begin(), frame.data(), frame.size());
+  try {
+    reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words_.asPtr());
+    envelope_ = reader_->getRoot<wire::Envelope>();
+    AMPERE_REQUIRE(envelope_.getVersion() == wire::PROTOCOL_VERSION, "frame: protocol version ",
+                   envelope_.getVersion(), ", this side speaks ", wire::PROTOCOL_VERSION);
+    const auto which = envelope_.getBody().which();
+    AMPERE_REQUIRE(static_cast<unsigned>(which) <= static_cast<unsigned>(wire::Envelope::Body::DEVICE_CLASSES),
+                   "frame: unknown message type ", static_cast<unsigned>(which));
+  } catch (const kj::Exception& e) {
+    throw InputError(std::string("frame: not a valid Envelope: ") + e.getDescription().cStr());
+  }
+}
+
+}  // namespace ampere

@@ -1,0 +1,132 @@
+#include "common/acquisition.hpp"
+
+#include <doctest/doctest.h>
+
+#include "common/error.hpp"
+#include "common/reference_data.hpp"
+
+using ampere::Acquisition;
+using ampere::ChannelRange;
+using ampere::GaussianProcess;
+
+namespace {
+
+ChannelRange range(std::int64_t lo, std::int64_t hi, std::int64_t multiple_of = 1) { return {lo, hi, multiple_of}; }
+
+/// A GP on a few 2-D points with fixed hyper-parameters (selection depends on inputs only).
+GaussianProcess small_gp(const Eigen::MatrixXd& x) {
+  GaussianProcess gp({{1, 32}, {1, 64}});
+  ampere::GpHyperparameters h;
+  h.signal_variance = 1.3;
+  h.length_scales = {0.25, 0.4};
+  h.noise_variance = 1e-3;
+  gp.set_hyperparameters(h);
+  gp.set_data(x, (x.col(0).array() * 0.1 + x.col(1).array() * 0.02).matrix());
+  return gp;
+}
+
+}  // namespace
+
+TEST_CASE("1-D candidates are every integer in the bounds") {
+  const Eigen::MatrixXd c = ampere::candidate_grid({range(3, 10)});
+  REQUIRE(c.rows() == 8);
+  CHECK(c(0, 0) == 3);
+  CHECK(c(7, 0) == 10);
+  CHECK(ampere::candidate_grid({range(8, 128, 8)}).rows() == 16);
+}
+
+TEST_CASE("2-D candidates are the full grid, or a lattice of at most 4096 keeping the bounds") {
+  CHECK(ampere::candidate_grid({range(1, 32), range(1, 64)}).rows() == 32 * 64);
+  const Eigen::MatrixXd big = ampere::candidate_grid({range(1, 512), range(1, 512)});
+  CHECK(big.rows() <= 4096);
+  CHECK(big.rows() >= 3000);
+  CHECK(big.col(0).minCoeff() == 1);
+  CHECK(big.col(0).maxCoeff() == 512);
+  CHECK(big.col(1).maxCoeff() == 512);
+  // a fixed dimension passes its share on to the other
+  const Eigen::MatrixXd thin = ampere::candidate_grid({range(16, 16), range(1, 5000)});
+  CHECK(thin.rows() == 4096);
+}
+
+TEST_CASE("start points are the corners, deduplicated") {
+  CHECK(ampere::start_points({range(1, 64)}).rows() == 2);
+  const Eigen::MatrixXd corners = ampere::start_points({range(1, 32), range(2, 64)});
+  REQUIRE(corners.rows() == 4);
+  CHECK(corners.row(0) == Eigen::RowVector2d(1, 2));
+  CHECK(corners.row(3) == Eigen::RowVector2d(32, 64));
+  CHECK(ampere::start_points({range(16, 16), range(1, 8)}).rows() == 2);
+}
+
+TEST_CASE("batch selection equals sequential selection") {
+  Eigen::MatrixXd x(4, 2);
+  x << 1, 1, 1, 64, 32, 1, 32, 64;
+  const Eigen::MatrixXd candidates = ampere::candidate_grid({range(1, 32), range(1, 64)});
+  const GaussianProcess gp = small_gp(x);
+  const std::vector<Eigen::Index> batch = ampere::select_batch(gp, candidates, 6);
+  REQUIRE(batch.size() == 6);
+
+  // Sequential: add each choice as a training input (any target) and recompute every variance.
+  Eigen::MatrixXd grown = x;
+  for (std::size_t step = 0; step < batch.size(); ++step) {
+    const GaussianProcess current = small_gp(grown);
+    const Eigen::VectorXd var = current.predict(candidates).variance;
+    Eigen::Index best = -1;
+    for (Eigen::Index c = 0; c < candidates.rows(); ++c) {
+      bool profiled = false;
+      for (Eigen::Index i = 0; i < grown.rows(); ++i) profiled = profiled || grown.row(i) == candidates.row(c);
+      if (!profiled && (best < 0 || var[c] > var[best])) best = c;
+    }
+    CAPTURE(step);
+    CHECK(batch[step] == best);
+    grown.conservativeResize(grown.rows() + 1, Eigen::NoChange);
+    grown.row(grown.rows() - 1) = candidates.row(best);
+  }
+}
+
+TEST_CASE("selection skips profiled candidates and stops when they run out") {
+  Eigen::MatrixXd x(2, 1);
+  x << 1, 4;
+  GaussianProcess gp({{1, 4}});
+  gp.set_data(x, Eigen::Vector2d(1, 2));
+  const std::vector<Eigen::Index> batch = ampere::select_batch(gp, ampere::candidate_grid({range(1, 4)}), 10);
+  REQUIRE(batch.size() == 2);
+  CHECK(((batch[0] == 1 && batch[1] == 2) || (batch[0] == 2 && batch[1] == 1)));
+}
+
+TEST_CASE("relative-std acquisition prefers small targets that absolute variance ignores") {
+  // Targets spanning two orders of magnitude: absolute variance chases the big end.
+  Eigen::MatrixXd x(5, 1);
+  x << 1, 16, 32, 48, 64;
+  GaussianProcess gp({{1, 64}});
+  ampere::GpHyperparameters h;
+  h.length_scales = {0.2};
+  h.noise_variance = 1e-4;
+  gp.set_hyperparameters(h);
+  gp.set_data(x, (x.col(0).array().square() * 0.01 + 0.05).matrix());
+  const Eigen::MatrixXd candidates = ampere::candidate_grid({range(1, 64)});
+  const auto relative = ampere::select_batch(gp, candidates, 1, Acquisition::MaxRelativeStd);
+  CHECK(candidates(relative[0], 0) < 16);
+  CHECK(ampere::parse_acquisition("max-relative-std") == Acquisition::MaxRelativeStd);
+  CHECK_THROWS_AS(ampere::parse_acquisition("random"), ampere::InputError);
+}
+
+TEST_CASE("the stop rule: budget, convergence under 5% of the data, no candidates left") {
+  const auto ref = ampere::testing::load_gp_reference("2d_noisy_200");
+  GaussianProcess gp(ref.bounds);
+  gp.set_data(ref.x, ref.y);
+  gp.fit();
+  const Eigen::MatrixXd candidates = ampere::candidate_grid({range(1, 64), range(1, 64)});
+  const ampere::StopDecision open = ampere::stop_rule(gp, candidates, 1000);
+  CHECK(open.relative_std > 0);
+  CHECK(open.max_std > 0);
+  CHECK(ampere::stop_rule(gp, candidates, 200).reason == ampere::StopReason::BudgetSpent);
+  // the same data with a threshold above / below its relative std
+  CHECK(ampere::stop_rule(gp, candidates, 1000, open.relative_std * 1.01).reason == ampere::StopReason::Converged);
+  CHECK(ampere::stop_rule(gp, candidates, 1000, open.relative_std * 0.99).reason == ampere::StopReason::KeepGoing);
+
+  Eigen::MatrixXd all(4, 1);
+  all << 1, 2, 3, 4;
+  GaussianProcess full({{1, 4}});
+  full.set_data(all, Eigen::Vector4d(1, 2, 3, 4));
+  CHECK(ampere::stop_rule(full, all, 100).reason == ampere::StopReason::NoCandidates);
+}

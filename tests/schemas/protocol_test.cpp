@@ -1,0 +1,153 @@
+#include <cmath>
+
+#include <capnp/message.h>
+#include <doctest/doctest.h>
+
+#include "common/error.hpp"
+#include "protocol.capnp.h"
+#include "wire_codec.hpp"
+
+using ampere::DecodedEnvelope;
+namespace wire = ampere::wire;
+
+namespace {
+
+/// Builds an envelope with `fill` and returns it decoded from its frame bytes.
+template <typename Fill>
+std::unique_ptr<DecodedEnvelope> round_trip(Fill fill) {
+  capnp::MallocMessageBuilder message;
+  auto envelope = message.initRoot<wire::Envelope>();
+  envelope.setVersion(wire::PROTOCOL_VERSION);
+  fill(envelope.initBody());
+  return std::make_unique<DecodedEnvelope>(ampere::encode_frame(message));
+}
+
+}  // namespace
+
+TEST_CASE("Register round-trips with hardware, meters and library versions") {
+  auto decoded = round_trip([](wire::Envelope::Body::Builder body) {
+    auto r = body.initRegister();
+    r.setAgentId("agent-7");
+    r.setDeviceClass("xeon-2c");
+    r.setThreads(1);
+    r.setBackend("torch");
+    auto hw = r.initHardware();
+    hw.setCpuModel("Intel Xeon");
+    hw.setCores(2);
+    hw.setMemoryBytes(24ull << 30);
+    auto meters = r.initMeters(2);
+    meters.set(0, wire::MeterSource::RAPL);
+    meters.set(1, wire::MeterSource::TIME_SURROGATE);
+    auto libs = r.initLibraries(1);
+    libs[0].setName("libtorch");
+    libs[0].setVersion("1.13.1");
+  });
+  auto body = decoded->envelope().getBody();
+  REQUIRE(body.which() == wire::Envelope::Body::REGISTER);
+  auto r = body.getRegister();
+  CHECK(std::string(r.getAgentId().cStr()) == "agent-7");
+  CHECK(std::string(r.getDeviceClass().cStr()) == "xeon-2c");
+  CHECK(r.getHardware().getCores() == 2);
+  CHECK(r.getHardware().getMemoryBytes() == (24ull << 30));
+  CHECK(r.getMeters()[1] == wire::MeterSource::TIME_SURROGATE);
+  CHECK(std::string(r.getLibraries()[0].getVersion().cStr()) == "1.13.1");
+}
+
+TEST_CASE("Job and Result round-trip with per-repeat figures and the meter label") {
+  auto job = round_trip([](wire::Envelope::Body::Builder body) {
+    auto j = body.initJob();
+    j.setJobId(42);
+    j.setCampaignId(3);
+    j.setVariantSpecJson("{\"name\": \"variant\"}");
+    j.setWarmupIterations(5);
+    j.setIterations(10);
+    j.setRepeats(5);
+    j.setDeadlineUnixMillis(1700000000000);
+  });
+  auto j = job->envelope().getBody().getJob();
+  CHECK(j.getJobId() == 42);
+  CHECK(j.getRepeats() == 5);
+  CHECK(j.getDeadlineUnixMillis() == 1700000000000);
+  CHECK(std::string(j.getVariantSpecJson().cStr()) == "{\"name\": \"variant\"}");
+
+  auto result = round_trip([](wire::Envelope::Body::Builder body) {
+    auto r = body.initResult();
+    r.setJobId(42);
+    r.setAgentId("a");
+    auto seconds = r.initSecondsPerIteration(3);
+    auto joules = r.initJoulesPerIteration(3);
+    for (unsigned i = 0; i < 3; ++i) {
+      seconds.set(i, 0.01 * (i + 1));
+      joules.set(i, 0.2 * (i + 1));
+    }
+    r.setMeter(wire::MeterSource::SIMULATED);
+    r.setIdleWatts(std::nan(""));
+  });
+  auto r = result->envelope().getBody().getResult();
+  CHECK(r.getSecondsPerIteration()[2] == doctest::Approx(0.03));
+  CHECK(r.getJoulesPerIteration()[1] == doctest::Approx(0.4));
+  CHECK(r.getMeter() == wire::MeterSource::SIMULATED);
+  CHECK(std::isnan(r.getIdleWatts()));
+  CHECK(std::string(r.getError().cStr()).empty());
+}
+
+TEST_CASE("heartbeat, work request, ack and client messages round-trip") {
+  CHECK(round_trip([](auto body) { body.initHeartbeat().setRunningJobId(9); })
+            ->envelope().getBody().getHeartbeat().getRunningJobId() == 9);
+  CHECK(std::string(round_trip([](auto body) { body.initWorkRequest().setAgentId("w"); })
+                        ->envelope().getBody().getWorkRequest().getAgentId().cStr()) == "w");
+  auto ack = round_trip([](auto body) {
+    auto a = body.initAck();
+    a.setJobId(4);
+    a.setStored(false);
+    a.setReason("unknown job");
+  });
+  CHECK_FALSE(ack->envelope().getBody().getAck().getStored());
+  CHECK(std::string(ack->envelope().getBody().getAck().getReason().cStr()) == "unknown job");
+
+  auto start = round_trip([](auto body) {
+    auto s = body.initStartCampaign();
+    s.setDeviceClass("server");
+    s.setBudgetPerKind(40);
+    s.setAcquisition("max-variance");
+  });
+  CHECK(start->envelope().getBody().getStartCampaign().getBudgetPerKind() == 40);
+
+  auto status = round_trip([](auto body) {
+    auto list = body.initCampaignStatus().initCampaigns(1);
+    list[0].setState("done");
+    auto kinds = list[0].initKinds(1);
+    kinds[0].setPoints(12);
+    kinds[0].setMaxRelativeStd(0.04);
+  });
+  auto info = status->envelope().getBody().getCampaignStatus().getCampaigns()[0];
+  CHECK(std::string(info.getState().cStr()) == "done");
+  CHECK(info.getKinds()[0].getPoints() == 12);
+
+  auto estimate = round_trip([](auto body) {
+    auto e = body.initEstimateRequest();
+    e.setDeviceClass("server");
+    e.setIterations(1000);
+  });
+  CHECK(estimate->envelope().getBody().getEstimateRequest().getIterations() == 1000);
+  CHECK(round_trip([](auto body) { body.initStopCampaign().setCampaignId(5); })
+            ->envelope().getBody().getStopCampaign().getCampaignId() == 5);
+  CHECK(round_trip([](auto body) { body.initNoWork().setRetryAfterMillis(250); })
+            ->envelope().getBody().getNoWork().getRetryAfterMillis() == 250);
+  CHECK(round_trip([](auto body) { body.initDeviceClasses().initClasses(1)[0].setName("oppo"); })
+            ->envelope().getBody().getDeviceClasses().getClasses()[0].getName() == "oppo");
+}
+
+TEST_CASE("garbage bytes and other protocol versions are refused with a reason") {
+  CHECK_THROWS_WITH_AS(DecodedEnvelope("abc"), "frame: 3 bytes is not a whole number of 8-byte words",
+                       ampere::InputError);
+  CHECK_THROWS_AS(DecodedEnvelope(std::string(64, '\xff')), ampere::InputError);
+  CHECK_THROWS_AS(DecodedEnvelope(std::string(16, '\0')), ampere::InputError);  // version 0
+
+  capnp::MallocMessageBuilder message;
+  auto envelope = message.initRoot<wire::Envelope>();
+  envelope.setVersion(99);
+  envelope.initBody().initHeartbeat();
+  CHECK_THROWS_WITH_AS(DecodedEnvelope(ampere::encode_frame(message)),
+                       "frame: protocol version 99, this side speaks 1", ampere::InputError);
+}
