@@ -97,6 +97,7 @@ class GaussianProcess {
   GpHyperparameters hyper_;
   Eigen::MatrixXd x_;         // raw
   Eigen::MatrixXd x_scaled_;
+  std::vector<Eigen::MatrixXd> sq_diff_;  // per dimension: (x_i,d − x_j,d)², scaled inputs
   Eigen::VectorXd y_;         // raw
   Eigen::VectorXd y_norm_;
   Eigen::VectorXd extra_noise_;  // normalized units
