@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <set>
 
 #include "common/error.hpp"
@@ -84,20 +85,39 @@ Eigen::MatrixXd start_points(const std::vector<ChannelRange>& bounds) {
 }
 
 const char* acquisition_name(Acquisition acquisition) {
-  return acquisition == Acquisition::MaxVariance ? "max-variance" : "max-relative-std";
+  switch (acquisition) {
+    case Acquisition::MaxVariance: return "max-variance";
+    case Acquisition::MaxRelativeStd: return "max-relative-std";
+    case Acquisition::Random: return "random";
+  }
+  return "?";
 }
 
 Acquisition parse_acquisition(const std::string& name) {
   if (name == "max-variance") return Acquisition::MaxVariance;
   if (name == "max-relative-std") return Acquisition::MaxRelativeStd;
-  throw InputError("acquisition: unknown '" + name + "' (known: max-variance, max-relative-std)");
+  if (name == "random") return Acquisition::Random;
+  throw InputError("acquisition: unknown '" + name + "' (known: max-variance, max-relative-std, random)");
 }
 
 std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::MatrixXd& candidates,
-                                       std::size_t count, Acquisition acquisition) {
+                                       std::size_t count, Acquisition acquisition, std::uint64_t seed) {
   const Eigen::Index m = candidates.rows();
   std::vector<bool> available(static_cast<std::size_t>(m));
   for (Eigen::Index c = 0; c < m; ++c) available[static_cast<std::size_t>(c)] = !is_profiled(gp, candidates, c);
+  if (acquisition == Acquisition::Random) {
+    std::vector<Eigen::Index> open;
+    for (Eigen::Index c = 0; c < m; ++c)
+      if (available[static_cast<std::size_t>(c)]) open.push_back(c);
+    std::mt19937_64 rng(seed);
+    std::vector<Eigen::Index> chosen;
+    while (chosen.size() < count && !open.empty()) {
+      const std::size_t pick = static_cast<std::size_t>(rng() % open.size());
+      chosen.push_back(open[pick]);
+      open.erase(open.begin() + static_cast<std::ptrdiff_t>(pick));
+    }
+    return chosen;
+  }
 
   // Normalized space throughout: var(c) = σ_f² − ‖V_c‖² − Σ_j u_j(c)², where u_j is the rank-one
   // term each chosen point adds (its posterior covariance with c over its own observation std).
@@ -159,9 +179,10 @@ StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candida
     const double scale = gp.targets().cwiseAbs().mean();
     decision.relative_std = scale > 0 ? decision.max_std / scale : std::numeric_limits<double>::infinity();
   }
+  const std::size_t enough = (std::size_t{1} << gp.dimensions()) + kGuidedPointsBeforeConvergence;
   if (gp.size() >= budget) decision.reason = StopReason::BudgetSpent;
   else if (open.empty()) decision.reason = StopReason::NoCandidates;
-  else if (decision.relative_std < threshold) decision.reason = StopReason::Converged;
+  else if (decision.relative_std < threshold && gp.size() >= enough) decision.reason = StopReason::Converged;
   return decision;
 }
 

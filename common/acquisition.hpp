@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,10 @@ Eigen::MatrixXd start_points(const std::vector<ChannelRange>& bounds);
 enum class Acquisition {
   MaxVariance,     ///< the paper's: largest predictive variance
   MaxRelativeStd,  ///< largest σ/|μ|: weighs small and large layers alike, as MAPE does
+  Random,          ///< uniformly random unprofiled candidates: the baseline guided profiling must beat
 };
 const char* acquisition_name(Acquisition acquisition);
-/// Parses "max-variance" / "max-relative-std"; throws InputError otherwise.
+/// Parses "max-variance" / "max-relative-std" / "random"; throws InputError otherwise.
 Acquisition parse_acquisition(const std::string& name);
 
 /// The next `count` candidates to measure, chosen greedily: after each choice the point joins
@@ -36,8 +38,10 @@ Acquisition parse_acquisition(const std::string& name);
 /// the GP refitted on inputs alone. Candidates already profiled (equal to a training input) are
 /// skipped. Returns row indices into `candidates`; fewer than `count` when candidates run out.
 /// O(count · m · n) for m candidates and n profiled points.
+/// Random draws from mt19937_64(seed).
 std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::MatrixXd& candidates,
-                                       std::size_t count, Acquisition acquisition = Acquisition::MaxVariance);
+                                       std::size_t count, Acquisition acquisition = Acquisition::MaxVariance,
+                                       std::uint64_t seed = 0);
 
 enum class StopReason { KeepGoing, BudgetSpent, Converged, NoCandidates };
 const char* stop_reason_name(StopReason reason);
@@ -51,8 +55,13 @@ struct StopDecision {
 /// 5%: the paper's end condition (§3.3), "variance smaller than 5% of the profiled data".
 constexpr double kConvergedRelativeStd = 0.05;
 
-/// Whether a kind is done: its budget spent, its max latent std under 5% of the mean |target|,
-/// or no unprofiled candidate left.
+/// Convergence is never declared on fewer points than the start points plus this many: two or
+/// three points of a smooth curve always look certain.
+constexpr std::size_t kGuidedPointsBeforeConvergence = 3;
+
+/// Whether a kind is done: its budget spent, its max latent std under 5% of the mean |target|
+/// (after the start points and kGuidedPointsBeforeConvergence more), or no unprofiled candidate
+/// left.
 StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, std::size_t budget,
                        double threshold = kConvergedRelativeStd);
 

@@ -1,7 +1,14 @@
 // `ampere`: the operator's command line (no LibTorch here).
+#include <chrono>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
+
+#include "coordinator/client_commands.hpp"
+#include "coordinator/coordinator_client.hpp"
 
 #include "common/error.hpp"
 #include "coordinator/gp_command.hpp"
@@ -10,6 +17,39 @@
 int main(int argc, char** argv) {
   CLI::App app{"ampere: training-energy estimates for neural networks (AMPERE method)"};
   app.require_subcommand(1);
+  std::string coordinator = "tcp://127.0.0.1:5556";
+  double timeout_s = 30;
+  app.add_option("--coordinator", coordinator, "the coordinator's client endpoint")->capture_default_str();
+  app.add_option("--timeout", timeout_s, "seconds to wait for the coordinator")->capture_default_str();
+  bool as_json = false;
+
+  CLI::App* campaign = app.add_subcommand("campaign", "profiling campaigns");
+  campaign->require_subcommand(1);
+  std::string family_file, device_class, acquisition = "max-variance";
+  std::uint32_t budget = 30;
+  CLI::App* start = campaign->add_subcommand("start", "profile a model family on a device class");
+  start->add_option("--family", family_file, "family JSON")->required()->check(CLI::ExistingFile);
+  start->add_option("--device-class", device_class, "device class")->required();
+  start->add_option("--budget", budget, "points per kind")->capture_default_str()->check(CLI::Range(2, 100000));
+  start->add_option("--acquisition", acquisition, "max-variance | max-relative-std")->capture_default_str();
+  start->add_flag("--json", as_json, "print JSON");
+  std::uint64_t campaign_id = 0;
+  bool watch = false;
+  CLI::App* status = campaign->add_subcommand("status", "progress per kind");
+  status->add_option("--id", campaign_id, "one campaign (default: all)");
+  status->add_flag("--watch", watch, "refresh every second until every campaign shown is done or stopped");
+  status->add_flag("--json", as_json, "print JSON");
+
+  std::string model_file;
+  std::uint64_t iterations = 1;
+  CLI::App* estimate = app.add_subcommand("estimate", "estimate a model's training energy and time");
+  estimate->add_option("--model", model_file, "model JSON")->required()->check(CLI::ExistingFile);
+  estimate->add_option("--device-class", device_class, "device class")->required();
+  estimate->add_option("--iterations", iterations, "training iterations")->capture_default_str();
+  estimate->add_flag("--json", as_json, "print JSON");
+
+  CLI::App* classes = app.add_subcommand("device-classes", "device classes the coordinator knows");
+  classes->add_flag("--json", as_json, "print JSON");
 
   CLI::App* gp = app.add_subcommand("gp", "inspect one layer kind's Gaussian process");
   gp->require_subcommand(1);
@@ -37,8 +77,39 @@ int main(int argc, char** argv) {
   sample->add_option("--seed", seed, "seed");
 
   CLI11_PARSE(app, argc, argv);
+  auto read_file = [](const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
   try {
-    if (fit->parsed()) {
+    zmq::context_t context;
+    ampere::CoordinatorClient client(context, coordinator, std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
+    if (start->parsed()) {
+      const auto c = client.start_campaign(read_file(family_file), device_class, budget, acquisition);
+      if (as_json) std::cout << c.dump(2) << "\n";
+      else ampere::print_campaigns(nlohmann::json::array({c}), std::cout);
+    } else if (status->parsed()) {
+      while (true) {
+        const auto list = client.campaign_status(campaign_id);
+        if (as_json) std::cout << (campaign_id != 0 ? list.at(0) : list).dump(2) << "\n";
+        else ampere::print_campaigns(list, std::cout);
+        bool finished = true;
+        for (const auto& c : list) finished = finished && c.at("state") != "running";
+        if (!watch || finished) break;
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        if (!as_json) std::cout << "\n";
+      }
+    } else if (estimate->parsed()) {
+      const auto e = client.estimate(read_file(model_file), device_class, iterations);
+      if (as_json) std::cout << e.dump(2) << "\n";
+      else ampere::print_estimate(e, std::cout);
+    } else if (classes->parsed()) {
+      const auto list = client.device_classes();
+      if (as_json) std::cout << list.dump(2) << "\n";
+      else for (const auto& c : list) std::cout << c.at("name").get<std::string>() << "  (" << c.at("agents") << " agents connected)\n";
+    } else if (fit->parsed()) {
       if (!save.empty()) fit_args.save = save;
       ampere::run_gp_fit(fit_args, std::cout, std::cerr);
     } else if (show->parsed()) {

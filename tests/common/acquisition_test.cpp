@@ -107,7 +107,7 @@ TEST_CASE("relative-std acquisition prefers small targets that absolute variance
   const auto relative = ampere::select_batch(gp, candidates, 1, Acquisition::MaxRelativeStd);
   CHECK(candidates(relative[0], 0) < 16);
   CHECK(ampere::parse_acquisition("max-relative-std") == Acquisition::MaxRelativeStd);
-  CHECK_THROWS_AS(ampere::parse_acquisition("random"), ampere::InputError);
+  CHECK_THROWS_AS(ampere::parse_acquisition("bogus"), ampere::InputError);
 }
 
 TEST_CASE("the stop rule: budget, convergence under 5% of the data, no candidates left") {
@@ -129,4 +129,19 @@ TEST_CASE("the stop rule: budget, convergence under 5% of the data, no candidate
   GaussianProcess full({{1, 4}});
   full.set_data(all, Eigen::Vector4d(1, 2, 3, 4));
   CHECK(ampere::stop_rule(full, all, 100).reason == ampere::StopReason::NoCandidates);
+}
+
+TEST_CASE("convergence is not declared on the start points alone") {
+  Eigen::MatrixXd x(2, 1);
+  x << 1, 64;
+  GaussianProcess gp({{1, 64}});
+  gp.set_data(x, Eigen::Vector2d(1.0, 1.01));
+  gp.fit();
+  const Eigen::MatrixXd candidates = ampere::candidate_grid({range(1, 64)});
+  const ampere::StopDecision early = ampere::stop_rule(gp, candidates, 100, 10.0);  // any std passes 1000%
+  CHECK(early.reason == ampere::StopReason::KeepGoing);
+  Eigen::MatrixXd more(5, 1);
+  more << 1, 16, 32, 48, 64;
+  gp.set_data(more, Eigen::VectorXd::Constant(5, 1.0));
+  CHECK(ampere::stop_rule(gp, candidates, 100, 10.0).reason == ampere::StopReason::Converged);
 }

@@ -16,6 +16,27 @@ struct ProcessResult {
 /// output. Arguments are passed as they are (no shell).
 ProcessResult run_binary(const std::string& binary, const std::vector<std::string>& args);
 
+/// A server or agent started in the background; stopped (SIGTERM, then SIGKILL) when destroyed.
+class BackgroundProcess {
+ public:
+  /// Starts `binary` from AMPERE_BIN_DIR; stdout and stderr go to `log_file`.
+  BackgroundProcess(const std::string& binary, const std::vector<std::string>& args, const std::string& log_file);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  /// SIGKILL now (a crash), and wait for it.
+  void kill_hard();
+  /// SIGTERM and wait; returns the exit code.
+  int stop();
+  bool running();
+
+ private:
+  int pid_ = -1;
+};
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+int free_port();
+
 /// A fresh temporary directory, removed with the object.
 class TempDir {
  public:

@@ -1,0 +1,59 @@
+// A synthetic device with known truth, for tests and fleet-scale runs (docs/simulated-device.md).
+// Its cost per layer is a non-linear, non-additive function of channels, shapes and batch; its
+// figures are labeled `simulated` and never stand in for a measurement.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/measurement.hpp"
+#include "common/model_spec.hpp"
+
+namespace ampere {
+
+/// The constants of one synthetic device.
+struct DeviceProfile {
+  std::string name;
+  double peak_flops;        ///< FLOP/s at full utilization
+  double bandwidth;         ///< bytes/s from memory
+  double cache_bytes;       ///< working sets below this run at cache_speedup × bandwidth
+  double cache_speedup;
+  int vector_width;         ///< channel counts are padded to multiples of this
+  double saturation_flops;  ///< an op of this many FLOPs reaches half of its utilization
+  double launch_seconds;    ///< per layer and pass (forward, backward, update)
+  double step_seconds;      ///< per iteration (optimizer bookkeeping, data)
+  double idle_watts;
+  double dynamic_watts;     ///< added at full compute utilization
+  double interaction;       ///< share of a layer's memory time saved when its input is still cached
+  double noise;             ///< multiplicative log-normal σ per repeat
+};
+
+/// The shipped profiles: oppo, iphone, xavier, tx2, server. Throws InputError on another name.
+const DeviceProfile& simulated_profile(const std::string& name);
+std::vector<std::string> simulated_profile_names();
+
+/// Noise-free cost of one training iteration.
+struct SimulatedCost {
+  double seconds = 0;
+  double joules = 0;
+};
+
+class SimulatedDevice {
+ public:
+  explicit SimulatedDevice(DeviceProfile profile) : profile_(std::move(profile)) {}
+
+  /// The truth: noise-free seconds and joules of one training iteration of `model`.
+  SimulatedCost truth(const ModelSpec& model) const;
+
+  /// What an agent on this device reports: `repeats` noisy draws around the truth, seeded by
+  /// `seed` (the same seed gives the same figures). Labeled MeterSource::Simulated.
+  Measurement measure(const ModelSpec& model, std::uint32_t repeats, std::uint64_t seed) const;
+
+  const DeviceProfile& profile() const { return profile_; }
+
+ private:
+  DeviceProfile profile_;
+};
+
+}  // namespace ampere

@@ -1,0 +1,195 @@
+// The only LibTorch translation unit: builds a variant network from its spec and trains it on
+// synthetic data (method.md §5). Kept alone because one LibTorch TU costs ~12 s to compile.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "agent/trainer.hpp"
+#include "common/error.hpp"
+#include "common/layer_shapes.hpp"
+
+namespace ampere {
+namespace {
+
+namespace nn = torch::nn;
+
+struct LstmLayerImpl : nn::Module {
+  LstmLayerImpl(std::int64_t in, std::int64_t hidden, std::int64_t layers)
+      : lstm(register_module("lstm", nn::LSTM(nn::LSTMOptions(in, hidden).num_layers(layers).batch_first(true)))) {}
+  torch::Tensor forward(const torch::Tensor& x) { return std::get<0>(lstm->forward(x)); }
+  nn::LSTM lstm;
+};
+TORCH_MODULE(LstmLayer);
+
+/// torch's encoder layer reads [T, B, d]; our tensors are batch-first.
+struct EncoderLayerImpl : nn::Module {
+  EncoderLayerImpl(std::int64_t d, std::int64_t nhead, std::int64_t ff)
+      : layer(register_module("layer", nn::TransformerEncoderLayer(
+                                           nn::TransformerEncoderLayerOptions(d, nhead).dim_feedforward(ff)))) {}
+  torch::Tensor forward(const torch::Tensor& x) { return layer->forward(x.transpose(0, 1)).transpose(0, 1); }
+  nn::TransformerEncoderLayer layer;
+};
+TORCH_MODULE(EncoderLayer);
+
+struct LastStepImpl : nn::Module {
+  torch::Tensor forward(const torch::Tensor& x) { return x.select(1, x.size(1) - 1); }
+};
+TORCH_MODULE(LastStep);
+
+struct ResidualImpl : nn::Module {
+  ResidualImpl(nn::Sequential inner_, nn::Sequential projection_)
+      : inner(register_module("inner", inner_)), projection(projection_) {
+    if (projection) register_module("projection", projection);
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return inner->forward(x) + (projection ? projection->forward(x) : x); }
+  nn::Sequential inner;
+  nn::Sequential projection{nullptr};
+};
+TORCH_MODULE(Residual);
+
+nn::AnyModule build_layer(const LayerSpec& layer, const TensorShape& in, std::int64_t width);
+
+nn::AnyModule build_residual(const LayerSpec& layer, const TensorShape& in, std::int64_t width) {
+  nn::Sequential inner;
+  TensorShape x = in;
+  for (const LayerSpec& l : layer.inner) {
+    const std::int64_t w = l.width_given && l.width.is_fixed() ? l.width.min : width;
+    inner->push_back(build_layer(l, x, w));
+    x = infer_layer(l, x, w).out;
+  }
+  nn::Sequential projection{nullptr};
+  if (!(x == in)) {
+    const std::int64_t stride_h = in.dims[1] / x.dims[1], stride_w = in.dims[2] / x.dims[2];
+    projection = nn::Sequential(
+        nn::Conv2d(nn::Conv2dOptions(in.dims[0], x.dims[0], 1).stride({stride_h, stride_w}).bias(false)),
+        nn::BatchNorm2d(x.dims[0]));
+  }
+  return nn::AnyModule(Residual(inner, projection));
+}
+
+nn::AnyModule build_layer(const LayerSpec& layer, const TensorShape& in, std::int64_t width) {
+  switch (layer.type) {
+    case LayerType::Conv2d:
+      return nn::AnyModule(nn::Conv2d(nn::Conv2dOptions(in.dims[0], width, {layer.kernel[0], layer.kernel[1]})
+                                          .stride({layer.stride[0], layer.stride[1]})
+                                          .padding({layer.padding[0], layer.padding[1]})
+                                          .groups(layer.groups)
+                                          .bias(layer.bias)));
+    case LayerType::Linear: return nn::AnyModule(nn::Linear(nn::LinearOptions(in.channels(), width).bias(layer.bias)));
+    case LayerType::Lstm: return nn::AnyModule(LstmLayer(in.dims[1], width, layer.num_layers));
+    case LayerType::TransformerEncoder:
+      return nn::AnyModule(EncoderLayer(in.dims[1], layer.nhead, layer.dim_feedforward));
+    case LayerType::Embedding: return nn::AnyModule(nn::Embedding(layer.vocab, width));
+    case LayerType::Residual: return build_residual(layer, in, width);
+    case LayerType::Relu: return nn::AnyModule(nn::ReLU());
+    case LayerType::Gelu: return nn::AnyModule(nn::GELU());
+    case LayerType::Tanh: return nn::AnyModule(nn::Tanh());
+    case LayerType::Sigmoid: return nn::AnyModule(nn::Sigmoid());
+    case LayerType::MaxPool2d:
+      return nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions({layer.kernel[0], layer.kernel[1]})
+                                             .stride({layer.stride[0], layer.stride[1]})
+                                             .padding({layer.padding[0], layer.padding[1]})));
+    case LayerType::AvgPool2d:
+      return nn::AnyModule(nn::AvgPool2d(nn::AvgPool2dOptions({layer.kernel[0], layer.kernel[1]})
+                                             .stride({layer.stride[0], layer.stride[1]})
+                                             .padding({layer.padding[0], layer.padding[1]})));
+    case LayerType::AdaptiveAvgPool2d:
+      return nn::AnyModule(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({layer.output[0], layer.output[1]})));
+    case LayerType::Flatten: return nn::AnyModule(nn::Flatten());
+    case LayerType::Dropout: return nn::AnyModule(nn::Dropout(layer.p));
+    case LayerType::BatchNorm2d: return nn::AnyModule(nn::BatchNorm2d(in.dims[0]));
+    case LayerType::LayerNorm: return nn::AnyModule(nn::LayerNorm(nn::LayerNormOptions({in.dims.back()})));
+    case LayerType::LastStep: return nn::AnyModule(LastStep());
+  }
+  throw std::logic_error("build_layer: unhandled layer type");
+}
+
+class TorchTrainer final : public Trainer {
+ public:
+  TorchTrainer(int threads, MeterPtr meter) : threads_(threads), meter_(std::move(meter)) {
+    AMPERE_REQUIRE(threads >= 1, "--threads must be at least 1, got ", threads);
+    torch::set_num_threads(threads);
+  }
+
+  Measurement measure(const ModelSpec& model, const JobSettings& settings) override {
+    AMPERE_REQUIRE(!model.is_family(), model.name, ": the agent trains concrete models, not families");
+    AMPERE_REQUIRE(model.dtype == "float32" || model.dtype == "float64", model.name, ": dtype ", model.dtype,
+                   " training is not supported on this CPU agent (float32, float64)");
+    AMPERE_REQUIRE(settings.repeats >= 1, "job: repeats must be at least 1");
+    torch::manual_seed(settings.seed);
+    const auto dtype = model.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
+    const std::vector<LayerShape> shapes = infer_shapes(model);
+    nn::Sequential net;
+    for (std::size_t i = 0; i < model.layers.size(); ++i)
+      net->push_back(build_layer(model.layers[i], shapes[i].in, model.layers[i].width.min));
+    net->to(dtype);
+    net->train();
+
+    const TensorShape input = input_tensor(model);
+    std::vector<std::int64_t> dims{model.batch_size};
+    dims.insert(dims.end(), input.dims.begin(), input.dims.end());
+    torch::Tensor data;
+    if (input.form == TensorForm::Tokens) {
+      const auto vocab = std::find_if(model.layers.begin(), model.layers.end(),
+                                      [](const LayerSpec& l) { return l.type == LayerType::Embedding; })->vocab;
+      data = torch::randint(vocab, dims, torch::kLong);
+    } else {
+      data = torch::randn(dims, torch::TensorOptions().dtype(dtype));
+    }
+    const torch::Tensor labels = torch::randint(model.classes, {model.batch_size}, torch::kLong);
+    torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(0.01));
+    auto step = [&] {
+      optimizer.zero_grad();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(data), labels);
+      loss.backward();
+      optimizer.step();
+    };
+    using Clock = std::chrono::steady_clock;
+    const auto warm_start = Clock::now();
+    for (std::uint32_t i = 0; i < settings.warmup; ++i) step();
+    std::uint32_t iterations = settings.iterations;
+    if (iterations == 0) {
+      // Enough iterations for a min_window_seconds window (timed on two extra steps), at least 10.
+      const auto t0 = Clock::now();
+      step();
+      step();
+      const double per_step = std::chrono::duration<double>(Clock::now() - t0).count() / 2;
+      iterations = static_cast<std::uint32_t>(std::max(10.0, std::ceil(settings.min_window_seconds / std::max(per_step, 1e-6))));
+    }
+    (void)warm_start;
+    Measurement m;
+    m.meter = meter_->source();
+    m.iterations = iterations;
+    m.threads = static_cast<std::uint32_t>(threads_);
+    m.idle_watts = std::nan("");
+    for (std::uint32_t r = 0; r < settings.repeats; ++r) {
+      meter_->begin();
+      const auto start = Clock::now();
+      for (std::uint32_t i = 0; i < iterations; ++i) step();
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      const double joules = meter_->end(seconds);
+      m.seconds_per_iteration.push_back(seconds / iterations);
+      m.joules_per_iteration.push_back(joules / iterations);
+    }
+    return m;
+  }
+
+  std::string backend() const override { return "torch"; }
+  std::vector<std::pair<std::string, std::string>> libraries() const override {
+    return {{"libtorch", TORCH_VERSION}};
+  }
+
+ private:
+  int threads_;
+  MeterPtr meter_;
+};
+
+}  // namespace
+
+TrainerPtr make_torch_trainer(int threads, MeterPtr meter) {
+  return std::make_unique<TorchTrainer>(threads, std::move(meter));
+}
+
+}  // namespace ampere

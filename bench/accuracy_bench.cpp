@@ -1,0 +1,290 @@
+// bench/accuracy: how good are the estimates, against what they cost to make.
+//
+// Runs campaigns in-process (the same Campaign and Estimator the coordinator uses, trainers the
+// agent uses; no sockets, which add nothing to accuracy), then estimates held-out random models and
+// compares with their truth:
+//   --simulated  every simulated profile, cnn5: truth is the device's noise-free cost
+//   --real       LibTorch on this machine: cnn5 (100 held-out), lenet5 (20), lstm (20), each held-out
+//                model measured twice (the pass-to-pass error is the noise floor); energy is the
+//                time surrogate here, so the figures are time accuracy
+//   --guided-vs-random  points each acquisition needs to reach 10% MAPE (simulated profiles)
+// Prints every figure with the command that reproduces it. Not a test.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/simulated_device.hpp"
+#include "agent/trainer.hpp"
+#include "common/layer_shapes.hpp"
+#include "coordinator/campaign.hpp"
+#include "coordinator/estimator.hpp"
+
+namespace {
+
+using namespace ampere;
+
+struct Options {
+  bool simulated = false, real = false, guided_vs_random = false, curve = false;
+  std::uint32_t budget = 40;
+  int heldout = 100;
+  std::string acquisition = "max-variance";
+  double min_window = 0.2;
+  std::uint32_t repeats = 5;
+};
+
+/// Measures a variant or held-out model; returns the fitted statistic (minimum of repeats).
+using MeasureFn = std::function<Measurement(const ModelSpec&, std::uint64_t seed)>;
+
+struct CampaignOutcome {
+  std::map<KindKey, KindModel> models;
+  FlopsBaseline baseline;
+  std::size_t points = 0;
+  double seconds = 0;
+};
+
+CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& settings, const MeasureFn& measure) {
+  const auto start = std::chrono::steady_clock::now();
+  Campaign campaign(1, family, "bench", settings);
+  std::vector<double> flops, seconds, joules;
+  std::uint64_t job = 0;
+  while (!campaign.done()) {
+    const std::vector<PlannedJob> jobs = campaign.plan(1);
+    if (jobs.empty() && !campaign.done()) throw std::runtime_error("campaign stalled");
+    for (const PlannedJob& p : jobs) {
+      const Measurement m = measure(p.variant, ++job);
+      campaign.add_result(p.kind, p.channels, m);
+      flops.push_back(model_cost(p.variant).training_flops_per_iteration);
+      seconds.push_back(summarize_repeats(m.seconds_per_iteration, settings.statistic).value);
+      joules.push_back(summarize_repeats(m.joules_per_iteration, settings.statistic).value);
+    }
+  }
+  CampaignOutcome out;
+  out.models = campaign.models();
+  out.baseline.seconds = fit_line(flops, seconds);
+  out.baseline.joules = fit_line(flops, joules);
+  out.baseline.has_joules = true;
+  out.points = job;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+struct Accuracy {
+  int models = 0;
+  double mape_seconds = 0, mape_joules = 0, within10 = 0, flops_mape_seconds = 0, flops_mape_joules = 0, worst = 0;
+};
+
+void add_error(Accuracy& a, double est_s, double est_j, double flops_s, double flops_j, double true_s, double true_j) {
+  const double es = std::abs(est_s - true_s) / true_s, ej = std::abs(est_j - true_j) / true_j;
+  a.models++;
+  a.mape_seconds += es;
+  a.mape_joules += ej;
+  a.within10 += es <= 0.10 ? 1 : 0;
+  a.flops_mape_seconds += std::abs(flops_s - true_s) / true_s;
+  a.flops_mape_joules += std::abs(flops_j - true_j) / true_j;
+  a.worst = std::max(a.worst, es);
+}
+
+void finish(Accuracy& a) {
+  const double n = std::max(1, a.models);
+  a.mape_seconds *= 100 / n;
+  a.mape_joules *= 100 / n;
+  a.within10 *= 100 / n;
+  a.flops_mape_seconds *= 100 / n;
+  a.flops_mape_joules *= 100 / n;
+  a.worst *= 100;
+}
+
+/// Estimates held-out models of `family` (seeds 900000+) against `truth`.
+Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int count,
+                  const std::function<std::pair<double, double>(const ModelSpec&, int)>& truth) {
+  Estimator estimator;
+  estimator.set_models("bench", outcome.models);
+  estimator.set_flops_baseline("bench", outcome.baseline);
+  Accuracy a;
+  for (int i = 0; i < count; ++i) {
+    const ModelSpec model = sample_model(family, 900000 + static_cast<std::uint64_t>(i));
+    const auto e = estimator.estimate(model, "bench", 1);
+    const auto [true_s, true_j] = truth(model, i);
+    add_error(a, e["seconds_per_iteration"]["mean"].get<double>(), e["joules_per_iteration"]["mean"].get<double>(),
+              e["flops_baseline"]["seconds_per_iteration"]["mean"].get<double>(),
+              e["flops_baseline"]["joules_per_iteration"]["mean"].get<double>(), true_s, true_j);
+  }
+  finish(a);
+  return a;
+}
+
+ModelSpec family(const char* name) { return load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/" + name + ".json"); }
+
+CampaignSettings settings_of(const Options& o, const std::string& acquisition, std::uint32_t budget) {
+  CampaignSettings s;
+  s.budget_per_kind = budget;
+  s.acquisition = parse_acquisition(acquisition);
+  (void)o;
+  return s;
+}
+
+void print_header() {
+  std::printf("%-10s %-8s %7s %9s %9s %9s %9s %9s %9s %8s\n", "device", "family", "points", "MAPE_t%", "MAPE_E%",
+              "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s");
+}
+
+void print_row(const std::string& device, const std::string& fam, const CampaignOutcome& c, const Accuracy& a) {
+  std::printf("%-10s %-8s %7zu %9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %8.1f\n", device.c_str(), fam.c_str(), c.points,
+              a.mape_seconds, a.mape_joules, a.within10, a.worst, a.flops_mape_seconds, a.flops_mape_joules, c.seconds);
+}
+
+void simulated(const Options& o) {
+  std::printf("\n== simulated profiles (truth = noise-free device cost; labeled simulated, not measurements)\n");
+  std::printf("   acquisition %s, budget %u per kind, %d held-out cnn5 models\n", o.acquisition.c_str(), o.budget, o.heldout);
+  print_header();
+  for (const std::string& name : simulated_profile_names()) {
+    const SimulatedDevice device(simulated_profile(name));
+    const MeasureFn measure = [&](const ModelSpec& m, std::uint64_t seed) { return device.measure(m, o.repeats, seed); };
+    const ModelSpec cnn5 = family("cnn5");
+    const CampaignOutcome c = run_campaign(cnn5, settings_of(o, o.acquisition, o.budget), measure);
+    const Accuracy a = evaluate(cnn5, c, o.heldout, [&](const ModelSpec& m, int) {
+      const SimulatedCost t = device.truth(m);
+      return std::make_pair(t.seconds, t.joules);
+    });
+    print_row("sim-" + name, "cnn5", c, a);
+  }
+}
+
+void guided_vs_random(const Options& o) {
+  std::printf("\n== guided vs random: fewest profiled points reaching a time MAPE, %d held-out cnn5 models\n", o.heldout);
+  std::printf("   (budget per kind grown until reached; every budget spent in full; random averaged over 3 seeds)\n");
+  std::printf("%-10s %-17s %-16s %-16s\n", "device", "acquisition", "<= 10% MAPE", "<= 3% MAPE");
+  const std::vector<std::uint32_t> budgets = {4, 6, 8, 10, 12, 16, 20, 25, 30, 40, 50};
+  for (const std::string& name : simulated_profile_names()) {
+    const SimulatedDevice device(simulated_profile(name));
+    const MeasureFn measure = [&](const ModelSpec& m, std::uint64_t seed) { return device.measure(m, o.repeats, seed); };
+    const ModelSpec cnn5 = family("cnn5");
+    auto truth = [&](const ModelSpec& m, int) {
+      const SimulatedCost t = device.truth(m);
+      return std::make_pair(t.seconds, t.joules);
+    };
+    for (const std::string acquisition : {"max-variance", "max-relative-std", "random"}) {
+      std::string cells[2] = {"not reached", "not reached"};
+      const double thresholds[2] = {10.0, 3.0};
+      for (std::uint32_t b : budgets) {
+        const int seeds = acquisition == "random" ? 3 : 1;
+        double points = 0, mape = 0;
+        for (int seed = 0; seed < seeds; ++seed) {
+          CampaignSettings s = settings_of(o, acquisition, b);
+          s.seed = static_cast<std::uint64_t>(seed);
+          s.converged_relative_std = 0;  // spend the budget: compare points against accuracy
+          const CampaignOutcome c = run_campaign(cnn5, s, measure);
+          points += static_cast<double>(c.points) / seeds;
+          mape += evaluate(cnn5, c, o.heldout, truth).mape_seconds / seeds;
+        }
+        for (int t = 0; t < 2; ++t)
+          if (cells[t] == "not reached" && mape <= thresholds[t]) {
+            char buffer[64];
+            std::snprintf(buffer, sizeof buffer, "%.0f pts (%.1f%%)", points, mape);
+            cells[t] = buffer;
+          }
+        if (cells[1] != "not reached") break;
+      }
+      std::printf("%-10s %-17s %-16s %-16s\n", ("sim-" + name).c_str(), acquisition.c_str(), cells[0].c_str(), cells[1].c_str());
+    }
+  }
+}
+
+/// Time MAPE against the points spent, per acquisition (budget fully spent), per profile.
+void curve(const Options& o) {
+  std::printf("\n== MAPE (time, %%) against profiled points, budget spent in full, %d held-out cnn5 models\n", o.heldout);
+  const std::vector<std::uint32_t> budgets = {6, 10, 15, 20, 30, 40, 60};
+  for (const std::string& name : simulated_profile_names()) {
+    const SimulatedDevice device(simulated_profile(name));
+    const MeasureFn measure = [&](const ModelSpec& m, std::uint64_t seed) { return device.measure(m, o.repeats, seed); };
+    const ModelSpec cnn5 = family("cnn5");
+    auto truth = [&](const ModelSpec& m, int) {
+      const SimulatedCost t = device.truth(m);
+      return std::make_pair(t.seconds, t.joules);
+    };
+    for (const std::string acquisition : {"max-variance", "max-relative-std", "random"}) {
+      std::printf("sim-%-7s %-17s", name.c_str(), acquisition.c_str());
+      for (std::uint32_t b : budgets) {
+        CampaignSettings s = settings_of(o, acquisition, b);
+        s.converged_relative_std = 0;
+        const CampaignOutcome c = run_campaign(cnn5, s, measure);
+        std::printf(" %4zu:%5.1f", c.points, evaluate(cnn5, c, o.heldout, truth).mape_seconds);
+      }
+      std::printf("\n");
+    }
+  }
+}
+
+void real(const Options& o) {
+  std::printf("\n== real LibTorch on this machine, 1 thread, energy = time surrogate (10 W): time accuracy only\n");
+  print_header();
+  TrainerPtr trainer = make_torch_trainer(1, make_time_surrogate_meter(10.0));
+  JobSettings job;
+  job.repeats = o.repeats;
+  job.min_window_seconds = o.min_window;
+  const MeasureFn measure = [&](const ModelSpec& m, std::uint64_t seed) {
+    JobSettings s = job;
+    s.seed = seed;
+    return trainer->measure(m, s);
+  };
+  for (const auto& [name, count] : std::vector<std::pair<const char*, int>>{{"cnn5", o.heldout}, {"lenet5", 20}, {"lstm", 20}}) {
+    const ModelSpec fam = family(name);
+    const CampaignOutcome c = run_campaign(fam, settings_of(o, o.acquisition, o.budget), measure);
+    double pass_error = 0;
+    const Accuracy a = evaluate(fam, c, count, [&](const ModelSpec& m, int i) {
+      const Measurement first = measure(m, 700000 + static_cast<std::uint64_t>(i));
+      const Measurement second = measure(m, 800000 + static_cast<std::uint64_t>(i));
+      const double s1 = summarize_repeats(first.seconds_per_iteration, RepeatStatistic::Minimum).value;
+      const double s2 = summarize_repeats(second.seconds_per_iteration, RepeatStatistic::Minimum).value;
+      pass_error += std::abs(s1 - s2) / s2;
+      const double j1 = summarize_repeats(first.joules_per_iteration, RepeatStatistic::Minimum).value;
+      return std::make_pair(s1, j1);
+    });
+    print_row("local-cpu", name, c, a);
+    std::printf("%-10s %-8s pass-to-pass error (noise floor): %.2f%% over %d models\n", "", name, 100 * pass_error / count, count);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--simulated") o.simulated = true;
+    else if (a == "--real") o.real = true;
+    else if (a == "--guided-vs-random") o.guided_vs_random = true;
+    else if (a == "--curve") o.curve = true;
+    else if (a == "--budget") o.budget = static_cast<std::uint32_t>(std::stoul(next()));
+    else if (a == "--heldout") o.heldout = std::stoi(next());
+    else if (a == "--acquisition") o.acquisition = next();
+    else if (a == "--min-window") o.min_window = std::stod(next());
+    else if (a == "--repeats") o.repeats = static_cast<std::uint32_t>(std::stoul(next()));
+    else {
+      std::fprintf(stderr, "usage: bench_accuracy [--simulated] [--real] [--guided-vs-random] [--budget N] [--heldout N]\n"
+                           "                      [--acquisition A] [--min-window S] [--repeats R]\n");
+      return 2;
+    }
+  }
+  if (!o.simulated && !o.real && !o.guided_vs_random && !o.curve) o.simulated = o.guided_vs_random = true;
+  std::string command = "build/bin/bench_accuracy";
+  for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+  try {
+    if (o.simulated) simulated(o);
+    if (o.guided_vs_random) guided_vs_random(o);
+    if (o.curve) curve(o);
+    if (o.real) real(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  std::printf("\nreproduce: %s   (or ./run bench accuracy)\n", command.c_str());
+  return 0;
+}

@@ -1,0 +1,45 @@
+// What an agent reports for one job, and the statistic the coordinator fits (method.md §5).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ampere {
+
+/// Where an energy figure came from (../shared/docs/meters.md). Only the first four are readings
+/// of a physical meter; a surrogate or simulated joule is never presented as measured.
+enum class MeterSource { Rapl, Nvml, JetsonIna, AndroidBattery, TimeSurrogate, Simulated };
+
+/// "rapl", "nvml", "jetson-ina", "android-battery", "time-surrogate", "simulated".
+const char* meter_label(MeterSource source);
+/// Parses a label; throws InputError listing the known ones.
+MeterSource parse_meter_label(const std::string& label);
+/// True when energy is read live (guided profiling then guides on energy, else on time).
+bool reads_energy_live(MeterSource source);
+
+/// One job's figures: per repeat, per training iteration.
+struct Measurement {
+  std::vector<double> seconds_per_iteration;
+  std::vector<double> joules_per_iteration;
+  MeterSource meter = MeterSource::TimeSurrogate;
+  std::uint32_t iterations = 0;  ///< per repeat
+  std::uint32_t threads = 0;
+  double idle_watts = 0;         ///< NaN when not calibrated
+};
+
+enum class RepeatStatistic { Minimum, Median };
+
+/// The statistic of the repeats the GP fits (default minimum: the most stable here) and the
+/// variance of that statistic's values across repeats (used as the point's extra noise).
+struct RepeatSummary {
+  double value = 0;
+  double spread_variance = 0;
+};
+RepeatSummary summarize_repeats(const std::vector<double>& repeats, RepeatStatistic statistic);
+
+/// Throws InputError when a measurement is unusable: no repeats, NaN, negative or zero time,
+/// negative energy, or seconds and joules of different lengths.
+void validate_measurement(const Measurement& m);
+
+}  // namespace ampere

@@ -1,0 +1,75 @@
+#include "coordinator/client_commands.hpp"
+
+#include <cstdio>
+#include <iomanip>
+#include <sstream>
+
+namespace ampere {
+namespace {
+
+std::string pm(const nlohmann::json& v, const char* unit) {
+  if (v.is_null()) return "n/a";
+  char buffer[96];
+  std::snprintf(buffer, sizeof buffer, "%.4g ± %.2g %s", v.at("mean").get<double>(), v.at("std").get<double>(), unit);
+  return buffer;
+}
+
+std::string short_kind(const std::string& key) {
+  // "v1|hidden|in=image:14x14|conv2d(...)+relu|batch=10|dtype=float32" -> "in=image:14x14|conv2d(...)+relu"
+  std::vector<std::string> parts;
+  std::stringstream in(key);
+  std::string part;
+  while (std::getline(in, part, '|')) parts.push_back(part);
+  std::string out;
+  for (std::size_t i = 2; i < parts.size(); ++i)
+    if (parts[i].rfind("batch=", 0) != 0 && parts[i].rfind("dtype=", 0) != 0) out += (out.empty() ? "" : "|") + parts[i];
+  return out;
+}
+
+}  // namespace
+
+void print_estimate(const nlohmann::json& e, std::ostream& out) {
+  const std::string meter = e.at("meter").get<std::string>();
+  out << e.at("model").get<std::string>() << " on " << e.at("device_class").get<std::string>() << ", "
+      << e.at("iterations").get<std::uint64_t>() << " iteration(s); energy source: " << meter
+      << (meter == "time-surrogate" ? " (time x calibrated watts, not a measured joule)"
+          : meter == "simulated"    ? " (synthetic device, not a measurement)"
+                                    : "")
+      << "\n";
+  for (const auto& b : e.at("blocks")) {
+    std::string channels;
+    for (const auto& c : b.at("channels")) channels += (channels.empty() ? "" : ",") + std::to_string(c.get<long long>());
+    out << "  [" << b.at("index").get<int>() << "] " << std::left << std::setw(7) << b.at("role").get<std::string>()
+        << std::setw(12) << ("(" + channels + ")") << std::right << std::setw(26)
+        << pm(b.at("seconds_per_iteration"), "s") << std::setw(26) << pm(b.at("joules_per_iteration"), "J") << "  "
+        << short_kind(b.at("kind").get<std::string>()) << "\n";
+  }
+  out << "  per iteration:  " << pm(e.at("seconds_per_iteration"), "s") << ", " << pm(e.at("joules_per_iteration"), "J")
+      << "\n";
+  out << "  total:          " << pm(e.at("total").at("seconds"), "s") << ", " << pm(e.at("total").at("joules"), "J") << "\n";
+  const auto& f = e.at("flops_baseline");
+  out << "  FLOPs baseline: " << pm(f.at("seconds_per_iteration"), "s") << ", " << pm(f.at("joules_per_iteration"), "J")
+      << " per iteration (" << f.at("training_flops_per_iteration").get<double>() << " training FLOPs/iteration, line fitted on "
+      << f.at("fitted_on_variant_networks").get<long long>() << " variant networks)\n";
+}
+
+void print_campaigns(const nlohmann::json& campaigns, std::ostream& out) {
+  if (campaigns.empty()) out << "no campaigns\n";
+  for (const auto& c : campaigns) {
+    out << "campaign " << c.at("id").get<long long>() << ": " << c.at("family").get<std::string>() << " on "
+        << c.at("device_class").get<std::string>() << " — " << c.at("state").get<std::string>() << ", "
+        << c.at("points").get<long long>() << " points, " << c.at("jobs_running").get<long long>() << " running, "
+        << c.at("jobs_queued").get<long long>() << " queued, at most "
+        << c.at("points_remaining_at_most").get<double>() << " points to go\n";
+    for (const auto& k : c.at("kinds")) {
+      char rel[32];
+      std::snprintf(rel, sizeof rel, "%.1f%%", 100.0 * k.at("max_relative_std").get<double>());
+      out << "  " << std::left << std::setw(7) << k.at("role").get<std::string>() << std::setw(14)
+          << k.at("state").get<std::string>() << std::right << std::setw(4) << k.at("points").get<long long>() << "/"
+          << std::left << std::setw(4) << k.at("budget").get<long long>() << " max std " << std::setw(7) << rel << " "
+          << short_kind(k.at("kind").get<std::string>()) << "\n";
+    }
+  }
+}
+
+}  // namespace ampere

@@ -1,0 +1,555 @@
+#include "coordinator/coordinator_server.hpp"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+#include "common/layer_shapes.hpp"
+#include "protocol.capnp.h"
+#include "wire_codec.hpp"
+#include "wire_convert.hpp"
+
+namespace ampere {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string error_frame(const std::string& message, const std::string& request) {
+  return make_frame([&](wire::Envelope::Body::Builder body) {
+    auto e = body.initError();
+    e.setMessage(message);
+    e.setRequestType(request);
+  });
+}
+
+std::string ack_frame(std::uint64_t job_id, bool stored, const std::string& reason) {
+  return make_frame([&](wire::Envelope::Body::Builder body) {
+    auto a = body.initAck();
+    a.setJobId(job_id);
+    a.setStored(stored);
+    a.setReason(reason);
+  });
+}
+
+const char* kind_state_name(KindState s) {
+  switch (s) {
+    case KindState::Waiting: return "waiting";
+    case KindState::Profiling: return "profiling";
+    case KindState::Done: return "done";
+  }
+  return "?";
+}
+
+}  // namespace
+
+CoordinatorServer::CoordinatorServer(zmq::context_t& context, Store& store, CoordinatorConfig config)
+    : store_(store),
+      config_(std::move(config)),
+      agents_(context, zmq::socket_type::router),
+      clients_(context, zmq::socket_type::router) {
+  agents_.set(zmq::sockopt::linger, 0);
+  clients_.set(zmq::sockopt::linger, 0);
+  agents_.set(zmq::sockopt::router_mandatory, 1);  // a vanished agent is an error we log, not a silent drop
+  try {
+    agents_.bind(config_.agents_endpoint);
+    clients_.bind(config_.clients_endpoint);
+  } catch (const zmq::error_t& e) {
+    throw InputError("coordinator: cannot bind " + config_.agents_endpoint + " / " + config_.clients_endpoint + ": " +
+                     e.what());
+  }
+  reload();
+}
+
+void CoordinatorServer::reload() {
+  for (const CampaignRecord& record : store_.campaigns()) {
+    CampaignEntry entry;
+    entry.record = record;
+    class_seen_[record.device_class] = Clock::now();
+    CampaignSettings settings;
+    settings.budget_per_kind = record.budget_per_kind;
+    settings.acquisition = parse_acquisition(record.acquisition);
+    settings.seed = config_.seed;
+    entry.campaign = std::make_unique<Campaign>(record.id, parse_model_spec(nlohmann::json::parse(record.family_json)),
+                                                record.device_class, settings);
+    std::map<std::uint64_t, ResultRecord> results;
+    for (ResultRecord& r : store_.results(record.id)) results.emplace(r.job_id, std::move(r));
+    std::size_t replayed = 0, requeued = 0;
+    for (JobRecord& job : store_.jobs(record.id)) {
+      const KindKey key(job.kind_key);
+      if (job.state == JobState::Done && results.count(job.id) == 1) {
+        entry.campaign->add_result(key, job.channels, results.at(job.id).measurement);
+        record_baseline_point(job, results.at(job.id).measurement);
+        ++replayed;
+      } else if (job.state == JobState::Failed) {
+        entry.campaign->job_failed(key, job.channels);
+      } else if (record.state == "running") {
+        entry.campaign->restore_outstanding(key, job.channels);
+        if (job.state == JobState::Running) store_.set_job_state(job.id, JobState::Queued, "");
+        job.state = JobState::Queued;
+        queues_[record.device_class].push_back(job.id);
+        jobs_[job.id] = job;
+        ++requeued;
+      }
+    }
+    spdlog::info("reloaded campaign {} ({} on {}, {}): {} results, {} jobs re-queued", record.id,
+                 entry.campaign->family().name, record.device_class, record.state, replayed, requeued);
+    const std::uint64_t id = record.id;
+    campaigns_[id] = std::move(entry);
+    if (record.state == "running") {
+      std::vector<PlannedJob> jobs = campaigns_[id].campaign->plan(1);
+      enqueue(campaigns_[id], std::move(jobs));
+    } else {
+      campaigns_[id].campaign->plan(1);  // rebuild kind states; no new work for a finished campaign
+    }
+    after_progress(campaigns_[id]);
+  }
+}
+
+void CoordinatorServer::run(const std::atomic<bool>& stop) {
+  spdlog::info("coordinator serving agents on {} and clients on {}", config_.agents_endpoint, config_.clients_endpoint);
+  auto last_maintenance = Clock::now();
+  while (!stop.load()) {
+    zmq::pollitem_t items[] = {{agents_.handle(), 0, ZMQ_POLLIN, 0}, {clients_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 2, std::chrono::milliseconds(100));
+    if ((items[0].revents & ZMQ_POLLIN) != 0) {
+      std::vector<zmq::message_t> frames;
+      zmq::recv_result_t got;
+      do {
+        zmq::message_t part;
+        got = agents_.recv(part, zmq::recv_flags::dontwait);
+        if (got) frames.push_back(std::move(part));
+      } while (got && frames.back().more());
+      if (frames.size() >= 2) {
+        try {
+          handle_agent(frames.front().to_string(), frames.back().to_string());
+        } catch (const std::exception& e) {
+          spdlog::warn("agent message dropped: {}", e.what());
+        }
+      } else {
+        spdlog::warn("agent message dropped: {} frame(s), expected identity + payload", frames.size());
+      }
+    }
+    if ((items[1].revents & ZMQ_POLLIN) != 0) {
+      std::vector<zmq::message_t> frames;
+      zmq::recv_result_t got;
+      do {
+        zmq::message_t part;
+        got = clients_.recv(part, zmq::recv_flags::dontwait);
+        if (got) frames.push_back(std::move(part));
+      } while (got && frames.back().more());
+      if (frames.size() >= 3) {  // REQ: identity, empty delimiter, payload
+        std::string reply;
+        try {
+          reply = handle_client(frames.back().to_string());
+        } catch (const std::exception& e) {
+          spdlog::warn("client request refused: {}", e.what());
+          reply = error_frame(e.what(), "");
+        }
+        clients_.send(frames.front(), zmq::send_flags::sndmore);
+        clients_.send(zmq::message_t(), zmq::send_flags::sndmore);
+        clients_.send(zmq::buffer(reply), zmq::send_flags::none);
+      } else {
+        spdlog::warn("client message dropped: {} frame(s)", frames.size());
+      }
+    }
+    if (Clock::now() - last_maintenance > std::chrono::milliseconds(500)) {
+      expire_agents();
+      last_maintenance = Clock::now();
+    }
+  }
+  spdlog::info("coordinator stopped");
+}
+
+void CoordinatorServer::send_agent(const std::string& routing_id, const std::string& frame) {
+  try {
+    agents_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore);
+    agents_.send(zmq::buffer(frame), zmq::send_flags::none);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("cannot reach agent {}: {}", routing_id, e.what());
+  }
+}
+
+void CoordinatorServer::handle_agent(const std::string& routing_id, const std::string& frame) {
+  std::unique_ptr<DecodedEnvelope> decoded;
+  try {
+    decoded = std::make_unique<DecodedEnvelope>(frame);
+  } catch (const InputError& e) {
+    spdlog::warn("agent {}: {}", routing_id, e.what());
+    send_agent(routing_id, error_frame(e.what(), "?"));
+    return;
+  }
+  const auto body = decoded->envelope().getBody();
+  switch (body.which()) {
+    case wire::Envelope::Body::REGISTER: on_register(routing_id, frame); return;
+    case wire::Envelope::Body::HEARTBEAT: {
+      auto it = agents_by_id_.find(body.getHeartbeat().getAgentId().cStr());
+      if (it != agents_by_id_.end()) it->second.last_seen = Clock::now();
+      return;
+    }
+    case wire::Envelope::Body::WORK_REQUEST: on_work_request(routing_id, body.getWorkRequest().getAgentId().cStr()); return;
+    case wire::Envelope::Body::RESULT: on_result(routing_id, frame); return;
+    default:
+      spdlog::warn("agent {}: unexpected message type {}", routing_id, static_cast<int>(body.which()));
+      send_agent(routing_id, error_frame("unexpected message type on the agent socket", "?"));
+  }
+}
+
+void CoordinatorServer::on_register(const std::string& routing_id, const std::string& frame) {
+  DecodedEnvelope decoded(frame);
+  const auto r = decoded.envelope().getBody().getRegister();
+  Agent agent;
+  agent.id = r.getAgentId().cStr();
+  agent.routing_id = routing_id;
+  agent.device_class = r.getDeviceClass().cStr();
+  agent.backend = r.getBackend().cStr();
+  agent.last_seen = Clock::now();
+  if (agent.id.empty() || agent.device_class.empty()) {
+    send_agent(routing_id, error_frame("register: agentId and deviceClass must be non-empty", "register"));
+    return;
+  }
+  auto existing = agents_by_id_.find(agent.id);
+  if (existing != agents_by_id_.end() && existing->second.running_job != 0)
+    requeue(existing->second.running_job, "agent " + agent.id + " registered again");
+  spdlog::info("agent {} registered: class {}, backend {}, {} threads, cpu '{}'", agent.id, agent.device_class,
+               agent.backend, r.getThreads(), r.getHardware().getCpuModel().cStr());
+  class_seen_[agent.device_class] = Clock::now();
+  agents_by_id_[agent.id] = agent;
+  send_agent(routing_id, ack_frame(0, true, "registered"));
+}
+
+std::size_t CoordinatorServer::idle_agents(const std::string& device_class) const {
+  std::size_t n = 0;
+  for (const auto& [id, a] : agents_by_id_)
+    if (a.device_class == device_class && a.running_job == 0) ++n;
+  return n;
+}
+
+void CoordinatorServer::on_work_request(const std::string& routing_id, const std::string& agent_id) {
+  auto it = agents_by_id_.find(agent_id);
+  if (it == agents_by_id_.end()) {
+    send_agent(routing_id, error_frame("unregistered agent '" + agent_id + "': send Register first", "workRequest"));
+    return;
+  }
+  Agent& agent = it->second;
+  agent.last_seen = Clock::now();
+  agent.routing_id = routing_id;
+  if (agent.running_job != 0) requeue(agent.running_job, "agent " + agent.id + " asked for work while holding it");
+  auto& queue = queues_[agent.device_class];
+  if (queue.empty()) plan(agent.device_class);
+  while (!queue.empty() && jobs_.count(queue.front()) == 0) queue.pop_front();
+  if (queue.empty()) {
+    send_agent(routing_id, make_frame([](wire::Envelope::Body::Builder body) { body.initNoWork().setRetryAfterMillis(300); }));
+    return;
+  }
+  const std::uint64_t job_id = queue.front();
+  queue.pop_front();
+  JobRecord& job = jobs_.at(job_id);
+  job.state = JobState::Running;
+  job.agent_id = agent.id;
+  ++job.attempts;
+  store_.set_job_state(job_id, JobState::Running, agent.id);
+  agent.running_job = job_id;
+  const auto deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch() + std::chrono::minutes(10))
+                            .count();
+  send_agent(routing_id, make_frame([&](wire::Envelope::Body::Builder body) {
+    auto j = body.initJob();
+    j.setJobId(job_id);
+    j.setCampaignId(job.campaign_id);
+    j.setVariantSpecJson(job.variant_json);
+    j.setWarmupIterations(config_.warmup_iterations);
+    j.setIterations(config_.iterations);
+    j.setRepeats(config_.repeats);
+    j.setDeadlineUnixMillis(deadline);
+  }));
+}
+
+void CoordinatorServer::on_result(const std::string& routing_id, const std::string& frame) {
+  DecodedEnvelope decoded(frame);
+  const auto r = decoded.envelope().getBody().getResult();
+  const std::uint64_t job_id = r.getJobId();
+  const std::string agent_id = r.getAgentId().cStr();
+  auto agent = agents_by_id_.find(agent_id);
+  if (agent != agents_by_id_.end()) {
+    agent->second.last_seen = Clock::now();
+    if (agent->second.running_job == job_id) agent->second.running_job = 0;
+  }
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) {
+    spdlog::warn("result from {} for unknown or finished job {} dropped", agent_id, job_id);
+    send_agent(routing_id, ack_frame(job_id, false, "unknown or already finished job"));
+    return;
+  }
+  JobRecord& job = it->second;
+  CampaignEntry& entry = campaigns_.at(job.campaign_id);
+  const std::string error = r.getError().cStr();
+  const Measurement m = measurement_of(r);
+  std::string invalid = error;
+  if (invalid.empty()) {
+    try {
+      validate_measurement(m);
+    } catch (const InputError& e) {
+      invalid = e.what();
+    }
+  }
+  if (!invalid.empty()) {
+    spdlog::warn("job {} from {}: {}", job_id, agent_id, invalid);
+    send_agent(routing_id, ack_frame(job_id, false, invalid));
+    if (job.attempts >= config_.max_attempts) {
+      store_.set_job_state(job_id, JobState::Failed, agent_id);
+      entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
+      jobs_.erase(it);
+      after_progress(entry);
+    } else {
+      requeue(job_id, "failed attempt " + std::to_string(job.attempts));
+    }
+    return;
+  }
+  ResultRecord record{job_id, agent_id, m};
+  store_.store_result(record);  // committed before the ack
+  send_agent(routing_id, ack_frame(job_id, true, ""));
+  entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);
+  record_baseline_point(job, m);
+  jobs_.erase(it);
+  after_progress(entry);
+}
+
+void CoordinatorServer::requeue(std::uint64_t job_id, const std::string& why) {
+  for (auto& [id, agent] : agents_by_id_)
+    if (agent.running_job == job_id) agent.running_job = 0;
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  it->second.state = JobState::Queued;
+  store_.set_job_state(job_id, JobState::Queued, "");
+  queues_[campaigns_.at(it->second.campaign_id).record.device_class].push_front(job_id);
+  spdlog::warn("job {} re-queued: {}", job_id, why);
+}
+
+void CoordinatorServer::expire_agents() {
+  const auto now = Clock::now();
+  for (auto it = agents_by_id_.begin(); it != agents_by_id_.end();) {
+    if (now - it->second.last_seen > config_.heartbeat_timeout) {
+      spdlog::warn("agent {} lost (no heartbeat for {} ms)", it->first, config_.heartbeat_timeout.count());
+      const std::uint64_t job = it->second.running_job;
+      it = agents_by_id_.erase(it);
+      if (job != 0) requeue(job, "its agent was lost");
+    } else {
+      ++it;
+    }
+  }
+}
+
+void CoordinatorServer::plan(const std::string& device_class) {
+  const std::size_t batch = std::max<std::size_t>(1, idle_agents(device_class));
+  for (auto& [id, entry] : campaigns_) {
+    if (entry.record.state != "running" || entry.record.device_class != device_class) continue;
+    std::vector<PlannedJob> jobs = entry.campaign->plan(batch);
+    enqueue(entry, std::move(jobs));
+    after_progress(entry);
+  }
+}
+
+void CoordinatorServer::enqueue(CampaignEntry& entry, std::vector<PlannedJob> planned) {
+  if (planned.empty()) return;
+  std::vector<JobRecord> records;
+  for (const PlannedJob& p : planned) {
+    JobRecord j;
+    j.campaign_id = entry.record.id;
+    j.kind_key = p.kind.str();
+    j.channels = p.channels;
+    j.variant_json = to_json(p.variant).dump();
+    records.push_back(std::move(j));
+  }
+  const std::vector<std::uint64_t> ids = store_.create_jobs(records);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    records[i].id = ids[i];
+    jobs_[ids[i]] = records[i];
+    queues_[entry.record.device_class].push_back(ids[i]);
+  }
+}
+
+void CoordinatorServer::after_progress(CampaignEntry& entry) {
+  estimator_.set_models(entry.record.device_class, entry.campaign->models());
+  if (entry.record.state == "running" && entry.campaign->done()) {
+    entry.record.state = "done";
+    store_.set_campaign_state(entry.record.id, "done");
+    spdlog::info("campaign {} done ({} kinds on {})", entry.record.id, entry.campaign->plan_kinds().size(),
+                 entry.record.device_class);
+  }
+}
+
+void CoordinatorServer::record_baseline_point(const JobRecord& job, const Measurement& m) {
+  const std::string& device_class = campaigns_.count(job.campaign_id) ? campaigns_.at(job.campaign_id).record.device_class
+                                                                       : std::string();
+  const ModelSpec variant = parse_model_spec(nlohmann::json::parse(job.variant_json));
+  const double flops = model_cost(variant).training_flops_per_iteration;
+  const RepeatStatistic stat = RepeatStatistic::Minimum;
+  const double seconds = summarize_repeats(m.seconds_per_iteration, stat).value;
+  const double joules = m.joules_per_iteration.empty() ? std::nan("") : summarize_repeats(m.joules_per_iteration, stat).value;
+  auto& points = baseline_points_[device_class];
+  points.push_back({flops, {seconds, joules}});
+  std::vector<double> x, ys, yj;
+  bool has_joules = true;
+  for (const auto& [f, sj] : points) {
+    x.push_back(f);
+    ys.push_back(sj.first);
+    yj.push_back(sj.second);
+    has_joules = has_joules && std::isfinite(sj.second);
+  }
+  try {
+    FlopsBaseline baseline;
+    baseline.seconds = fit_line(x, ys);
+    baseline.has_joules = has_joules;
+    if (has_joules) baseline.joules = fit_line(x, yj);
+    estimator_.set_flops_baseline(device_class, baseline);
+  } catch (const InputError&) {
+    // fewer than two distinct FLOP counts yet
+  }
+}
+
+std::string CoordinatorServer::handle_client(const std::string& frame) {
+  std::unique_ptr<DecodedEnvelope> decoded;
+  try {
+    decoded = std::make_unique<DecodedEnvelope>(frame);
+  } catch (const InputError& e) {
+    return error_frame(e.what(), "?");
+  }
+  const auto body = decoded->envelope().getBody();
+  switch (body.which()) {
+    case wire::Envelope::Body::START_CAMPAIGN: return start_campaign(frame);
+    case wire::Envelope::Body::STOP_CAMPAIGN: return stop_campaign(body.getStopCampaign().getCampaignId());
+    case wire::Envelope::Body::CAMPAIGN_STATUS_REQUEST:
+      return campaign_status(body.getCampaignStatusRequest().getCampaignId());
+    case wire::Envelope::Body::ESTIMATE_REQUEST: {
+      const auto e = body.getEstimateRequest();
+      return estimate(e.getModelSpecJson().cStr(), e.getDeviceClass().cStr(), e.getIterations());
+    }
+    case wire::Envelope::Body::DEVICE_CLASSES_REQUEST: return device_classes();
+    default: return error_frame("unexpected message type on the client socket", "?");
+  }
+}
+
+std::string CoordinatorServer::start_campaign(const std::string& frame) {
+  DecodedEnvelope decoded(frame);
+  const auto s = decoded.envelope().getBody().getStartCampaign();
+  const std::string device_class = s.getDeviceClass().cStr();
+  try {
+    if (class_seen_.count(device_class) == 0) {
+      std::string known;
+      for (const auto& [name, when] : class_seen_) known += (known.empty() ? "" : ", ") + name;
+      throw InputError("device class '" + device_class + "' has no registered agents (known: " +
+                       (known.empty() ? "none yet" : known) + ")");
+    }
+    nlohmann::json family_json;
+    try {
+      family_json = nlohmann::json::parse(s.getFamilySpecJson().cStr());
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(std::string("family: not valid JSON: ") + e.what());
+    }
+    ModelSpec family = parse_model_spec(family_json);
+    CampaignSettings settings;
+    settings.budget_per_kind = s.getBudgetPerKind() == 0 ? 30 : s.getBudgetPerKind();
+    const std::string acquisition = s.getAcquisition().size() == 0 ? "max-variance" : s.getAcquisition().cStr();
+    settings.acquisition = parse_acquisition(acquisition);
+    settings.seed = config_.seed;
+    auto campaign = std::make_unique<Campaign>(0, family, device_class, settings);  // validates before storing
+    CampaignRecord record{0, to_json(family).dump(), device_class, settings.budget_per_kind, acquisition, "running"};
+    record.id = store_.create_campaign(record);
+    campaign = std::make_unique<Campaign>(record.id, family, device_class, settings);
+    spdlog::info("campaign {} started: {} on {}, {} kinds, budget {} per kind", record.id, family.name, device_class,
+                 campaign->plan_kinds().size(), settings.budget_per_kind);
+    campaigns_[record.id] = CampaignEntry{record, std::move(campaign)};
+    plan(device_class);
+    return campaign_status(record.id);
+  } catch (const InputError& e) {
+    return error_frame(e.what(), "startCampaign");
+  }
+}
+
+std::string CoordinatorServer::stop_campaign(std::uint64_t campaign_id) {
+  auto it = campaigns_.find(campaign_id);
+  if (it == campaigns_.end()) return error_frame("no campaign " + std::to_string(campaign_id), "stopCampaign");
+  if (it->second.record.state == "running") {
+    it->second.record.state = "stopped";
+    store_.set_campaign_state(campaign_id, "stopped");
+    for (auto j = jobs_.begin(); j != jobs_.end();)
+      j = j->second.campaign_id == campaign_id && j->second.state == JobState::Queued ? jobs_.erase(j) : std::next(j);
+  }
+  return campaign_status(campaign_id);
+}
+
+std::string CoordinatorServer::campaign_status(std::uint64_t campaign_id) {
+  if (campaign_id != 0 && campaigns_.count(campaign_id) == 0)
+    return error_frame("no campaign " + std::to_string(campaign_id), "campaignStatus");
+  std::vector<const CampaignEntry*> selected;
+  for (const auto& [id, entry] : campaigns_)
+    if (campaign_id == 0 || id == campaign_id) selected.push_back(&entry);
+  return make_frame([&](wire::Envelope::Body::Builder body) {
+    auto list = body.initCampaignStatus().initCampaigns(static_cast<unsigned>(selected.size()));
+    for (unsigned i = 0; i < selected.size(); ++i) {
+      const CampaignEntry& entry = *selected[i];
+      auto info = list[i];
+      info.setCampaignId(entry.record.id);
+      info.setFamily(entry.campaign->family().name);
+      info.setDeviceClass(entry.record.device_class);
+      info.setState(entry.record.state);
+      std::uint32_t queued = 0, running = 0;
+      for (const auto& [id, job] : jobs_)
+        if (job.campaign_id == entry.record.id) (job.state == JobState::Running ? running : queued)++;
+      info.setJobsQueued(queued);
+      info.setJobsRunning(running);
+      const auto progress = entry.campaign->progress();
+      std::uint32_t points = 0, remaining = 0;
+      auto kinds = info.initKinds(static_cast<unsigned>(progress.size()));
+      for (unsigned k = 0; k < progress.size(); ++k) {
+        const KindProgressInfo& p = progress[k];
+        kinds[k].setKindKey(p.key.str());
+        kinds[k].setRole(block_role_name(p.role));
+        kinds[k].setPoints(static_cast<std::uint32_t>(p.points));
+        kinds[k].setBudget(entry.record.budget_per_kind);
+        kinds[k].setMaxRelativeStd(p.max_relative_std);
+        kinds[k].setState(p.state == KindState::Done ? stop_reason_name(p.stop) : kind_state_name(p.state));
+        points += static_cast<std::uint32_t>(p.points);
+        if (p.state != KindState::Done) remaining += entry.record.budget_per_kind - std::min<std::uint32_t>(entry.record.budget_per_kind, static_cast<std::uint32_t>(p.points));
+      }
+      info.setJobsDone(points);
+      info.setEtaSeconds(static_cast<double>(remaining));  // refined by the CLI from observed throughput
+    }
+  });
+}
+
+std::string CoordinatorServer::estimate(const std::string& spec_json, const std::string& device_class,
+                                        std::uint64_t iterations) {
+  try {
+    nlohmann::json spec;
+    try {
+      spec = nlohmann::json::parse(spec_json);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(std::string("model: not valid JSON: ") + e.what());
+    }
+    const nlohmann::json out = estimator_.estimate(parse_model_spec(spec), device_class, iterations == 0 ? 1 : iterations);
+    return make_frame([&](wire::Envelope::Body::Builder body) { body.initEstimateReply().setJson(out.dump()); });
+  } catch (const InputError& e) {
+    return error_frame(e.what(), "estimate");
+  }
+}
+
+std::string CoordinatorServer::device_classes() {
+  std::map<std::string, std::uint32_t> classes;
+  for (const auto& [name, when] : class_seen_) classes[name] = 0;
+  for (const std::string& name : estimator_.device_classes()) classes[name];
+  for (const auto& [id, a] : agents_by_id_) classes[a.device_class]++;
+  return make_frame([&](wire::Envelope::Body::Builder body) {
+    auto list = body.initDeviceClasses().initClasses(static_cast<unsigned>(classes.size()));
+    unsigned i = 0;
+    for (const auto& [name, agents] : classes) {
+      list[i].setName(name);
+      list[i].setAgents(agents);
+      ++i;
+    }
+  });
+}
+
+}  // namespace ampere

@@ -1,0 +1,89 @@
+// The coordinator process's core: one single-threaded event loop over two ZeroMQ ROUTER sockets
+// (agents, clients). It owns the campaigns, the job queues per device class and the estimator;
+// every result is committed to the store before it is acknowledged, and a restarted coordinator
+// reloads campaigns, jobs and results from the store and carries on.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "coordinator/campaign.hpp"
+#include "coordinator/estimator.hpp"
+#include "coordinator/store.hpp"
+
+namespace ampere {
+
+struct CoordinatorConfig {
+  std::string agents_endpoint = "tcp://127.0.0.1:5555";
+  std::string clients_endpoint = "tcp://127.0.0.1:5556";
+  std::chrono::milliseconds heartbeat_timeout{6000};  ///< an agent silent this long is lost
+  std::uint32_t warmup_iterations = 5;                ///< method.md §5
+  std::uint32_t repeats = 5;
+  std::uint32_t iterations = 0;                       ///< per repeat; 0: the agent picks (>= 0.2 s, >= 10)
+  std::uint32_t max_attempts = 3;                     ///< a job failing this often is given up
+  std::uint64_t seed = 0;
+};
+
+class CoordinatorServer {
+ public:
+  /// Binds both sockets and reloads the store. `store` must outlive the server.
+  CoordinatorServer(zmq::context_t& context, Store& store, CoordinatorConfig config);
+
+  /// Serves until `stop` becomes true (checked every 100 ms).
+  void run(const std::atomic<bool>& stop);
+
+ private:
+  struct Agent {
+    std::string id;
+    std::string routing_id;
+    std::string device_class;
+    std::string backend;
+    std::chrono::steady_clock::time_point last_seen;
+    std::uint64_t running_job = 0;
+  };
+  struct CampaignEntry {
+    CampaignRecord record;
+    std::unique_ptr<Campaign> campaign;
+  };
+
+  void reload();
+  void handle_agent(const std::string& routing_id, const std::string& frame);
+  std::string handle_client(const std::string& frame);
+  void on_register(const std::string& routing_id, const std::string& frame);
+  void on_work_request(const std::string& routing_id, const std::string& agent_id);
+  void on_result(const std::string& routing_id, const std::string& frame);
+  void send_agent(const std::string& routing_id, const std::string& frame);
+  void expire_agents();
+  void requeue(std::uint64_t job_id, const std::string& why);
+  void plan(const std::string& device_class);
+  void enqueue(CampaignEntry& entry, std::vector<PlannedJob> jobs);
+  void after_progress(CampaignEntry& entry);
+  void record_baseline_point(const JobRecord& job, const Measurement& m);
+  std::string campaign_status(std::uint64_t campaign_id);
+  std::string start_campaign(const std::string& frame);
+  std::string stop_campaign(std::uint64_t campaign_id);
+  std::string estimate(const std::string& spec_json, const std::string& device_class, std::uint64_t iterations);
+  std::string device_classes();
+  std::size_t idle_agents(const std::string& device_class) const;
+
+  Store& store_;
+  CoordinatorConfig config_;
+  zmq::socket_t agents_;
+  zmq::socket_t clients_;
+  std::map<std::string, Agent> agents_by_id_;
+  std::map<std::uint64_t, CampaignEntry> campaigns_;
+  std::map<std::uint64_t, JobRecord> jobs_;  ///< not yet done or failed
+  std::map<std::string, std::deque<std::uint64_t>> queues_;  ///< queued job ids per device class
+  std::map<std::string, std::vector<std::pair<double, std::pair<double, double>>>> baseline_points_;
+  std::map<std::string, std::chrono::steady_clock::time_point> class_seen_;
+  Estimator estimator_;
+};
+
+}  // namespace ampere

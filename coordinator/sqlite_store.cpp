@@ -1,0 +1,269 @@
+// The embedded store: one SQLite file, WAL journal, a transaction per write.
+#include <sqlite3.h>
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "coordinator/store.hpp"
+
+namespace ampere {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS campaigns (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  family_json TEXT NOT NULL,
+  device_class TEXT NOT NULL,
+  budget_per_kind INTEGER NOT NULL,
+  acquisition TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+  kind_key TEXT NOT NULL,
+  channels_json TEXT NOT NULL,
+  variant_json TEXT NOT NULL,
+  state TEXT NOT NULL,
+  agent_id TEXT NOT NULL DEFAULT '',
+  attempts INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS jobs_by_campaign ON jobs(campaign_id);
+CREATE TABLE IF NOT EXISTS results (
+  job_id INTEGER PRIMARY KEY REFERENCES jobs(id),
+  agent_id TEXT NOT NULL,
+  seconds_json TEXT NOT NULL,
+  joules_json TEXT NOT NULL,
+  meter TEXT NOT NULL,
+  iterations INTEGER NOT NULL,
+  threads INTEGER NOT NULL,
+  idle_watts REAL,
+  stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+)sql";
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db) + " in: " + sql);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& bind(int i, double v) {
+    if (std::isnan(v)) sqlite3_bind_null(stmt_, i);
+    else sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  /// true while a row is available
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const {
+    return sqlite3_column_type(stmt_, col) == SQLITE_NULL ? std::nan("") : sqlite3_column_double(stmt_, col);
+  }
+  std::string text(int col) const {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+JobState parse_job_state(const std::string& s) {
+  for (JobState state : {JobState::Queued, JobState::Running, JobState::Done, JobState::Failed})
+    if (s == job_state_name(state)) return state;
+  throw std::runtime_error("sqlite store: unknown job state '" + s + "'");
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path) : path_(path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+        SQLITE_OK) {
+      const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw InputError("store sqlite:" + path + ": cannot open: " + message);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");  // a result is on disk before it is acked
+    exec("PRAGMA foreign_keys=ON");
+    exec("BEGIN");
+    exec(kSchema);
+    Statement version(db_, "SELECT version FROM schema_version");
+    if (!version.step()) {
+      Statement insert(db_, "INSERT INTO schema_version(version) VALUES (?)");
+      insert.bind(1, std::int64_t{kSchemaVersion}).step();
+    } else if (version.integer(0) > kSchemaVersion) {
+      exec("ROLLBACK");
+      throw InputError("store sqlite:" + path + ": schema version " + std::to_string(version.integer(0)) +
+                       " is newer than this coordinator's (" + std::to_string(kSchemaVersion) + ")");
+    }
+    exec("COMMIT");
+  }
+  ~SqliteStore() override { sqlite3_close(db_); }
+
+  std::uint64_t create_campaign(const CampaignRecord& c) override {
+    Statement s(db_, "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state) VALUES (?,?,?,?,?)");
+    s.bind(1, c.family_json).bind(2, c.device_class).bind(3, std::int64_t{c.budget_per_kind}).bind(4, c.acquisition).bind(5, c.state);
+    s.step();
+    return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_));
+  }
+
+  void set_campaign_state(std::uint64_t id, const std::string& state) override {
+    Statement s(db_, "UPDATE campaigns SET state = ? WHERE id = ?");
+    s.bind(1, state).bind(2, static_cast<std::int64_t>(id)).step();
+  }
+
+  std::vector<CampaignRecord> campaigns() override {
+    Statement s(db_, "SELECT id, family_json, device_class, budget_per_kind, acquisition, state FROM campaigns ORDER BY id");
+    std::vector<CampaignRecord> out;
+    while (s.step())
+      out.push_back({static_cast<std::uint64_t>(s.integer(0)), s.text(1), s.text(2),
+                     static_cast<std::uint32_t>(s.integer(3)), s.text(4), s.text(5)});
+    return out;
+  }
+
+  std::vector<std::uint64_t> create_jobs(const std::vector<JobRecord>& jobs) override {
+    std::vector<std::uint64_t> ids;
+    exec("BEGIN");
+    try {
+      for (const JobRecord& j : jobs) {
+        Statement s(db_, "INSERT INTO jobs(campaign_id, kind_key, channels_json, variant_json, state, agent_id, attempts) "
+                         "VALUES (?,?,?,?,?,?,?)");
+        s.bind(1, static_cast<std::int64_t>(j.campaign_id)).bind(2, j.kind_key).bind(3, nlohmann::json(j.channels).dump());
+        s.bind(4, j.variant_json).bind(5, std::string(job_state_name(j.state))).bind(6, j.agent_id);
+        s.bind(7, std::int64_t{j.attempts}).step();
+        ids.push_back(static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_)));
+      }
+      exec("COMMIT");
+    } catch (...) {
+      exec("ROLLBACK");
+      throw;
+    }
+    return ids;
+  }
+
+  void set_job_state(std::uint64_t id, JobState state, const std::string& agent_id) override {
+    Statement s(db_, state == JobState::Running
+                         ? "UPDATE jobs SET state = ?, agent_id = ?, attempts = attempts + 1 WHERE id = ?"
+                         : "UPDATE jobs SET state = ?, agent_id = ? WHERE id = ?");
+    s.bind(1, std::string(job_state_name(state))).bind(2, agent_id).bind(3, static_cast<std::int64_t>(id)).step();
+  }
+
+  std::vector<JobRecord> jobs(std::uint64_t campaign_id) override {
+    Statement s(db_, "SELECT id, campaign_id, kind_key, channels_json, variant_json, state, agent_id, attempts "
+                     "FROM jobs WHERE campaign_id = ? ORDER BY id");
+    s.bind(1, static_cast<std::int64_t>(campaign_id));
+    std::vector<JobRecord> out;
+    while (s.step()) {
+      JobRecord j;
+      j.id = static_cast<std::uint64_t>(s.integer(0));
+      j.campaign_id = static_cast<std::uint64_t>(s.integer(1));
+      j.kind_key = s.text(2);
+      j.channels = nlohmann::json::parse(s.text(3)).get<std::vector<std::int64_t>>();
+      j.variant_json = s.text(4);
+      j.state = parse_job_state(s.text(5));
+      j.agent_id = s.text(6);
+      j.attempts = static_cast<std::uint32_t>(s.integer(7));
+      out.push_back(std::move(j));
+    }
+    return out;
+  }
+
+  void store_result(const ResultRecord& r) override {
+    exec("BEGIN IMMEDIATE");
+    try {
+      Statement check(db_, "SELECT state FROM jobs WHERE id = ?");
+      check.bind(1, static_cast<std::int64_t>(r.job_id));
+      AMPERE_REQUIRE(check.step(), "result for unknown job ", r.job_id);
+      const Measurement& m = r.measurement;
+      Statement s(db_, "INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts) "
+                       "VALUES (?,?,?,?,?,?,?,?)");
+      s.bind(1, static_cast<std::int64_t>(r.job_id)).bind(2, r.agent_id).bind(3, nlohmann::json(m.seconds_per_iteration).dump());
+      s.bind(4, nlohmann::json(m.joules_per_iteration).dump()).bind(5, std::string(meter_label(m.meter)));
+      s.bind(6, std::int64_t{m.iterations}).bind(7, std::int64_t{m.threads}).bind(8, m.idle_watts).step();
+      Statement done(db_, "UPDATE jobs SET state = 'done', agent_id = ? WHERE id = ?");
+      done.bind(1, r.agent_id).bind(2, static_cast<std::int64_t>(r.job_id)).step();
+      exec("COMMIT");
+    } catch (...) {
+      exec("ROLLBACK");
+      throw;
+    }
+  }
+
+  std::vector<ResultRecord> results(std::uint64_t campaign_id) override {
+    Statement s(db_, "SELECT r.job_id, r.agent_id, r.seconds_json, r.joules_json, r.meter, r.iterations, r.threads, r.idle_watts "
+                     "FROM results r JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = ? ORDER BY r.job_id");
+    s.bind(1, static_cast<std::int64_t>(campaign_id));
+    std::vector<ResultRecord> out;
+    while (s.step()) {
+      ResultRecord r;
+      r.job_id = static_cast<std::uint64_t>(s.integer(0));
+      r.agent_id = s.text(1);
+      r.measurement.seconds_per_iteration = nlohmann::json::parse(s.text(2)).get<std::vector<double>>();
+      r.measurement.joules_per_iteration = nlohmann::json::parse(s.text(3)).get<std::vector<double>>();
+      r.measurement.meter = parse_meter_label(s.text(4));
+      r.measurement.iterations = static_cast<std::uint32_t>(s.integer(5));
+      r.measurement.threads = static_cast<std::uint32_t>(s.integer(6));
+      r.measurement.idle_watts = s.real(7);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+ private:
+  void exec(const char* sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+      const std::string message = error != nullptr ? error : "unknown error";
+      sqlite3_free(error);
+      throw std::runtime_error("store sqlite:" + path_ + ": " + message);
+    }
+  }
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace
+
+const char* job_state_name(JobState state) {
+  switch (state) {
+    case JobState::Queued: return "queued";
+    case JobState::Running: return "running";
+    case JobState::Done: return "done";
+    case JobState::Failed: return "failed";
+  }
+  return "?";
+}
+
+StorePtr open_store(const std::string& url) {
+  if (url.rfind("sqlite:", 0) == 0) {
+    const std::string path = url.substr(7);
+    AMPERE_REQUIRE(!path.empty(), "store ", url, ": needs a path (sqlite:PATH)");
+    return std::make_unique<SqliteStore>(path);
+  }
+  throw InputError("store " + url + ": unknown scheme (known: sqlite:PATH)");
+}
+
+}  // namespace ampere

@@ -1,0 +1,66 @@
+// Where campaigns, jobs and results live (SQLite by default; PostgreSQL implements the same
+// interface in the operations issue). Every result is committed before the coordinator acks it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/measurement.hpp"
+
+namespace ampere {
+
+struct CampaignRecord {
+  std::uint64_t id = 0;
+  std::string family_json;
+  std::string device_class;
+  std::uint32_t budget_per_kind = 0;
+  std::string acquisition;
+  std::string state;  ///< running, done, stopped
+};
+
+enum class JobState { Queued, Running, Done, Failed };
+const char* job_state_name(JobState state);
+
+struct JobRecord {
+  std::uint64_t id = 0;
+  std::uint64_t campaign_id = 0;
+  std::string kind_key;
+  std::vector<std::int64_t> channels;
+  std::string variant_json;
+  JobState state = JobState::Queued;
+  std::string agent_id;
+  std::uint32_t attempts = 0;
+};
+
+struct ResultRecord {
+  std::uint64_t job_id = 0;
+  std::string agent_id;
+  Measurement measurement;
+};
+
+/// Persistence. Implementations are used from the coordinator's loop thread only.
+class Store {
+ public:
+  virtual ~Store() = default;
+  /// Assigns and returns the campaign's id.
+  virtual std::uint64_t create_campaign(const CampaignRecord& campaign) = 0;
+  virtual void set_campaign_state(std::uint64_t campaign_id, const std::string& state) = 0;
+  virtual std::vector<CampaignRecord> campaigns() = 0;
+  /// Assigns ids to the jobs (in order) in one transaction.
+  virtual std::vector<std::uint64_t> create_jobs(const std::vector<JobRecord>& jobs) = 0;
+  virtual void set_job_state(std::uint64_t job_id, JobState state, const std::string& agent_id) = 0;
+  virtual std::vector<JobRecord> jobs(std::uint64_t campaign_id) = 0;
+  /// Stores a result and marks its job done, atomically. Throws when the job is unknown.
+  virtual void store_result(const ResultRecord& result) = 0;
+  virtual std::vector<ResultRecord> results(std::uint64_t campaign_id) = 0;
+};
+
+using StorePtr = std::unique_ptr<Store>;
+
+/// Opens a store by URL: "sqlite:PATH" (created when missing). Throws InputError on an unknown
+/// scheme or a store that cannot be opened, naming the URL.
+StorePtr open_store(const std::string& url);
+
+}  // namespace ampere

@@ -1,0 +1,51 @@
+#include "wire_convert.hpp"
+
+namespace ampere {
+
+wire::MeterSource to_wire(MeterSource source) {
+  switch (source) {
+    case MeterSource::Rapl: return wire::MeterSource::RAPL;
+    case MeterSource::Nvml: return wire::MeterSource::NVML;
+    case MeterSource::JetsonIna: return wire::MeterSource::JETSON_INA;
+    case MeterSource::AndroidBattery: return wire::MeterSource::ANDROID_BATTERY;
+    case MeterSource::TimeSurrogate: return wire::MeterSource::TIME_SURROGATE;
+    case MeterSource::Simulated: return wire::MeterSource::SIMULATED;
+  }
+  return wire::MeterSource::TIME_SURROGATE;
+}
+
+MeterSource from_wire(wire::MeterSource source) {
+  switch (source) {
+    case wire::MeterSource::RAPL: return MeterSource::Rapl;
+    case wire::MeterSource::NVML: return MeterSource::Nvml;
+    case wire::MeterSource::JETSON_INA: return MeterSource::JetsonIna;
+    case wire::MeterSource::ANDROID_BATTERY: return MeterSource::AndroidBattery;
+    case wire::MeterSource::TIME_SURROGATE: return MeterSource::TimeSurrogate;
+    case wire::MeterSource::SIMULATED: return MeterSource::Simulated;
+  }
+  return MeterSource::TimeSurrogate;
+}
+
+void fill_result(wire::Result::Builder result, const Measurement& m) {
+  auto seconds = result.initSecondsPerIteration(static_cast<unsigned>(m.seconds_per_iteration.size()));
+  for (unsigned i = 0; i < seconds.size(); ++i) seconds.set(i, m.seconds_per_iteration[i]);
+  auto joules = result.initJoulesPerIteration(static_cast<unsigned>(m.joules_per_iteration.size()));
+  for (unsigned i = 0; i < joules.size(); ++i) joules.set(i, m.joules_per_iteration[i]);
+  result.setMeter(to_wire(m.meter));
+  result.setIdleWatts(m.idle_watts);
+  result.setIterations(m.iterations);
+  result.setThreads(m.threads);
+}
+
+Measurement measurement_of(wire::Result::Reader result) {
+  Measurement m;
+  for (double s : result.getSecondsPerIteration()) m.seconds_per_iteration.push_back(s);
+  for (double j : result.getJoulesPerIteration()) m.joules_per_iteration.push_back(j);
+  m.meter = from_wire(result.getMeter());
+  m.idle_watts = result.getIdleWatts();
+  m.iterations = result.getIterations();
+  m.threads = result.getThreads();
+  return m;
+}
+
+}  // namespace ampere

@@ -1,0 +1,252 @@
+// The AMPERE loop with real processes on loopback: coordinator, agents, the ampere CLI's client.
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/simulated_device.hpp"
+#include "common/error.hpp"
+#include "protocol.capnp.h"
+#include "wire_convert.hpp"
+#include "common/layer_shapes.hpp"
+#include "coordinator/coordinator_client.hpp"
+#include "coordinator/store.hpp"
+#include "integration/process.hpp"
+
+using ampere::testing::BackgroundProcess;
+using ampere::testing::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string models(const std::string& name) { return std::string(AMPERE_MODELS_DIR) + "/" + name + ".json"; }
+
+std::string slurp(const std::string& file) {
+  std::ifstream in(file);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// A coordinator on free loopback ports with its store in `dir`.
+struct Coordinator {
+  Coordinator(const TempDir& dir, std::vector<std::string> extra = {}, const std::string& log = "coordinator.log")
+      : agents("tcp://127.0.0.1:" + std::to_string(ampere::testing::free_port())),
+        clients("tcp://127.0.0.1:" + std::to_string(ampere::testing::free_port())),
+        store("sqlite:" + dir.path() + "/store.db") {
+    start(dir, std::move(extra), log);
+  }
+  void start(const TempDir& dir, std::vector<std::string> extra, const std::string& log) {
+    std::vector<std::string> args = {"--store", store, "--agents", agents, "--clients", clients};
+    args.insert(args.end(), extra.begin(), extra.end());
+    process = std::make_unique<BackgroundProcess>("ampere-coordinator", args, dir.path() + "/" + log);
+    // readiness probe: the client socket answers
+    ampere::CoordinatorClient client(context, clients, 500ms);
+    for (int i = 0; i < 100; ++i) {
+      try {
+        client.device_classes();
+        return;
+      } catch (const ampere::InputError&) {
+        std::this_thread::sleep_for(50ms);
+      }
+    }
+    FAIL("coordinator did not come up; log:\n" << slurp(dir.path() + "/" + log));
+  }
+  ampere::CoordinatorClient client(std::chrono::milliseconds timeout = 10000ms) {
+    return ampere::CoordinatorClient(context, clients, timeout);
+  }
+  void wait_for_agents(const std::string& device_class, unsigned count) {
+    auto c = client();
+    for (int i = 0; i < 200; ++i) {
+      for (const auto& d : c.device_classes())
+        if (d.at("name") == device_class && d.at("agents").get<unsigned>() >= count) return;
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL("agents of " << device_class << " did not register");
+  }
+  nlohmann::json wait_done(std::uint64_t id, std::chrono::seconds limit) {
+    auto c = client();
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    nlohmann::json status;
+    while (std::chrono::steady_clock::now() < deadline) {
+      status = c.campaign_status(id).at(0);
+      if (status.at("state") == "done") return status;
+      std::this_thread::sleep_for(100ms);
+    }
+    FAIL("campaign " << id << " not done in time: " << status.dump());
+    return status;
+  }
+  zmq::context_t context;
+  std::string agents, clients, store;
+  std::unique_ptr<BackgroundProcess> process;
+};
+
+double relative_error(double estimate, double truth) { return std::abs(estimate - truth) / truth; }
+
+}  // namespace
+
+TEST_CASE("a simulated campaign completes and its estimates are within 5% of the simulated truth") {
+  TempDir dir;
+  Coordinator coordinator(dir);
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator.agents, "--backend", "simulated", "--profile", "xavier"},
+                          dir.path() + "/agent.log");
+  coordinator.wait_for_agents("sim-xavier", 1);
+  auto client = coordinator.client();
+  const auto started = client.start_campaign(slurp(models("cnn5")), "sim-xavier", 40, "max-variance");
+  const auto status = coordinator.wait_done(started.at("id").get<std::uint64_t>(), 60s);
+  CHECK(status.at("points").get<int>() > 0);
+
+  const ampere::SimulatedDevice truth(ampere::simulated_profile("xavier"));
+  const ampere::ModelSpec family = ampere::load_model_spec(models("cnn5"));
+  double seconds_ape = 0, joules_ape = 0, worst = 0;
+  const int n = 30;
+  for (int seed = 0; seed < n; ++seed) {
+    const ampere::ModelSpec model = ampere::sample_model(family, 50000 + seed);
+    const auto e = client.estimate(ampere::to_json(model).dump(), "sim-xavier", 1);
+    CHECK(e.at("meter") == "simulated");
+    const ampere::SimulatedCost t = truth.truth(model);
+    const double es = relative_error(e.at("seconds_per_iteration").at("mean").get<double>(), t.seconds);
+    const double ej = relative_error(e.at("joules_per_iteration").at("mean").get<double>(), t.joules);
+    seconds_ape += es;
+    joules_ape += ej;
+    worst = std::max({worst, es, ej});
+  }
+  MESSAGE("simulated xavier, cnn5: time MAPE " << 100 * seconds_ape / n << "%, energy MAPE " << 100 * joules_ape / n
+                                             << "%, worst " << 100 * worst << "%");
+  CHECK(seconds_ape / n < 0.05);
+  CHECK(joules_ape / n < 0.05);
+}
+
+TEST_CASE("bad client requests get clear errors and the coordinator keeps serving") {
+  TempDir dir;
+  Coordinator coordinator(dir);
+  auto client = coordinator.client();
+  CHECK_THROWS_WITH_AS(client.start_campaign(slurp(models("cnn5")), "no-such-class", 10, "max-variance"),
+                       doctest::Contains("device class 'no-such-class' has no registered agents"), ampere::InputError);
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator.agents, "--backend", "simulated", "--profile", "tx2"},
+                          dir.path() + "/agent.log");
+  coordinator.wait_for_agents("sim-tx2", 1);
+  nlohmann::json fixed = ampere::to_json(ampere::sample_model(ampere::load_model_spec(models("cnn5")), 1));
+  CHECK_THROWS_WITH_AS(client.start_campaign(fixed.dump(), "sim-tx2", 10, "max-variance"),
+                       doctest::Contains("no channel ranges"), ampere::InputError);
+  CHECK_THROWS_WITH_AS(client.start_campaign("{not json", "sim-tx2", 10, "max-variance"),
+                       doctest::Contains("not valid JSON"), ampere::InputError);
+  CHECK_THROWS_WITH_AS(client.estimate(fixed.dump(), "sim-tx2", 1), doctest::Contains("has no profiled kinds"),
+                       ampere::InputError);  // nothing profiled on this class yet
+  CHECK_THROWS_WITH_AS(client.estimate(fixed.dump(), "unknown-class", 1), doctest::Contains("device class 'unknown-class'"),
+                       ampere::InputError);
+  // garbage bytes on the client socket get an Error reply; the agent socket drops them
+  CHECK_THROWS_WITH_AS(client.request(std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8)),
+                       doctest::Contains("not a valid Envelope"), ampere::InputError);
+  zmq::socket_t raw(coordinator.context, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect(coordinator.agents);
+  raw.send(zmq::str_buffer("garbage"), zmq::send_flags::none);
+  // a result for an unknown job is refused, not stored
+  raw.send(zmq::buffer(ampere::make_frame([](ampere::wire::Envelope::Body::Builder b) {
+             auto r = b.initResult();
+             r.setJobId(987654);
+             r.setAgentId("intruder");
+             r.initSecondsPerIteration(1).set(0, 0.1);
+           })),
+           zmq::send_flags::none);
+  std::this_thread::sleep_for(300ms);
+  CHECK(coordinator.process->running());
+  CHECK(client.device_classes().size() >= 1);
+  const std::string log = slurp(dir.path() + "/coordinator.log");
+  CHECK(log.find("result from intruder for unknown or finished job 987654 dropped") != std::string::npos);
+}
+
+TEST_CASE("a campaign with two real LibTorch agents on a tiny family completes") {
+  TempDir dir;
+  Coordinator coordinator(dir, {"--warmup", "1", "--repeats", "2", "--iterations", "3"});
+  const std::vector<std::string> common = {"--coordinator", coordinator.agents, "--threads", "1", "--device-class", "tiny-cpu",
+                                           "--meter", "time-surrogate", "--watts", "12"};
+  auto with_id = [&](const std::string& id) {
+    auto args = common;
+    args.insert(args.end(), {"--agent-id", id});
+    return args;
+  };
+  BackgroundProcess a("ampere-agent", with_id("torch-a"), dir.path() + "/a.log");
+  BackgroundProcess b("ampere-agent", with_id("torch-b"), dir.path() + "/b.log");
+  coordinator.wait_for_agents("tiny-cpu", 2);
+  const std::string family = R"({"name": "tiny", "input": {"shape": [1, 8, 8]}, "batch_size": 4, "classes": 2,
+    "layers": [{"type": "conv2d", "out_channels": {"min": 1, "max": 4}, "kernel": 3, "padding": 1}, {"type": "relu"},
+               {"type": "conv2d", "out_channels": {"min": 1, "max": 4}, "kernel": 3, "padding": 1}, {"type": "relu"},
+               {"type": "flatten"}, {"type": "linear", "out_features": 2}]})";
+  auto client = coordinator.client();
+  const auto id = client.start_campaign(family, "tiny-cpu", 6, "max-variance").at("id").get<std::uint64_t>();
+  coordinator.wait_done(id, 120s);
+  const auto store = ampere::open_store(coordinator.store);
+  std::set<std::string> agents;
+  for (const auto& job : store->jobs(id)) agents.insert(job.agent_id);
+  CHECK(agents.count("torch-a") == 1);
+  CHECK(agents.count("torch-b") == 1);
+  for (const auto& r : store->results(id)) CHECK(r.measurement.meter == ampere::MeterSource::TimeSurrogate);
+  const auto model = ampere::sample_model(ampere::parse_model_spec(nlohmann::json::parse(family)), 3);
+  const auto e = client.estimate(ampere::to_json(model).dump(), "tiny-cpu", 100);
+  CHECK(e.at("meter") == "time-surrogate");
+  CHECK(e.at("seconds_per_iteration").at("mean").get<double>() > 0);
+  CHECK(e.at("total").at("seconds").at("mean").get<double>() ==
+        doctest::Approx(100 * e.at("seconds_per_iteration").at("mean").get<double>()));
+  CHECK(e.at("blocks").size() == 3);
+  CHECK(e.at("flops_baseline").at("seconds_per_iteration").is_object());
+}
+
+TEST_CASE("killing an agent mid-job re-queues its job") {
+  TempDir dir;
+  Coordinator coordinator(dir, {"--heartbeat-timeout-ms", "1500", "--warmup", "0", "--repeats", "1"});
+  BackgroundProcess slow("ampere-agent", {"--coordinator", coordinator.agents, "--backend", "simulated", "--profile", "oppo",
+                                          "--agent-id", "slow", "--pace-ms", "60000"},
+                         dir.path() + "/slow.log");
+  coordinator.wait_for_agents("sim-oppo", 1);
+  auto client = coordinator.client();
+  const auto id = client.start_campaign(slurp(models("lenet5")), "sim-oppo", 8, "max-variance").at("id").get<std::uint64_t>();
+  for (int i = 0; i < 100 && client.campaign_status(id).at(0).at("jobs_running") == 0; ++i) std::this_thread::sleep_for(50ms);
+  REQUIRE(client.campaign_status(id).at(0).at("jobs_running") == 1);
+  slow.kill_hard();
+  BackgroundProcess fast("ampere-agent", {"--coordinator", coordinator.agents, "--backend", "simulated", "--profile", "oppo",
+                                          "--agent-id", "fast"},
+                         dir.path() + "/fast.log");
+  coordinator.wait_done(id, 60s);
+  const auto store = ampere::open_store(coordinator.store);
+  bool requeued_and_done = false;
+  for (const auto& job : store->jobs(id))
+    requeued_and_done = requeued_and_done || (job.attempts >= 2 && job.state == ampere::JobState::Done && job.agent_id == "fast");
+  CHECK(requeued_and_done);
+  CHECK(slurp(dir.path() + "/coordinator.log").find("agent slow lost") != std::string::npos);
+}
+
+TEST_CASE("restarting the coordinator mid-campaign loses no stored result and the campaign finishes") {
+  TempDir dir;
+  auto coordinator = std::make_unique<Coordinator>(dir);
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator->agents, "--backend", "simulated", "--profile", "iphone",
+                                           "--pace-ms", "20"},
+                          dir.path() + "/agent.log");
+  coordinator->wait_for_agents("sim-iphone", 1);
+  const auto id = coordinator->client().start_campaign(slurp(models("cnn5")), "sim-iphone", 16, "max-variance").at("id").get<std::uint64_t>();
+  std::map<std::uint64_t, std::vector<double>> before;
+  for (int i = 0; i < 200 && before.size() < 25; ++i) {
+    std::this_thread::sleep_for(50ms);
+    before.clear();
+    for (const auto& r : ampere::open_store(coordinator->store)->results(id)) before[r.job_id] = r.measurement.seconds_per_iteration;
+  }
+  REQUIRE(before.size() >= 25);
+  coordinator->process->kill_hard();  // a crash, not a clean stop
+  REQUIRE(ampere::open_store(coordinator->store)->campaigns().at(0).state == "running");
+  coordinator->start(dir, {}, "coordinator-2.log");
+  const auto status = coordinator->wait_done(id, 90s);
+  std::map<std::uint64_t, std::vector<double>> after;
+  for (const auto& r : ampere::open_store(coordinator->store)->results(id)) after[r.job_id] = r.measurement.seconds_per_iteration;
+  for (const auto& [job, seconds] : before) {
+    REQUIRE(after.count(job) == 1);
+    CHECK(after.at(job) == seconds);
+  }
+  CHECK(after.size() > before.size());
+  CHECK(slurp(dir.path() + "/coordinator-2.log").find("reloaded campaign") != std::string::npos);
+}
