@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
   bool watch = false;
   CLI::App* status = campaign->add_subcommand("status", "progress per kind");
   status->add_option("--id", campaign_id, "one campaign (default: all)");
-  status->add_flag("--watch", watch, "refresh every second until every campaign shown is done or stopped");
+  status->add_flag("--watch", watch, "refresh until every campaign shown is done or stopped");
+  double interval_s = 1;
+  status->add_option("--interval", interval_s, "seconds between refreshes with --watch")->capture_default_str();
   status->add_flag("--json", as_json, "print JSON");
 
   std::string model_file;
@@ -47,6 +49,11 @@ int main(int argc, char** argv) {
   estimate->add_option("--device-class", device_class, "device class")->required();
   estimate->add_option("--iterations", iterations, "training iterations")->capture_default_str();
   estimate->add_flag("--json", as_json, "print JSON");
+
+  std::vector<std::string> pairs;
+  CLI::App* compare = app.add_subcommand("compare", "estimates vs what ampere-agent measure measured, and the FLOPs baseline");
+  compare->add_option("--device-class", device_class, "device class")->required();
+  compare->add_option("pairs", pairs, "MODEL.json=MEASURED.json ...")->required();
 
   CLI::App* classes = app.add_subcommand("device-classes", "device classes the coordinator knows");
   classes->add_flag("--json", as_json, "print JSON");
@@ -95,16 +102,31 @@ int main(int argc, char** argv) {
         const auto list = client.campaign_status(campaign_id);
         if (as_json) std::cout << (campaign_id != 0 ? list.at(0) : list).dump(2) << "\n";
         else ampere::print_campaigns(list, std::cout);
+        std::cout << std::flush;
         bool finished = true;
         for (const auto& c : list) finished = finished && c.at("state") != "running";
         if (!watch || finished) break;
-        std::this_thread::sleep_for(std::chrono::seconds(1));
+        std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(interval_s * 1000)));
         if (!as_json) std::cout << "\n";
       }
     } else if (estimate->parsed()) {
       const auto e = client.estimate(read_file(model_file), device_class, iterations);
       if (as_json) std::cout << e.dump(2) << "\n";
       else ampere::print_estimate(e, std::cout);
+    } else if (compare->parsed()) {
+      std::vector<ampere::MeasuredModel> models;
+      for (const std::string& pair : pairs) {
+        const auto eq = pair.find('=');
+        if (eq == std::string::npos) throw ampere::InputError("compare: '" + pair + "' is not MODEL.json=MEASURED.json");
+        ampere::MeasuredModel m;
+        m.model_file = pair.substr(0, eq);
+        const std::string model_text = read_file(m.model_file);
+        m.model = nlohmann::json::parse(model_text);
+        m.measured = nlohmann::json::parse(read_file(pair.substr(eq + 1)));
+        m.estimate = client.estimate(model_text, device_class, 1);
+        models.push_back(std::move(m));
+      }
+      ampere::print_comparison(models, std::cout);
     } else if (classes->parsed()) {
       const auto list = client.device_classes();
       if (as_json) std::cout << list.dump(2) << "\n";

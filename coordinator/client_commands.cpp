@@ -1,5 +1,6 @@
 #include "coordinator/client_commands.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <iomanip>
 #include <sstream>
@@ -70,6 +71,50 @@ void print_campaigns(const nlohmann::json& campaigns, std::ostream& out) {
           << short_kind(k.at("kind").get<std::string>()) << "\n";
     }
   }
+}
+
+double print_comparison(const std::vector<MeasuredModel>& models, std::ostream& out) {
+  double est_s = 0, flops_s = 0, est_j = 0, flops_j = 0;
+  int within10 = 0;
+  std::string energy_label;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-28s %12s %12s %7s %12s %7s | %12s %12s %7s %12s %7s\n", "model (channels)", "est s/it",
+                "measured", "err", "FLOPs s/it", "err", "est J/it", "measured", "err", "FLOPs J/it", "err");
+  out << line;
+  for (const MeasuredModel& m : models) {
+    std::string channels;
+    for (const auto& b : m.estimate.at("blocks")) {
+      if (b.at("role") == "output") continue;
+      channels += (channels.empty() ? "" : ",") + std::to_string(b.at("channels").back().get<long long>());
+    }
+    const double s = m.estimate.at("seconds_per_iteration").at("mean").get<double>();
+    const double ms = m.measured.at("seconds_per_iteration").at("value").get<double>();
+    const double fs = m.estimate.at("flops_baseline").at("seconds_per_iteration").at("mean").get<double>();
+    const double j = m.estimate.at("joules_per_iteration").at("mean").get<double>();
+    const double mj = m.measured.at("joules_per_iteration").at("value").get<double>();
+    const double fj = m.estimate.at("flops_baseline").at("joules_per_iteration").at("mean").get<double>();
+    const double es = (s - ms) / ms, efs = (fs - ms) / ms, ej = (j - mj) / mj, efj = (fj - mj) / mj;
+    est_s += std::abs(es);
+    flops_s += std::abs(efs);
+    est_j += std::abs(ej);
+    flops_j += std::abs(efj);
+    within10 += std::abs(es) <= 0.10 ? 1 : 0;
+    energy_label = m.measured.at("meter").get<std::string>();
+    std::snprintf(line, sizeof line, "%-28s %12.4g %12.4g %+6.1f%% %12.4g %+6.1f%% | %12.4g %12.4g %+6.1f%% %12.4g %+6.1f%%\n",
+                  (m.model.at("name").get<std::string>() + " (" + channels + ")").c_str(), s, ms, 100 * es, fs, 100 * efs, j,
+                  mj, 100 * ej, fj, 100 * efj);
+    out << line;
+  }
+  const double n = static_cast<double>(std::max<std::size_t>(1, models.size()));
+  std::snprintf(line, sizeof line,
+                "MAPE over %zu models: time %.1f%% (FLOPs baseline %.1f%%), %d within +-10%%; energy [%s] %.1f%% (FLOPs %.1f%%)\n",
+                models.size(), 100 * est_s / n, 100 * flops_s / n, within10, energy_label.c_str(), 100 * est_j / n,
+                100 * flops_j / n);
+  out << line;
+  if (energy_label == "time-surrogate")
+    out << "energy here is the time surrogate (seconds x configured watts), so its accuracy is the time accuracy; "
+           "no joule above was measured.\n";
+  return 100 * est_s / n;
 }
 
 }  // namespace ampere

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,5 +15,17 @@ namespace ampere {
 void print_estimate(const nlohmann::json& estimate, std::ostream& out);
 /// Prints campaign status (a list of campaigns) for people: points per kind, max std, state.
 void print_campaigns(const nlohmann::json& campaigns, std::ostream& out);
+
+/// One model and what `ampere-agent measure` printed for it.
+struct MeasuredModel {
+  std::string model_file;
+  nlohmann::json model;     ///< the spec
+  nlohmann::json estimate;  ///< what the coordinator estimated
+  nlohmann::json measured;  ///< ampere-agent measure's JSON
+};
+
+/// Prints estimated vs measured vs FLOPs baseline, per model and as MAPE over all of them; the
+/// energy columns carry their meter labels. Returns the estimate's time MAPE in percent.
+double print_comparison(const std::vector<MeasuredModel>& models, std::ostream& out);
 
 }  // namespace ampere

@@ -1,0 +1,47 @@
+#include "agent/simulated_device.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/layer_parser.hpp"
+
+using namespace ampere;
+
+namespace {
+ModelSpec cnn5(std::uint64_t seed) {
+  return sample_model(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/cnn5.json"), seed);
+}
+}  // namespace
+
+TEST_CASE("simulated measurements are labeled, reproducible and above the truth") {
+  const SimulatedDevice device(simulated_profile("oppo"));
+  const ModelSpec model = cnn5(3);
+  const Measurement a = device.measure(model, 5, 42), b = device.measure(model, 5, 42);
+  CHECK(a.meter == MeterSource::Simulated);
+  CHECK(a.seconds_per_iteration == b.seconds_per_iteration);
+  CHECK(a.seconds_per_iteration != device.measure(model, 5, 43).seconds_per_iteration);
+  const SimulatedCost truth = device.truth(model);
+  for (double s : a.seconds_per_iteration) CHECK(s >= truth.seconds);
+  CHECK(truth.joules > truth.seconds * simulated_profile("oppo").idle_watts);
+}
+
+TEST_CASE("the simulated cost has utilization steps at the vector width") {
+  const SimulatedDevice device(simulated_profile("server"));  // vector width 16
+  auto with_width = [](std::int64_t c) {
+    return parse_model_spec(nlohmann::json::parse(R"({"name": "w", "input": {"shape": [64, 32, 32]}, "batch_size": 64,
+      "classes": 10, "layers": [{"type": "conv2d", "out_channels": )" + std::to_string(c) +
+                                                  R"(, "kernel": 3, "padding": 1}, {"type": "flatten"},
+      {"type": "linear", "out_features": 10}]})"));
+  };
+  const double at16 = device.truth(with_width(16)).seconds, at17 = device.truth(with_width(17)).seconds;
+  const double at32 = device.truth(with_width(32)).seconds;
+  CHECK(at17 - at16 > 3 * (at32 - at16) / 16);  // a jump at 17, not a straight line
+}
+
+TEST_CASE("profiles are the paper's devices; others are refused") {
+  CHECK(simulated_profile_names() == std::vector<std::string>{"oppo", "iphone", "xavier", "tx2", "server"});
+  CHECK_THROWS_WITH_AS(simulated_profile("pixel"), doctest::Contains("unknown 'pixel'"), InputError);
+  CHECK_THROWS_AS(SimulatedDevice(simulated_profile("tx2")).truth(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/cnn5.json")),
+                  InputError);
+}
