@@ -129,6 +129,21 @@ CampaignSettings settings_of(const Options& o, const std::string& acquisition, s
   return s;
 }
 
+/// A simulated profile's measuring function and its noise-free truth.
+struct SimulatedSetup {
+  SimulatedDevice device;
+  MeasureFn measure;
+  std::function<std::pair<double, double>(const ModelSpec&, int)> truth;
+  SimulatedSetup(const std::string& name, std::uint32_t repeats) : device(simulated_profile(name)) {
+    measure = [this, repeats](const ModelSpec& m, std::uint64_t seed) { return device.measure(m, repeats, seed); };
+    truth = [this](const ModelSpec& m, int) {
+      const SimulatedCost t = device.truth(m);
+      return std::make_pair(t.seconds, t.joules);
+    };
+  }
+  SimulatedSetup(const SimulatedSetup&) = delete;
+};
+
 void print_header() {
   std::printf("%-10s %-8s %7s %9s %9s %9s %9s %9s %9s %8s\n", "device", "family", "points", "MAPE_t%", "MAPE_E%",
               "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s");
@@ -144,14 +159,10 @@ void simulated(const Options& o) {
   std::printf("   acquisition %s, budget %u per kind, %d held-out cnn5 models\n", o.acquisition.c_str(), o.budget, o.heldout);
   print_header();
   for (const std::string& name : simulated_profile_names()) {
-    const SimulatedDevice device(simulated_profile(name));
-    const MeasureFn measure = [&](const ModelSpec& m, std::uint64_t seed) { return device.measure(m, o.repeats, seed); };
+    const SimulatedSetup sim(name, o.repeats);
     const ModelSpec cnn5 = family("cnn5");
-    const CampaignOutcome c = run_campaign(cnn5, settings_of(o, o.acquisition, o.budget), measure);
-    const Accuracy a = evaluate(cnn5, c, o.heldout, [&](const ModelSpec& m, int) {
-      const SimulatedCost t = device.truth(m);
-      return std::make_pair(t.seconds, t.joules);
-    });
+    const CampaignOutcome c = run_campaign(cnn5, settings_of(o, o.acquisition, o.budget), sim.measure);
+    const Accuracy a = evaluate(cnn5, c, o.heldout, sim.truth);
     print_row("sim-" + name, "cnn5", c, a);
   }
 }
@@ -162,13 +173,10 @@ void guided_vs_random(const Options& o) {
   std::printf("%-10s %-17s %-16s %-16s\n", "device", "acquisition", "<= 10% MAPE", "<= 3% MAPE");
   const std::vector<std::uint32_t> budgets = {4, 6, 8, 10, 12, 16, 20, 25, 30, 40, 50};
   for (const std::string& name : simulated_profile_names()) {
-    const SimulatedDevice device(simulated_profile(name));
-    const MeasureFn measure = [&](const ModelSpec& m, std::uint64_t seed) { return device.measure(m, o.repeats, seed); };
+    const SimulatedSetup sim(name, o.repeats);
+    const MeasureFn& measure = sim.measure;
+    const auto& truth = sim.truth;
     const ModelSpec cnn5 = family("cnn5");
-    auto truth = [&](const ModelSpec& m, int) {
-      const SimulatedCost t = device.truth(m);
-      return std::make_pair(t.seconds, t.joules);
-    };
     for (const std::string acquisition : {"max-variance", "max-relative-std", "random"}) {
       std::string cells[2] = {"not reached", "not reached"};
       const double thresholds[2] = {10.0, 3.0};
@@ -201,13 +209,10 @@ void curve(const Options& o) {
   std::printf("\n== MAPE (time, %%) against profiled points, budget spent in full, %d held-out cnn5 models\n", o.heldout);
   const std::vector<std::uint32_t> budgets = {6, 10, 15, 20, 30, 40, 60};
   for (const std::string& name : simulated_profile_names()) {
-    const SimulatedDevice device(simulated_profile(name));
-    const MeasureFn measure = [&](const ModelSpec& m, std::uint64_t seed) { return device.measure(m, o.repeats, seed); };
+    const SimulatedSetup sim(name, o.repeats);
+    const MeasureFn& measure = sim.measure;
+    const auto& truth = sim.truth;
     const ModelSpec cnn5 = family("cnn5");
-    auto truth = [&](const ModelSpec& m, int) {
-      const SimulatedCost t = device.truth(m);
-      return std::make_pair(t.seconds, t.joules);
-    };
     for (const std::string acquisition : {"max-variance", "max-relative-std", "random"}) {
       std::printf("sim-%-7s %-17s", name.c_str(), acquisition.c_str());
       for (std::uint32_t b : budgets) {

@@ -228,5 +228,28 @@ std::map<KindKey, KindModel> Campaign::models() {
   return out;
 }
 
+nlohmann::json Campaign::model_json(const KindModel& model) {
+  return {{"seconds", model.seconds->to_json()},
+          {"joules", model.joules ? model.joules->to_json() : nlohmann::json(nullptr)},
+          {"meter", meter_label(model.meter)},
+          {"points", model.points}};
+}
+
+void Campaign::restore_model(const KindKey& key, const nlohmann::json& json) {
+  Kind& k = kind(key);
+  KindModel model;
+  try {
+    model.seconds = std::make_shared<GaussianProcess>(GaussianProcess::from_json(json.at("seconds")));
+    if (!json.at("joules").is_null())
+      model.joules = std::make_shared<GaussianProcess>(GaussianProcess::from_json(json.at("joules")));
+    model.meter = parse_meter_label(json.at("meter").get<std::string>());
+    model.points = json.at("points").get<std::size_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError("campaign " + std::to_string(id_) + ": saved model of " + key.str() + ": " + e.what());
+  }
+  k.model = model;
+  k.fitted_points = model.points;
+}
+
 }  // namespace ampere
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/acquisition.hpp"
 #include "common/gaussian_process.hpp"
 #include "common/layer_parser.hpp"
@@ -84,6 +86,10 @@ class Campaign {
   std::vector<KindProgressInfo> progress() const;
   /// Fitted models of finished kinds (fits any finished kind not yet fitted).
   std::map<KindKey, KindModel> models();
+  /// A fitted kind model as JSON (both GPs, meter, points) and back. A restored model is used
+  /// without refitting while the kind holds exactly the points it was fitted on.
+  static nlohmann::json model_json(const KindModel& model);
+  void restore_model(const KindKey& kind, const nlohmann::json& json);
   const std::vector<ProfileKind>& plan_kinds() const { return plan_; }
 
  private:

@@ -61,7 +61,10 @@ void print_campaigns(const nlohmann::json& campaigns, std::ostream& out) {
         << c.at("device_class").get<std::string>() << " — " << c.at("state").get<std::string>() << ", "
         << c.at("points").get<long long>() << " points, " << c.at("jobs_running").get<long long>() << " running, "
         << c.at("jobs_queued").get<long long>() << " queued, at most "
-        << c.at("points_remaining_at_most").get<double>() << " points to go\n";
+        << c.at("points_remaining_at_most").get<long long>() << " points to go";
+    if (c.at("state") == "running" && !c.at("eta_seconds").is_null())
+      out << ", ETA <= " << static_cast<long long>(std::ceil(c.at("eta_seconds").get<double>())) << " s";
+    out << "\n";
     for (const auto& k : c.at("kinds")) {
       char rel[32];
       std::snprintf(rel, sizeof rel, "%.1f%%", 100.0 * k.at("max_relative_std").get<double>());

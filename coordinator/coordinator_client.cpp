@@ -1,5 +1,7 @@
 #include "coordinator/coordinator_client.hpp"
 
+#include <cmath>
+
 #include "common/error.hpp"
 #include "protocol.capnp.h"
 #include "wire_convert.hpp"
@@ -25,7 +27,8 @@ nlohmann::json status_json(wire::CampaignStatus::Reader status) {
                    {"jobs_queued", c.getJobsQueued()},
                    {"jobs_running", c.getJobsRunning()},
                    {"points", c.getJobsDone()},
-                   {"points_remaining_at_most", c.getEtaSeconds()},
+                   {"points_remaining_at_most", c.getPointsRemainingAtMost()},
+                   {"eta_seconds", std::isnan(c.getEtaSeconds()) ? nlohmann::json(nullptr) : nlohmann::json(c.getEtaSeconds())},
                    {"kinds", kinds}});
   }
   return out;

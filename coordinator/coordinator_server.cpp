@@ -33,6 +33,18 @@ std::string ack_frame(std::uint64_t job_id, bool stored, const std::string& reas
   });
 }
 
+/// Every frame of one multipart message waiting on `socket`.
+std::vector<zmq::message_t> receive_multipart(zmq::socket_t& socket) {
+  std::vector<zmq::message_t> frames;
+  zmq::recv_result_t got;
+  do {
+    zmq::message_t part;
+    got = socket.recv(part, zmq::recv_flags::dontwait);
+    if (got) frames.push_back(std::move(part));
+  } while (got && frames.back().more());
+  return frames;
+}
+
 const char* kind_state_name(KindState s) {
   switch (s) {
     case KindState::Waiting: return "waiting";
@@ -93,8 +105,14 @@ void CoordinatorServer::reload() {
         ++requeued;
       }
     }
-    spdlog::info("reloaded campaign {} ({} on {}, {}): {} results, {} jobs re-queued", record.id,
-                 entry.campaign->family().name, record.device_class, record.state, replayed, requeued);
+    std::size_t restored = 0;
+    for (const auto& [kind_key, model_json] : store_.kind_models(record.id)) {
+      entry.campaign->restore_model(KindKey(kind_key), nlohmann::json::parse(model_json));
+      entry.saved_models.insert(kind_key);
+      ++restored;
+    }
+    spdlog::info("reloaded campaign {} ({} on {}, {}): {} results, {} jobs re-queued, {} fitted kind models restored",
+                 record.id, entry.campaign->family().name, record.device_class, record.state, replayed, requeued, restored);
     const std::uint64_t id = record.id;
     campaigns_[id] = std::move(entry);
     if (record.state == "running") {
@@ -114,13 +132,7 @@ void CoordinatorServer::run(const std::atomic<bool>& stop) {
     zmq::pollitem_t items[] = {{agents_.handle(), 0, ZMQ_POLLIN, 0}, {clients_.handle(), 0, ZMQ_POLLIN, 0}};
     zmq::poll(items, 2, std::chrono::milliseconds(100));
     if ((items[0].revents & ZMQ_POLLIN) != 0) {
-      std::vector<zmq::message_t> frames;
-      zmq::recv_result_t got;
-      do {
-        zmq::message_t part;
-        got = agents_.recv(part, zmq::recv_flags::dontwait);
-        if (got) frames.push_back(std::move(part));
-      } while (got && frames.back().more());
+      std::vector<zmq::message_t> frames = receive_multipart(agents_);
       if (frames.size() >= 2) {
         try {
           handle_agent(frames.front().to_string(), frames.back().to_string());
@@ -132,13 +144,7 @@ void CoordinatorServer::run(const std::atomic<bool>& stop) {
       }
     }
     if ((items[1].revents & ZMQ_POLLIN) != 0) {
-      std::vector<zmq::message_t> frames;
-      zmq::recv_result_t got;
-      do {
-        zmq::message_t part;
-        got = clients_.recv(part, zmq::recv_flags::dontwait);
-        if (got) frames.push_back(std::move(part));
-      } while (got && frames.back().more());
+      std::vector<zmq::message_t> frames = receive_multipart(clients_);
       if (frames.size() >= 3) {  // REQ: identity, empty delimiter, payload
         std::string reply;
         try {
@@ -251,6 +257,7 @@ void CoordinatorServer::on_work_request(const std::string& routing_id, const std
   ++job.attempts;
   store_.set_job_state(job_id, JobState::Running, agent.id);
   agent.running_job = job_id;
+  job_started_[job_id] = Clock::now();
   const auto deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch() + std::chrono::minutes(10))
                             .count();
@@ -309,6 +316,12 @@ void CoordinatorServer::on_result(const std::string& routing_id, const std::stri
   }
   ResultRecord record{job_id, agent_id, m};
   store_.store_result(record);  // committed before the ack
+  if (auto started = job_started_.find(job_id); started != job_started_.end()) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - started->second).count();
+    auto [mean, fresh] = mean_job_seconds_.try_emplace(entry.record.device_class, seconds);
+    if (!fresh) mean->second = 0.8 * mean->second + 0.2 * seconds;
+    job_started_.erase(started);
+  }
   send_agent(routing_id, ack_frame(job_id, true, ""));
   entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);
   record_baseline_point(job, m);
@@ -371,7 +384,11 @@ void CoordinatorServer::enqueue(CampaignEntry& entry, std::vector<PlannedJob> pl
 }
 
 void CoordinatorServer::after_progress(CampaignEntry& entry) {
-  estimator_.set_models(entry.record.device_class, entry.campaign->models());
+  const std::map<KindKey, KindModel> models = entry.campaign->models();
+  for (const auto& [key, model] : models)
+    if (entry.saved_models.insert(key.str()).second)
+      store_.save_kind_model(entry.record.id, key.str(), Campaign::model_json(model).dump());
+  estimator_.set_models(entry.record.device_class, models);
   if (entry.record.state == "running" && entry.campaign->done()) {
     entry.record.state = "done";
     store_.set_campaign_state(entry.record.id, "done");
@@ -515,7 +532,13 @@ std::string CoordinatorServer::campaign_status(std::uint64_t campaign_id) {
         if (p.state != KindState::Done) remaining += entry.record.budget_per_kind - std::min<std::uint32_t>(entry.record.budget_per_kind, static_cast<std::uint32_t>(p.points));
       }
       info.setJobsDone(points);
-      info.setEtaSeconds(static_cast<double>(remaining));  // refined by the CLI from observed throughput
+      info.setPointsRemainingAtMost(remaining);
+      std::size_t agents = 0;
+      for (const auto& [id, a] : agents_by_id_) agents += a.device_class == entry.record.device_class ? 1 : 0;
+      const auto mean = mean_job_seconds_.find(entry.record.device_class);
+      info.setEtaSeconds(mean == mean_job_seconds_.end() || agents == 0
+                             ? std::nan("")
+                             : remaining * mean->second / static_cast<double>(agents));
     }
   });
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -51,6 +52,7 @@ class CoordinatorServer {
   struct CampaignEntry {
     CampaignRecord record;
     std::unique_ptr<Campaign> campaign;
+    std::set<std::string> saved_models;  ///< finished kinds whose models are in the store
   };
 
   void reload();
@@ -83,6 +85,8 @@ class CoordinatorServer {
   std::map<std::string, std::deque<std::uint64_t>> queues_;  ///< queued job ids per device class
   std::map<std::string, std::vector<std::pair<double, std::pair<double, double>>>> baseline_points_;
   std::map<std::string, std::chrono::steady_clock::time_point> class_seen_;
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> job_started_;
+  std::map<std::string, double> mean_job_seconds_;  ///< per device class, exponential moving average
   Estimator estimator_;
 };
 

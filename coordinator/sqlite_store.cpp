@@ -43,6 +43,11 @@ CREATE TABLE IF NOT EXISTS results (
   threads INTEGER NOT NULL,
   idle_watts REAL,
   stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+CREATE TABLE IF NOT EXISTS kind_models (
+  campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+  kind_key TEXT NOT NULL,
+  model_json TEXT NOT NULL,
+  PRIMARY KEY (campaign_id, kind_key));
 )sql";
 
 class Statement {
@@ -209,6 +214,20 @@ class SqliteStore final : public Store {
       exec("ROLLBACK");
       throw;
     }
+  }
+
+  void save_kind_model(std::uint64_t campaign_id, const std::string& kind_key, const std::string& model_json) override {
+    Statement s(db_, "INSERT INTO kind_models(campaign_id, kind_key, model_json) VALUES (?,?,?) "
+                     "ON CONFLICT(campaign_id, kind_key) DO UPDATE SET model_json = excluded.model_json");
+    s.bind(1, static_cast<std::int64_t>(campaign_id)).bind(2, kind_key).bind(3, model_json).step();
+  }
+
+  std::vector<std::pair<std::string, std::string>> kind_models(std::uint64_t campaign_id) override {
+    Statement s(db_, "SELECT kind_key, model_json FROM kind_models WHERE campaign_id = ? ORDER BY kind_key");
+    s.bind(1, static_cast<std::int64_t>(campaign_id));
+    std::vector<std::pair<std::string, std::string>> out;
+    while (s.step()) out.emplace_back(s.text(0), s.text(1));
+    return out;
   }
 
   std::vector<ResultRecord> results(std::uint64_t campaign_id) override {

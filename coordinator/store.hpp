@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/measurement.hpp"
@@ -55,6 +56,10 @@ class Store {
   /// Stores a result and marks its job done, atomically. Throws when the job is unknown.
   virtual void store_result(const ResultRecord& result) = 0;
   virtual std::vector<ResultRecord> results(std::uint64_t campaign_id) = 0;
+  /// A finished kind's fitted models (JSON), replaced when saved again: a restarted coordinator
+  /// restores them instead of refitting.
+  virtual void save_kind_model(std::uint64_t campaign_id, const std::string& kind_key, const std::string& model_json) = 0;
+  virtual std::vector<std::pair<std::string, std::string>> kind_models(std::uint64_t campaign_id) = 0;
 };
 
 using StorePtr = std::unique_ptr<Store>;

@@ -146,7 +146,8 @@ struct CampaignInfo {
   jobsQueued @5 :UInt32;
   jobsRunning @6 :UInt32;
   jobsDone @7 :UInt32;
-  etaSeconds @8 :Float64;
+  etaSeconds @8 :Float64;                  # upper bound: remaining points x mean job time / agents
+  pointsRemainingAtMost @9 :UInt32;
 }
 
 struct CampaignStatus {

@@ -45,6 +45,8 @@ TEST_CASE("the SQLite store keeps campaigns, jobs and results across reopening")
     store->store_result({job, "agent-1", m});
     CHECK_THROWS_AS(store->store_result({job, "agent-1", m}), std::exception);  // never twice
     CHECK_THROWS_AS(store->store_result({999, "agent-1", m}), InputError);
+    store->save_kind_model(campaign, "k", "{\"v\": 1}");
+    store->save_kind_model(campaign, "k", "{\"v\": 2}");  // replaced, not duplicated
   }
   StorePtr store = open_store("sqlite:" + file.path);
   REQUIRE(store->campaigns().size() == 1);
@@ -60,6 +62,9 @@ TEST_CASE("the SQLite store keeps campaigns, jobs and results across reopening")
   CHECK(results[0].measurement.joules_per_iteration[1] == 1.1);
   CHECK(results[0].measurement.meter == MeterSource::Simulated);
   CHECK(std::isnan(results[0].measurement.idle_watts));
+  const auto models = store->kind_models(campaign);
+  REQUIRE(models.size() == 1);
+  CHECK(models[0].second == "{\"v\": 2}");
 }
 
 TEST_CASE("store URLs are checked") {

@@ -22,17 +22,15 @@ std::string slurp(const std::string& file) {
   text << in.rdbuf();
   return text.str();
 }
-}  // namespace
-
-ProcessResult run_binary(const std::string& binary, const std::vector<std::string>& args) {
-  TempDir capture;
-  const std::string out_file = capture.path() + "/out", err_file = capture.path() + "/err";
+/// fork + exec of a binary from AMPERE_BIN_DIR with stdout and stderr sent to files.
+pid_t spawn(const std::string& binary, const std::vector<std::string>& args, const std::string& out_file,
+            const std::string& err_file, int open_mode) {
   const std::string path = std::string(AMPERE_BIN_DIR) + "/" + binary;
-  pid_t pid = fork();
+  const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
-    int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int out = open(out_file.c_str(), O_WRONLY | O_CREAT | open_mode, 0600);
+    const int err = err_file == out_file ? out : open(err_file.c_str(), O_WRONLY | O_CREAT | open_mode, 0600);
     dup2(out, 1);
     dup2(err, 2);
     std::vector<char*> argv;
@@ -42,6 +40,15 @@ ProcessResult run_binary(const std::string& binary, const std::vector<std::strin
     execv(path.c_str(), argv.data());
     _exit(127);
   }
+  return pid;
+}
+
+}  // namespace
+
+ProcessResult run_binary(const std::string& binary, const std::vector<std::string>& args) {
+  TempDir capture;
+  const std::string out_file = capture.path() + "/out", err_file = capture.path() + "/err";
+  const pid_t pid = spawn(binary, args, out_file, err_file, O_TRUNC);
   int status = 0;
   waitpid(pid, &status, 0);
   ProcessResult result;
@@ -53,20 +60,7 @@ ProcessResult run_binary(const std::string& binary, const std::vector<std::strin
 
 BackgroundProcess::BackgroundProcess(const std::string& binary, const std::vector<std::string>& args,
                                      const std::string& log_file) {
-  const std::string path = std::string(AMPERE_BIN_DIR) + "/" + binary;
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    int log = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(log, 1);
-    dup2(log, 2);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(path.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(path.c_str(), argv.data());
-    _exit(127);
-  }
+  pid_ = spawn(binary, args, log_file, log_file, O_APPEND);
 }
 
 BackgroundProcess::~BackgroundProcess() {

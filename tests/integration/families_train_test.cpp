@@ -1,0 +1,44 @@
+// Every shipped family builds and trains with LibTorch (ampere-agent measure, 2 iterations).
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/model_spec.hpp"
+#include "integration/process.hpp"
+
+using ampere::testing::run_binary;
+using ampere::testing::TempDir;
+
+TEST_CASE("every shipped family trains for 2 iterations with LibTorch") {
+  TempDir dir;
+  for (const std::string name : {"lenet5", "cnn5", "har", "lstm", "transformer", "resnet"}) {
+    CAPTURE(name);
+    const auto family = ampere::load_model_spec(std::string(AMPERE_MODELS_DIR) + "/" + name + ".json");
+    const std::string model = dir.file(name + ".json", ampere::to_json(ampere::sample_model(family, 5)).dump());
+    const auto result = run_binary("ampere-agent", {"--threads", "1", "--meter", "time-surrogate", "measure", "--model", model,
+                                                    "--iterations", "2", "--repeats", "1", "--warmup", "0"});
+    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+    const auto out = nlohmann::json::parse(result.out);
+    CHECK(out.at("meter") == "time-surrogate");
+    CHECK(out.at("repeats") == 1);
+    CHECK(out.at("iterations_per_repeat") == 2);
+    CHECK(out.at("seconds_per_iteration").at("value").get<double>() > 0);
+    CHECK(out.at("joules_per_iteration").at("value").get<double>() > 0);
+  }
+}
+
+TEST_CASE("the agent refuses a meter it cannot read, saying why") {
+  const auto rapl = run_binary("ampere-agent", {"--meter", "rapl", "measure", "--model",
+                                                std::string(AMPERE_MODELS_DIR) + "/cnn5.json"});
+  if (rapl.exit_code != 0) {  // no readable RAPL here (the usual VM case)
+    CHECK(rapl.exit_code == 2);
+    CHECK(rapl.err.find("meter rapl:") != std::string::npos);
+  }
+  const auto simulated = run_binary("ampere-agent", {"--meter", "simulated", "measure", "--model",
+                                                     std::string(AMPERE_MODELS_DIR) + "/cnn5.json"});
+  CHECK(simulated.exit_code == 2);
+  CHECK(simulated.err.find("--backend simulated") != std::string::npos);
+  const auto family = run_binary("ampere-agent", {"--backend", "simulated", "--profile", "tx2", "measure", "--model",
+                                                  std::string(AMPERE_MODELS_DIR) + "/cnn5.json"});
+  CHECK(family.exit_code == 2);
+  CHECK(family.err.find("concrete models, not families") != std::string::npos);
+}
