@@ -1,5 +1,4 @@
 // ampere-agent: measures variant networks for a coordinator, or one model here (`measure`).
-#include <malloc.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -18,14 +17,6 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
-
-/// glibc adapts its mmap threshold as a process runs, making the same model up to 1.38× slower
-/// early than late (method.md §5); fixing the thresholds stops that adaptation.
-void pin_allocator() {
-  const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) == 1;  // glibc's maximum on 64-bit
-  const bool trim_ok = mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024) == 1;
-  if (!mmap_ok || !trim_ok) spdlog::warn("could not pin the allocator's thresholds; timings may drift");
-}
 
 nlohmann::json figures(const std::vector<double>& repeats) {
   nlohmann::json out;
@@ -68,7 +59,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("ampere"));  // stdout is for results
 
   try {
-    pin_allocator();
+    if (!ampere::pin_allocator()) spdlog::warn("could not pin the allocator's thresholds; timings may drift");
     ampere::TrainerPtr trainer;
     if (backend == "simulated") {
       AMPERE_REQUIRE(!profile.empty(), "--backend simulated needs --profile (", [] {

@@ -36,6 +36,11 @@ class Trainer {
 };
 using TrainerPtr = std::unique_ptr<Trainer>;
 
+/// glibc adapts its mmap threshold as a process runs, making the same model up to 1.38× slower
+/// early than late (method.md §5); fixing the thresholds stops that. Call once at process start,
+/// before any measurement. Returns false when glibc refused.
+bool pin_allocator();
+
 /// LibTorch on this machine's CPU with `threads` intra-op threads, energy from `meter`.
 TrainerPtr make_torch_trainer(int threads, MeterPtr meter);
 /// The synthetic device `profile` (no training; figures labeled simulated). Each job takes

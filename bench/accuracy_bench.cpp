@@ -16,6 +16,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@ struct Options {
   std::string acquisition = "max-variance";
   double min_window = 0.2;
   std::uint32_t repeats = 5;
+  std::vector<std::string> families = {"cnn5", "lenet5", "lstm"};
 };
 
 /// Measures a variant or held-out model; returns the fitted statistic (minimum of repeats).
@@ -227,7 +229,8 @@ void curve(const Options& o) {
 }
 
 void real(const Options& o) {
-  std::printf("\n== real LibTorch on this machine, 1 thread, energy = time surrogate (10 W): time accuracy only\n");
+  std::printf("\n== real LibTorch on this machine, 1 thread, allocator pinned, energy = time surrogate (10 W): "
+              "time accuracy only\n   acquisition %s, budget %u per kind\n", o.acquisition.c_str(), o.budget);
   print_header();
   TrainerPtr trainer = make_torch_trainer(1, make_time_surrogate_meter(10.0));
   JobSettings job;
@@ -238,8 +241,9 @@ void real(const Options& o) {
     s.seed = seed;
     return trainer->measure(m, s);
   };
-  for (const auto& [name, count] : std::vector<std::pair<const char*, int>>{{"cnn5", o.heldout}, {"lenet5", 20}, {"lstm", 20}}) {
-    const ModelSpec fam = family(name);
+  for (const std::string& name : o.families) {
+    const int count = name == "cnn5" ? o.heldout : 20;
+    const ModelSpec fam = family(name.c_str());
     const CampaignOutcome c = run_campaign(fam, settings_of(o, o.acquisition, o.budget), measure);
     double pass_error = 0;
     const Accuracy a = evaluate(fam, c, count, [&](const ModelSpec& m, int i) {
@@ -252,13 +256,15 @@ void real(const Options& o) {
       return std::make_pair(s1, j1);
     });
     print_row("local-cpu", name, c, a);
-    std::printf("%-10s %-8s pass-to-pass error (noise floor): %.2f%% over %d models\n", "", name, 100 * pass_error / count, count);
+    std::printf("%-10s %-8s pass-to-pass error (noise floor): %.2f%% over %d models\n", "", name.c_str(), 100 * pass_error / count,
+                count);
   }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!pin_allocator()) std::fprintf(stderr, "warning: could not pin the allocator; timings may drift\n");
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -272,9 +278,15 @@ int main(int argc, char** argv) {
     else if (a == "--acquisition") o.acquisition = next();
     else if (a == "--min-window") o.min_window = std::stod(next());
     else if (a == "--repeats") o.repeats = static_cast<std::uint32_t>(std::stoul(next()));
+    else if (a == "--families") {
+      o.families.clear();
+      std::string list = next(), item;
+      for (std::stringstream in(list); std::getline(in, item, ',');) o.families.push_back(item);
+    }
     else {
-      std::fprintf(stderr, "usage: bench_accuracy [--simulated] [--real] [--guided-vs-random] [--budget N] [--heldout N]\n"
-                           "                      [--acquisition A] [--min-window S] [--repeats R]\n");
+      std::fprintf(stderr, "usage: bench_accuracy [--simulated] [--real] [--guided-vs-random] [--curve] [--budget N]\n"
+                           "                      [--heldout N] [--acquisition A] [--min-window S] [--repeats R]\n"
+                           "                      [--families cnn5,lenet5,lstm]\n");
       return 2;
     }
   }
