@@ -477,7 +477,7 @@ std::string CoordinatorServer::start_campaign(const std::string& frame) {
     campaign = std::make_unique<Campaign>(record.id, family, device_class, settings);
     spdlog::info("campaign {} started: {} on {}, {} kinds, budget {} per kind", record.id, family.name, device_class,
                  campaign->plan_kinds().size(), settings.budget_per_kind);
-    campaigns_[record.id] = CampaignEntry{record, std::move(campaign)};
+    campaigns_[record.id] = CampaignEntry{record, std::move(campaign), {}};
     plan(device_class);
     return campaign_status(record.id);
   } catch (const InputError& e) {
