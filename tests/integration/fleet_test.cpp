@@ -169,7 +169,8 @@ TEST_CASE("bad client requests get clear errors and the coordinator keeps servin
 
 TEST_CASE("a campaign with two real LibTorch agents on a tiny family completes") {
   TempDir dir;
-  Coordinator coordinator(dir, {"--warmup", "1", "--repeats", "2", "--iterations", "3"});
+  // Jobs long enough (~0.1 s) that both agents are asked for work while the other is busy.
+  Coordinator coordinator(dir, {"--warmup", "1", "--repeats", "2", "--iterations", "150"});
   const std::vector<std::string> common = {"--coordinator", coordinator.agents, "--threads", "1", "--device-class", "tiny-cpu",
                                            "--meter", "time-surrogate", "--watts", "12"};
   auto with_id = [&](const std::string& id) {
