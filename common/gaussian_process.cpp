@@ -243,6 +243,7 @@ void GaussianProcess::fit(const GpFitOptions& options) {
   param.past = 1;
   param.delta = 1e-10;
   param.max_iterations = options.max_iterations;
+  param.m = 10;  // scipy's L-BFGS-B memory (LBFGSpp defaults to 6): fewer evaluations here
   LBFGSpp::LBFGSBSolver<double> solver(param);
 
   NegativeLml objective(*this);
