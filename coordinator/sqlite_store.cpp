@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "coordinator/store.hpp"
+#include "coordinator/store_backends.hpp"
 
 namespace ampere {
 namespace {
@@ -276,13 +276,6 @@ const char* job_state_name(JobState state) {
   return "?";
 }
 
-StorePtr open_store(const std::string& url) {
-  if (url.rfind("sqlite:", 0) == 0) {
-    const std::string path = url.substr(7);
-    AMPERE_REQUIRE(!path.empty(), "store ", url, ": needs a path (sqlite:PATH)");
-    return std::make_unique<SqliteStore>(path);
-  }
-  throw InputError("store " + url + ": unknown scheme (known: sqlite:PATH)");
-}
+StorePtr open_sqlite_store(const std::string& path) { return std::make_unique<SqliteStore>(path); }
 
 }  // namespace ampere

@@ -64,8 +64,9 @@ class Store {
 
 using StorePtr = std::unique_ptr<Store>;
 
-/// Opens a store by URL: "sqlite:PATH" (created when missing). Throws InputError on an unknown
-/// scheme or a store that cannot be opened, naming the URL.
+/// Opens a store by URL: "sqlite:PATH" (created when missing) or "postgresql://USER@HOST:PORT/DB"
+/// (schema migrated on open). Throws InputError on an unknown scheme or a store that cannot be
+/// opened, naming the URL (passwords redacted).
 StorePtr open_store(const std::string& url);
 
 }  // namespace ampere

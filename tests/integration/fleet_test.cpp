@@ -16,6 +16,7 @@
 #include "common/layer_shapes.hpp"
 #include "coordinator/coordinator_client.hpp"
 #include "coordinator/store.hpp"
+#include "integration/postgres_server.hpp"
 #include "integration/process.hpp"
 
 using ampere::testing::BackgroundProcess;
@@ -35,10 +36,11 @@ std::string slurp(const std::string& file) {
 
 /// A coordinator on free loopback ports with its store in `dir`.
 struct Coordinator {
-  Coordinator(const TempDir& dir, std::vector<std::string> extra = {}, const std::string& log = "coordinator.log")
+  Coordinator(const TempDir& dir, std::vector<std::string> extra = {}, const std::string& log = "coordinator.log",
+              const std::string& store_url = "")
       : agents("tcp://127.0.0.1:" + std::to_string(ampere::testing::free_port())),
         clients("tcp://127.0.0.1:" + std::to_string(ampere::testing::free_port())),
-        store("sqlite:" + dir.path() + "/store.db") {
+        store(store_url.empty() ? "sqlite:" + dir.path() + "/store.db" : store_url) {
     start(dir, std::move(extra), log);
   }
   void start(const TempDir& dir, std::vector<std::string> extra, const std::string& log) {
@@ -257,4 +259,24 @@ TEST_CASE("restarting the coordinator mid-campaign loses no stored result and th
   const std::string log = slurp(dir.path() + "/coordinator-2.log");
   CHECK(log.find("reloaded campaign") != std::string::npos);
   CHECK(log.find(", 0 fitted kind models restored") == std::string::npos);  // finished kinds come back without a refit
+}
+
+TEST_CASE("a coordinator on PostgreSQL runs a campaign and a restart reloads it from there") {
+  ampere::testing::PostgresServer postgres;
+  const std::string url = postgres.create_database();
+  TempDir dir;
+  auto coordinator = std::make_unique<Coordinator>(dir, std::vector<std::string>{}, "coordinator.log", url);
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator->agents, "--backend", "simulated", "--profile", "server"},
+                          dir.path() + "/agent.log");
+  coordinator->wait_for_agents("sim-server", 1);
+  const auto id = coordinator->client().start_campaign(slurp(models("lstm")), "sim-server", 10, "max-variance").at("id").get<std::uint64_t>();
+  coordinator->wait_done(id, 60s);
+  const std::size_t results = ampere::open_store(url)->results(id).size();
+  CHECK(results > 0);
+  coordinator->process->stop();
+  coordinator->start(dir, {}, "coordinator-2.log");
+  const auto model = ampere::sample_model(ampere::load_model_spec(models("lstm")), 4);
+  const auto e = coordinator->client().estimate(ampere::to_json(model).dump(), "sim-server", 1);
+  CHECK(e.at("meter") == "simulated");
+  CHECK(ampere::open_store(url)->results(id).size() == results);
 }
