@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("ampere"));  // stdout is for results
 
-  try {
+  return ampere::run_reporting_errors([&] {
     if (!ampere::pin_allocator()) spdlog::warn("could not pin the allocator's thresholds; timings may drift");
     ampere::TrainerPtr trainer;
     if (backend == "simulated") {
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
                             {"joules_per_iteration", m.joules_per_iteration.empty() ? nlohmann::json(nullptr)
                                                                                      : figures(m.joules_per_iteration)}};
       std::cout << out.dump(2) << "\n";
-      return 0;
+      return;
     }
     if (config.agent_id.empty()) {
       char host[256] = {0};
@@ -105,12 +105,5 @@ int main(int argc, char** argv) {
     zmq::context_t context;
     ampere::AgentRunner runner(context, *trainer, config);
     runner.run(g_stop);
-  } catch (const ampere::InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  });
 }

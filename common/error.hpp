@@ -1,6 +1,8 @@
 // Errors raised at boundaries (specs, CSV files, GP data, messages), with context a user can act on.
 #pragma once
 
+#include <functional>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -28,6 +30,22 @@ std::string concat(const Parts&... parts) {
   return out.str();
 }
 }  // namespace detail
+
+/// Runs a command-line tool's body and maps what it throws to the exit codes every ampere binary
+/// uses: 0 success, 2 bad input (InputError: its message says what and where), 1 anything else.
+/// The message goes to stderr as "error: ...".
+inline int run_reporting_errors(const std::function<void()>& body) {
+  try {
+    body();
+    return 0;
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
 
 }  // namespace ampere
 

@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     text << in.rdbuf();
     return text.str();
   };
-  try {
+  return ampere::run_reporting_errors([&] {
     zmq::context_t context;
     ampere::CoordinatorClient client(context, coordinator, std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
     if (start->parsed()) {
@@ -141,12 +141,5 @@ int main(int argc, char** argv) {
     } else if (sample->parsed()) {
       ampere::run_model_sample(spec_file, seed, std::cout);
     }
-  } catch (const ampere::InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("ampere"));  // stdout is for results
   config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_ms);
-  try {
+  return ampere::run_reporting_errors([&] {
     if (store_url.empty()) {
       if (data_dir.empty()) data_dir = "ampere-data";
       std::filesystem::create_directories(data_dir);
@@ -46,12 +46,5 @@ int main(int argc, char** argv) {
     spdlog::info("store {}", store_url);
     ampere::CoordinatorServer server(context, *store, config);
     server.run(g_stop);
-  } catch (const ampere::InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -59,12 +59,6 @@ CREATE TABLE kind_models (
 /// The URL without its password, for messages and logs.
 std::string redacted(const std::string& url) { return std::regex_replace(url, std::regex(R"(://([^:/@]+):[^@]*@)"), "://$1:***@"); }
 
-JobState parse_state(const std::string& s) {
-  for (JobState state : {JobState::Queued, JobState::Running, JobState::Done, JobState::Failed})
-    if (s == job_state_name(state)) return state;
-  throw std::runtime_error("postgres store: unknown job state '" + s + "'");
-}
-
 class PostgresStore final : public Store {
  public:
   explicit PostgresStore(const std::string& url) : url_(url) {
@@ -137,7 +131,7 @@ class PostgresStore final : public Store {
       j.kind_key = row[2].as<std::string>();
       j.channels = nlohmann::json::parse(row[3].as<std::string>()).get<std::vector<std::int64_t>>();
       j.variant_json = row[4].as<std::string>();
-      j.state = parse_state(row[5].as<std::string>());
+      j.state = parse_job_state(row[5].as<std::string>());
       j.agent_id = row[6].as<std::string>();
       j.attempts = row[7].as<std::uint32_t>();
       out.push_back(std::move(j));

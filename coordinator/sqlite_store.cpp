@@ -93,12 +93,6 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-JobState parse_job_state(const std::string& s) {
-  for (JobState state : {JobState::Queued, JobState::Running, JobState::Done, JobState::Failed})
-    if (s == job_state_name(state)) return state;
-  throw std::runtime_error("sqlite store: unknown job state '" + s + "'");
-}
-
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(const std::string& path) : path_(path) {
@@ -265,16 +259,6 @@ class SqliteStore final : public Store {
 };
 
 }  // namespace
-
-const char* job_state_name(JobState state) {
-  switch (state) {
-    case JobState::Queued: return "queued";
-    case JobState::Running: return "running";
-    case JobState::Done: return "done";
-    case JobState::Failed: return "failed";
-  }
-  return "?";
-}
 
 StorePtr open_sqlite_store(const std::string& path) { return std::make_unique<SqliteStore>(path); }
 

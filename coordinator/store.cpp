@@ -3,6 +3,22 @@
 
 namespace ampere {
 
+const char* job_state_name(JobState state) {
+  switch (state) {
+    case JobState::Queued: return "queued";
+    case JobState::Running: return "running";
+    case JobState::Done: return "done";
+    case JobState::Failed: return "failed";
+  }
+  return "?";
+}
+
+JobState parse_job_state(const std::string& name) {
+  for (JobState state : {JobState::Queued, JobState::Running, JobState::Done, JobState::Failed})
+    if (name == job_state_name(state)) return state;
+  throw std::runtime_error("store: unknown job state '" + name + "'");
+}
+
 StorePtr open_store(const std::string& url) {
   if (url.rfind("sqlite:", 0) == 0) {
     const std::string path = url.substr(7);

@@ -23,6 +23,8 @@ struct CampaignRecord {
 
 enum class JobState { Queued, Running, Done, Failed };
 const char* job_state_name(JobState state);
+/// The inverse of job_state_name; throws on a name a store should never hold.
+JobState parse_job_state(const std::string& name);
 
 struct JobRecord {
   std::uint64_t id = 0;

@@ -27,12 +27,7 @@ namespace {
 
 std::string models(const std::string& name) { return std::string(AMPERE_MODELS_DIR) + "/" + name + ".json"; }
 
-std::string slurp(const std::string& file) {
-  std::ifstream in(file);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string slurp(const std::string& file) { return ampere::testing::slurp_file(file); }
 
 /// A coordinator on free loopback ports with its store in `dir`.
 struct Coordinator {

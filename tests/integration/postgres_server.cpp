@@ -13,15 +13,6 @@
 #include "integration/process.hpp"
 
 namespace ampere::testing {
-namespace {
-std::string slurp(const std::string& file) {
-  std::ifstream in(file);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-}  // namespace
-
 PostgresServer::PostgresServer() {
   namespace fs = std::filesystem;
   for (const char* version : {"17", "16", "15"})
@@ -50,7 +41,7 @@ PostgresServer::~PostgresServer() {
 
 std::string PostgresServer::run(const std::string& command) const {
   if (std::system(command.c_str()) != 0)
-    throw std::runtime_error("failed: " + command + "\n" + slurp(dir_ + "/initdb.log") + slurp(dir_ + "/server.log"));
+    throw std::runtime_error("failed: " + command + "\n" + slurp_file(dir_ + "/initdb.log") + slurp_file(dir_ + "/server.log"));
   return {};
 }
 

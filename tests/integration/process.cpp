@@ -15,13 +15,14 @@
 #include <stdexcept>
 
 namespace ampere::testing {
-namespace {
-std::string slurp(const std::string& file) {
+std::string slurp_file(const std::string& file) {
   std::ifstream in(file);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
 }
+
+namespace {
 /// fork + exec of a binary from AMPERE_BIN_DIR with stdout and stderr sent to files.
 pid_t spawn(const std::string& binary, const std::vector<std::string>& args, const std::string& out_file,
             const std::string& err_file, int open_mode) {
@@ -53,8 +54,8 @@ ProcessResult run_binary(const std::string& binary, const std::vector<std::strin
   waitpid(pid, &status, 0);
   ProcessResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = slurp(out_file);
-  result.err = slurp(err_file);
+  result.out = slurp_file(out_file);
+  result.err = slurp_file(err_file);
   return result;
 }
 

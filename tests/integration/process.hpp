@@ -34,6 +34,9 @@ class BackgroundProcess {
   int pid_ = -1;
 };
 
+/// The whole content of a file ("" when it cannot be read).
+std::string slurp_file(const std::string& file);
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
 
