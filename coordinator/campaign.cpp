@@ -228,15 +228,14 @@ std::map<KindKey, KindModel> Campaign::models() {
   return out;
 }
 
-nlohmann::json Campaign::model_json(const KindModel& model) {
+nlohmann::json kind_model_to_json(const KindModel& model) {
   return {{"seconds", model.seconds->to_json()},
           {"joules", model.joules ? model.joules->to_json() : nlohmann::json(nullptr)},
           {"meter", meter_label(model.meter)},
           {"points", model.points}};
 }
 
-void Campaign::restore_model(const KindKey& key, const nlohmann::json& json) {
-  Kind& k = kind(key);
+KindModel kind_model_from_json(const nlohmann::json& json) {
   KindModel model;
   try {
     model.seconds = std::make_shared<GaussianProcess>(GaussianProcess::from_json(json.at("seconds")));
@@ -245,10 +244,15 @@ void Campaign::restore_model(const KindKey& key, const nlohmann::json& json) {
     model.meter = parse_meter_label(json.at("meter").get<std::string>());
     model.points = json.at("points").get<std::size_t>();
   } catch (const nlohmann::json::exception& e) {
-    throw InputError("campaign " + std::to_string(id_) + ": saved model of " + key.str() + ": " + e.what());
+    throw InputError(std::string("saved kind model: ") + e.what());
   }
-  k.model = model;
-  k.fitted_points = model.points;
+  return model;
+}
+
+void Campaign::restore_model(const KindKey& key, const nlohmann::json& json) {
+  Kind& k = kind(key);
+  k.model = kind_model_from_json(json);
+  k.fitted_points = k.model.points;
 }
 
 }  // namespace ampere

@@ -48,6 +48,10 @@ struct KindModel {
   std::size_t points = 0;
 };
 
+/// A fitted kind model as JSON (both GPs, meter, points) and back; throws InputError on bad JSON.
+nlohmann::json kind_model_to_json(const KindModel& model);
+KindModel kind_model_from_json(const nlohmann::json& json);
+
 enum class KindState { Waiting, Profiling, Done };
 
 struct KindProgressInfo {
@@ -86,9 +90,8 @@ class Campaign {
   std::vector<KindProgressInfo> progress() const;
   /// Fitted models of finished kinds (fits any finished kind not yet fitted).
   std::map<KindKey, KindModel> models();
-  /// A fitted kind model as JSON (both GPs, meter, points) and back. A restored model is used
-  /// without refitting while the kind holds exactly the points it was fitted on.
-  static nlohmann::json model_json(const KindModel& model);
+  /// A fitted kind model (see kind_model_from_json) used without refitting while the kind holds
+  /// exactly the points it was fitted on.
   void restore_model(const KindKey& kind, const nlohmann::json& json);
   const std::vector<ProfileKind>& plan_kinds() const { return plan_; }
 

@@ -92,7 +92,7 @@ void CoordinatorServer::reload() {
       const KindKey key(job.kind_key);
       if (job.state == JobState::Done && results.count(job.id) == 1) {
         entry.campaign->add_result(key, job.channels, results.at(job.id).measurement);
-        record_baseline_point(job, results.at(job.id).measurement);
+        record_baseline_point(record.device_class, job, results.at(job.id).measurement);
         ++replayed;
       } else if (job.state == JobState::Failed) {
         entry.campaign->job_failed(key, job.channels);
@@ -324,7 +324,7 @@ void CoordinatorServer::on_result(const std::string& routing_id, const std::stri
   }
   send_agent(routing_id, ack_frame(job_id, true, ""));
   entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);
-  record_baseline_point(job, m);
+  record_baseline_point(entry.record.device_class, job, m);
   jobs_.erase(it);
   after_progress(entry);
 }
@@ -387,7 +387,7 @@ void CoordinatorServer::after_progress(CampaignEntry& entry) {
   const std::map<KindKey, KindModel> models = entry.campaign->models();
   for (const auto& [key, model] : models)
     if (entry.saved_models.insert(key.str()).second)
-      store_.save_kind_model(entry.record.id, key.str(), Campaign::model_json(model).dump());
+      store_.save_kind_model(entry.record.id, key.str(), kind_model_to_json(model).dump());
   estimator_.set_models(entry.record.device_class, models);
   if (entry.record.state == "running" && entry.campaign->done()) {
     entry.record.state = "done";
@@ -397,33 +397,10 @@ void CoordinatorServer::after_progress(CampaignEntry& entry) {
   }
 }
 
-void CoordinatorServer::record_baseline_point(const JobRecord& job, const Measurement& m) {
-  const std::string& device_class = campaigns_.count(job.campaign_id) ? campaigns_.at(job.campaign_id).record.device_class
-                                                                       : std::string();
-  const ModelSpec variant = parse_model_spec(nlohmann::json::parse(job.variant_json));
-  const double flops = model_cost(variant).training_flops_per_iteration;
-  const RepeatStatistic stat = RepeatStatistic::Minimum;
-  const double seconds = summarize_repeats(m.seconds_per_iteration, stat).value;
-  const double joules = m.joules_per_iteration.empty() ? std::nan("") : summarize_repeats(m.joules_per_iteration, stat).value;
-  auto& points = baseline_points_[device_class];
-  points.push_back({flops, {seconds, joules}});
-  std::vector<double> x, ys, yj;
-  bool has_joules = true;
-  for (const auto& [f, sj] : points) {
-    x.push_back(f);
-    ys.push_back(sj.first);
-    yj.push_back(sj.second);
-    has_joules = has_joules && std::isfinite(sj.second);
-  }
-  try {
-    FlopsBaseline baseline;
-    baseline.seconds = fit_line(x, ys);
-    baseline.has_joules = has_joules;
-    if (has_joules) baseline.joules = fit_line(x, yj);
-    estimator_.set_flops_baseline(device_class, baseline);
-  } catch (const InputError&) {
-    // fewer than two distinct FLOP counts yet
-  }
+void CoordinatorServer::record_baseline_point(const std::string& device_class, const JobRecord& job,
+                                              const Measurement& m) {
+  baselines_.add(device_class, parse_model_spec(nlohmann::json::parse(job.variant_json)), m);
+  if (const auto baseline = baselines_.baseline(device_class)) estimator_.set_flops_baseline(device_class, *baseline);
 }
 
 std::string CoordinatorServer::handle_client(const std::string& frame) {

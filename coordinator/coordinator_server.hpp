@@ -67,7 +67,7 @@ class CoordinatorServer {
   void plan(const std::string& device_class);
   void enqueue(CampaignEntry& entry, std::vector<PlannedJob> jobs);
   void after_progress(CampaignEntry& entry);
-  void record_baseline_point(const JobRecord& job, const Measurement& m);
+  void record_baseline_point(const std::string& device_class, const JobRecord& job, const Measurement& m);
   std::string campaign_status(std::uint64_t campaign_id);
   std::string start_campaign(const std::string& frame);
   std::string stop_campaign(std::uint64_t campaign_id);
@@ -83,7 +83,7 @@ class CoordinatorServer {
   std::map<std::uint64_t, CampaignEntry> campaigns_;
   std::map<std::uint64_t, JobRecord> jobs_;  ///< not yet done or failed
   std::map<std::string, std::deque<std::uint64_t>> queues_;  ///< queued job ids per device class
-  std::map<std::string, std::vector<std::pair<double, std::pair<double, double>>>> baseline_points_;
+  FlopsBaselineBuilder baselines_;
   std::map<std::string, std::chrono::steady_clock::time_point> class_seen_;
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> job_started_;
   std::map<std::string, double> mean_job_seconds_;  ///< per device class, exponential moving average

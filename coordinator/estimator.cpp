@@ -45,6 +45,35 @@ LinearFit fit_line(const std::vector<double>& x, const std::vector<double>& y) {
   return fit;
 }
 
+void FlopsBaselineBuilder::add(const std::string& device_class, const ModelSpec& variant, const Measurement& m) {
+  const RepeatStatistic stat = RepeatStatistic::Minimum;
+  points_[device_class].push_back(
+      {model_cost(variant).training_flops_per_iteration, summarize_repeats(m.seconds_per_iteration, stat).value,
+       m.joules_per_iteration.empty() ? std::nan("") : summarize_repeats(m.joules_per_iteration, stat).value});
+}
+
+std::optional<FlopsBaseline> FlopsBaselineBuilder::baseline(const std::string& device_class) const {
+  const auto found = points_.find(device_class);
+  if (found == points_.end()) return std::nullopt;
+  std::vector<double> x, seconds, joules;
+  bool has_joules = true;
+  for (const Point& p : found->second) {
+    x.push_back(p.flops);
+    seconds.push_back(p.seconds);
+    joules.push_back(p.joules);
+    has_joules = has_joules && std::isfinite(p.joules);
+  }
+  try {
+    FlopsBaseline baseline;
+    baseline.seconds = fit_line(x, seconds);
+    baseline.has_joules = has_joules;
+    if (has_joules) baseline.joules = fit_line(x, joules);
+    return baseline;
+  } catch (const InputError&) {
+    return std::nullopt;  // fewer than two distinct FLOP counts yet
+  }
+}
+
 void Estimator::set_models(const std::string& device_class, const std::map<KindKey, KindModel>& models) {
   auto& target = models_[device_class];
   for (const auto& [key, model] : models) target[key] = model;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,21 @@ struct FlopsBaseline {
   LinearFit seconds;
   LinearFit joules;
   bool has_joules = false;
+};
+
+/// Collects (training FLOPs, seconds, joules) of every measured variant network per device class
+/// and fits the FLOPs lines (the statistic of the repeats: minimum, as the GPs).
+class FlopsBaselineBuilder {
+ public:
+  void add(const std::string& device_class, const ModelSpec& variant, const Measurement& measurement);
+  /// Empty when the class has fewer than two distinct FLOP counts.
+  std::optional<FlopsBaseline> baseline(const std::string& device_class) const;
+
+ private:
+  struct Point {
+    double flops, seconds, joules;
+  };
+  std::map<std::string, std::vector<Point>> points_;
 };
 
 /// An estimate asked of a device class no campaign has profiled.

@@ -39,11 +39,11 @@ TEST_CASE("a campaign profiles kinds in dependency order and finishes within its
   // a fitted model saved as JSON predicts the same after restore_model, without a refit
   const auto& [key, model] = *models.begin();
   Campaign restored(1, family("cnn5"), "sim-tx2", settings);
-  restored.restore_model(key, nlohmann::json::parse(Campaign::model_json(model).dump()));
+  restored.restore_model(key, nlohmann::json::parse(kind_model_to_json(model).dump()));
   const Eigen::MatrixXd q = Eigen::MatrixXd::Constant(1, static_cast<Eigen::Index>(model.seconds->dimensions()), 5.0);
   CHECK(restored.models().empty());  // not finished in this campaign yet: nothing to estimate with
-  CHECK(Campaign::model_json(model).at("points") == model.points);
-  CHECK(GaussianProcess::from_json(Campaign::model_json(model).at("seconds")).predict(q).mean[0] ==
+  CHECK(kind_model_to_json(model).at("points") == model.points);
+  CHECK(GaussianProcess::from_json(kind_model_to_json(model).at("seconds")).predict(q).mean[0] ==
         model.seconds->predict(q).mean[0]);
 }
 
