@@ -2,6 +2,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "coordinator/coordinator_server.hpp"
+#include "coordinator/http_bridge.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -30,6 +32,11 @@ int main(int argc, char** argv) {
   app.add_option("--iterations", config.iterations, "iterations per repeat (0: the agent picks >= 0.2 s)")->capture_default_str();
   app.add_option("--heartbeat-timeout-ms", heartbeat_ms, "an agent silent this long is lost")->capture_default_str();
   app.add_option("--seed", config.seed, "seed of the GP restarts")->capture_default_str();
+  std::string http, token_file;
+  std::size_t max_body = 1 << 20;
+  app.add_option("--http", http, "serve the HTTP bridge on ADDR:PORT (off unless given)");
+  app.add_option("--token-file", token_file, "file holding the bearer token for HTTP writes")->check(CLI::ExistingFile);
+  app.add_option("--max-body", max_body, "largest HTTP request body in bytes")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("ampere"));  // stdout is for results
   config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_ms);
@@ -45,6 +52,29 @@ int main(int argc, char** argv) {
     ampere::StorePtr store = ampere::open_store(store_url);
     spdlog::info("store {}", store_url);
     ampere::CoordinatorServer server(context, *store, config);
+    std::unique_ptr<ampere::HttpBridge> bridge;
+    if (!http.empty()) {
+      ampere::BridgeConfig b;
+      const auto colon = http.rfind(':');
+      AMPERE_REQUIRE(colon != std::string::npos, "--http: expected ADDR:PORT, got '", http, "'");
+      b.host = http.substr(0, colon);
+      try {
+        b.port = std::stoi(http.substr(colon + 1));
+      } catch (const std::exception&) {
+        throw ampere::InputError("--http: bad port in '" + http + "'");
+      }
+      b.store_url = store_url;
+      b.coordinator_clients = config.clients_endpoint;
+      b.max_body_bytes = max_body;
+      if (!token_file.empty()) {
+        std::ifstream in(token_file);
+        std::getline(in, b.token);
+        AMPERE_REQUIRE(!b.token.empty(), "--token-file ", token_file, ": empty");
+      }
+      bridge = std::make_unique<ampere::HttpBridge>(context, b);
+      bridge->start();
+    }
     server.run(g_stop);
+    if (bridge) bridge->stop();
   });
 }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/simulated_device.hpp"
@@ -274,4 +275,111 @@ TEST_CASE("a coordinator on PostgreSQL runs a campaign and a restart reloads it 
   const auto e = coordinator->client().estimate(ampere::to_json(model).dump(), "sim-server", 1);
   CHECK(e.at("meter") == "simulated");
   CHECK(ampere::open_store(url)->results(id).size() == results);
+}
+
+TEST_CASE("the HTTP bridge serves every documented route and answers bad input with JSON 4xx") {
+  TempDir dir;
+  const std::string token = dir.file("token", "s3cret\n");
+  const int http_port = ampere::testing::free_port();
+  Coordinator coordinator(dir, {"--http", "127.0.0.1:" + std::to_string(http_port), "--token-file", token, "--max-body",
+                                "200000"});
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator.agents, "--backend", "simulated", "--profile", "server"},
+                          dir.path() + "/agent.log");
+  coordinator.wait_for_agents("sim-server", 1);
+  httplib::Client http("127.0.0.1", http_port);
+  const httplib::Headers auth = {{"Authorization", "Bearer s3cret"}};
+  auto post = [&](const std::string& path, const std::string& body, const httplib::Headers& headers = {},
+                  const char* type = "application/json") { return http.Post(path.c_str(), headers, body, type); };
+
+  // start a campaign over HTTP (token required), wait for it, then estimate
+  CHECK(post("/v1/campaigns", "{}")->status == 401);
+  CHECK(post("/v1/campaigns", "{}", {{"Authorization", "Bearer wrong"}})->status == 401);
+  const nlohmann::json start = {{"family", nlohmann::json::parse(slurp(models("lstm")))}, {"device_class", "sim-server"}, {"budget", 8}};
+  auto started = post("/v1/campaigns", start.dump(), auth);
+  REQUIRE(started->status == 201);
+  const auto id = nlohmann::json::parse(started->body).at("id").get<std::uint64_t>();
+  CHECK(post("/v1/campaigns", nlohmann::json{{"family", start["family"]}, {"device_class", "nope"}}.dump(), auth)->status == 404);
+  nlohmann::json fixed_family = start;
+  fixed_family["family"] = ampere::to_json(ampere::sample_model(ampere::load_model_spec(models("lstm")), 1));
+  CHECK(post("/v1/campaigns", fixed_family.dump(), auth)->status == 422);
+  coordinator.wait_done(id, 60s);
+  std::this_thread::sleep_for(1500ms);  // the bridge's snapshot refreshes every second
+
+  const auto model = ampere::to_json(ampere::sample_model(ampere::load_model_spec(models("lstm")), 9));
+  auto ok = post("/v1/estimate", nlohmann::json{{"model", model}, {"device_class", "sim-server"}, {"iterations", 50}}.dump());
+  REQUIRE(ok->status == 200);
+  const auto e = nlohmann::json::parse(ok->body);
+  for (const char* key : {"seconds_per_iteration", "joules_per_iteration", "meter", "blocks", "flops_baseline", "total"})
+    CHECK(e.contains(key));
+  CHECK(e.at("meter") == "simulated");
+  CHECK(e.at("flops_baseline").at("seconds_per_iteration").contains("mean"));
+
+  // the same answer as the CLI's path through the coordinator
+  const auto via_cli = coordinator.client().estimate(model.dump(), "sim-server", 50);
+  CHECK(via_cli.at("seconds_per_iteration").at("mean").get<double>() ==
+        doctest::Approx(e.at("seconds_per_iteration").at("mean").get<double>()));
+
+  auto batch = post("/v1/estimate:batch", nlohmann::json{{"requests", {{{"model", model}, {"device_class", "sim-server"}},
+                                                                       {{"model", model}, {"device_class", "nope"}}}}}.dump());
+  REQUIRE(batch->status == 200);
+  CHECK(nlohmann::json::parse(batch->body).at("results").at(0).at("status") == 200);
+  CHECK(nlohmann::json::parse(batch->body).at("results").at(1).at("status") == 404);
+
+  // bad input: each its 4xx with a JSON message naming the problem
+  auto expect = [](const httplib::Result& r, int status, const std::string& words) {
+    REQUIRE(r);
+    CHECK(r->status == status);
+    const auto body = nlohmann::json::parse(r->body);
+    CHECK(body.at("error").get<std::string>().find(words) != std::string::npos);
+  };
+  expect(post("/v1/estimate", "{not json"), 400, "not valid JSON");
+  expect(post("/v1/estimate", "{}", {}, "text/plain"), 415, "Content-Type");
+  expect(post("/v1/estimate", nlohmann::json{{"model", model}, {"device_class", "sim-server"}, {"color", 1}}.dump()), 400,
+         "unknown field 'color'");
+  expect(post("/v1/estimate", nlohmann::json{{"model", model}, {"device_class", "nope"}}.dump()), 404, "device class 'nope'");
+  const auto lenet = ampere::to_json(ampere::sample_model(ampere::load_model_spec(models("lenet5")), 1));
+  auto missing = post("/v1/estimate", nlohmann::json{{"model", lenet}, {"device_class", "sim-server"}}.dump());
+  expect(missing, 422, "never profiled");
+  CHECK(nlohmann::json::parse(missing->body).at("missing_kinds").size() >= 1);
+  nlohmann::json bad_model = model;
+  bad_model["layers"][0]["hidden_size"] = -1;
+  expect(post("/v1/estimate", nlohmann::json{{"model", bad_model}, {"device_class", "sim-server"}}.dump()), 400,
+         "layers[0].hidden_size");
+  expect(post("/v1/estimate", std::string(300000, ' ')), 413, "too large");
+  expect(http.Get("/v1/campaigns/999"), 404, "no campaign 999");
+  expect(http.Get("/v1/nothing"), 404, "no such route");
+
+  auto list = http.Get("/v1/campaigns");
+  REQUIRE(list->status == 200);
+  CHECK(nlohmann::json::parse(list->body).at(0).at("state") == "done");
+  auto one = http.Get(("/v1/campaigns/" + std::to_string(id)).c_str());
+  REQUIRE(one->status == 200);
+  CHECK(nlohmann::json::parse(one->body).at("kinds").size() >= 3);
+  auto classes = http.Get("/v1/device-classes");
+  REQUIRE(classes->status == 200);
+  CHECK(nlohmann::json::parse(classes->body).at(0).at("name") == "sim-server");
+  CHECK(http.Get("/healthz")->status == 200);
+  CHECK(http.Get("/readyz")->status == 200);
+
+  // OpenAPI lists exactly what is served: every documented route answers (not "no such route")
+  auto doc = http.Get("/openapi.json");
+  REQUIRE(doc->status == 200);
+  const auto openapi = nlohmann::json::parse(doc->body);
+  CHECK(openapi.at("openapi").get<std::string>().rfind("3.", 0) == 0);
+  int documented = 0;
+  for (const auto& [path, methods] : openapi.at("paths").items()) {
+    std::string concrete = path;
+    if (const auto brace = concrete.find("{id}"); brace != std::string::npos) concrete.replace(brace, 4, std::to_string(id));
+    for (const auto& [method, op] : methods.items()) {
+      (void)op;
+      CAPTURE(path);
+      auto r = method == "get" ? http.Get(concrete.c_str()) : post(concrete, "{}", auth);
+      REQUIRE(r);
+      const bool unrouted = r->status == 404 && r->body.find("no such route") != std::string::npos;
+      CHECK_FALSE(unrouted);
+      ++documented;
+    }
+  }
+  CHECK(documented == 9);
+  CHECK(coordinator.process->running());
 }

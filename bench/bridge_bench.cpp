@@ -1,0 +1,122 @@
+// bench/bridge: estimates per second and latency percentiles of POST /v1/estimate on loopback with
+// 1, 8 and 64 concurrent keep-alive clients. The bridge serves a store filled by a simulated cnn5
+// campaign run in-process (server profile, budget 20/kind), as ampere-coordinator --http would.
+// Prints what it measured; not a test.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/simulated_device.hpp"
+#include "coordinator/campaign.hpp"
+#include "coordinator/http_bridge.hpp"
+#include "coordinator/store.hpp"
+// After Eigen: glibc's <resolv.h> (pulled in by httplib) defines a `_res` macro Eigen uses as a name.
+#include <httplib.h>
+
+using namespace ampere;
+
+int main(int argc, char** argv) {
+  const double seconds_per_level = argc > 1 ? std::stod(argv[1]) : 5.0;
+  const std::string db = (std::filesystem::temp_directory_path() / ("ampere-bench-bridge-" + std::to_string(getpid()) + ".db")).string();
+  const ModelSpec family = load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/cnn5.json");
+  {
+    StorePtr store = open_store("sqlite:" + db);
+    const std::uint64_t id = store->create_campaign({0, to_json(family).dump(), "sim-server", 20, "max-variance", "done"});
+    CampaignSettings settings;
+    settings.budget_per_kind = 20;
+    Campaign campaign(id, family, "sim-server", settings);
+    const SimulatedDevice device(simulated_profile("server"));
+    std::uint64_t seed = 0;
+    while (!campaign.done())
+      for (const PlannedJob& job : campaign.plan(1)) {
+        JobRecord record;
+        record.campaign_id = id;
+        record.kind_key = job.kind.str();
+        record.channels = job.channels;
+        record.variant_json = to_json(job.variant).dump();
+        const std::uint64_t job_id = store->create_jobs({record}).at(0);
+        const Measurement m = device.measure(job.variant, 5, ++seed);
+        store->store_result({job_id, "bench", m});
+        campaign.add_result(job.kind, job.channels, m);
+      }
+    for (const auto& [key, model] : campaign.models()) store->save_kind_model(id, key.str(), kind_model_to_json(model).dump());
+  }
+  zmq::context_t context;
+  BridgeConfig config;
+  {  // a free loopback port (bind to 0, read it back, close)
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    config.port = ntohs(addr.sin_port);
+  }
+  config.store_url = "sqlite:" + db;
+  config.coordinator_clients = "tcp://127.0.0.1:1";  // estimates never touch the coordinator
+  config.refresh = std::chrono::milliseconds(60000);
+  HttpBridge bridge(context, config);
+  bridge.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 64; ++i)
+    bodies.push_back(nlohmann::json{{"model", to_json(sample_model(family, 1000 + i))}, {"device_class", "sim-server"},
+                                    {"iterations", 1000}}
+                         .dump());
+  std::printf("bench/bridge: POST /v1/estimate (cnn5 models, 5 blocks each), keep-alive clients on loopback, %.0f s per level\n",
+              seconds_per_level);
+  std::printf("%8s %14s %10s %10s %10s %8s\n", "clients", "estimates/s", "p50_ms", "p99_ms", "max_ms", "errors");
+  for (int clients : {1, 8, 64}) {
+    std::atomic<bool> stop{false};
+    std::vector<std::vector<double>> latencies(static_cast<std::size_t>(clients));
+    std::atomic<long> errors{0};
+    std::vector<std::thread> threads;
+    const auto start = std::chrono::steady_clock::now();
+    for (int c = 0; c < clients; ++c)
+      threads.emplace_back([&, c] {
+        httplib::Client client("127.0.0.1", config.port);
+        client.set_keep_alive(true);
+        client.set_tcp_nodelay(true);
+        std::size_t i = static_cast<std::size_t>(c);
+        while (!stop.load()) {
+          const auto t0 = std::chrono::steady_clock::now();
+          auto r = client.Post("/v1/estimate", bodies[i++ % bodies.size()], "application/json");
+          const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+          if (!r || r->status != 200) {
+            if (errors++ == 0)
+              std::fprintf(stderr, "first error: %s\n", r ? (std::to_string(r->status) + " " + r->body.substr(0, 200)).c_str()
+                                                           : httplib::to_string(r.error()).c_str());
+          }
+          else latencies[static_cast<std::size_t>(c)].push_back(ms);
+        }
+      });
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds_per_level));
+    stop = true;
+    for (auto& t : threads) t.join();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::vector<double> all;
+    for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    std::sort(all.begin(), all.end());
+    auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * all.size()))]; };
+    std::printf("%8d %14.0f %10.3f %10.3f %10.3f %8ld\n", clients, all.size() / elapsed, pct(0.50), pct(0.99),
+                all.empty() ? 0.0 : all.back(), errors.load());
+  }
+  bridge.stop();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+  std::printf("reproduce: build/bin/bench_bridge [SECONDS_PER_LEVEL]\n");
+  return 0;
+}

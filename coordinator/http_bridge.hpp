@@ -1,0 +1,65 @@
+// The HTTP bridge for MLOps pipelines (`ampere-coordinator --http ADDR:PORT`).
+//
+// Why inside the coordinator process but off its loop: estimates must be fast (thousands per
+// second) and must not queue behind GP fits on the single-threaded loop. The bridge keeps an
+// immutable snapshot of every finished kind's fitted models, loaded from its own store handle and
+// refreshed in the background; its handler threads read that snapshot only. Writes and live fleet
+// state (campaign start, campaign status, connected agents) go to the loop over the coordinator's
+// own client socket, like any other client. Thread safety: handlers share nothing mutable but the
+// atomically swapped snapshot.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "coordinator/estimator.hpp"
+#include "coordinator/store.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace ampere {
+
+struct BridgeConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string store_url;           ///< the coordinator's store (the bridge opens its own handle)
+  std::string coordinator_clients; ///< the coordinator's client endpoint
+  std::string token;               ///< bearer token for writes; empty: writes are refused
+  std::size_t max_body_bytes = 1 << 20;
+  std::chrono::milliseconds refresh{1000};
+};
+
+/// Fitted kind models and FLOPs lines of every device class, read from a store.
+std::shared_ptr<const Estimator> load_estimator(Store& store);
+
+class HttpBridge {
+ public:
+  explicit HttpBridge(zmq::context_t& context, BridgeConfig config);
+  ~HttpBridge();
+  /// Binds and serves on background threads; throws InputError when the address cannot be bound.
+  void start();
+  void stop();
+  /// The OpenAPI 3 document of the routes served.
+  static std::string openapi();
+
+ private:
+  void refresh_loop();
+
+  zmq::context_t& context_;
+  BridgeConfig config_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread serving_, refreshing_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> ready_{false};
+  std::shared_ptr<const Estimator> snapshot_;  // read and swapped with std::atomic_load/store
+};
+
+}  // namespace ampere
