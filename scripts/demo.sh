@@ -23,7 +23,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 for attempt in 1 2 3 4 5; do
   AGENTS="tcp://127.0.0.1:$((20000 + RANDOM % 20000))"
   CLIENTS="tcp://127.0.0.1:$((20000 + RANDOM % 20000))"
-  "$BIN/ampere-coordinator" --store "sqlite:$WORK/ampere.db" --agents "$AGENTS" --clients "$CLIENTS" \
+  HTTP="127.0.0.1:$((20000 + RANDOM % 20000))"
+  "$BIN/ampere-coordinator" --store "sqlite:$WORK/ampere.db" --agents "$AGENTS" --clients "$CLIENTS" --http "$HTTP" \
     2>>"$WORK/coordinator.log" &
   COORD=$!
   sleep 0.5
@@ -33,7 +34,7 @@ PIDS+=("$COORD")
 AMPERE=("$BIN/ampere" --coordinator "$CLIENTS")
 for i in $(seq 50); do "${AMPERE[@]}" --timeout 1 device-classes >/dev/null 2>&1 && break; sleep 0.2; done
 
-say "Coordinator on $CLIENTS (store sqlite:$WORK/ampere.db); starting one LibTorch agent ($THREADS thread)"
+say "Coordinator on $CLIENTS (store sqlite:$WORK/ampere.db), HTTP bridge on http://$HTTP (try /openapi.json); starting one LibTorch agent ($THREADS thread)"
 "$BIN/ampere-agent" --coordinator "$AGENTS" --threads "$THREADS" --agent-id demo-agent 2>>"$WORK/agent.log" &
 AGENT=$!
 PIDS+=("$AGENT")
