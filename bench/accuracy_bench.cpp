@@ -123,11 +123,10 @@ Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int c
 
 ModelSpec family(const char* name) { return load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/" + name + ".json"); }
 
-CampaignSettings settings_of(const Options& o, const std::string& acquisition, std::uint32_t budget) {
+CampaignSettings settings_of(const std::string& acquisition, std::uint32_t budget) {
   CampaignSettings s;
   s.budget_per_kind = budget;
   s.acquisition = parse_acquisition(acquisition);
-  (void)o;
   return s;
 }
 
@@ -146,6 +145,20 @@ struct SimulatedSetup {
   SimulatedSetup(const SimulatedSetup&) = delete;
 };
 
+/// A campaign that spends its whole budget (no early stop), and its held-out time MAPE.
+struct FullBudgetRun {
+  std::size_t points = 0;
+  double mape = 0;
+};
+FullBudgetRun run_full_budget(const SimulatedSetup& sim, const ModelSpec& fam, const std::string& acquisition,
+                              std::uint32_t budget, std::uint64_t seed, int heldout) {
+  CampaignSettings s = settings_of(acquisition, budget);
+  s.seed = seed;
+  s.converged_relative_std = 0;  // spend the budget: compare points against accuracy
+  const CampaignOutcome c = run_campaign(fam, s, sim.measure);
+  return {c.points, evaluate(fam, c, heldout, sim.truth).mape_seconds};
+}
+
 void print_header() {
   std::printf("%-10s %-8s %7s %9s %9s %9s %9s %9s %9s %8s\n", "device", "family", "points", "MAPE_t%", "MAPE_E%",
               "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s");
@@ -163,7 +176,7 @@ void simulated(const Options& o) {
   for (const std::string& name : simulated_profile_names()) {
     const SimulatedSetup sim(name, o.repeats);
     const ModelSpec cnn5 = family("cnn5");
-    const CampaignOutcome c = run_campaign(cnn5, settings_of(o, o.acquisition, o.budget), sim.measure);
+    const CampaignOutcome c = run_campaign(cnn5, settings_of(o.acquisition, o.budget), sim.measure);
     const Accuracy a = evaluate(cnn5, c, o.heldout, sim.truth);
     print_row("sim-" + name, "cnn5", c, a);
   }
@@ -176,8 +189,6 @@ void guided_vs_random(const Options& o) {
   const std::vector<std::uint32_t> budgets = {4, 6, 8, 10, 12, 16, 20, 25, 30, 40, 50};
   for (const std::string& name : simulated_profile_names()) {
     const SimulatedSetup sim(name, o.repeats);
-    const MeasureFn& measure = sim.measure;
-    const auto& truth = sim.truth;
     const ModelSpec cnn5 = family("cnn5");
     for (const std::string acquisition : {"max-variance", "max-relative-std", "random"}) {
       std::string cells[2] = {"not reached", "not reached"};
@@ -186,12 +197,9 @@ void guided_vs_random(const Options& o) {
         const int seeds = acquisition == "random" ? 3 : 1;
         double points = 0, mape = 0;
         for (int seed = 0; seed < seeds; ++seed) {
-          CampaignSettings s = settings_of(o, acquisition, b);
-          s.seed = static_cast<std::uint64_t>(seed);
-          s.converged_relative_std = 0;  // spend the budget: compare points against accuracy
-          const CampaignOutcome c = run_campaign(cnn5, s, measure);
-          points += static_cast<double>(c.points) / seeds;
-          mape += evaluate(cnn5, c, o.heldout, truth).mape_seconds / seeds;
+          const FullBudgetRun run = run_full_budget(sim, cnn5, acquisition, b, static_cast<std::uint64_t>(seed), o.heldout);
+          points += static_cast<double>(run.points) / seeds;
+          mape += run.mape / seeds;
         }
         for (int t = 0; t < 2; ++t)
           if (cells[t] == "not reached" && mape <= thresholds[t]) {
@@ -212,16 +220,12 @@ void curve(const Options& o) {
   const std::vector<std::uint32_t> budgets = {6, 10, 15, 20, 30, 40, 60};
   for (const std::string& name : simulated_profile_names()) {
     const SimulatedSetup sim(name, o.repeats);
-    const MeasureFn& measure = sim.measure;
-    const auto& truth = sim.truth;
     const ModelSpec cnn5 = family("cnn5");
     for (const std::string acquisition : {"max-variance", "max-relative-std", "random"}) {
       std::printf("sim-%-7s %-17s", name.c_str(), acquisition.c_str());
       for (std::uint32_t b : budgets) {
-        CampaignSettings s = settings_of(o, acquisition, b);
-        s.converged_relative_std = 0;
-        const CampaignOutcome c = run_campaign(cnn5, s, measure);
-        std::printf(" %4zu:%5.1f", c.points, evaluate(cnn5, c, o.heldout, truth).mape_seconds);
+        const FullBudgetRun run = run_full_budget(sim, cnn5, acquisition, b, 0, o.heldout);
+        std::printf(" %4zu:%5.1f", run.points, run.mape);
       }
       std::printf("\n");
     }
@@ -244,7 +248,7 @@ void real(const Options& o) {
   for (const std::string& name : o.families) {
     const int count = name == "cnn5" ? o.heldout : 20;
     const ModelSpec fam = family(name.c_str());
-    const CampaignOutcome c = run_campaign(fam, settings_of(o, o.acquisition, o.budget), measure);
+    const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), measure);
     double pass_error = 0;
     const Accuracy a = evaluate(fam, c, count, [&](const ModelSpec& m, int i) {
       const Measurement first = measure(m, 700000 + static_cast<std::uint64_t>(i));
