@@ -200,6 +200,13 @@ void Campaign::add_result(const KindKey& key, const Channels& channels, const Me
   k.points.push_back(Point{channels, measurement});
 }
 
+void Campaign::withdraw(const KindKey& key, const Channels& channels) {
+  Kind& k = kind(key);
+  const auto it = std::find(k.asked.begin(), k.asked.end(), channels);
+  if (it != k.asked.end()) k.asked.erase(it);
+  if (k.outstanding > 0) --k.outstanding;
+}
+
 void Campaign::job_failed(const KindKey& key, const Channels& channels) {
   Kind& k = kind(key);
   if (!contains(k.asked, channels)) k.asked.push_back(channels);

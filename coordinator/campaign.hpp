@@ -83,6 +83,8 @@ class Campaign {
   void restore_outstanding(const KindKey& kind, const Channels& channels);
   /// A job's result. Throws InputError for an unknown kind or an invalid measurement.
   void add_result(const KindKey& kind, const Channels& channels, const Measurement& measurement);
+  /// A planned job that never reached the queue (the store was away): its point may be planned again.
+  void withdraw(const KindKey& kind, const Channels& channels);
   /// A job that failed for good: its point is skipped.
   void job_failed(const KindKey& kind, const Channels& channels);
 

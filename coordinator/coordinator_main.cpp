@@ -32,7 +32,16 @@ int main(int argc, char** argv) {
   app.add_option("--iterations", config.iterations, "iterations per repeat (0: the agent picks >= 0.2 s)")->capture_default_str();
   app.add_option("--heartbeat-timeout-ms", heartbeat_ms, "an agent silent this long is lost")->capture_default_str();
   app.add_option("--seed", config.seed, "seed of the GP restarts")->capture_default_str();
-  std::string http, token_file;
+  app.add_option("--spool", config.spool_path,
+                 "file for results that arrive while the store is unreachable (default: DATA_DIR/result-spool.jsonl)");
+  app.add_option("--spool-capacity", config.spool_capacity, "results the spool holds at most")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+  app.add_option("--holdout", config.holdout_models,
+                 "concrete models per campaign measured whole to score live estimates (ampere_heldout_mape_ratio)")
+      ->capture_default_str();
+  std::string http, token_file, metrics_address;
+  app.add_option("--metrics", metrics_address, "serve Prometheus /metrics on ADDR:PORT (off unless given)");
   std::size_t max_body = 1 << 20;
   app.add_option("--http", http, "serve the HTTP bridge on ADDR:PORT (off unless given)");
   app.add_option("--token-file", token_file, "file holding the bearer token for HTTP writes")->check(CLI::ExistingFile);
@@ -41,17 +50,21 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("ampere"));  // stdout is for results
   config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_ms);
   return ampere::run_reporting_errors([&] {
-    if (store_url.empty()) {
-      if (data_dir.empty()) data_dir = "ampere-data";
-      std::filesystem::create_directories(data_dir);
-      store_url = "sqlite:" + (std::filesystem::path(data_dir) / "ampere.db").string();
+    if (data_dir.empty()) data_dir = "ampere-data";
+    if (store_url.empty() || config.spool_path.empty()) std::filesystem::create_directories(data_dir);
+    if (store_url.empty()) store_url = "sqlite:" + (std::filesystem::path(data_dir) / "ampere.db").string();
+    if (config.spool_path.empty()) config.spool_path = (std::filesystem::path(data_dir) / "result-spool.jsonl").string();
+    ampere::CoordinatorMetrics metrics;
+    if (!metrics_address.empty()) {
+      metrics.serve(metrics_address);
+      spdlog::info("metrics on http://{}/metrics", metrics_address);
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     zmq::context_t context;
     ampere::StorePtr store = ampere::open_store(store_url);
-    spdlog::info("store {}", store_url);
-    ampere::CoordinatorServer server(context, *store, config);
+    spdlog::info("store {}", ampere::redact_store_url(store_url));
+    ampere::CoordinatorServer server(context, *store, config, &metrics);
     std::unique_ptr<ampere::HttpBridge> bridge;
     if (!http.empty()) {
       ampere::BridgeConfig b;
@@ -66,6 +79,7 @@ int main(int argc, char** argv) {
       b.store_url = store_url;
       b.coordinator_clients = config.clients_endpoint;
       b.max_body_bytes = max_body;
+      b.metrics = &metrics;
       if (!token_file.empty()) {
         std::ifstream in(token_file);
         std::getline(in, b.token);

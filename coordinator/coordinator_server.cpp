@@ -56,9 +56,12 @@ const char* kind_state_name(KindState s) {
 
 }  // namespace
 
-CoordinatorServer::CoordinatorServer(zmq::context_t& context, Store& store, CoordinatorConfig config)
+CoordinatorServer::CoordinatorServer(zmq::context_t& context, Store& store, CoordinatorConfig config,
+                                     CoordinatorMetrics* metrics)
     : store_(store),
       config_(std::move(config)),
+      own_metrics_(metrics == nullptr ? std::make_unique<CoordinatorMetrics>() : nullptr),
+      metrics_(metrics == nullptr ? *own_metrics_ : *metrics),
       agents_(context, zmq::socket_type::router),
       clients_(context, zmq::socket_type::router) {
   agents_.set(zmq::sockopt::linger, 0);
@@ -71,7 +74,67 @@ CoordinatorServer::CoordinatorServer(zmq::context_t& context, Store& store, Coor
     throw InputError("coordinator: cannot bind " + config_.agents_endpoint + " / " + config_.clients_endpoint + ": " +
                      e.what());
   }
+  if (!config_.spool_path.empty()) {
+    spool_ = std::make_unique<ResultSpool>(config_.spool_path, config_.spool_capacity);
+    if (spool_->size() > 0) {
+      spdlog::warn("spool {} holds {} result(s) from before; writing them to the store first", spool_->path(), spool_->size());
+      const SpoolReplay r = spool_->replay(store_);
+      AMPERE_REQUIRE(r.left == 0, "spool ", spool_->path(), ": the store went away while replaying (", r.left,
+                     " result(s) left); not starting on a partial store");
+      metrics_.spool_replayed(r.stored);
+    }
+  }
   reload();
+  update_metrics();
+}
+
+template <class Write>
+bool CoordinatorServer::try_store(const char* operation, Write&& write) {
+  try {
+    write();
+    store_back();
+    return true;
+  } catch (const StoreUnavailable& e) {
+    store_down(operation, e);
+    return false;
+  }
+}
+
+void CoordinatorServer::store_down(const char* operation, const std::exception& e) {
+  metrics_.store_error(operation);
+  if (store_up_) spdlog::error("store unreachable ({}): {}; results go to the spool until it is back", operation, e.what());
+  store_up_ = false;
+  metrics_.set_store_up(false);
+}
+
+void CoordinatorServer::store_back() {
+  if (!store_up_) spdlog::info("store reachable again");
+  store_up_ = true;
+  metrics_.set_store_up(true);
+}
+
+void CoordinatorServer::replay_spool() {
+  if (!spool_ || spool_->size() == 0) return;
+  last_replay_ = Clock::now();
+  const std::size_t before = spool_->size();
+  SpoolReplay r;
+  try {
+    r = spool_->replay(store_);
+  } catch (const std::exception& e) {  // the spool file itself (disk): keep the records, say so
+    spdlog::error("spool {}: replay failed: {}", spool_->path(), e.what());
+    return;
+  }
+  metrics_.spool_replayed(r.stored);
+  if (r.stored + r.duplicate + r.rejected > 0) {
+    store_back();
+    spdlog::info("spool: {} of {} result(s) written to the store ({} already there, {} rejected), {} left", r.stored,
+                 before, r.duplicate, r.rejected, r.left);
+  }
+  if (r.left > 0 && r.stored + r.duplicate + r.rejected == 0) {
+    metrics_.store_error("spool_replay");
+    store_up_ = false;
+    metrics_.set_store_up(false);
+  }
 }
 
 void CoordinatorServer::reload() {
@@ -89,6 +152,17 @@ void CoordinatorServer::reload() {
     for (ResultRecord& r : store_.results(record.id)) results.emplace(r.job_id, std::move(r));
     std::size_t replayed = 0, requeued = 0;
     for (JobRecord& job : store_.jobs(record.id)) {
+      if (job.kind_key == kHoldoutKind) {
+        if (job.state == JobState::Done && results.count(job.id) == 1) {
+          entry.holdout.emplace_back(parse_model_spec(nlohmann::json::parse(job.variant_json)), results.at(job.id).measurement);
+        } else if (job.state != JobState::Failed && record.state == "running") {
+          if (job.state == JobState::Running) store_.set_job_state(job.id, JobState::Queued, "");
+          job.state = JobState::Queued;
+          queues_[record.device_class].push_back(job.id);
+          jobs_[job.id] = job;
+        }
+        continue;
+      }
       const KindKey key(job.kind_key);
       if (job.state == JobState::Done && results.count(job.id) == 1) {
         entry.campaign->add_result(key, job.channels, results.at(job.id).measurement);
@@ -162,6 +236,8 @@ void CoordinatorServer::run(const std::atomic<bool>& stop) {
     }
     if (Clock::now() - last_maintenance > std::chrono::milliseconds(500)) {
       expire_agents();
+      if (spool_ && spool_->size() > 0 && Clock::now() - last_replay_ > std::chrono::seconds(2)) replay_spool();
+      update_metrics();
       last_maintenance = Clock::now();
     }
   }
@@ -255,7 +331,7 @@ void CoordinatorServer::on_work_request(const std::string& routing_id, const std
   job.state = JobState::Running;
   job.agent_id = agent.id;
   ++job.attempts;
-  store_.set_job_state(job_id, JobState::Running, agent.id);
+  try_store("set_job_state", [&] { store_.set_job_state(job_id, JobState::Running, agent.id); });
   agent.running_job = job_id;
   job_started_[job_id] = Clock::now();
   const auto deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -279,10 +355,7 @@ void CoordinatorServer::on_result(const std::string& routing_id, const std::stri
   const std::uint64_t job_id = r.getJobId();
   const std::string agent_id = r.getAgentId().cStr();
   auto agent = agents_by_id_.find(agent_id);
-  if (agent != agents_by_id_.end()) {
-    agent->second.last_seen = Clock::now();
-    if (agent->second.running_job == job_id) agent->second.running_job = 0;
-  }
+  if (agent != agents_by_id_.end()) agent->second.last_seen = Clock::now();
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) {
     spdlog::warn("result from {} for unknown or finished job {} dropped", agent_id, job_id);
@@ -291,6 +364,7 @@ void CoordinatorServer::on_result(const std::string& routing_id, const std::stri
   }
   JobRecord& job = it->second;
   CampaignEntry& entry = campaigns_.at(job.campaign_id);
+  const bool holdout = job.kind_key == kHoldoutKind;
   const std::string error = r.getError().cStr();
   const Measurement m = measurement_of(r);
   std::string invalid = error;
@@ -301,12 +375,14 @@ void CoordinatorServer::on_result(const std::string& routing_id, const std::stri
       invalid = e.what();
     }
   }
+  if (agent != agents_by_id_.end() && agent->second.running_job == job_id) agent->second.running_job = 0;
   if (!invalid.empty()) {
     spdlog::warn("job {} from {}: {}", job_id, agent_id, invalid);
     send_agent(routing_id, ack_frame(job_id, false, invalid));
     if (job.attempts >= config_.max_attempts) {
-      store_.set_job_state(job_id, JobState::Failed, agent_id);
-      entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
+      try_store("set_job_state", [&] { store_.set_job_state(job_id, JobState::Failed, agent_id); });
+      metrics_.job_failed(entry.record.device_class);
+      if (!holdout) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
       jobs_.erase(it);
       after_progress(entry);
     } else {
@@ -315,16 +391,42 @@ void CoordinatorServer::on_result(const std::string& routing_id, const std::stri
     return;
   }
   ResultRecord record{job_id, agent_id, m};
-  store_.store_result(record);  // committed before the ack
-  if (auto started = job_started_.find(job_id); started != job_started_.end()) {
+  // Committed (or spooled to disk) before the ack; with neither, no ack: the agent sends it again.
+  try {
+    store_.store_result(record);
+    store_back();
+  } catch (const DuplicateResult& e) {
+    spdlog::warn("job {}: {}; acknowledging", job_id, e.what());
+  } catch (const StoreUnavailable& e) {
+    store_down("store_result", e);
+    if (!spool_) {
+      spdlog::error("job {} from {}: not acknowledged (store unreachable, no spool); the agent will send it again", job_id,
+                    agent_id);
+      return;
+    }
+    if (!spool_->append(record)) {
+      spdlog::error("job {} from {}: not acknowledged: store unreachable and spool {} full ({} results); the agent will "
+                    "send it again",
+                    job_id, agent_id, spool_->path(), spool_->capacity());
+      return;
+    }
+    spdlog::warn("job {} result spooled to {} ({} waiting for the store)", job_id, spool_->path(), spool_->size());
+    metrics_.set_spool(spool_->size(), spool_->capacity());
+  }
+  metrics_.result_stored(entry.record.device_class, meter_label(m.meter));
+  metrics_.job_done(entry.record.device_class);  if (auto started = job_started_.find(job_id); started != job_started_.end()) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started->second).count();
     auto [mean, fresh] = mean_job_seconds_.try_emplace(entry.record.device_class, seconds);
     if (!fresh) mean->second = 0.8 * mean->second + 0.2 * seconds;
     job_started_.erase(started);
   }
   send_agent(routing_id, ack_frame(job_id, true, ""));
-  entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);
-  record_baseline_point(entry.record.device_class, job, m);
+  if (holdout) {
+    entry.holdout.emplace_back(parse_model_spec(nlohmann::json::parse(job.variant_json)), m);
+  } else {
+    entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);
+    record_baseline_point(entry.record.device_class, job, m);
+  }
   jobs_.erase(it);
   after_progress(entry);
 }
@@ -335,8 +437,10 @@ void CoordinatorServer::requeue(std::uint64_t job_id, const std::string& why) {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return;
   it->second.state = JobState::Queued;
-  store_.set_job_state(job_id, JobState::Queued, "");
-  queues_[campaigns_.at(it->second.campaign_id).record.device_class].push_front(job_id);
+  try_store("set_job_state", [&] { store_.set_job_state(job_id, JobState::Queued, ""); });
+  const std::string& device_class = campaigns_.at(it->second.campaign_id).record.device_class;
+  queues_[device_class].push_front(job_id);
+  metrics_.job_requeued(device_class);
   spdlog::warn("job {} re-queued: {}", job_id, why);
 }
 
@@ -345,6 +449,7 @@ void CoordinatorServer::expire_agents() {
   for (auto it = agents_by_id_.begin(); it != agents_by_id_.end();) {
     if (now - it->second.last_seen > config_.heartbeat_timeout) {
       spdlog::warn("agent {} lost (no heartbeat for {} ms)", it->first, config_.heartbeat_timeout.count());
+      metrics_.agent_lost(it->second.device_class);
       const std::uint64_t job = it->second.running_job;
       it = agents_by_id_.erase(it);
       if (job != 0) requeue(job, "its agent was lost");
@@ -375,7 +480,15 @@ void CoordinatorServer::enqueue(CampaignEntry& entry, std::vector<PlannedJob> pl
     j.variant_json = to_json(p.variant).dump();
     records.push_back(std::move(j));
   }
-  const std::vector<std::uint64_t> ids = store_.create_jobs(records);
+  std::vector<std::uint64_t> ids;
+  try {
+    ids = store_.create_jobs(records);
+    store_back();
+  } catch (const StoreUnavailable& e) {
+    store_down("create_jobs", e);
+    for (const PlannedJob& p : planned) entry.campaign->withdraw(p.kind, p.channels);  // planned again later
+    return;
+  }
   for (std::size_t i = 0; i < ids.size(); ++i) {
     records[i].id = ids[i];
     jobs_[ids[i]] = records[i];
@@ -386,12 +499,15 @@ void CoordinatorServer::enqueue(CampaignEntry& entry, std::vector<PlannedJob> pl
 void CoordinatorServer::after_progress(CampaignEntry& entry) {
   const std::map<KindKey, KindModel> models = entry.campaign->models();
   for (const auto& [key, model] : models)
-    if (entry.saved_models.insert(key.str()).second)
-      store_.save_kind_model(entry.record.id, key.str(), kind_model_to_json(model).dump());
+    if (entry.saved_models.count(key.str()) == 0 &&
+        try_store("save_kind_model",
+                  [&] { store_.save_kind_model(entry.record.id, key.str(), kind_model_to_json(model).dump()); }))
+      entry.saved_models.insert(key.str());
   estimator_.set_models(entry.record.device_class, models);
+  update_heldout_mape(entry.record.device_class);
   if (entry.record.state == "running" && entry.campaign->done()) {
     entry.record.state = "done";
-    store_.set_campaign_state(entry.record.id, "done");
+    try_store("set_campaign_state", [&] { store_.set_campaign_state(entry.record.id, "done"); });
     spdlog::info("campaign {} done ({} kinds on {})", entry.record.id, entry.campaign->plan_kinds().size(),
                  entry.record.device_class);
   }
@@ -417,8 +533,12 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
     case wire::Envelope::Body::CAMPAIGN_STATUS_REQUEST:
       return campaign_status(body.getCampaignStatusRequest().getCampaignId());
     case wire::Envelope::Body::ESTIMATE_REQUEST: {
+      const auto started = Clock::now();
       const auto e = body.getEstimateRequest();
-      return estimate(e.getModelSpecJson().cStr(), e.getDeviceClass().cStr(), e.getIterations());
+      std::string reply = estimate(e.getModelSpecJson().cStr(), e.getDeviceClass().cStr(), e.getIterations());
+      const bool ok = DecodedEnvelope(reply).envelope().getBody().which() == wire::Envelope::Body::ESTIMATE_REPLY;
+      metrics_.estimate_served("zmq", ok ? 200 : 400, std::chrono::duration<double>(Clock::now() - started).count());
+      return reply;
     }
     case wire::Envelope::Body::DEVICE_CLASSES_REQUEST: return device_classes();
     default: return error_frame("unexpected message type on the client socket", "?");
@@ -454,11 +574,15 @@ std::string CoordinatorServer::start_campaign(const std::string& frame) {
     campaign = std::make_unique<Campaign>(record.id, family, device_class, settings);
     spdlog::info("campaign {} started: {} on {}, {} kinds, budget {} per kind", record.id, family.name, device_class,
                  campaign->plan_kinds().size(), settings.budget_per_kind);
-    campaigns_[record.id] = CampaignEntry{record, std::move(campaign), {}};
+    campaigns_[record.id] = CampaignEntry{record, std::move(campaign), {}, {}};
     plan(device_class);
+    enqueue_holdout(campaigns_[record.id]);
     return campaign_status(record.id);
   } catch (const InputError& e) {
     return error_frame(e.what(), "startCampaign");
+  } catch (const StoreUnavailable& e) {
+    store_down("create_campaign", e);
+    return error_frame(std::string("not started, the store is unreachable: ") + e.what(), "startCampaign");
   }
 }
 
@@ -466,8 +590,9 @@ std::string CoordinatorServer::stop_campaign(std::uint64_t campaign_id) {
   auto it = campaigns_.find(campaign_id);
   if (it == campaigns_.end()) return error_frame("no campaign " + std::to_string(campaign_id), "stopCampaign");
   if (it->second.record.state == "running") {
+    if (!try_store("set_campaign_state", [&] { store_.set_campaign_state(campaign_id, "stopped"); }))
+      return error_frame("not stopped, the store is unreachable; try again", "stopCampaign");
     it->second.record.state = "stopped";
-    store_.set_campaign_state(campaign_id, "stopped");
     for (auto j = jobs_.begin(); j != jobs_.end();)
       j = j->second.campaign_id == campaign_id && j->second.state == JobState::Queued ? jobs_.erase(j) : std::next(j);
   }
@@ -550,6 +675,92 @@ std::string CoordinatorServer::device_classes() {
       ++i;
     }
   });
+}
+
+}  // namespace ampere
+
+namespace ampere {
+
+void CoordinatorServer::enqueue_holdout(CampaignEntry& entry) {
+  std::vector<JobRecord> records;
+  for (std::uint32_t i = 0; i < config_.holdout_models; ++i) {
+    JobRecord j;
+    j.campaign_id = entry.record.id;
+    j.kind_key = kHoldoutKind;
+    ModelSpec model = sample_model(entry.campaign->family(), config_.seed * 1000003ULL + entry.record.id * 7919ULL + i);
+    model.name = entry.campaign->family().name + "-holdout-" + std::to_string(i);
+    j.variant_json = to_json(model).dump();
+    records.push_back(std::move(j));
+  }
+  if (records.empty()) return;
+  std::vector<std::uint64_t> ids;
+  if (!try_store("create_jobs", [&] { ids = store_.create_jobs(records); })) return;  // the live MAPE waits for the next campaign
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    records[i].id = ids[i];
+    jobs_[ids[i]] = records[i];
+    queues_[entry.record.device_class].push_back(ids[i]);
+  }
+}
+
+void CoordinatorServer::update_heldout_mape(const std::string& device_class) {
+  double ampere_s = 0, flops_s = 0, ampere_j = 0, flops_j = 0;
+  std::size_t n = 0, n_flops = 0, n_j = 0, n_flops_j = 0;
+  for (const auto& [id, entry] : campaigns_) {
+    if (entry.record.device_class != device_class) continue;
+    for (const auto& [model, m] : entry.holdout) {
+      nlohmann::json e;
+      try {
+        e = estimator_.estimate(model, device_class, 1);
+      } catch (const InputError&) {
+        continue;  // kinds not profiled yet
+      }
+      const double seconds = summarize_repeats(m.seconds_per_iteration, RepeatStatistic::Minimum).value;
+      const double joules = summarize_repeats(m.joules_per_iteration, RepeatStatistic::Minimum).value;
+      ampere_s += std::abs(e["seconds_per_iteration"]["mean"].get<double>() - seconds) / seconds;
+      ++n;
+      const nlohmann::json& b = e["flops_baseline"];
+      if (!b["seconds_per_iteration"].is_null()) {
+        flops_s += std::abs(b["seconds_per_iteration"]["mean"].get<double>() - seconds) / seconds;
+        ++n_flops;
+      }
+      if (joules > 0 && !e["joules_per_iteration"].is_null()) {
+        ampere_j += std::abs(e["joules_per_iteration"]["mean"].get<double>() - joules) / joules;
+        ++n_j;
+        if (!b["joules_per_iteration"].is_null()) {
+          flops_j += std::abs(b["joules_per_iteration"]["mean"].get<double>() - joules) / joules;
+          ++n_flops_j;
+        }
+      }
+    }
+  }
+  if (n > 0) metrics_.set_heldout_mape(device_class, "ampere", "seconds", ampere_s / static_cast<double>(n), n);
+  if (n_flops > 0) metrics_.set_heldout_mape(device_class, "flops", "seconds", flops_s / static_cast<double>(n_flops), n);
+  if (n_j > 0) metrics_.set_heldout_mape(device_class, "ampere", "joules", ampere_j / static_cast<double>(n_j), n);
+  if (n_flops_j > 0) metrics_.set_heldout_mape(device_class, "flops", "joules", flops_j / static_cast<double>(n_flops_j), n);
+}
+
+void CoordinatorServer::update_metrics() {
+  std::map<std::string, std::size_t> agents, queued, running;
+  for (const auto& [name, when] : class_seen_) agents[name] = queued[name] = running[name] = 0;
+  for (const auto& [id, a] : agents_by_id_) ++agents[a.device_class];
+  for (const auto& [id, job] : jobs_) {
+    const std::string& device_class = campaigns_.at(job.campaign_id).record.device_class;
+    ++(job.state == JobState::Running ? running : queued)[device_class];
+  }
+  for (const auto& [name, count] : agents) metrics_.set_agents(name, count);
+  for (const auto& [name, count] : queued) metrics_.set_jobs(name, count, running[name]);
+  if (spool_) metrics_.set_spool(spool_->size(), spool_->capacity());
+  for (const auto& [id, entry] : campaigns_) {
+    const std::string campaign = std::to_string(id);
+    std::size_t remaining = 0;
+    for (const KindProgressInfo& p : entry.campaign->progress()) {
+      metrics_.set_kind({campaign, entry.record.device_class, p.key.str(), block_role_name(p.role)}, p.points,
+                        p.max_relative_std, p.state == KindState::Done);
+      if (p.state != KindState::Done) remaining += entry.record.budget_per_kind - std::min<std::size_t>(entry.record.budget_per_kind, p.points);
+    }
+    metrics_.set_campaign(campaign, entry.record.device_class, entry.campaign->family().name, entry.record.state == "running",
+                          remaining);
+  }
 }
 
 }  // namespace ampere

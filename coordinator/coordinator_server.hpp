@@ -17,6 +17,8 @@
 
 #include "coordinator/campaign.hpp"
 #include "coordinator/estimator.hpp"
+#include "coordinator/metrics.hpp"
+#include "coordinator/result_spool.hpp"
 #include "coordinator/store.hpp"
 
 namespace ampere {
@@ -30,12 +32,17 @@ struct CoordinatorConfig {
   std::uint32_t iterations = 0;                       ///< per repeat; 0: the agent picks (>= 0.2 s, >= 10)
   std::uint32_t max_attempts = 3;                     ///< a job failing this often is given up
   std::uint64_t seed = 0;
+  std::string spool_path;             ///< results the store could not take wait here; empty: none
+  std::size_t spool_capacity = 10000; ///< results the spool holds at most
+  std::uint32_t holdout_models = 3;   ///< concrete models per campaign measured for the live MAPE
 };
 
 class CoordinatorServer {
  public:
-  /// Binds both sockets and reloads the store. `store` must outlive the server.
-  CoordinatorServer(zmq::context_t& context, Store& store, CoordinatorConfig config);
+  /// Binds both sockets, replays the spool and reloads the store. `store` (and `metrics` when
+  /// given) must outlive the server.
+  CoordinatorServer(zmq::context_t& context, Store& store, CoordinatorConfig config,
+                    CoordinatorMetrics* metrics = nullptr);
 
   /// Serves until `stop` becomes true (checked every 100 ms).
   void run(const std::atomic<bool>& stop);
@@ -53,6 +60,7 @@ class CoordinatorServer {
     CampaignRecord record;
     std::unique_ptr<Campaign> campaign;
     std::set<std::string> saved_models;  ///< finished kinds whose models are in the store
+    std::vector<std::pair<ModelSpec, Measurement>> holdout;  ///< measured held-out models
   };
 
   void reload();
@@ -74,9 +82,24 @@ class CoordinatorServer {
   std::string estimate(const std::string& spec_json, const std::string& device_class, std::uint64_t iterations);
   std::string device_classes();
   std::size_t idle_agents(const std::string& device_class) const;
+  void enqueue_holdout(CampaignEntry& entry);
+  void update_heldout_mape(const std::string& device_class);
+  void update_metrics();
+  void replay_spool();
+  /// Runs a store write that may be skipped while the store is away (the state it records is
+  /// rebuilt on reload); false when the store was unavailable.
+  template <class Write>
+  bool try_store(const char* operation, Write&& write);
+  void store_down(const char* operation, const std::exception& e);
+  void store_back();
 
   Store& store_;
   CoordinatorConfig config_;
+  std::unique_ptr<CoordinatorMetrics> own_metrics_;
+  CoordinatorMetrics& metrics_;
+  std::unique_ptr<ResultSpool> spool_;
+  bool store_up_ = true;
+  std::chrono::steady_clock::time_point last_replay_{};
   zmq::socket_t agents_;
   zmq::socket_t clients_;
   std::map<std::string, Agent> agents_by_id_;

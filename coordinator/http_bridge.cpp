@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "coordinator/campaign.hpp"
+#include "coordinator/convergence_page.hpp"
 #include "coordinator/coordinator_client.hpp"
 
 namespace ampere {
@@ -89,6 +90,9 @@ const std::vector<Route>& routes() {
       {"post", "/v1/estimate", "Estimate one model's training time and energy (same JSON as `ampere estimate --json`)"},
       {"post", "/v1/estimate:batch", "Estimate several models: {\"requests\": [estimate requests]}"},
       {"get", "/v1/device-classes", "Device classes with profiled kinds or connected agents"},
+      {"get", "/v1/device-classes/{name}/accuracy",
+       "Measured vs estimated per iteration for a class: held-out models and profiled variant networks, with the FLOPs line"},
+      {"get", "/", "The convergence page (self-contained HTML)"},
       {"get", "/v1/campaigns", "Every campaign with per-kind convergence"},
       {"get", "/v1/campaigns/{id}", "One campaign with per-kind convergence"},
       {"post", "/v1/campaigns", "Start a campaign (bearer token)"},
@@ -101,24 +105,78 @@ const std::vector<Route>& routes() {
 
 }  // namespace
 
-std::shared_ptr<const Estimator> load_estimator(Store& store) {
-  auto estimator = std::make_shared<Estimator>();
+std::shared_ptr<const BridgeSnapshot> load_snapshot(Store& store) {
+  auto snapshot = std::make_shared<BridgeSnapshot>();
+  Estimator& estimator = snapshot->estimator;
   FlopsBaselineBuilder baselines;
-  std::set<std::string> classes;
+  struct Measured {
+    std::string device_class;
+    std::uint64_t campaign;
+    bool heldout;
+    ModelSpec model;
+    Measurement measurement;
+  };
+  std::vector<Measured> measured;
   for (const CampaignRecord& campaign : store.campaigns()) {
     std::map<KindKey, KindModel> models;
     for (const auto& [key, model_json] : store.kind_models(campaign.id))
       models[KindKey(key)] = kind_model_from_json(json::parse(model_json));
-    estimator->set_models(campaign.device_class, models);
-    std::map<std::uint64_t, std::string> variants;
-    for (const JobRecord& job : store.jobs(campaign.id)) variants[job.id] = job.variant_json;
-    for (const ResultRecord& r : store.results(campaign.id))
-      baselines.add(campaign.device_class, parse_model_spec(json::parse(variants.at(r.job_id))), r.measurement);
-    classes.insert(campaign.device_class);
+    estimator.set_models(campaign.device_class, models);
+    std::map<std::uint64_t, const JobRecord*> by_id;
+    const std::vector<JobRecord> jobs = store.jobs(campaign.id);
+    for (const JobRecord& job : jobs) by_id[job.id] = &job;
+    for (const ResultRecord& r : store.results(campaign.id)) {
+      const JobRecord& job = *by_id.at(r.job_id);
+      ModelSpec model = parse_model_spec(json::parse(job.variant_json));
+      const bool heldout = job.kind_key == kHoldoutKind;
+      if (!heldout) baselines.add(campaign.device_class, model, r.measurement);  // the FLOPs line never sees held-out models
+      measured.push_back({campaign.device_class, campaign.id, heldout, std::move(model), r.measurement});
+    }
   }
-  for (const std::string& c : classes)
-    if (const auto b = baselines.baseline(c)) estimator->set_flops_baseline(c, *b);
-  return estimator;
+  for (const std::string& c : estimator.device_classes())
+    if (const auto b = baselines.baseline(c)) estimator.set_flops_baseline(c, *b);
+  // Measured vs estimated, per class: what the convergence page plots.
+  for (const Measured& m : measured) {
+    json& accuracy = snapshot->accuracy[m.device_class];
+    if (accuracy.is_null()) accuracy = {{"device_class", m.device_class}, {"points", json::array()}};
+    json e;
+    try {
+      e = estimator.estimate(m.model, m.device_class, 1);
+    } catch (const InputError&) {
+      continue;  // its kinds are not all profiled yet
+    }
+    const double seconds = summarize_repeats(m.measurement.seconds_per_iteration, RepeatStatistic::Minimum).value;
+    const double joules = summarize_repeats(m.measurement.joules_per_iteration, RepeatStatistic::Minimum).value;
+    accuracy["points"].push_back({{"model", m.model.name},
+                                  {"campaign", m.campaign},
+                                  {"heldout", m.heldout},
+                                  {"meter", meter_label(m.measurement.meter)},
+                                  {"measured", {{"seconds_per_iteration", seconds}, {"joules_per_iteration", joules}}},
+                                  {"estimated",
+                                   {{"seconds_per_iteration", e["seconds_per_iteration"]},
+                                    {"joules_per_iteration", e["joules_per_iteration"]}}},
+                                  {"flops_baseline",
+                                   {{"seconds_per_iteration", e["flops_baseline"]["seconds_per_iteration"]},
+                                    {"joules_per_iteration", e["flops_baseline"]["joules_per_iteration"]}}}});
+  }
+  for (auto& [name, accuracy] : snapshot->accuracy) {
+    double ours = 0, flops = 0;
+    std::size_t n = 0, n_flops = 0;
+    for (const json& p : accuracy["points"]) {
+      if (!p["heldout"].get<bool>()) continue;
+      const double truth = p["measured"]["seconds_per_iteration"].get<double>();
+      ours += std::abs(p["estimated"]["seconds_per_iteration"]["mean"].get<double>() - truth) / truth;
+      ++n;
+      if (!p["flops_baseline"]["seconds_per_iteration"].is_null()) {
+        flops += std::abs(p["flops_baseline"]["seconds_per_iteration"]["mean"].get<double>() - truth) / truth;
+        ++n_flops;
+      }
+    }
+    accuracy["heldout_models"] = n;
+    accuracy["heldout_mape_seconds"] = n > 0 ? json(ours / static_cast<double>(n)) : json(nullptr);
+    accuracy["heldout_flops_mape_seconds"] = n_flops > 0 ? json(flops / static_cast<double>(n_flops)) : json(nullptr);
+  }
+  return snapshot;
 }
 
 std::string HttpBridge::openapi() {
@@ -128,6 +186,8 @@ std::string HttpBridge::openapi() {
                {"responses", {{"200", {{"description", "OK"}}}, {"default", {{"description", "JSON error {\"error\": ...}"}}}}}};
     if (std::string(r.path) == "/v1/campaigns/{id}")
       op["parameters"] = json::array({{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "integer"}}}}});
+    if (std::string(r.path) == "/v1/device-classes/{name}/accuracy")
+      op["parameters"] = json::array({{{"name", "name"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}});
     if (std::string(r.method) == "post") {
       op["requestBody"] = {{"required", true}, {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}};
       if (std::string(r.path) == "/v1/campaigns") op["security"] = json::array({{{"bearer", json::array()}}});
@@ -151,7 +211,7 @@ void HttpBridge::refresh_loop() {
   while (!stopping_.load()) {
     try {
       if (!store) store = open_store(config_.store_url);
-      std::atomic_store(&snapshot_, load_estimator(*store));
+      std::atomic_store(&snapshot_, load_snapshot(*store));
       ready_ = true;
     } catch (const std::exception& e) {
       spdlog::warn("bridge: cannot refresh fitted models: {}", e.what());
@@ -198,9 +258,13 @@ void HttpBridge::start() {
   s.Post("/v1/estimate", [this](const httplib::Request& req, httplib::Response& res) {
     const auto body = json_body(req, res, {"model", "device_class", "iterations"});
     if (!body) return;
+    const auto started = std::chrono::steady_clock::now();
     const auto snapshot = std::atomic_load(&snapshot_);
-    const auto [status, out] = estimate_one(snapshot.get(), *body);
+    const auto [status, out] = estimate_one(snapshot ? &snapshot->estimator : nullptr, *body);
     reply(res, status, out);
+    if (config_.metrics != nullptr)
+      config_.metrics->estimate_served(
+          "http", status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   });
   s.Post("/v1/estimate:batch", [this](const httplib::Request& req, httplib::Response& res) {
     const auto body = json_body(req, res, {"requests"});
@@ -214,8 +278,12 @@ void HttpBridge::start() {
         results.push_back({{"status", 400}, {"error", "each request must be an object"}});
         continue;
       }
-      auto [status, out] = estimate_one(snapshot.get(), r);
+      const auto started = std::chrono::steady_clock::now();
+      auto [status, out] = estimate_one(snapshot ? &snapshot->estimator : nullptr, r);
       out["status"] = status;
+      if (config_.metrics != nullptr)
+        config_.metrics->estimate_served(
+            "http", status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       results.push_back(out);
     }
     reply(res, 200, {{"results", results}});
@@ -223,8 +291,8 @@ void HttpBridge::start() {
   s.Get("/v1/device-classes", [this, client](const httplib::Request&, httplib::Response& res) {
     std::map<std::string, json> classes;
     if (const auto snapshot = std::atomic_load(&snapshot_))
-      for (const std::string& name : snapshot->device_classes())
-        classes[name] = {{"name", name}, {"profiled_kinds", snapshot->kinds(name)}, {"agents", nullptr}};
+      for (const std::string& name : snapshot->estimator.device_classes())
+        classes[name] = {{"name", name}, {"profiled_kinds", snapshot->estimator.kinds(name)}, {"agents", nullptr}};
     try {
       for (const json& c : client()->device_classes()) {
         json& entry = classes[c.at("name").get<std::string>()];
@@ -238,6 +306,18 @@ void HttpBridge::start() {
     json out = json::array();
     for (auto& [name, c] : classes) out.push_back(c);
     reply(res, 200, out);
+  });
+  s.Get(R"(/v1/device-classes/([^/]+)/accuracy)", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string name = req.matches[1];
+    const auto snapshot = std::atomic_load(&snapshot_);
+    if (!snapshot) return error(res, 503, "fitted models not loaded yet");
+    const auto found = snapshot->accuracy.find(name);
+    if (found == snapshot->accuracy.end()) return error(res, 404, "device class '" + name + "' has no measurements");
+    reply(res, 200, found->second);
+  });
+  s.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(convergence_page(), "text/html; charset=utf-8");
+    res.set_header("Content-Security-Policy", "default-src 'self'; img-src data:; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
   });
   s.Get("/v1/campaigns", [client](const httplib::Request&, httplib::Response& res) {
     try {

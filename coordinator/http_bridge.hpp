@@ -18,7 +18,12 @@
 
 #include <zmq.hpp>
 
+#include <map>
+
+#include <nlohmann/json.hpp>
+
 #include "coordinator/estimator.hpp"
+#include "coordinator/metrics.hpp"
 #include "coordinator/store.hpp"
 
 namespace httplib {
@@ -35,10 +40,17 @@ struct BridgeConfig {
   std::string token;               ///< bearer token for writes; empty: writes are refused
   std::size_t max_body_bytes = 1 << 20;
   std::chrono::milliseconds refresh{1000};
+  CoordinatorMetrics* metrics = nullptr;  ///< estimate counts and latencies go here when given
 };
 
-/// Fitted kind models and FLOPs lines of every device class, read from a store.
-std::shared_ptr<const Estimator> load_estimator(Store& store);
+/// What the bridge answers from: fitted kind models and FLOPs lines of every device class, and per
+/// class its measured-vs-estimated points (held-out models, and the profiled variant networks).
+struct BridgeSnapshot {
+  Estimator estimator;
+  std::map<std::string, nlohmann::json> accuracy;  ///< per device class, the /accuracy route's JSON
+};
+/// Reads a snapshot from a store (every campaign, its fitted models and results).
+std::shared_ptr<const BridgeSnapshot> load_snapshot(Store& store);
 
 class HttpBridge {
  public:
@@ -59,7 +71,7 @@ class HttpBridge {
   std::thread serving_, refreshing_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};
-  std::shared_ptr<const Estimator> snapshot_;  // read and swapped with std::atomic_load/store
+  std::shared_ptr<const BridgeSnapshot> snapshot_;  // read and swapped with std::atomic_load/store
 };
 
 }  // namespace ampere

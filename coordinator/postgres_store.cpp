@@ -1,7 +1,6 @@
 // The fleet store: PostgreSQL through libpqxx 6.4, schema created and migrated by the coordinator
 // (versioned, idempotent, under an advisory lock so two coordinators never migrate at once).
 #include <cmath>
-#include <regex>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -56,8 +55,7 @@ CREATE TABLE kind_models (
   return all;
 }
 
-/// The URL without its password, for messages and logs.
-std::string redacted(const std::string& url) { return std::regex_replace(url, std::regex(R"(://([^:/@]+):[^@]*@)"), "://$1:***@"); }
+std::string redacted(const std::string& url) { return redact_store_url(url); }
 
 class PostgresStore final : public Store {
  public:
@@ -70,133 +68,179 @@ class PostgresStore final : public Store {
     migrate();
   }
 
+  /// Runs `body` on a live connection, reconnecting first when the last one was lost. A lost or
+  /// refused connection, or a server shutting down, becomes StoreUnavailable.
+  template <class Body>
+  auto guarded(const char* operation, Body&& body) -> decltype(body(std::declval<pqxx::connection&>())) {
+    try {
+      if (!connection_ || !connection_->is_open()) connection_ = std::make_unique<pqxx::connection>(url_);
+      return body(*connection_);
+    } catch (const pqxx::broken_connection& e) {
+      connection_.reset();
+      throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": " + e.what());
+    } catch (const pqxx::in_doubt_error& e) {
+      connection_.reset();
+      throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": commit in doubt: " + e.what());
+    } catch (const pqxx::sql_error& e) {
+      const std::string state = e.sqlstate();
+      // 08: connection exception; 57: operator intervention (admin shutdown); 53: insufficient resources.
+      if (state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 || state.rfind("53", 0) == 0) {
+        connection_.reset();
+        throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": " + e.what());
+      }
+      throw;
+    }
+  }
+
   std::uint64_t create_campaign(const CampaignRecord& c) override {
-    pqxx::work w(*connection_);
-    const pqxx::result r = w.exec_params(
-        "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state) VALUES ($1,$2,$3,$4,$5) "
-        "RETURNING id",
-        c.family_json, c.device_class, static_cast<int>(c.budget_per_kind), c.acquisition, c.state);
-    w.commit();
-    return r[0][0].as<std::uint64_t>();
+    return guarded("create_campaign", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      const pqxx::result r = w.exec_params(
+          "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state) VALUES ($1,$2,$3,$4,$5) "
+          "RETURNING id",
+          c.family_json, c.device_class, static_cast<int>(c.budget_per_kind), c.acquisition, c.state);
+      w.commit();
+      return r[0][0].as<std::uint64_t>();
+    });
   }
 
   void set_campaign_state(std::uint64_t id, const std::string& state) override {
-    pqxx::work w(*connection_);
-    w.exec_params("UPDATE campaigns SET state = $1 WHERE id = $2", state, static_cast<std::int64_t>(id));
-    w.commit();
+    guarded("set_campaign_state", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      w.exec_params("UPDATE campaigns SET state = $1 WHERE id = $2", state, static_cast<std::int64_t>(id));
+      w.commit();
+    });
   }
 
   std::vector<CampaignRecord> campaigns() override {
-    pqxx::read_transaction w(*connection_);
-    std::vector<CampaignRecord> out;
-    for (const auto& row : w.exec("SELECT id, family_json, device_class, budget_per_kind, acquisition, state FROM campaigns ORDER BY id"))
-      out.push_back({row[0].as<std::uint64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                     row[3].as<std::uint32_t>(), row[4].as<std::string>(), row[5].as<std::string>()});
-    return out;
+    return guarded("campaigns", [&](pqxx::connection& connection) {
+      pqxx::read_transaction w(connection);
+      std::vector<CampaignRecord> out;
+      for (const auto& row : w.exec("SELECT id, family_json, device_class, budget_per_kind, acquisition, state FROM campaigns ORDER BY id"))
+        out.push_back({row[0].as<std::uint64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                       row[3].as<std::uint32_t>(), row[4].as<std::string>(), row[5].as<std::string>()});
+      return out;
+    });
   }
 
   std::vector<std::uint64_t> create_jobs(const std::vector<JobRecord>& jobs) override {
-    pqxx::work w(*connection_);
-    std::vector<std::uint64_t> ids;
-    for (const JobRecord& j : jobs) {
-      const pqxx::result r = w.exec_params(
-          "INSERT INTO jobs(campaign_id, kind_key, channels_json, variant_json, state, agent_id, attempts) "
-          "VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
-          static_cast<std::int64_t>(j.campaign_id), j.kind_key, nlohmann::json(j.channels).dump(), j.variant_json,
-          std::string(job_state_name(j.state)), j.agent_id, static_cast<int>(j.attempts));
-      ids.push_back(r[0][0].as<std::uint64_t>());
-    }
-    w.commit();
-    return ids;
+    return guarded("create_jobs", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      std::vector<std::uint64_t> ids;
+      for (const JobRecord& j : jobs) {
+        const pqxx::result r = w.exec_params(
+            "INSERT INTO jobs(campaign_id, kind_key, channels_json, variant_json, state, agent_id, attempts) "
+            "VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
+            static_cast<std::int64_t>(j.campaign_id), j.kind_key, nlohmann::json(j.channels).dump(), j.variant_json,
+            std::string(job_state_name(j.state)), j.agent_id, static_cast<int>(j.attempts));
+        ids.push_back(r[0][0].as<std::uint64_t>());
+      }
+      w.commit();
+      return ids;
+    });
   }
 
   void set_job_state(std::uint64_t id, JobState state, const std::string& agent_id) override {
-    pqxx::work w(*connection_);
-    w.exec_params(state == JobState::Running
-                      ? "UPDATE jobs SET state = $1, agent_id = $2, attempts = attempts + 1 WHERE id = $3"
-                      : "UPDATE jobs SET state = $1, agent_id = $2 WHERE id = $3",
-                  std::string(job_state_name(state)), agent_id, static_cast<std::int64_t>(id));
-    w.commit();
+    guarded("set_job_state", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      w.exec_params(state == JobState::Running
+                        ? "UPDATE jobs SET state = $1, agent_id = $2, attempts = attempts + 1 WHERE id = $3"
+                        : "UPDATE jobs SET state = $1, agent_id = $2 WHERE id = $3",
+                    std::string(job_state_name(state)), agent_id, static_cast<std::int64_t>(id));
+      w.commit();
+    });
   }
 
   std::vector<JobRecord> jobs(std::uint64_t campaign_id) override {
-    pqxx::read_transaction w(*connection_);
-    std::vector<JobRecord> out;
-    for (const auto& row : w.exec_params("SELECT id, campaign_id, kind_key, channels_json, variant_json, state, agent_id, "
-                                         "attempts FROM jobs WHERE campaign_id = $1 ORDER BY id",
-                                         static_cast<std::int64_t>(campaign_id))) {
-      JobRecord j;
-      j.id = row[0].as<std::uint64_t>();
-      j.campaign_id = row[1].as<std::uint64_t>();
-      j.kind_key = row[2].as<std::string>();
-      j.channels = nlohmann::json::parse(row[3].as<std::string>()).get<std::vector<std::int64_t>>();
-      j.variant_json = row[4].as<std::string>();
-      j.state = parse_job_state(row[5].as<std::string>());
-      j.agent_id = row[6].as<std::string>();
-      j.attempts = row[7].as<std::uint32_t>();
-      out.push_back(std::move(j));
-    }
-    return out;
+    return guarded("jobs", [&](pqxx::connection& connection) {
+      pqxx::read_transaction w(connection);
+      std::vector<JobRecord> out;
+      for (const auto& row : w.exec_params("SELECT id, campaign_id, kind_key, channels_json, variant_json, state, agent_id, "
+                                           "attempts FROM jobs WHERE campaign_id = $1 ORDER BY id",
+                                           static_cast<std::int64_t>(campaign_id))) {
+        JobRecord j;
+        j.id = row[0].as<std::uint64_t>();
+        j.campaign_id = row[1].as<std::uint64_t>();
+        j.kind_key = row[2].as<std::string>();
+        j.channels = nlohmann::json::parse(row[3].as<std::string>()).get<std::vector<std::int64_t>>();
+        j.variant_json = row[4].as<std::string>();
+        j.state = parse_job_state(row[5].as<std::string>());
+        j.agent_id = row[6].as<std::string>();
+        j.attempts = row[7].as<std::uint32_t>();
+        out.push_back(std::move(j));
+      }
+      return out;
+    });
   }
 
   void store_result(const ResultRecord& r) override {
-    pqxx::work w(*connection_);
-    AMPERE_REQUIRE(!w.exec_params("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", static_cast<std::int64_t>(r.job_id)).empty(),
-                   "result for unknown job ", r.job_id);
-    const Measurement& m = r.measurement;
-    const std::string insert =
-        std::string("INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts) "
-                    "VALUES ($1,$2,$3,$4,$5,$6,$7,") +
-        (std::isnan(m.idle_watts) ? "NULL)" : "$8)");
-    if (std::isnan(m.idle_watts)) {
-      w.exec_params(insert, static_cast<std::int64_t>(r.job_id), r.agent_id, nlohmann::json(m.seconds_per_iteration).dump(),
-                    nlohmann::json(m.joules_per_iteration).dump(), std::string(meter_label(m.meter)),
-                    static_cast<int>(m.iterations), static_cast<int>(m.threads));
-    } else {
-      w.exec_params(insert, static_cast<std::int64_t>(r.job_id), r.agent_id, nlohmann::json(m.seconds_per_iteration).dump(),
-                    nlohmann::json(m.joules_per_iteration).dump(), std::string(meter_label(m.meter)),
-                    static_cast<int>(m.iterations), static_cast<int>(m.threads), m.idle_watts);
-    }
-    w.exec_params("UPDATE jobs SET state = 'done', agent_id = $1 WHERE id = $2", r.agent_id, static_cast<std::int64_t>(r.job_id));
-    w.commit();  // before the coordinator acks
+    guarded("store_result", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      AMPERE_REQUIRE(!w.exec_params("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", static_cast<std::int64_t>(r.job_id)).empty(),
+                     "result for unknown job ", r.job_id);
+      if (!w.exec_params("SELECT 1 FROM results WHERE job_id = $1", static_cast<std::int64_t>(r.job_id)).empty())
+        throw DuplicateResult("job " + std::to_string(r.job_id) + " has a stored result already");
+      const Measurement& m = r.measurement;
+      const std::string insert =
+          std::string("INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts) "
+                      "VALUES ($1,$2,$3,$4,$5,$6,$7,") +
+          (std::isnan(m.idle_watts) ? "NULL)" : "$8)");
+      if (std::isnan(m.idle_watts)) {
+        w.exec_params(insert, static_cast<std::int64_t>(r.job_id), r.agent_id, nlohmann::json(m.seconds_per_iteration).dump(),
+                      nlohmann::json(m.joules_per_iteration).dump(), std::string(meter_label(m.meter)),
+                      static_cast<int>(m.iterations), static_cast<int>(m.threads));
+      } else {
+        w.exec_params(insert, static_cast<std::int64_t>(r.job_id), r.agent_id, nlohmann::json(m.seconds_per_iteration).dump(),
+                      nlohmann::json(m.joules_per_iteration).dump(), std::string(meter_label(m.meter)),
+                      static_cast<int>(m.iterations), static_cast<int>(m.threads), m.idle_watts);
+      }
+      w.exec_params("UPDATE jobs SET state = 'done', agent_id = $1 WHERE id = $2", r.agent_id, static_cast<std::int64_t>(r.job_id));
+      w.commit();  // before the coordinator acks
+    });
   }
 
   std::vector<ResultRecord> results(std::uint64_t campaign_id) override {
-    pqxx::read_transaction w(*connection_);
-    std::vector<ResultRecord> out;
-    for (const auto& row : w.exec_params(
-             "SELECT r.job_id, r.agent_id, r.seconds_json, r.joules_json, r.meter, r.iterations, r.threads, r.idle_watts "
-             "FROM results r JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = $1 ORDER BY r.job_id",
-             static_cast<std::int64_t>(campaign_id))) {
-      ResultRecord r;
-      r.job_id = row[0].as<std::uint64_t>();
-      r.agent_id = row[1].as<std::string>();
-      r.measurement.seconds_per_iteration = nlohmann::json::parse(row[2].as<std::string>()).get<std::vector<double>>();
-      r.measurement.joules_per_iteration = nlohmann::json::parse(row[3].as<std::string>()).get<std::vector<double>>();
-      r.measurement.meter = parse_meter_label(row[4].as<std::string>());
-      r.measurement.iterations = row[5].as<std::uint32_t>();
-      r.measurement.threads = row[6].as<std::uint32_t>();
-      r.measurement.idle_watts = row[7].is_null() ? std::nan("") : row[7].as<double>();
-      out.push_back(std::move(r));
-    }
-    return out;
+    return guarded("results", [&](pqxx::connection& connection) {
+      pqxx::read_transaction w(connection);
+      std::vector<ResultRecord> out;
+      for (const auto& row : w.exec_params(
+               "SELECT r.job_id, r.agent_id, r.seconds_json, r.joules_json, r.meter, r.iterations, r.threads, r.idle_watts "
+               "FROM results r JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = $1 ORDER BY r.job_id",
+               static_cast<std::int64_t>(campaign_id))) {
+        ResultRecord r;
+        r.job_id = row[0].as<std::uint64_t>();
+        r.agent_id = row[1].as<std::string>();
+        r.measurement.seconds_per_iteration = nlohmann::json::parse(row[2].as<std::string>()).get<std::vector<double>>();
+        r.measurement.joules_per_iteration = nlohmann::json::parse(row[3].as<std::string>()).get<std::vector<double>>();
+        r.measurement.meter = parse_meter_label(row[4].as<std::string>());
+        r.measurement.iterations = row[5].as<std::uint32_t>();
+        r.measurement.threads = row[6].as<std::uint32_t>();
+        r.measurement.idle_watts = row[7].is_null() ? std::nan("") : row[7].as<double>();
+        out.push_back(std::move(r));
+      }
+      return out;
+    });
   }
 
   void save_kind_model(std::uint64_t campaign_id, const std::string& kind_key, const std::string& model_json) override {
-    pqxx::work w(*connection_);
-    w.exec_params("INSERT INTO kind_models(campaign_id, kind_key, model_json) VALUES ($1,$2,$3) "
-                  "ON CONFLICT (campaign_id, kind_key) DO UPDATE SET model_json = EXCLUDED.model_json",
-                  static_cast<std::int64_t>(campaign_id), kind_key, model_json);
-    w.commit();
+    guarded("save_kind_model", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      w.exec_params("INSERT INTO kind_models(campaign_id, kind_key, model_json) VALUES ($1,$2,$3) "
+                    "ON CONFLICT (campaign_id, kind_key) DO UPDATE SET model_json = EXCLUDED.model_json",
+                    static_cast<std::int64_t>(campaign_id), kind_key, model_json);
+      w.commit();
+    });
   }
 
   std::vector<std::pair<std::string, std::string>> kind_models(std::uint64_t campaign_id) override {
-    pqxx::read_transaction w(*connection_);
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& row : w.exec_params("SELECT kind_key, model_json FROM kind_models WHERE campaign_id = $1 ORDER BY kind_key",
-                                         static_cast<std::int64_t>(campaign_id)))
-      out.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
-    return out;
+    return guarded("kind_models", [&](pqxx::connection& connection) {
+      pqxx::read_transaction w(connection);
+      std::vector<std::pair<std::string, std::string>> out;
+      for (const auto& row : w.exec_params("SELECT kind_key, model_json FROM kind_models WHERE campaign_id = $1 ORDER BY kind_key",
+                                           static_cast<std::int64_t>(campaign_id)))
+        out.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
+      return out;
+    });
   }
 
  private:

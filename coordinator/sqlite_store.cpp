@@ -50,6 +50,20 @@ CREATE TABLE IF NOT EXISTS kind_models (
   PRIMARY KEY (campaign_id, kind_key));
 )sql";
 
+/// Disk full, I/O errors, a locked database: the store is away for now (the coordinator spools
+/// results); anything else is a real error.
+[[noreturn]] void throw_sqlite_error(int rc, const std::string& message) {
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY: throw StoreUnavailable(message);
+    default: throw std::runtime_error(message);
+  }
+}
+
 class Statement {
  public:
   Statement(sqlite3* db, const char* sql) : db_(db) {
@@ -77,7 +91,7 @@ class Statement {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    throw_sqlite_error(rc, std::string("sqlite: ") + sqlite3_errmsg(db_));
   }
   std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
   double real(int col) const {
@@ -156,7 +170,7 @@ class SqliteStore final : public Store {
       }
       exec("COMMIT");
     } catch (...) {
-      exec("ROLLBACK");
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // the first error is the one to report
       throw;
     }
     return ids;
@@ -195,6 +209,9 @@ class SqliteStore final : public Store {
       Statement check(db_, "SELECT state FROM jobs WHERE id = ?");
       check.bind(1, static_cast<std::int64_t>(r.job_id));
       AMPERE_REQUIRE(check.step(), "result for unknown job ", r.job_id);
+      Statement existing(db_, "SELECT 1 FROM results WHERE job_id = ?");
+      existing.bind(1, static_cast<std::int64_t>(r.job_id));
+      if (existing.step()) throw DuplicateResult("job " + std::to_string(r.job_id) + " has a stored result already");
       const Measurement& m = r.measurement;
       Statement s(db_, "INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts) "
                        "VALUES (?,?,?,?,?,?,?,?)");
@@ -205,7 +222,7 @@ class SqliteStore final : public Store {
       done.bind(1, r.agent_id).bind(2, static_cast<std::int64_t>(r.job_id)).step();
       exec("COMMIT");
     } catch (...) {
-      exec("ROLLBACK");
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // the first error is the one to report
       throw;
     }
   }
@@ -247,10 +264,10 @@ class SqliteStore final : public Store {
  private:
   void exec(const char* sql) {
     char* error = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    if (const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error); rc != SQLITE_OK) {
       const std::string message = error != nullptr ? error : "unknown error";
       sqlite3_free(error);
-      throw std::runtime_error("store sqlite:" + path_ + ": " + message);
+      throw_sqlite_error(rc, "store sqlite:" + path_ + ": " + message);
     }
   }
 

@@ -1,3 +1,5 @@
+#include <regex>
+
 #include "common/error.hpp"
 #include "coordinator/store_backends.hpp"
 
@@ -17,6 +19,10 @@ JobState parse_job_state(const std::string& name) {
   for (JobState state : {JobState::Queued, JobState::Running, JobState::Done, JobState::Failed})
     if (name == job_state_name(state)) return state;
   throw std::runtime_error("store: unknown job state '" + name + "'");
+}
+
+std::string redact_store_url(const std::string& url) {
+  return std::regex_replace(url, std::regex(R"(://([^:/@]+):[^@]*@)"), "://$1:***@");
 }
 
 StorePtr open_store(const std::string& url) {

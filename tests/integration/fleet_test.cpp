@@ -361,6 +361,23 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
   CHECK(http.Get("/healthz")->status == 200);
   CHECK(http.Get("/readyz")->status == 200);
 
+  // measured vs estimated: the campaign's held-out models (3 by default) and its variant networks
+  auto accuracy = http.Get("/v1/device-classes/sim-server/accuracy");
+  REQUIRE(accuracy->status == 200);
+  const auto acc = nlohmann::json::parse(accuracy->body);
+  CHECK(acc.at("heldout_models") == 3);
+  CHECK(acc.at("points").size() > 3);
+  CHECK(acc.at("heldout_mape_seconds").get<double>() < 0.2);
+  CHECK(acc.at("heldout_mape_seconds").get<double>() < acc.at("heldout_flops_mape_seconds").get<double>());
+  expect(http.Get("/v1/device-classes/nope/accuracy"), 404, "device class 'nope'");
+  // the convergence page is self-contained: nothing loads from elsewhere
+  auto page = http.Get("/");
+  REQUIRE(page->status == 200);
+  CHECK(page->get_header_value("Content-Type").rfind("text/html", 0) == 0);
+  CHECK(page->body.find("<svg") != std::string::npos);
+  for (const char* external : {"src=\"http", "href=\"http", "src='http", "href='http", "@import", "url(http"})
+    CHECK(page->body.find(external) == std::string::npos);
+
   // OpenAPI lists exactly what is served: every documented route answers (not "no such route")
   auto doc = http.Get("/openapi.json");
   REQUIRE(doc->status == 200);
@@ -370,6 +387,7 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
   for (const auto& [path, methods] : openapi.at("paths").items()) {
     std::string concrete = path;
     if (const auto brace = concrete.find("{id}"); brace != std::string::npos) concrete.replace(brace, 4, std::to_string(id));
+    if (const auto brace = concrete.find("{name}"); brace != std::string::npos) concrete.replace(brace, 6, "sim-server");
     for (const auto& [method, op] : methods.items()) {
       (void)op;
       CAPTURE(path);
@@ -380,6 +398,6 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
       ++documented;
     }
   }
-  CHECK(documented == 9);
+  CHECK(documented == 11);
   CHECK(coordinator.process->running());
 }

@@ -1,0 +1,58 @@
+// The coordinator's Prometheus metrics (prometheus-cpp), served on their own port with
+// `--metrics ADDR:PORT`. Names follow Prometheus conventions: `ampere_` prefix, base units
+// (seconds, joules, ratios), `_total` for counters. Every method is thread safe (the loop and the
+// HTTP bridge's handler threads both record).
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace ampere {
+
+class CoordinatorMetrics {
+ public:
+  CoordinatorMetrics();
+  ~CoordinatorMetrics();
+  CoordinatorMetrics(const CoordinatorMetrics&) = delete;
+  CoordinatorMetrics& operator=(const CoordinatorMetrics&) = delete;
+
+  /// Serves `/metrics` on ADDR:PORT; throws InputError when it cannot bind.
+  void serve(const std::string& address);
+  /// The exposition text of every metric (what `/metrics` answers).
+  std::string text() const;
+
+  // Events (counters).
+  void result_stored(const std::string& device_class, const std::string& meter);
+  void job_done(const std::string& device_class);
+  void job_failed(const std::string& device_class);
+  void job_requeued(const std::string& device_class);
+  void agent_lost(const std::string& device_class);
+  void store_error(const std::string& operation);
+  void spool_replayed(std::size_t results);
+  /// One estimate answered: `source` is http or zmq, `status` its HTTP-like code.
+  void estimate_served(const std::string& source, int status, double seconds);
+
+  // Current state (gauges), set by the loop every maintenance tick.
+  void set_agents(const std::string& device_class, std::size_t connected);
+  void set_jobs(const std::string& device_class, std::size_t queued, std::size_t running);
+  void set_spool(std::size_t results, std::size_t capacity);
+  void set_store_up(bool up);
+  struct KindLabels {
+    std::string campaign, device_class, kind, role;
+  };
+  void set_kind(const KindLabels& labels, std::size_t points, double max_relative_std, bool done);
+  void set_campaign(const std::string& campaign, const std::string& device_class, const std::string& family,
+                    bool running, std::size_t points_remaining_at_most);
+  /// Held-out MAPE (a ratio) of `estimator` (ampere or flops) for `quantity` (seconds or joules)
+  /// over `models` held-out models measured on the class.
+  void set_heldout_mape(const std::string& device_class, const std::string& estimator, const std::string& quantity,
+                        double mape_ratio, std::size_t models);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ampere
