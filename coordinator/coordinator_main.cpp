@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   app.add_option("--heartbeat-timeout-ms", heartbeat_ms, "an agent silent this long is lost")->capture_default_str();
   app.add_option("--seed", config.seed, "seed of the GP restarts")->capture_default_str();
   app.add_option("--spool", config.spool_path,
-                 "file for results that arrive while the store is unreachable (default: DATA_DIR/result-spool.jsonl)");
+                 "file for results that arrive while the store is unreachable (default: beside the SQLite file, else DATA_DIR/result-spool.jsonl)");
   app.add_option("--spool-capacity", config.spool_capacity, "results the spool holds at most")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
@@ -51,9 +51,18 @@ int main(int argc, char** argv) {
   config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_ms);
   return ampere::run_reporting_errors([&] {
     if (data_dir.empty()) data_dir = "ampere-data";
-    if (store_url.empty() || config.spool_path.empty()) std::filesystem::create_directories(data_dir);
-    if (store_url.empty()) store_url = "sqlite:" + (std::filesystem::path(data_dir) / "ampere.db").string();
-    if (config.spool_path.empty()) config.spool_path = (std::filesystem::path(data_dir) / "result-spool.jsonl").string();
+    if (store_url.empty()) {
+      std::filesystem::create_directories(data_dir);
+      store_url = "sqlite:" + (std::filesystem::path(data_dir) / "ampere.db").string();
+    }
+    if (config.spool_path.empty()) {  // beside an SQLite file, else in the data dir
+      if (store_url.rfind("sqlite:", 0) == 0) {
+        config.spool_path = store_url.substr(7) + ".spool.jsonl";
+      } else {
+        std::filesystem::create_directories(data_dir);
+        config.spool_path = (std::filesystem::path(data_dir) / "result-spool.jsonl").string();
+      }
+    }
     ampere::CoordinatorMetrics metrics;
     if (!metrics_address.empty()) {
       metrics.serve(metrics_address);

@@ -1,7 +1,9 @@
 // The AMPERE loop with real processes on loopback: coordinator, agents, the ampere CLI's client.
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -16,6 +18,7 @@
 #include "wire_convert.hpp"
 #include "common/layer_shapes.hpp"
 #include "coordinator/coordinator_client.hpp"
+#include "coordinator/result_spool.hpp"
 #include "coordinator/store.hpp"
 #include "integration/postgres_server.hpp"
 #include "integration/process.hpp"
@@ -40,7 +43,7 @@ struct Coordinator {
     start(dir, std::move(extra), log);
   }
   void start(const TempDir& dir, std::vector<std::string> extra, const std::string& log) {
-    std::vector<std::string> args = {"--store", store, "--agents", agents, "--clients", clients};
+    std::vector<std::string> args = {"--store", store, "--agents", agents, "--clients", clients, "--data-dir", dir.path()};
     args.insert(args.end(), extra.begin(), extra.end());
     process = std::make_unique<BackgroundProcess>("ampere-coordinator", args, dir.path() + "/" + log);
     // readiness probe: the client socket answers
@@ -275,6 +278,85 @@ TEST_CASE("a coordinator on PostgreSQL runs a campaign and a restart reloads it 
   const auto e = coordinator->client().estimate(ampere::to_json(model).dump(), "sim-server", 1);
   CHECK(e.at("meter") == "simulated");
   CHECK(ampere::open_store(url)->results(id).size() == results);
+}
+
+/// One sample's value from a Prometheus text exposition (the first line starting with `series`).
+std::optional<double> metric_value(const std::string& text, const std::string& series) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(series, 0) == 0 && line.size() > series.size() && (line[series.size()] == ' ' || series.back() == '}'))
+      return std::stod(line.substr(line.rfind(' ') + 1));
+  return std::nullopt;
+}
+
+TEST_CASE("PostgreSQL going away mid-campaign loses nothing: results spool to disk, replay when it is back") {
+  ampere::testing::PostgresServer postgres;
+  const std::string url = postgres.create_database();
+  TempDir dir;
+  const int metrics_port = ampere::testing::free_port();
+  const std::string spool = dir.path() + "/spool.jsonl";
+  auto coordinator = std::make_unique<Coordinator>(
+      dir, std::vector<std::string>{"--metrics", "127.0.0.1:" + std::to_string(metrics_port), "--spool", spool}, "coordinator.log",
+      url);
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator->agents, "--backend", "simulated", "--profile", "tx2",
+                                           "--pace-ms", "40"},
+                          dir.path() + "/agent.log");
+  coordinator->wait_for_agents("sim-tx2", 1);
+  const auto id = coordinator->client().start_campaign(slurp(models("cnn5")), "sim-tx2", 12, "max-variance").at("id").get<std::uint64_t>();
+  httplib::Client scrape("127.0.0.1", metrics_port);
+  auto metrics = [&] {
+    auto r = scrape.Get("/metrics");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    return r->body;
+  };
+  auto stored = [&] { return metric_value(metrics(), "ampere_results_stored_total{device_class=\"sim-tx2\",meter=\"simulated\"}").value_or(0); };
+  for (int i = 0; i < 200 && stored() < 5; ++i) std::this_thread::sleep_for(50ms);
+  REQUIRE(stored() >= 5);
+
+  postgres.stop();  // the database goes away mid-campaign
+  // Jobs already queued run and their results spool; no new job is planned while job ids cannot be
+  // assigned, so the queue runs dry.
+  double spooled = 0, unfinished = 1;
+  for (int i = 0; i < 300 && (spooled < 1 || unfinished > 0); ++i) {
+    std::this_thread::sleep_for(50ms);
+    const std::string text = metrics();
+    spooled = metric_value(text, "ampere_spool_results").value_or(0);
+    unfinished = metric_value(text, "ampere_jobs{device_class=\"sim-tx2\",state=\"queued\"}").value_or(1) +
+                 metric_value(text, "ampere_jobs{device_class=\"sim-tx2\",state=\"running\"}").value_or(1);
+  }
+  REQUIRE(spooled >= 1);  // acknowledged and on disk
+  CHECK(unfinished == 0);
+  const std::string down = metrics();
+  CHECK(metric_value(down, "ampere_store_up").value_or(1) == 0);
+  CHECK(metric_value(down, "ampere_store_errors_total{operation=\"store_result\"}").value_or(0) >= 1);
+  CHECK(static_cast<double>(ampere::ResultSpool(spool, 100000).size()) == spooled);
+
+  postgres.start();  // back: the spool drains and the campaign finishes
+  const auto status = coordinator->wait_done(id, 120s);
+  for (int i = 0; i < 100 && metric_value(metrics(), "ampere_spool_results").value_or(1) > 0; ++i) std::this_thread::sleep_for(50ms);
+  const std::string up = metrics();
+  CHECK(metric_value(up, "ampere_spool_results").value_or(1) == 0);
+  CHECK(metric_value(up, "ampere_store_up").value_or(0) == 1);
+  CHECK(metric_value(up, "ampere_spool_replayed_total").value_or(0) >= spooled);
+
+  // every acknowledged result is in PostgreSQL: the campaign's points plus the held-out models
+  const auto results = ampere::open_store(url)->results(id);
+  const double acknowledged = stored();
+  CHECK(static_cast<double>(results.size()) == acknowledged);
+  CHECK(results.size() == status.at("points").get<std::size_t>() + 3);
+  std::set<std::uint64_t> jobs;
+  for (const auto& r : results) jobs.insert(r.job_id);
+  CHECK(jobs.size() == results.size());
+  CHECK_FALSE(std::filesystem::exists(spool + ".rejected"));
+  const std::string log = slurp(dir.path() + "/coordinator.log");
+  CHECK(log.find("store unreachable") != std::string::npos);
+  CHECK(log.find("spooled to") != std::string::npos);
+  CHECK(log.find("store reachable again") != std::string::npos);
+  // a restart finds the same results (the campaign reloads from PostgreSQL alone)
+  coordinator->process->stop();
+  coordinator->start(dir, {"--spool", spool}, "coordinator-2.log");
+  CHECK(coordinator->client().campaign_status(id).at(0).at("points") == status.at("points"));
 }
 
 TEST_CASE("the HTTP bridge serves every documented route and answers bad input with JSON 4xx") {
