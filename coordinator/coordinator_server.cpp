@@ -747,7 +747,10 @@ void CoordinatorServer::update_metrics() {
     const std::string& device_class = campaigns_.at(job.campaign_id).record.device_class;
     ++(job.state == JobState::Running ? running : queued)[device_class];
   }
-  for (const auto& [name, count] : agents) metrics_.set_agents(name, count);
+  for (const auto& [name, count] : agents) {
+    metrics_.device_class_seen(name);
+    metrics_.set_agents(name, count);
+  }
   for (const auto& [name, count] : queued) metrics_.set_jobs(name, count, running[name]);
   if (spool_) metrics_.set_spool(spool_->size(), spool_->capacity());
   for (const auto& [id, entry] : campaigns_) {

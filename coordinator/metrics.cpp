@@ -134,6 +134,14 @@ void CoordinatorMetrics::estimate_served(const std::string& source, int status, 
   impl_->estimate_latency.Add({{"source", source}}, buckets).Observe(seconds);
 }
 
+void CoordinatorMetrics::device_class_seen(const std::string& device_class) {
+  const prometheus::Labels labels{{"device_class", device_class}};
+  impl_->jobs_done.Add(labels);
+  impl_->jobs_failed.Add(labels);
+  impl_->jobs_requeued.Add(labels);
+  impl_->agents_lost.Add(labels);
+}
+
 void CoordinatorMetrics::set_agents(const std::string& device_class, std::size_t connected) {
   impl_->agents.Add({{"device_class", device_class}}).Set(static_cast<double>(connected));
 }

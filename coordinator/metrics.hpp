@@ -34,6 +34,9 @@ class CoordinatorMetrics {
   /// One estimate answered: `source` is http or zmq, `status` its HTTP-like code.
   void estimate_served(const std::string& source, int status, double seconds);
 
+  /// Creates a class's counters at zero (so rates and alerts see them before the first event).
+  void device_class_seen(const std::string& device_class);
+
   // Current state (gauges), set by the loop every maintenance tick.
   void set_agents(const std::string& device_class, std::size_t connected);
   void set_jobs(const std::string& device_class, std::size_t queued, std::size_t running);

@@ -39,7 +39,7 @@ TEST_CASE("the simulated cost has utilization steps at the vector width") {
   CHECK(at17 - at16 > 3 * (at32 - at16) / 16);  // a jump at 17, not a straight line
 }
 
-TEST_CASE("profiles are the paper's devices; others are refused") {
+TEST_CASE("profiles are the paper's devices, others are refused") {
   CHECK(simulated_profile_names() == std::vector<std::string>{"oppo", "iphone", "xavier", "tx2", "server"});
   CHECK_THROWS_WITH_AS(simulated_profile("pixel"), doctest::Contains("unknown 'pixel'"), InputError);
   CHECK_THROWS_AS(SimulatedDevice(simulated_profile("tx2")).truth(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/cnn5.json")),

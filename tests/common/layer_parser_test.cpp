@@ -48,7 +48,7 @@ TEST_CASE("cnn5 splits into blocks with roles, channels and canonical kind keys"
   CHECK(blocks[4].channels[0].max == 128);
 }
 
-TEST_CASE("blocks with equal structure share a kind; a different batch size does not") {
+TEST_CASE("blocks with equal structure share a kind, a different batch size does not") {
   json spec = json::parse(R"({"name": "deep", "input": {"shape": [3, 16, 16]}, "batch_size": 4, "classes": 5,
     "layers": [{"type": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1}, {"type": "relu"},
                {"type": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1}, {"type": "relu"},

@@ -93,7 +93,7 @@ TEST_CASE("transformer_encoder FLOPs and parameters match torch's layer structur
   CHECK(s[1].parameters == 600);
 }
 
-TEST_CASE("a residual with a stride adds a projection; without a change it does not") {
+TEST_CASE("a residual with a stride adds a projection, without a change it does not") {
   // in 4×8×8; inner conv 3×3 s2 p1 no bias (width 6) → 6×4×4: 2·36·96 = 6912, 216 params;
   // batchnorm 2·96 = 192 (12 params); relu 96; conv 3×3 p1 6→6 → 2·54·96 = 10368 (324);
   // projection 1×1 s2: 2·4·96 + 2·96 = 960 (24 + 12 params); add 96.

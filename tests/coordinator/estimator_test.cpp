@@ -13,7 +13,7 @@ TEST_CASE("the FLOPs line is least squares with its residual spread") {
   CHECK_THROWS_AS(fit_line({1, 1}, {1, 2}), InputError);
 }
 
-TEST_CASE("an estimate of a model with unprofiled kinds lists them; an unknown class is named") {
+TEST_CASE("an estimate of a model with unprofiled kinds lists them, and an unknown class is named") {
   Estimator estimator;
   const ModelSpec lenet = sample_model(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/lenet5.json"), 1);
   CHECK_THROWS_WITH_AS(estimator.estimate(lenet, "phone", 1), doctest::Contains("device class 'phone' has no profiled kinds"),

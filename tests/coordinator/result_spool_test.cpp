@@ -117,7 +117,7 @@ TEST_CASE("a spooled result the store refuses for good is moved aside with its r
   CHECK(line.find("unknown job 666") != std::string::npos);
 }
 
-TEST_CASE("a spool cut off mid-line by a crash drops only that unacknowledged line; a corrupt one is refused") {
+TEST_CASE("a spool cut off mid-line by a crash drops only that unacknowledged line, a corrupt one is refused") {
   Dir dir;
   const std::string path = dir.file("spool.jsonl");
   {

@@ -26,7 +26,7 @@ namespace {
 /// fork + exec of a binary from AMPERE_BIN_DIR with stdout and stderr sent to files.
 pid_t spawn(const std::string& binary, const std::vector<std::string>& args, const std::string& out_file,
             const std::string& err_file, int open_mode) {
-  const std::string path = std::string(AMPERE_BIN_DIR) + "/" + binary;
+  const std::string path = binary.find('/') != std::string::npos ? binary : std::string(AMPERE_BIN_DIR) + "/" + binary;
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {

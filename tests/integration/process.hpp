@@ -19,7 +19,8 @@ ProcessResult run_binary(const std::string& binary, const std::vector<std::strin
 /// A server or agent started in the background; stopped (SIGTERM, then SIGKILL) when destroyed.
 class BackgroundProcess {
  public:
-  /// Starts `binary` from AMPERE_BIN_DIR; stdout and stderr go to `log_file`.
+  /// Starts `binary` from AMPERE_BIN_DIR (or the path itself when it has a '/'); stdout and
+  /// stderr go to `log_file`.
   BackgroundProcess(const std::string& binary, const std::vector<std::string>& args, const std::string& log_file);
   ~BackgroundProcess();
   BackgroundProcess(const BackgroundProcess&) = delete;
