@@ -157,6 +157,7 @@ std::vector<PlannedJob> Campaign::next_points(Kind& k, std::size_t batch_size) {
   }
   const StopDecision decision = stop_rule(guide, candidates, budget, settings_.converged_relative_std);
   k.relative_std = decision.relative_std;
+  k.convergence.emplace_back(k.points.size(), decision.relative_std);
   if (k.asked.size() >= budget) {
     finish(StopReason::BudgetSpent);
   } else if (decision.reason != StopReason::KeepGoing) {
@@ -221,7 +222,7 @@ std::vector<KindProgressInfo> Campaign::progress() const {
   std::vector<KindProgressInfo> out;
   for (const Kind& k : kinds_)
     out.push_back({k.profile.key, k.profile.role, k.profile.auxiliary, k.state, k.stop, k.points.size(), k.outstanding,
-                   k.relative_std});
+                   k.relative_std, k.convergence});
   return out;
 }
 

@@ -6,6 +6,7 @@
 // helpers' estimates subtracted and picks the next batch by max variance. Not thread safe.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -62,7 +63,8 @@ struct KindProgressInfo {
   StopReason stop = StopReason::KeepGoing;
   std::size_t points = 0;
   std::size_t outstanding = 0;
-  double max_relative_std = 0;  ///< of the guiding GP, at the last fit
+  double max_relative_std = 0;  ///< of the guiding GP, at the last fit (NaN before the first)
+  std::vector<std::pair<std::size_t, double>> convergence;  ///< (points, max relative std) per evaluation
 };
 
 class Campaign {
@@ -110,7 +112,8 @@ class Campaign {
     std::size_t outstanding = 0;
     KindState state = KindState::Waiting;
     StopReason stop = StopReason::KeepGoing;
-    double relative_std = 0;
+    double relative_std = std::nan("");
+    std::vector<std::pair<std::size_t, double>> convergence;
     KindModel model;
     std::size_t fitted_points = 0;  ///< points in `model` (refit when more arrive)
   };

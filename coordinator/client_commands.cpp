@@ -67,7 +67,8 @@ void print_campaigns(const nlohmann::json& campaigns, std::ostream& out) {
     out << "\n";
     for (const auto& k : c.at("kinds")) {
       char rel[32];
-      std::snprintf(rel, sizeof rel, "%.1f%%", 100.0 * k.at("max_relative_std").get<double>());
+      if (k.at("max_relative_std").is_null()) std::snprintf(rel, sizeof rel, "-");  // not fitted yet
+      else std::snprintf(rel, sizeof rel, "%.1f%%", 100.0 * k.at("max_relative_std").get<double>());
       out << "  " << std::left << std::setw(7) << k.at("role").get<std::string>() << std::setw(14)
           << k.at("state").get<std::string>() << std::right << std::setw(4) << k.at("points").get<long long>() << "/"
           << std::left << std::setw(4) << k.at("budget").get<long long>() << " max std " << std::setw(7) << rel << " "

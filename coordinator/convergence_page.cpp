@@ -28,9 +28,9 @@ td:first-child, th:first-child { text-align: left; font-family: monospace; max-w
 <h1>Ampere Fleet: convergence</h1>
 <div>Device class <select id="cls"></select> <span id="status" class="note">loading…</span></div>
 <h2>Per-kind convergence</h2>
-<div class="note">Max predictive std relative to the data (log scale) as this page watches it; the profiling
-stops a kind under 5%. Points per kind against the budget below.</div>
-<svg id="stdplot" width="900" height="280" role="img" aria-label="max relative std per kind over time"></svg>
+<div class="note">The stop rule's max predictive std relative to the data (log scale) each time a kind's GP was
+fitted, against the points it had; profiling stops a kind under 5% (dashed). Points per kind against the budget below.</div>
+<svg id="stdplot" width="900" height="280" role="img" aria-label="max relative std per kind against profiled points"></svg>
 <div id="kinds"></div>
 <h2>Measured vs estimated (per iteration)</h2>
 <div class="note">Each point a network measured on the class: held-out models (filled), profiled variant networks
@@ -39,12 +39,13 @@ stops a kind under 5%. Points per kind against the budget below.</div>
 <div id="mape" class="note"></div>
 <script>
 "use strict";
+window.addEventListener("error", ev => {
+  document.body.dataset.errors = (document.body.dataset.errors || "") + ev.message + "\n";
+});
 const NS = "http://www.w3.org/2000/svg";
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
                 "#bcbd22", "#7f7f7f"];
-const history = {};  // kind key -> [[t, std]]
 let deviceClass = new URLSearchParams(location.search).get("class") || "";
-const started = Date.now();
 
 function el(name, attrs, parent) {
   const e = document.createElementNS(NS, name);
@@ -70,10 +71,9 @@ function drawStd(kinds) {
   const svg = document.getElementById("stdplot");
   clear(svg);
   const W = 900, H = 280, L = 60, R = 20, T = 15, B = 35;
-  const now = (Date.now() - started) / 1000;
-  const tmax = Math.max(10, now);
+  const xmax = Math.max(4, ...kinds.map(k => k.budget));
   const ymin = Math.log10(0.001), ymax = Math.log10(10);
-  const X = t => L + (W - L - R) * t / tmax;
+  const X = n => L + (W - L - R) * n / xmax;
   const Y = v => T + (H - T - B) * (ymax - Math.log10(Math.min(10, Math.max(0.001, v)))) / (ymax - ymin);
   el("line", {x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999"}, svg);
   el("line", {x1: L, y1: T, x2: L, y2: H - B, stroke: "#999"}, svg);
@@ -82,24 +82,23 @@ function drawStd(kinds) {
                 "stroke-dasharray": v === 0.05 ? "4 3" : ""}, svg);
     text(svg, L - 5, Y(v) + 4, (v * 100) + "%", "end");
   }
-  text(svg, (L + W) / 2, H - 8, "seconds watched", "middle");
-  text(svg, W - R, H - B + 14, tmax.toFixed(0) + " s", "end");
+  for (let n = 0; n <= xmax; n += Math.max(1, Math.round(xmax / 10))) text(svg, X(n), H - B + 14, String(n), "middle");
+  text(svg, (L + W) / 2, H - 5, "profiled points of the kind", "middle");
   kinds.forEach((k, i) => {
-    const pts = history[k.kind_key] || [];
+    const pts = (k.convergence || []).filter(p => p[1] > 0);
     const color = COLORS[i % COLORS.length];
     if (pts.length > 1)
       el("polyline", {class: "series", points: pts.map(p => X(p[0]) + "," + Y(p[1])).join(" "), fill: "none",
                       stroke: color, "stroke-width": 2}, svg);
-    for (const p of pts.slice(-1))
-      el("circle", {class: "pt", cx: X(p[0]), cy: Y(p[1]), r: 3, fill: color}, svg);
+    for (const p of pts) el("circle", {class: "pt", cx: X(p[0]), cy: Y(p[1]), r: 2.5, fill: color}, svg);
   });
 }
 
 function drawKinds(kinds) {
   const rows = kinds.map((k, i) =>
-    "<tr><td title='" + k.kind_key + "'><span class='sw' style='background:" + COLORS[i % COLORS.length] + "'></span>" +
-    shortKind(k.kind_key) + "</td><td>" + k.role + "</td><td>" + k.points + " / " + k.budget + "</td><td>" +
-    (100 * k.max_relative_std).toFixed(1) + "%</td><td>" + k.state + "</td></tr>");
+    "<tr><td title='" + k.kind + "'><span class='sw' style='background:" + COLORS[i % COLORS.length] + "'></span>" +
+    shortKind(k.kind) + "</td><td>" + k.role + "</td><td>" + k.points + " / " + k.budget + "</td><td>" +
+    (k.max_relative_std === null ? "-" : (100 * k.max_relative_std).toFixed(1) + "%") + "</td><td>" + k.state + "</td></tr>");
   document.getElementById("kinds").innerHTML =
     "<table><tr><th>kind</th><th>role</th><th>points</th><th>max rel. std</th><th>state</th></tr>" + rows.join("") +
     "</table>";
@@ -166,8 +165,6 @@ async function refresh() {
     const campaigns = (await getJson("/v1/campaigns")).filter(c => c.device_class === deviceClass);
     const kinds = [];
     for (const c of campaigns) for (const k of c.kinds) kinds.push(k);
-    const t = (Date.now() - started) / 1000;
-    for (const k of kinds) (history[k.kind_key] = history[k.kind_key] || []).push([t, k.max_relative_std]);
     drawStd(kinds);
     drawKinds(kinds);
     let acc = {points: [], heldout_models: 0};
@@ -183,7 +180,6 @@ async function refresh() {
 }
 document.getElementById("cls").addEventListener("change", ev => {
   deviceClass = ev.target.value;
-  for (const k of Object.keys(history)) delete history[k];
   refresh();
 });
 refresh();

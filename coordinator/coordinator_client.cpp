@@ -13,13 +13,18 @@ nlohmann::json status_json(wire::CampaignStatus::Reader status) {
   nlohmann::json out = nlohmann::json::array();
   for (auto c : status.getCampaigns()) {
     nlohmann::json kinds = nlohmann::json::array();
-    for (auto k : c.getKinds())
+    for (auto k : c.getKinds()) {
+      nlohmann::json convergence = nlohmann::json::array();
+      for (auto step : k.getConvergence()) convergence.push_back({step.getPoints(), step.getMaxRelativeStd()});
+      const double std = k.getMaxRelativeStd();
       kinds.push_back({{"kind", k.getKindKey().cStr()},
                        {"role", k.getRole().cStr()},
                        {"points", k.getPoints()},
                        {"budget", k.getBudget()},
-                       {"max_relative_std", k.getMaxRelativeStd()},
+                       {"max_relative_std", std::isnan(std) ? nlohmann::json(nullptr) : nlohmann::json(std)},
+                       {"convergence", convergence},
                        {"state", k.getState().cStr()}});
+    }
     out.push_back({{"id", c.getCampaignId()},
                    {"family", c.getFamily().cStr()},
                    {"device_class", c.getDeviceClass().cStr()},

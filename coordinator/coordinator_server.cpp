@@ -629,6 +629,11 @@ std::string CoordinatorServer::campaign_status(std::uint64_t campaign_id) {
         kinds[k].setPoints(static_cast<std::uint32_t>(p.points));
         kinds[k].setBudget(entry.record.budget_per_kind);
         kinds[k].setMaxRelativeStd(p.max_relative_std);
+        auto convergence = kinds[k].initConvergence(static_cast<unsigned>(p.convergence.size()));
+        for (unsigned c = 0; c < p.convergence.size(); ++c) {
+          convergence[c].setPoints(static_cast<std::uint32_t>(p.convergence[c].first));
+          convergence[c].setMaxRelativeStd(p.convergence[c].second);
+        }
         kinds[k].setState(p.state == KindState::Done ? stop_reason_name(p.stop) : kind_state_name(p.state));
         points += static_cast<std::uint32_t>(p.points);
         if (p.state != KindState::Done) remaining += entry.record.budget_per_kind - std::min<std::uint32_t>(entry.record.budget_per_kind, static_cast<std::uint32_t>(p.points));
@@ -757,8 +762,9 @@ void CoordinatorServer::update_metrics() {
     const std::string campaign = std::to_string(id);
     std::size_t remaining = 0;
     for (const KindProgressInfo& p : entry.campaign->progress()) {
-      metrics_.set_kind({campaign, entry.record.device_class, p.key.str(), block_role_name(p.role)}, p.points,
-                        p.max_relative_std, p.state == KindState::Done);
+      if (!std::isnan(p.max_relative_std))  // not fitted yet: no std to report
+        metrics_.set_kind({campaign, entry.record.device_class, p.key.str(), block_role_name(p.role)}, p.points,
+                          p.max_relative_std, p.state == KindState::Done);
       if (p.state != KindState::Done) remaining += entry.record.budget_per_kind - std::min<std::size_t>(entry.record.budget_per_kind, p.points);
     }
     metrics_.set_campaign(campaign, entry.record.device_class, entry.campaign->family().name, entry.record.state == "running",

@@ -135,6 +135,12 @@ struct KindProgress {
   budget @3 :UInt32;
   maxRelativeStd @4 :Float64;
   state @5 :Text;                          # waiting, profiling, converged, budget-spent, no-candidates
+  convergence @6 :List(StdAtPoints);       # the stop rule's max relative std at each evaluation
+}
+
+struct StdAtPoints {
+  points @0 :UInt32;
+  maxRelativeStd @1 :Float64;
 }
 
 struct CampaignInfo {

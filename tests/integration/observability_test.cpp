@@ -3,6 +3,7 @@
 // through Prometheus's HTTP API; the alert rules load into that Prometheus; the convergence page
 // renders in headless Chromium.
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -211,4 +212,61 @@ TEST_CASE("every Grafana panel's PromQL returns data from a real Prometheus scra
   }
   // a healthy fleet fires nothing but (maybe) nothing
   for (const json& alert : prometheus.api("/api/v1/alerts").at("alerts")) CHECK(alert.at("state") != "firing");
+}
+
+TEST_CASE("the convergence page renders in headless Chromium with non-empty plots, nothing external and no console errors") {
+  const std::string chromium = "/usr/bin/chromium";
+  REQUIRE_MESSAGE(std::ifstream(chromium).good(), "install the Debian package 'chromium' (./run setup)");
+  Fleet fleet;
+  fleet.start_campaign();
+  fleet.wait_done();
+  std::this_thread::sleep_for(1500ms);  // the bridge's snapshot refreshes every second
+  const std::string url = "http://127.0.0.1:" + std::to_string(fleet.http_port) + "/?class=sim-xavier";
+  TempDir browser;
+  // Only loopback resolves: a page that tried to load anything from elsewhere would log an error.
+  const std::vector<std::string> common = {"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                                           "--disable-sync", "--disable-default-apps", "--disable-extensions",
+                                           "--user-data-dir=" + browser.path() + "/profile",
+                                           "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                                           "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
+                                           "--window-size=1100,1500"};
+  std::vector<std::string> dump = common;
+  dump.insert(dump.end(), {"--dump-dom", url});
+  const auto dom = ampere::testing::run_binary(chromium, dump);
+  REQUIRE_MESSAGE(dom.exit_code == 0, dom.err);
+  CAPTURE(dom.err);
+  // no console output at all (the page logs nothing; errors and failed loads would show here)
+  CHECK(dom.err.find(":CONSOLE") == std::string::npos);
+  CHECK(dom.out.find("data-errors") == std::string::npos);
+  // non-empty plots: the page counts what it drew
+  const auto plotted = dom.out.find("data-plotted=\"");
+  REQUIRE(plotted != std::string::npos);
+  const int points = std::stoi(dom.out.substr(plotted + 14));
+  CHECK(points > 10);  // the kinds' latest std + every measured network in the scatter
+  CHECK(dom.out.find("class=\"flops\"") != std::string::npos);  // the FLOPs line is drawn beside
+  CHECK(dom.out.find("held-out time MAPE") != std::string::npos);
+  CHECK(dom.out.find("class=\"note\">cannot load") == std::string::npos);  // the status line, not the script
+
+  const std::string shot = std::string(AMPERE_BIN_DIR) + "/../test-artifacts/convergence-page.png";
+  std::filesystem::create_directories(std::filesystem::path(shot).parent_path());
+  std::filesystem::remove(shot);
+  std::vector<std::string> screenshot = common;
+  screenshot.insert(screenshot.end(), {"--screenshot=" + shot, url});
+  const auto taken = ampere::testing::run_binary(chromium, screenshot);
+  REQUIRE_MESSAGE(taken.exit_code == 0, taken.err);
+  CHECK(taken.err.find(":CONSOLE") == std::string::npos);
+  const std::string png = ampere::testing::slurp_file(shot);
+  REQUIRE(png.size() > 24);
+  CHECK(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
+  auto be32 = [&](std::size_t at) {
+    return (static_cast<unsigned>(static_cast<unsigned char>(png[at])) << 24) |
+           (static_cast<unsigned>(static_cast<unsigned char>(png[at + 1])) << 16) |
+           (static_cast<unsigned>(static_cast<unsigned char>(png[at + 2])) << 8) |
+           static_cast<unsigned>(static_cast<unsigned char>(png[at + 3]));
+  };
+  CHECK(be32(16) == 1100);  // IHDR width, height
+  CHECK(be32(20) == 1500);
+  CHECK(png.size() > 20000);  // a blank page compresses to a few kB; plots and tables do not
+  MESSAGE("screenshot: " << std::filesystem::canonical(shot).string() << " (" << png.size() << " bytes)");
 }
