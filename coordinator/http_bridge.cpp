@@ -1,6 +1,12 @@
 #include "coordinator/http_bridge.hpp"
 
 #include <httplib.h>
+#include <sys/socket.h>
+
+#include <list>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -105,7 +111,7 @@ const std::vector<Route>& routes() {
 
 }  // namespace
 
-std::shared_ptr<const BridgeSnapshot> load_snapshot(Store& store) {
+std::shared_ptr<BridgeSnapshot> load_snapshot(Store& store) {
   auto snapshot = std::make_shared<BridgeSnapshot>();
   Estimator& estimator = snapshot->estimator;
   FlopsBaselineBuilder baselines;
@@ -201,20 +207,70 @@ std::string HttpBridge::openapi() {
       .dump(2);
 }
 
+/// Estimate replies by exact request body, for one snapshot (cleared when the snapshot changes);
+/// least recently used entries go first. Pipelines ask about the same architectures again and again.
+struct HttpBridge::ReplyCache {
+  std::mutex mutex;
+  std::uint64_t generation = 0;  // of the snapshot the entries belong to
+  std::list<std::pair<std::string, std::pair<int, std::string>>> entries;  // most recent first
+  std::unordered_map<std::string_view, decltype(entries)::iterator> index;
+};
+
 HttpBridge::HttpBridge(zmq::context_t& context, BridgeConfig config)
-    : context_(context), config_(std::move(config)), server_(std::make_unique<httplib::Server>()) {}
+    : context_(context),
+      config_(std::move(config)),
+      server_(std::make_unique<httplib::Server>()),
+      cache_(std::make_unique<ReplyCache>()) {}
+
+std::optional<std::pair<int, std::string>> HttpBridge::cached(const BridgeSnapshot& snapshot, const std::string& body) {
+  if (config_.cache_entries == 0) return std::nullopt;
+  std::lock_guard<std::mutex> lock(cache_->mutex);
+  if (cache_->generation != snapshot.generation) return std::nullopt;
+  const auto found = cache_->index.find(body);
+  if (found == cache_->index.end()) return std::nullopt;
+  cache_->entries.splice(cache_->entries.begin(), cache_->entries, found->second);
+  return found->second->second;
+}
+
+void HttpBridge::remember(const BridgeSnapshot& snapshot, const std::string& body, int status, const std::string& reply) {
+  if (config_.cache_entries == 0) return;
+  std::lock_guard<std::mutex> lock(cache_->mutex);
+  if (cache_->generation != snapshot.generation) {  // a new snapshot: every cached reply is stale
+    cache_->index.clear();
+    cache_->entries.clear();
+    cache_->generation = snapshot.generation;
+  }
+  if (cache_->index.count(body) != 0) return;
+  cache_->entries.emplace_front(body, std::make_pair(status, reply));
+  cache_->index.emplace(cache_->entries.front().first, cache_->entries.begin());
+  if (cache_->entries.size() > config_.cache_entries) {
+    cache_->index.erase(cache_->entries.back().first);
+    cache_->entries.pop_back();
+  }
+}
 
 HttpBridge::~HttpBridge() { stop(); }
 
 void HttpBridge::refresh_loop() {
   StorePtr store;
+  std::string loaded_fingerprint, last_error;
+  std::uint64_t generation = 0;
   while (!stopping_.load()) {
     try {
       if (!store) store = open_store(config_.store_url);
-      std::atomic_store(&snapshot_, load_snapshot(*store));
-      ready_ = true;
+      const std::string fingerprint = store->fingerprint();
+      if (fingerprint != loaded_fingerprint || !ready_) {  // reload only what changed the store
+        std::shared_ptr<BridgeSnapshot> fresh = load_snapshot(*store);
+        fresh->generation = ++generation;
+        std::atomic_store(&snapshot_, std::shared_ptr<const BridgeSnapshot>(std::move(fresh)));
+        loaded_fingerprint = fingerprint;
+        ready_ = true;
+      }
+      if (!last_error.empty()) spdlog::info("bridge: store reachable again");
+      last_error.clear();
     } catch (const std::exception& e) {
-      spdlog::warn("bridge: cannot refresh fitted models: {}", e.what());
+      if (e.what() != last_error) spdlog::warn("bridge: cannot refresh fitted models (serving the last ones): {}", e.what());
+      last_error = e.what();
       store.reset();
     }
     for (auto waited = std::chrono::milliseconds(0); waited < config_.refresh && !stopping_.load();
@@ -226,6 +282,17 @@ void HttpBridge::refresh_loop() {
 void HttpBridge::start() {
   httplib::Server& s = *server_;
   s.set_payload_max_length(config_.max_body_bytes);
+  // A keep-alive connection holds a handler thread while it is open: size the pool for the clients.
+  const std::size_t threads = std::max<std::size_t>(2, config_.threads);
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib listens with a backlog of 5 (compiled into Debian's library): many clients connecting at
+  // once would see dropped SYNs and 1 s retransmits. Keep the socket to widen the backlog after bind.
+  int listening = -1;
+  s.set_socket_options([&listening](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
+  });
   s.set_tcp_nodelay(true);  // small JSON replies: Nagle + delayed ACK would add ~40 ms each
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
@@ -256,15 +323,28 @@ void HttpBridge::start() {
     res.set_content(openapi(), "application/json");
   });
   s.Post("/v1/estimate", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto body = json_body(req, res, {"model", "device_class", "iterations"});
-    if (!body) return;
     const auto started = std::chrono::steady_clock::now();
     const auto snapshot = std::atomic_load(&snapshot_);
+    const bool json_type = req.get_header_value("Content-Type").rfind("application/json", 0) == 0;
+    auto served = [&](int status) {
+      if (config_.metrics != nullptr)
+        config_.metrics->estimate_served(
+            "http", status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    };
+    if (json_type && snapshot)
+      if (auto hit = cached(*snapshot, req.body)) {
+        res.status = hit->first;
+        res.set_content(hit->second, "application/json");
+        res.set_header("X-Ampere-Cache", "hit");
+        return served(hit->first);
+      }
+    const auto body = json_body(req, res, {"model", "device_class", "iterations"});
+    if (!body) return served(res.status);
     const auto [status, out] = estimate_one(snapshot ? &snapshot->estimator : nullptr, *body);
     reply(res, status, out);
-    if (config_.metrics != nullptr)
-      config_.metrics->estimate_served(
-          "http", status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    res.set_header("X-Ampere-Cache", "miss");
+    if (snapshot && status != 503) remember(*snapshot, req.body, status, res.body);
+    served(status);
   });
   s.Post("/v1/estimate:batch", [this](const httplib::Request& req, httplib::Response& res) {
     const auto body = json_body(req, res, {"requests"});
@@ -358,6 +438,11 @@ void HttpBridge::start() {
 
   if (!s.bind_to_port(config_.host, config_.port))
     throw InputError("bridge: cannot bind http://" + config_.host + ":" + std::to_string(config_.port));
+  if (listening >= 0) ::listen(listening, SOMAXCONN);  // Linux updates the backlog of a listening socket
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   refreshing_ = std::thread([this] { refresh_loop(); });
   serving_ = std::thread([this] { server_->listen_after_bind(); });
   spdlog::info("bridge serving http://{}:{} (writes {})", config_.host, config_.port,

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -41,16 +42,19 @@ struct BridgeConfig {
   std::size_t max_body_bytes = 1 << 20;
   std::chrono::milliseconds refresh{1000};
   CoordinatorMetrics* metrics = nullptr;  ///< estimate counts and latencies go here when given
+  std::size_t threads = 64;               ///< handler threads (a keep-alive client holds one while connected)
+  std::size_t cache_entries = 4096;       ///< estimate replies kept per snapshot (0: no cache)
 };
 
 /// What the bridge answers from: fitted kind models and FLOPs lines of every device class, and per
 /// class its measured-vs-estimated points (held-out models, and the profiled variant networks).
 struct BridgeSnapshot {
+  std::uint64_t generation = 0;  ///< distinct per snapshot a bridge loads
   Estimator estimator;
   std::map<std::string, nlohmann::json> accuracy;  ///< per device class, the /accuracy route's JSON
 };
 /// Reads a snapshot from a store (every campaign, its fitted models and results).
-std::shared_ptr<const BridgeSnapshot> load_snapshot(Store& store);
+std::shared_ptr<BridgeSnapshot> load_snapshot(Store& store);
 
 class HttpBridge {
  public:
@@ -64,6 +68,9 @@ class HttpBridge {
 
  private:
   void refresh_loop();
+  /// A cached reply to exactly this request body under this snapshot, if any.
+  std::optional<std::pair<int, std::string>> cached(const BridgeSnapshot& snapshot, const std::string& body);
+  void remember(const BridgeSnapshot& snapshot, const std::string& body, int status, const std::string& reply);
 
   zmq::context_t& context_;
   BridgeConfig config_;
@@ -72,6 +79,8 @@ class HttpBridge {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};
   std::shared_ptr<const BridgeSnapshot> snapshot_;  // read and swapped with std::atomic_load/store
+  struct ReplyCache;
+  std::unique_ptr<ReplyCache> cache_;
 };
 
 }  // namespace ampere

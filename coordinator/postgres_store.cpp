@@ -243,6 +243,18 @@ class PostgresStore final : public Store {
     });
   }
 
+  std::string fingerprint() override {
+    return guarded("fingerprint", [&](pqxx::connection& connection) {
+      pqxx::read_transaction w(connection);
+      const auto row = w.exec(
+          "SELECT (SELECT COUNT(*) FROM campaigns), (SELECT COALESCE(STRING_AGG(state, ',' ORDER BY id), '') FROM campaigns), "
+          "(SELECT COUNT(*) FROM results), "
+          "(SELECT COALESCE(md5(STRING_AGG(kind_key || model_json, '' ORDER BY campaign_id, kind_key)), '') FROM kind_models)")[0];
+      return row[0].as<std::string>() + "|" + row[1].as<std::string>() + "|" + row[2].as<std::string>() + "|" +
+             row[3].as<std::string>();
+    });
+  }
+
  private:
   void migrate() {
     pqxx::work w(*connection_);

@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 
 #include <cmath>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -259,6 +260,16 @@ class SqliteStore final : public Store {
       out.push_back(std::move(r));
     }
     return out;
+  }
+
+  std::string fingerprint() override {
+    Statement s(db_, "SELECT (SELECT COUNT(*) FROM campaigns), (SELECT COALESCE(GROUP_CONCAT(state, ','), '') FROM campaigns), "
+                     "(SELECT COUNT(*) FROM results)");
+    s.step();
+    std::size_t models = 0;  // kind models may be replaced in place: hash their text
+    Statement m(db_, "SELECT kind_key, model_json FROM kind_models ORDER BY campaign_id, kind_key");
+    while (m.step()) models = models * 1000003u ^ std::hash<std::string>{}(m.text(0) + m.text(1));
+    return std::to_string(s.integer(0)) + "|" + s.text(1) + "|" + std::to_string(s.integer(2)) + "|" + std::to_string(models);
   }
 
  private:

@@ -82,6 +82,9 @@ class Store {
   /// restores them instead of refitting.
   virtual void save_kind_model(std::uint64_t campaign_id, const std::string& kind_key, const std::string& model_json) = 0;
   virtual std::vector<std::pair<std::string, std::string>> kind_models(std::uint64_t campaign_id) = 0;
+  /// A cheap summary that changes whenever a campaign, its state, a result or a kind model changes
+  /// (readers such as the HTTP bridge reload only then).
+  virtual std::string fingerprint() = 0;
 };
 
 using StorePtr = std::unique_ptr<Store>;

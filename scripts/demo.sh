@@ -24,8 +24,9 @@ for attempt in 1 2 3 4 5; do
   AGENTS="tcp://127.0.0.1:$((20000 + RANDOM % 20000))"
   CLIENTS="tcp://127.0.0.1:$((20000 + RANDOM % 20000))"
   HTTP="127.0.0.1:$((20000 + RANDOM % 20000))"
+  METRICS="127.0.0.1:$((20000 + RANDOM % 20000))"
   "$BIN/ampere-coordinator" --store "sqlite:$WORK/ampere.db" --agents "$AGENTS" --clients "$CLIENTS" --http "$HTTP" \
-    2>>"$WORK/coordinator.log" &
+    --metrics "$METRICS" 2>>"$WORK/coordinator.log" &
   COORD=$!
   sleep 0.5
   kill -0 "$COORD" 2>/dev/null && break
@@ -34,7 +35,9 @@ PIDS+=("$COORD")
 AMPERE=("$BIN/ampere" --coordinator "$CLIENTS")
 for i in $(seq 50); do "${AMPERE[@]}" --timeout 1 device-classes >/dev/null 2>&1 && break; sleep 0.2; done
 
-say "Coordinator on $CLIENTS (store sqlite:$WORK/ampere.db), HTTP bridge on http://$HTTP (try /openapi.json); starting one LibTorch agent ($THREADS thread)"
+say "Coordinator on $CLIENTS (store sqlite:$WORK/ampere.db); starting one LibTorch agent ($THREADS thread)"
+echo "  convergence page  http://$HTTP/          (HTTP bridge; API: http://$HTTP/openapi.json)"
+echo "  Prometheus        http://$METRICS/metrics"
 "$BIN/ampere-agent" --coordinator "$AGENTS" --threads "$THREADS" --agent-id demo-agent 2>>"$WORK/agent.log" &
 AGENT=$!
 PIDS+=("$AGENT")
@@ -62,3 +65,12 @@ for i in 1 2 3 4 5; do
   PAIRS+=("$WORK/m$i.json=$WORK/r$i.json")
 done
 "${AMPERE[@]}" compare --device-class "$CLASS" "${PAIRS[@]}"
+
+say "Live accuracy the coordinator exports (3 held-out cnn5 models measured during the campaign)"
+if command -v curl >/dev/null; then
+  curl -s "http://$METRICS/metrics" | grep -E '^ampere_(heldout_mape_ratio|results_stored_total|jobs_done_total)' || true
+fi
+if [ -n "${AMPERE_DEMO_KEEP:-}" ]; then
+  say "Coordinator kept running (AMPERE_DEMO_KEEP): http://$HTTP/ and http://$METRICS/metrics; Ctrl-C stops it"
+  wait "$COORD" || true
+fi

@@ -1,6 +1,7 @@
 #include "coordinator/store_contract.hpp"
 
 #include <cmath>
+#include <set>
 
 #include <doctest/doctest.h>
 
@@ -13,7 +14,10 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
   {
     StorePtr store = reopen();
     CHECK(store->campaigns().empty());
+    std::set<std::string> fingerprints{store->fingerprint()};
+    auto changed = [&] { return fingerprints.insert(store->fingerprint()).second; };
     campaign = store->create_campaign({0, "{}", "server", 20, "max-variance", "running"});
+    CHECK(changed());
     JobRecord j;
     j.campaign_id = campaign;
     j.kind_key = "v1|output|in=flat|linear(bias=1)|classes=10|batch=10|dtype=float32";
@@ -32,15 +36,20 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
     m.threads = 1;
     m.idle_watts = std::nan("");
     store->store_result({job, "agent-1", m});
-    CHECK_THROWS(store->store_result({job, "agent-1", m}));  // never twice
+    CHECK(changed());
+    CHECK_THROWS_AS(store->store_result({job, "agent-1", m}), DuplicateResult);  // never twice
+    CHECK_FALSE(changed());
     CHECK_THROWS_AS(store->store_result({999999, "agent-1", m}), InputError);
     Measurement with_idle = m;
     with_idle.idle_watts = 3.5;
     with_idle.meter = MeterSource::Rapl;
     store->store_result({ids[1], "agent-2", with_idle});
     store->save_kind_model(campaign, "k", "{\"v\": 1}");
-    store->save_kind_model(campaign, "k", "{\"v\": 2}");  // replaced, not duplicated
+    CHECK(changed());
+    store->save_kind_model(campaign, "k", "{\"v\": 2}");  // replaced, not duplicated (same length)
+    CHECK(changed());
     store->set_campaign_state(campaign, "done");
+    CHECK(changed());
   }
   StorePtr store = reopen();  // everything survives a reopen (a coordinator restart)
   REQUIRE(store->campaigns().size() == 1);

@@ -396,6 +396,15 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
   CHECK(e.at("meter") == "simulated");
   CHECK(e.at("flops_baseline").at("seconds_per_iteration").contains("mean"));
 
+  // a repeated request is answered from the reply cache, byte for byte the same; another is not
+  const std::string same = nlohmann::json{{"model", model}, {"device_class", "sim-server"}, {"iterations", 50}}.dump();
+  CHECK(ok->get_header_value("X-Ampere-Cache") == "miss");
+  auto again = post("/v1/estimate", same);
+  CHECK(again->get_header_value("X-Ampere-Cache") == "hit");
+  CHECK(again->body == ok->body);
+  CHECK(post("/v1/estimate", nlohmann::json{{"model", model}, {"device_class", "sim-server"}, {"iterations", 51}}.dump())
+            ->get_header_value("X-Ampere-Cache") == "miss");
+
   // the same answer as the CLI's path through the coordinator
   const auto via_cli = coordinator.client().estimate(model.dump(), "sim-server", 50);
   CHECK(via_cli.at("seconds_per_iteration").at("mean").get<double>() ==
@@ -481,5 +490,12 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
     }
   }
   CHECK(documented == 11);
+
+  // the store changes (a new campaign): cached replies are dropped with the old snapshot
+  CHECK(post("/v1/estimate", same)->get_header_value("X-Ampere-Cache") == "hit");
+  REQUIRE(post("/v1/campaigns", nlohmann::json{{"family", start["family"]}, {"device_class", "sim-server"}, {"budget", 4}}.dump(),
+               auth)->status == 201);
+  std::this_thread::sleep_for(1500ms);
+  CHECK(post("/v1/estimate", same)->get_header_value("X-Ampere-Cache") == "miss");
   CHECK(coordinator.process->running());
 }
