@@ -28,6 +28,7 @@ using namespace ampere;
 
 int main(int argc, char** argv) {
   const double seconds_per_level = argc > 1 ? std::stod(argv[1]) : 5.0;
+  const std::size_t cache_entries = argc > 2 ? std::stoul(argv[2]) : BridgeConfig{}.cache_entries;
   const std::string db = (std::filesystem::temp_directory_path() / ("ampere-bench-bridge-" + std::to_string(getpid()) + ".db")).string();
   const ModelSpec family = load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/cnn5.json");
   {
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   config.store_url = "sqlite:" + db;
   config.coordinator_clients = "tcp://127.0.0.1:1";  // estimates never touch the coordinator
   config.refresh = std::chrono::milliseconds(60000);
+  config.cache_entries = cache_entries;
   HttpBridge bridge(context, config);
   bridge.start();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -80,8 +82,35 @@ int main(int argc, char** argv) {
                                       {"iterations", 1000}}
                            .dump());
   repeated.assign(distinct.begin(), distinct.begin() + 64);
-  std::printf("bench/bridge: POST /v1/estimate (cnn5 models, 5 blocks each), keep-alive clients on loopback, %.0f s per level\n",
-              seconds_per_level);
+  std::printf("bench/bridge: POST /v1/estimate (cnn5 models, 5 blocks each), keep-alive clients on loopback, %.0f s per "
+              "level, reply cache %zu entries\n",
+              seconds_per_level, cache_entries);
+  {  // the handler's work without HTTP: parse the body and the spec, estimate, write the JSON
+    StorePtr store = open_store("sqlite:" + db);
+    const auto snapshot = load_snapshot(*store);
+    double parse_s = 0, spec_s = 0, estimate_s = 0, dump_s = 0;
+    const std::size_t n = 5000;
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const nlohmann::json body = nlohmann::json::parse(distinct[i]);
+      const auto t1 = std::chrono::steady_clock::now();
+      const ModelSpec model = parse_model_spec(body.at("model"));
+      const auto t2 = std::chrono::steady_clock::now();
+      const nlohmann::json out = snapshot->estimator.estimate(model, "sim-server", 1000);
+      const auto t3 = std::chrono::steady_clock::now();
+      bytes += out.dump().size();
+      const auto t4 = std::chrono::steady_clock::now();
+      parse_s += std::chrono::duration<double>(t1 - t0).count();
+      spec_s += std::chrono::duration<double>(t2 - t1).count();
+      estimate_s += std::chrono::duration<double>(t3 - t2).count();
+      dump_s += std::chrono::duration<double>(t4 - t3).count();
+    }
+    const double total = parse_s + spec_s + estimate_s + dump_s;
+    std::printf("handler work without HTTP, one thread, %zu distinct models: %.0f estimates/s (per estimate: parse body "
+                "%.1f us, spec %.1f us, estimate %.1f us, reply JSON %.1f us; %zu bytes)\n",
+                n, n / total, 1e6 * parse_s / n, 1e6 * spec_s / n, 1e6 * estimate_s / n, 1e6 * dump_s / n, bytes / n);
+  }
   std::printf("%9s %8s %14s %10s %10s %10s %8s\n", "models", "clients", "estimates/s", "p50_ms", "p99_ms", "max_ms", "errors");
   for (const auto& [label, pool] : {std::make_pair("distinct", &distinct), std::make_pair("repeated", &repeated)})
   for (int clients : {1, 8, 64}) {
@@ -122,6 +151,6 @@ int main(int argc, char** argv) {
   }
   bridge.stop();
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
-  std::printf("reproduce: build/bin/bench_bridge [SECONDS_PER_LEVEL]\n");
+  std::printf("reproduce: build/bin/bench_bridge %g %zu\n", seconds_per_level, cache_entries);
   return 0;
 }
