@@ -53,7 +53,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> pairs;
   CLI::App* compare = app.add_subcommand("compare", "estimates vs what ampere-agent measure measured, and the FLOPs baseline");
   compare->add_option("--device-class", device_class, "device class")->required();
-  compare->add_option("pairs", pairs, "MODEL.json=MEASURED.json ...")->required();
+  compare->add_option("pairs", pairs,
+                      "MODEL.json=MEASURED.json[,AGAIN.json] ... (a second measurement of the same model gives the noise floor)")
+      ->required();
 
   CLI::App* classes = app.add_subcommand("device-classes", "device classes the coordinator knows");
   classes->add_flag("--json", as_json, "print JSON");
@@ -122,7 +124,10 @@ int main(int argc, char** argv) {
         m.model_file = pair.substr(0, eq);
         const std::string model_text = read_file(m.model_file);
         m.model = nlohmann::json::parse(model_text);
-        m.measured = nlohmann::json::parse(read_file(pair.substr(eq + 1)));
+        const std::string measured = pair.substr(eq + 1);
+        const auto comma = measured.find(',');
+        m.measured = nlohmann::json::parse(read_file(measured.substr(0, comma)));
+        if (comma != std::string::npos) m.measured_again = nlohmann::json::parse(read_file(measured.substr(comma + 1)));
         m.estimate = client.estimate(model_text, device_class, 1);
         models.push_back(std::move(m));
       }

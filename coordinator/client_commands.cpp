@@ -78,7 +78,8 @@ void print_campaigns(const nlohmann::json& campaigns, std::ostream& out) {
 }
 
 double print_comparison(const std::vector<MeasuredModel>& models, std::ostream& out) {
-  double est_s = 0, flops_s = 0, est_j = 0, flops_j = 0;
+  double est_s = 0, flops_s = 0, est_j = 0, flops_j = 0, noise = 0;
+  std::size_t repeated = 0;
   int within10 = 0;
   std::string energy_label;
   char line[512];
@@ -104,6 +105,11 @@ double print_comparison(const std::vector<MeasuredModel>& models, std::ostream& 
     flops_j += std::abs(efj);
     within10 += std::abs(es) <= 0.10 ? 1 : 0;
     energy_label = m.measured.at("meter").get<std::string>();
+    if (!m.measured_again.is_null()) {
+      const double again = m.measured_again.at("seconds_per_iteration").at("value").get<double>();
+      noise += std::abs(again - ms) / (0.5 * (again + ms));
+      ++repeated;
+    }
     std::snprintf(line, sizeof line, "%-28s %12.4g %12.4g %+6.1f%% %12.4g %+6.1f%% | %12.4g %12.4g %+6.1f%% %12.4g %+6.1f%%\n",
                   (m.model.at("name").get<std::string>() + " (" + channels + ")").c_str(), s, ms, 100 * es, fs, 100 * efs, j,
                   mj, 100 * ej, fj, 100 * efj);
@@ -115,6 +121,13 @@ double print_comparison(const std::vector<MeasuredModel>& models, std::ostream& 
                 models.size(), 100 * est_s / n, 100 * flops_s / n, within10, energy_label.c_str(), 100 * est_j / n,
                 100 * flops_j / n);
   out << line;
+  if (repeated > 0) {
+    std::snprintf(line, sizeof line,
+                  "noise floor: the same models measured twice differ by %.1f%% on average (time), the best any estimate "
+                  "can be judged to on this machine now\n",
+                  100 * noise / static_cast<double>(repeated));
+    out << line;
+  }
   if (energy_label == "time-surrogate")
     out << "energy here is the time surrogate (seconds x configured watts), so its accuracy is the time accuracy; "
            "no joule above was measured.\n";

@@ -22,10 +22,13 @@ struct MeasuredModel {
   nlohmann::json model;     ///< the spec
   nlohmann::json estimate;  ///< what the coordinator estimated
   nlohmann::json measured;  ///< ampere-agent measure's JSON
+  nlohmann::json measured_again;  ///< optional: the same model measured again (null when absent)
 };
 
 /// Prints estimated vs measured vs FLOPs baseline, per model and as MAPE over all of them; the
-/// energy columns carry their meter labels. Returns the estimate's time MAPE in percent.
+/// energy columns carry their meter labels. With second measurements, also the noise floor: the
+/// mean relative difference between the two, the best any estimate can be judged to here.
+/// Returns the estimate's time MAPE in percent.
 double print_comparison(const std::vector<MeasuredModel>& models, std::ostream& out);
 
 }  // namespace ampere

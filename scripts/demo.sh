@@ -57,12 +57,13 @@ say "One estimate in full (1000 iterations)"
 "$BIN/ampere" model sample --family "$ROOT/models/cnn5.json" --seed 7001 >"$WORK/m1.json"
 "${AMPERE[@]}" estimate --model "$WORK/m1.json" --device-class "$CLASS" --iterations 1000
 
-say "5 random cnn5 models: estimated, then trained here for real (ampere-agent measure)"
+say "5 random cnn5 models: estimated, then trained here for real, twice each (ampere-agent measure)"
 PAIRS=()
 for i in 1 2 3 4 5; do
   "$BIN/ampere" model sample --family "$ROOT/models/cnn5.json" --seed $((7000 + i)) >"$WORK/m$i.json"
   "$BIN/ampere-agent" --threads "$THREADS" measure --model "$WORK/m$i.json" >"$WORK/r$i.json" 2>>"$WORK/agent.log"
-  PAIRS+=("$WORK/m$i.json=$WORK/r$i.json")
+  "$BIN/ampere-agent" --threads "$THREADS" measure --model "$WORK/m$i.json" >"$WORK/s$i.json" 2>>"$WORK/agent.log"
+  PAIRS+=("$WORK/m$i.json=$WORK/r$i.json,$WORK/s$i.json")
 done
 "${AMPERE[@]}" compare --device-class "$CLASS" "${PAIRS[@]}"
 
