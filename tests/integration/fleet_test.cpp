@@ -359,6 +359,43 @@ TEST_CASE("PostgreSQL going away mid-campaign loses nothing: results spool to di
   CHECK(coordinator->client().campaign_status(id).at(0).at("points") == status.at("points"));
 }
 
+TEST_CASE("a coordinator killed while results wait in its spool writes them to the store when it starts again") {
+  ampere::testing::PostgresServer postgres;
+  const std::string url = postgres.create_database();
+  TempDir dir;
+  const std::string spool = dir.path() + "/spool.jsonl";
+  auto coordinator = std::make_unique<Coordinator>(dir, std::vector<std::string>{"--spool", spool}, "coordinator.log", url);
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator->agents, "--backend", "simulated", "--profile", "oppo",
+                                           "--pace-ms", "40"},
+                          dir.path() + "/agent.log");
+  coordinator->wait_for_agents("sim-oppo", 1);
+  const auto id = coordinator->client().start_campaign(slurp(models("lstm")), "sim-oppo", 8, "max-variance").at("id").get<std::uint64_t>();
+  for (int i = 0; i < 200 && ampere::open_store(url)->results(id).size() < 2; ++i) std::this_thread::sleep_for(50ms);
+  postgres.stop();
+  std::size_t spooled = 0;
+  for (int i = 0; i < 200 && spooled < 2; ++i) {
+    std::this_thread::sleep_for(50ms);
+    spooled = ampere::ResultSpool(spool, 100000).size();
+  }
+  REQUIRE(spooled >= 1);
+  coordinator->process->kill_hard();  // a crash with acknowledged results only on disk
+  spooled = ampere::ResultSpool(spool, 100000).size();
+  std::set<std::uint64_t> waiting;
+  {
+    std::ifstream in(spool);
+    for (std::string line; std::getline(in, line);) waiting.insert(ampere::result_from_json_line(line).job_id);
+  }
+  REQUIRE(waiting.size() == spooled);
+  postgres.start();
+  coordinator->start(dir, {"--spool", spool}, "coordinator-2.log");
+  std::set<std::uint64_t> stored;
+  for (const auto& r : ampere::open_store(url)->results(id)) stored.insert(r.job_id);
+  for (std::uint64_t job : waiting) CHECK(stored.count(job) == 1);  // written before the coordinator served anything
+  CHECK_FALSE(std::filesystem::exists(spool));
+  CHECK(slurp(dir.path() + "/coordinator-2.log").find("writing them to the store first") != std::string::npos);
+  coordinator->wait_done(id, 90s);
+}
+
 TEST_CASE("the HTTP bridge serves every documented route and answers bad input with JSON 4xx") {
   TempDir dir;
   const std::string token = dir.file("token", "s3cret\n");
