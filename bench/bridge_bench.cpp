@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/simulated_device.hpp"
+#include "common/layer_parser.hpp"
+#include "common/layer_shapes.hpp"
 #include "coordinator/campaign.hpp"
 #include "coordinator/http_bridge.hpp"
 #include "coordinator/store.hpp"
@@ -88,7 +90,8 @@ int main(int argc, char** argv) {
   {  // the handler's work without HTTP: parse the body and the spec, estimate, write the JSON
     StorePtr store = open_store("sqlite:" + db);
     const auto snapshot = load_snapshot(*store);
-    double parse_s = 0, spec_s = 0, estimate_s = 0, dump_s = 0;
+    double parse_s = 0, spec_s = 0, estimate_s = 0, dump_s = 0, blocks_s = 0, cost_s = 0, flops_seen = 0;
+    std::size_t blocks_seen = 0;
     const std::size_t n = 5000;
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -101,6 +104,13 @@ int main(int argc, char** argv) {
       const auto t3 = std::chrono::steady_clock::now();
       bytes += out.dump().size();
       const auto t4 = std::chrono::steady_clock::now();
+      // the two model walks inside the estimate, timed again on their own
+      blocks_seen += parse_blocks(model).size();
+      const auto t5 = std::chrono::steady_clock::now();
+      flops_seen += model_cost(model).training_flops_per_iteration;
+      const auto t6 = std::chrono::steady_clock::now();
+      blocks_s += std::chrono::duration<double>(t5 - t4).count();
+      cost_s += std::chrono::duration<double>(t6 - t5).count();
       parse_s += std::chrono::duration<double>(t1 - t0).count();
       spec_s += std::chrono::duration<double>(t2 - t1).count();
       estimate_s += std::chrono::duration<double>(t3 - t2).count();
@@ -108,8 +118,11 @@ int main(int argc, char** argv) {
     }
     const double total = parse_s + spec_s + estimate_s + dump_s;
     std::printf("handler work without HTTP, one thread, %zu distinct models: %.0f estimates/s (per estimate: parse body "
-                "%.1f us, spec %.1f us, estimate %.1f us, reply JSON %.1f us; %zu bytes)\n",
-                n, n / total, 1e6 * parse_s / n, 1e6 * spec_s / n, 1e6 * estimate_s / n, 1e6 * dump_s / n, bytes / n);
+                "%.1f us, spec %.1f us, estimate %.1f us (of which blocks and kind keys %.1f us, FLOPs %.1f us), reply "
+                "JSON %.1f us; %zu bytes)\n",
+                n, n / total, 1e6 * parse_s / n, 1e6 * spec_s / n, 1e6 * estimate_s / n, 1e6 * blocks_s / n,
+                1e6 * cost_s / n, 1e6 * dump_s / n, bytes / n);
+    if (blocks_seen != 5 * n || !(flops_seen > 0)) std::fprintf(stderr, "unexpected block count %zu\n", blocks_seen);
   }
   std::printf("%9s %8s %14s %10s %10s %10s %8s\n", "models", "clients", "estimates/s", "p50_ms", "p99_ms", "max_ms", "errors");
   for (const auto& [label, pool] : {std::make_pair("distinct", &distinct), std::make_pair("repeated", &repeated)})
