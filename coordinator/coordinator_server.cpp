@@ -152,26 +152,20 @@ void CoordinatorServer::reload() {
     for (ResultRecord& r : store_.results(record.id)) results.emplace(r.job_id, std::move(r));
     std::size_t replayed = 0, requeued = 0;
     for (JobRecord& job : store_.jobs(record.id)) {
-      if (job.kind_key == kHoldoutKind) {
-        if (job.state == JobState::Done && results.count(job.id) == 1) {
-          entry.holdout.emplace_back(parse_model_spec(nlohmann::json::parse(job.variant_json)), results.at(job.id).measurement);
-        } else if (job.state != JobState::Failed && record.state == "running") {
-          if (job.state == JobState::Running) store_.set_job_state(job.id, JobState::Queued, "");
-          job.state = JobState::Queued;
-          queues_[record.device_class].push_back(job.id);
-          jobs_[job.id] = job;
-        }
-        continue;
-      }
-      const KindKey key(job.kind_key);
+      const bool holdout = job.kind_key == kHoldoutKind;  // measured whole, not a profiled kind
       if (job.state == JobState::Done && results.count(job.id) == 1) {
-        entry.campaign->add_result(key, job.channels, results.at(job.id).measurement);
-        record_baseline_point(record.device_class, job, results.at(job.id).measurement);
+        const Measurement& m = results.at(job.id).measurement;
+        if (holdout) {
+          entry.holdout.emplace_back(parse_model_spec(nlohmann::json::parse(job.variant_json)), m);
+        } else {
+          entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);
+          record_baseline_point(record.device_class, job, m);
+        }
         ++replayed;
       } else if (job.state == JobState::Failed) {
-        entry.campaign->job_failed(key, job.channels);
+        if (!holdout) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
       } else if (record.state == "running") {
-        entry.campaign->restore_outstanding(key, job.channels);
+        if (!holdout) entry.campaign->restore_outstanding(KindKey(job.kind_key), job.channels);
         if (job.state == JobState::Running) store_.set_job_state(job.id, JobState::Queued, "");
         job.state = JobState::Queued;
         queues_[record.device_class].push_back(job.id);
@@ -480,20 +474,19 @@ void CoordinatorServer::enqueue(CampaignEntry& entry, std::vector<PlannedJob> pl
     j.variant_json = to_json(p.variant).dump();
     records.push_back(std::move(j));
   }
-  std::vector<std::uint64_t> ids;
-  try {
-    ids = store_.create_jobs(records);
-    store_back();
-  } catch (const StoreUnavailable& e) {
-    store_down("create_jobs", e);
+  if (!queue_jobs(entry, std::move(records)))
     for (const PlannedJob& p : planned) entry.campaign->withdraw(p.kind, p.channels);  // planned again later
-    return;
-  }
+}
+
+bool CoordinatorServer::queue_jobs(CampaignEntry& entry, std::vector<JobRecord> records) {
+  std::vector<std::uint64_t> ids;
+  if (!try_store("create_jobs", [&] { ids = store_.create_jobs(records); })) return false;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     records[i].id = ids[i];
     jobs_[ids[i]] = records[i];
     queues_[entry.record.device_class].push_back(ids[i]);
   }
+  return true;
 }
 
 void CoordinatorServer::after_progress(CampaignEntry& entry) {
@@ -697,51 +690,27 @@ void CoordinatorServer::enqueue_holdout(CampaignEntry& entry) {
     j.variant_json = to_json(model).dump();
     records.push_back(std::move(j));
   }
-  if (records.empty()) return;
-  std::vector<std::uint64_t> ids;
-  if (!try_store("create_jobs", [&] { ids = store_.create_jobs(records); })) return;  // the live MAPE waits for the next campaign
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    records[i].id = ids[i];
-    jobs_[ids[i]] = records[i];
-    queues_[entry.record.device_class].push_back(ids[i]);
-  }
+  if (!records.empty()) queue_jobs(entry, std::move(records));  // store away: this campaign has no live MAPE
 }
 
 void CoordinatorServer::update_heldout_mape(const std::string& device_class) {
-  double ampere_s = 0, flops_s = 0, ampere_j = 0, flops_j = 0;
-  std::size_t n = 0, n_flops = 0, n_j = 0, n_flops_j = 0;
+  std::vector<std::pair<nlohmann::json, Measurement>> scored;
   for (const auto& [id, entry] : campaigns_) {
     if (entry.record.device_class != device_class) continue;
     for (const auto& [model, m] : entry.holdout) {
-      nlohmann::json e;
       try {
-        e = estimator_.estimate(model, device_class, 1);
+        scored.emplace_back(estimator_.estimate(model, device_class, 1), m);
       } catch (const InputError&) {
-        continue;  // kinds not profiled yet
-      }
-      const double seconds = summarize_repeats(m.seconds_per_iteration, RepeatStatistic::Minimum).value;
-      const double joules = summarize_repeats(m.joules_per_iteration, RepeatStatistic::Minimum).value;
-      ampere_s += std::abs(e["seconds_per_iteration"]["mean"].get<double>() - seconds) / seconds;
-      ++n;
-      const nlohmann::json& b = e["flops_baseline"];
-      if (!b["seconds_per_iteration"].is_null()) {
-        flops_s += std::abs(b["seconds_per_iteration"]["mean"].get<double>() - seconds) / seconds;
-        ++n_flops;
-      }
-      if (joules > 0 && !e["joules_per_iteration"].is_null()) {
-        ampere_j += std::abs(e["joules_per_iteration"]["mean"].get<double>() - joules) / joules;
-        ++n_j;
-        if (!b["joules_per_iteration"].is_null()) {
-          flops_j += std::abs(b["joules_per_iteration"]["mean"].get<double>() - joules) / joules;
-          ++n_flops_j;
-        }
+        // its kinds are not all profiled yet
       }
     }
   }
-  if (n > 0) metrics_.set_heldout_mape(device_class, "ampere", "seconds", ampere_s / static_cast<double>(n), n);
-  if (n_flops > 0) metrics_.set_heldout_mape(device_class, "flops", "seconds", flops_s / static_cast<double>(n_flops), n);
-  if (n_j > 0) metrics_.set_heldout_mape(device_class, "ampere", "joules", ampere_j / static_cast<double>(n_j), n);
-  if (n_flops_j > 0) metrics_.set_heldout_mape(device_class, "flops", "joules", flops_j / static_cast<double>(n_flops_j), n);
+  const AccuracyScore score = score_estimates(scored);
+  const std::pair<const char*, const char*> names[] = {
+      {"ampere", "seconds"}, {"flops", "seconds"}, {"ampere", "joules"}, {"flops", "joules"}};
+  const std::optional<double> values[] = {score.seconds, score.flops_seconds, score.joules, score.flops_joules};
+  for (std::size_t i = 0; i < 4; ++i)
+    if (values[i]) metrics_.set_heldout_mape(device_class, names[i].first, names[i].second, *values[i], score.models);
 }
 
 void CoordinatorServer::update_metrics() {

@@ -74,6 +74,8 @@ class CoordinatorServer {
   void requeue(std::uint64_t job_id, const std::string& why);
   void plan(const std::string& device_class);
   void enqueue(CampaignEntry& entry, std::vector<PlannedJob> jobs);
+  /// Stores the jobs (ids from the store) and queues them; false when the store is away.
+  bool queue_jobs(CampaignEntry& entry, std::vector<JobRecord> records);
   void after_progress(CampaignEntry& entry);
   void record_baseline_point(const std::string& device_class, const JobRecord& job, const Measurement& m);
   std::string campaign_status(std::uint64_t campaign_id);

@@ -67,6 +67,17 @@ class MissingKinds : public InputError {
   std::vector<std::string> kinds_;
 };
 
+/// How close estimates came to measurements of the same models: mean absolute percentage errors
+/// (as ratios) of the estimate and of its FLOPs line, for time and energy; empty where nothing
+/// could be scored (no FLOPs line yet, no energy readings).
+struct AccuracyScore {
+  std::size_t models = 0;
+  std::optional<double> seconds, flops_seconds, joules, flops_joules;
+};
+/// Scores (estimate JSON of one iteration, measurement) pairs; the measurement's statistic is the
+/// minimum of its repeats, as the GPs fit.
+AccuracyScore score_estimates(const std::vector<std::pair<nlohmann::json, Measurement>>& pairs);
+
 class Estimator {
  public:
   /// Adds or replaces fitted kinds of a device class.

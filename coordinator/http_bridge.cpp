@@ -142,6 +142,7 @@ std::shared_ptr<BridgeSnapshot> load_snapshot(Store& store) {
   for (const std::string& c : estimator.device_classes())
     if (const auto b = baselines.baseline(c)) estimator.set_flops_baseline(c, *b);
   // Measured vs estimated, per class: what the convergence page plots.
+  std::map<std::string, std::vector<std::pair<json, Measurement>>> heldout;
   for (const Measured& m : measured) {
     json& accuracy = snapshot->accuracy[m.device_class];
     if (accuracy.is_null()) accuracy = {{"device_class", m.device_class}, {"points", json::array()}};
@@ -164,23 +165,16 @@ std::shared_ptr<BridgeSnapshot> load_snapshot(Store& store) {
                                   {"flops_baseline",
                                    {{"seconds_per_iteration", e["flops_baseline"]["seconds_per_iteration"]},
                                     {"joules_per_iteration", e["flops_baseline"]["joules_per_iteration"]}}}});
+    if (m.heldout) heldout[m.device_class].emplace_back(std::move(e), m.measurement);
   }
   for (auto& [name, accuracy] : snapshot->accuracy) {
-    double ours = 0, flops = 0;
-    std::size_t n = 0, n_flops = 0;
-    for (const json& p : accuracy["points"]) {
-      if (!p["heldout"].get<bool>()) continue;
-      const double truth = p["measured"]["seconds_per_iteration"].get<double>();
-      ours += std::abs(p["estimated"]["seconds_per_iteration"]["mean"].get<double>() - truth) / truth;
-      ++n;
-      if (!p["flops_baseline"]["seconds_per_iteration"].is_null()) {
-        flops += std::abs(p["flops_baseline"]["seconds_per_iteration"]["mean"].get<double>() - truth) / truth;
-        ++n_flops;
-      }
-    }
-    accuracy["heldout_models"] = n;
-    accuracy["heldout_mape_seconds"] = n > 0 ? json(ours / static_cast<double>(n)) : json(nullptr);
-    accuracy["heldout_flops_mape_seconds"] = n_flops > 0 ? json(flops / static_cast<double>(n_flops)) : json(nullptr);
+    const AccuracyScore score = score_estimates(heldout[name]);
+    auto ratio = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+    accuracy["heldout_models"] = score.models;
+    accuracy["heldout_mape_seconds"] = ratio(score.seconds);
+    accuracy["heldout_flops_mape_seconds"] = ratio(score.flops_seconds);
+    accuracy["heldout_mape_joules"] = ratio(score.joules);
+    accuracy["heldout_flops_mape_joules"] = ratio(score.flops_joules);
   }
   return snapshot;
 }
