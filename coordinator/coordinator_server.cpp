@@ -408,7 +408,8 @@ void CoordinatorServer::on_result(const std::string& routing_id, const std::stri
     metrics_.set_spool(spool_->size(), spool_->capacity());
   }
   metrics_.result_stored(entry.record.device_class, meter_label(m.meter));
-  metrics_.job_done(entry.record.device_class);  if (auto started = job_started_.find(job_id); started != job_started_.end()) {
+  metrics_.job_done(entry.record.device_class);
+  if (auto started = job_started_.find(job_id); started != job_started_.end()) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started->second).count();
     auto [mean, fresh] = mean_job_seconds_.try_emplace(entry.record.device_class, seconds);
     if (!fresh) mean->second = 0.8 * mean->second + 0.2 * seconds;
@@ -526,12 +527,8 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
     case wire::Envelope::Body::CAMPAIGN_STATUS_REQUEST:
       return campaign_status(body.getCampaignStatusRequest().getCampaignId());
     case wire::Envelope::Body::ESTIMATE_REQUEST: {
-      const auto started = Clock::now();
       const auto e = body.getEstimateRequest();
-      std::string reply = estimate(e.getModelSpecJson().cStr(), e.getDeviceClass().cStr(), e.getIterations());
-      const bool ok = DecodedEnvelope(reply).envelope().getBody().which() == wire::Envelope::Body::ESTIMATE_REPLY;
-      metrics_.estimate_served("zmq", ok ? 200 : 400, std::chrono::duration<double>(Clock::now() - started).count());
-      return reply;
+      return estimate(e.getModelSpecJson().cStr(), e.getDeviceClass().cStr(), e.getIterations());
     }
     case wire::Envelope::Body::DEVICE_CLASSES_REQUEST: return device_classes();
     default: return error_frame("unexpected message type on the client socket", "?");
@@ -613,7 +610,8 @@ std::string CoordinatorServer::campaign_status(std::uint64_t campaign_id) {
       info.setJobsQueued(queued);
       info.setJobsRunning(running);
       const auto progress = entry.campaign->progress();
-      std::uint32_t points = 0, remaining = 0;
+      std::uint32_t points = 0;
+      const std::size_t remaining = points_remaining_at_most(entry);
       auto kinds = info.initKinds(static_cast<unsigned>(progress.size()));
       for (unsigned k = 0; k < progress.size(); ++k) {
         const KindProgressInfo& p = progress[k];
@@ -629,22 +627,25 @@ std::string CoordinatorServer::campaign_status(std::uint64_t campaign_id) {
         }
         kinds[k].setState(p.state == KindState::Done ? stop_reason_name(p.stop) : kind_state_name(p.state));
         points += static_cast<std::uint32_t>(p.points);
-        if (p.state != KindState::Done) remaining += entry.record.budget_per_kind - std::min<std::uint32_t>(entry.record.budget_per_kind, static_cast<std::uint32_t>(p.points));
       }
       info.setJobsDone(points);
-      info.setPointsRemainingAtMost(remaining);
+      info.setPointsRemainingAtMost(static_cast<std::uint32_t>(remaining));
       std::size_t agents = 0;
       for (const auto& [id, a] : agents_by_id_) agents += a.device_class == entry.record.device_class ? 1 : 0;
       const auto mean = mean_job_seconds_.find(entry.record.device_class);
       info.setEtaSeconds(mean == mean_job_seconds_.end() || agents == 0
                              ? std::nan("")
-                             : remaining * mean->second / static_cast<double>(agents));
+                             : static_cast<double>(remaining) * mean->second / static_cast<double>(agents));
     }
   });
 }
 
 std::string CoordinatorServer::estimate(const std::string& spec_json, const std::string& device_class,
                                         std::uint64_t iterations) {
+  const auto started = Clock::now();
+  auto served = [&](int status) {
+    metrics_.estimate_served("zmq", status, std::chrono::duration<double>(Clock::now() - started).count());
+  };
   try {
     nlohmann::json spec;
     try {
@@ -653,8 +654,10 @@ std::string CoordinatorServer::estimate(const std::string& spec_json, const std:
       throw InputError(std::string("model: not valid JSON: ") + e.what());
     }
     const nlohmann::json out = estimator_.estimate(parse_model_spec(spec), device_class, iterations == 0 ? 1 : iterations);
+    served(200);
     return make_frame([&](wire::Envelope::Body::Builder body) { body.initEstimateReply().setJson(out.dump()); });
   } catch (const InputError& e) {
+    served(400);
     return error_frame(e.what(), "estimate");
   }
 }
@@ -675,9 +678,13 @@ std::string CoordinatorServer::device_classes() {
   });
 }
 
-}  // namespace ampere
-
-namespace ampere {
+std::size_t CoordinatorServer::points_remaining_at_most(const CampaignEntry& entry) {
+  std::size_t remaining = 0;  // the budget left of every unfinished kind
+  for (const KindProgressInfo& p : entry.campaign->progress())
+    if (p.state != KindState::Done)
+      remaining += entry.record.budget_per_kind - std::min<std::size_t>(entry.record.budget_per_kind, p.points);
+  return remaining;
+}
 
 void CoordinatorServer::enqueue_holdout(CampaignEntry& entry) {
   std::vector<JobRecord> records;
@@ -729,15 +736,12 @@ void CoordinatorServer::update_metrics() {
   if (spool_) metrics_.set_spool(spool_->size(), spool_->capacity());
   for (const auto& [id, entry] : campaigns_) {
     const std::string campaign = std::to_string(id);
-    std::size_t remaining = 0;
-    for (const KindProgressInfo& p : entry.campaign->progress()) {
+    for (const KindProgressInfo& p : entry.campaign->progress())
       if (!std::isnan(p.max_relative_std))  // not fitted yet: no std to report
         metrics_.set_kind({campaign, entry.record.device_class, p.key.str(), block_role_name(p.role)}, p.points,
                           p.max_relative_std, p.state == KindState::Done);
-      if (p.state != KindState::Done) remaining += entry.record.budget_per_kind - std::min<std::size_t>(entry.record.budget_per_kind, p.points);
-    }
     metrics_.set_campaign(campaign, entry.record.device_class, entry.campaign->family().name, entry.record.state == "running",
-                          remaining);
+                          points_remaining_at_most(entry));
   }
 }
 

@@ -85,6 +85,7 @@ class CoordinatorServer {
   std::string device_classes();
   std::size_t idle_agents(const std::string& device_class) const;
   void enqueue_holdout(CampaignEntry& entry);
+  static std::size_t points_remaining_at_most(const CampaignEntry& entry);
   void update_heldout_mape(const std::string& device_class);
   void update_metrics();
   void replay_spool();
