@@ -216,6 +216,12 @@ HttpBridge::HttpBridge(zmq::context_t& context, BridgeConfig config)
       server_(std::make_unique<httplib::Server>()),
       cache_(std::make_unique<ReplyCache>()) {}
 
+void HttpBridge::served(std::chrono::steady_clock::time_point started, int status) const {
+  if (config_.metrics != nullptr)
+    config_.metrics->estimate_served("http", status,
+                                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
 std::optional<std::pair<int, std::string>> HttpBridge::cached(const BridgeSnapshot& snapshot, const std::string& body) {
   if (config_.cache_entries == 0) return std::nullopt;
   std::lock_guard<std::mutex> lock(cache_->mutex);
@@ -320,25 +326,20 @@ void HttpBridge::start() {
     const auto started = std::chrono::steady_clock::now();
     const auto snapshot = std::atomic_load(&snapshot_);
     const bool json_type = req.get_header_value("Content-Type").rfind("application/json", 0) == 0;
-    auto served = [&](int status) {
-      if (config_.metrics != nullptr)
-        config_.metrics->estimate_served(
-            "http", status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    };
     if (json_type && snapshot)
       if (auto hit = cached(*snapshot, req.body)) {
         res.status = hit->first;
         res.set_content(hit->second, "application/json");
         res.set_header("X-Ampere-Cache", "hit");
-        return served(hit->first);
+        return served(started, hit->first);
       }
     const auto body = json_body(req, res, {"model", "device_class", "iterations"});
-    if (!body) return served(res.status);
+    if (!body) return served(started, res.status);
     const auto [status, out] = estimate_one(snapshot ? &snapshot->estimator : nullptr, *body);
     reply(res, status, out);
     res.set_header("X-Ampere-Cache", "miss");
     if (snapshot && status != 503) remember(*snapshot, req.body, status, res.body);
-    served(status);
+    served(started, status);
   });
   s.Post("/v1/estimate:batch", [this](const httplib::Request& req, httplib::Response& res) {
     const auto body = json_body(req, res, {"requests"});
@@ -355,9 +356,7 @@ void HttpBridge::start() {
       const auto started = std::chrono::steady_clock::now();
       auto [status, out] = estimate_one(snapshot ? &snapshot->estimator : nullptr, r);
       out["status"] = status;
-      if (config_.metrics != nullptr)
-        config_.metrics->estimate_served(
-            "http", status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      served(started, status);
       results.push_back(out);
     }
     reply(res, 200, {{"results", results}});

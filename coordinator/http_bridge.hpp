@@ -68,6 +68,8 @@ class HttpBridge {
 
  private:
   void refresh_loop();
+  /// Counts one estimate answered with `status` and its latency in the metrics, when given.
+  void served(std::chrono::steady_clock::time_point started, int status) const;
   /// A cached reply to exactly this request body under this snapshot, if any.
   std::optional<std::pair<int, std::string>> cached(const BridgeSnapshot& snapshot, const std::string& body);
   void remember(const BridgeSnapshot& snapshot, const std::string& body, int status, const std::string& reply);
