@@ -271,14 +271,19 @@ Eigen::MatrixXd GaussianProcess::prior_covariance(const Eigen::MatrixXd& a, cons
   return hyper_.signal_variance * matern_matrix(scaled_sq_distance(scale(a), scale(b), hyper_.length_scales));
 }
 
+Eigen::MatrixXd GaussianProcess::cross_covariance(const Eigen::MatrixXd& x) const {
+  // the training inputs were scaled once, in set_data
+  return hyper_.signal_variance * matern_matrix(scaled_sq_distance(x_scaled_, scale(x), hyper_.length_scales));
+}
+
 Eigen::MatrixXd GaussianProcess::whitened_cross_covariance(const Eigen::MatrixXd& x) const {
   AMPERE_REQUIRE(y_norm_.size() > 0, "GP: no data");
-  return chol_.triangularView<Eigen::Lower>().solve(prior_covariance(x_, x));
+  return chol_.triangularView<Eigen::Lower>().solve(cross_covariance(x));
 }
 
 GpPrediction GaussianProcess::predict(const Eigen::MatrixXd& x, bool include_noise) const {
   AMPERE_REQUIRE(y_norm_.size() > 0, "GP: predict needs data");
-  const Eigen::MatrixXd cross = prior_covariance(x_, x);  // n × m
+  const Eigen::MatrixXd cross = cross_covariance(x);  // n × m
   const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(cross);
   GpPrediction out;
   out.mean = (cross.transpose() * alpha_).array() * y_scale_ + y_mean_;

@@ -88,6 +88,8 @@ class GaussianProcess {
   double target_variance_scale() const { return y_scale_ * y_scale_; }
 
  private:
+  /// Prior covariance between the training inputs and `x` (n × m).
+  Eigen::MatrixXd cross_covariance(const Eigen::MatrixXd& x) const;
   Eigen::MatrixXd scale(const Eigen::MatrixXd& x) const;
   void update_posterior();
   Eigen::VectorXd theta() const;

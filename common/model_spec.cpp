@@ -67,11 +67,10 @@ void reject_unknown_fields(const json& object, const std::vector<const char*>& a
                            const std::string& path) {
   for (const auto& [key, value] : object.items()) {
     (void)value;
-    bool known = std::any_of(allowed.begin(), allowed.end(),
-                             [&](const char* name) { return key == name; });
+    if (std::any_of(allowed.begin(), allowed.end(), [&](const char* name) { return key == name; })) continue;
     std::string list;
     for (const char* name : allowed) list += (list.empty() ? "" : ", ") + std::string(name);
-    AMPERE_REQUIRE(known, path, ".", key, ": unknown field (allowed here: ", list, ")");
+    throw InputError(path + "." + key + ": unknown field (allowed here: " + list + ")");
   }
 }
 
