@@ -1,7 +1,9 @@
 // bench/bridge: estimates per second and latency percentiles of POST /v1/estimate on loopback with
-// 1, 8 and 64 concurrent keep-alive clients. The bridge serves a store filled by a simulated cnn5
-// campaign run in-process (server profile, budget 20/kind), as ampere-coordinator --http would.
-// Prints what it measured; not a test.
+// 1, 8 and 64 concurrent keep-alive clients: distinct models (every request a reply-cache miss),
+// repeated models (64, cache hits), and batches of 32 distinct models per POST /v1/estimate:batch
+// (estimates/s counts estimates; latency is per request). The bridge serves a store filled by a
+// simulated cnn5 campaign run in-process (server profile, budget 20/kind), as ampere-coordinator
+// --http would. Also prints the handler's own cost without HTTP. Prints what it measured; not a test.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -84,6 +86,14 @@ int main(int argc, char** argv) {
                                       {"iterations", 1000}}
                            .dump());
   repeated.assign(distinct.begin(), distinct.begin() + 64);
+  // Batches: 32 distinct models per POST /v1/estimate:batch (a pipeline estimating a sweep).
+  constexpr std::size_t kBatch = 32;
+  std::vector<std::string> batches;
+  for (std::size_t b = 0; b + kBatch <= distinct.size(); b += kBatch) {
+    nlohmann::json requests = nlohmann::json::array();
+    for (std::size_t i = b; i < b + kBatch; ++i) requests.push_back(nlohmann::json::parse(distinct[i]));
+    batches.push_back(nlohmann::json{{"requests", requests}}.dump());
+  }
   std::printf("bench/bridge: POST /v1/estimate (cnn5 models, 5 blocks each), keep-alive clients on loopback, %.0f s per "
               "level, reply cache %zu entries\n",
               seconds_per_level, cache_entries);
@@ -125,9 +135,18 @@ int main(int argc, char** argv) {
     if (blocks_seen != 5 * n || !(flops_seen > 0)) std::fprintf(stderr, "unexpected block count %zu\n", blocks_seen);
   }
   std::printf("%9s %8s %14s %10s %10s %10s %8s\n", "models", "clients", "estimates/s", "p50_ms", "p99_ms", "max_ms", "errors");
-  for (const auto& [label, pool] : {std::make_pair("distinct", &distinct), std::make_pair("repeated", &repeated)})
+  struct Scenario {
+    const char* label;
+    const std::vector<std::string>* bodies;
+    const char* path;
+    std::size_t estimates_per_request;
+  };
+  for (const Scenario& scenario : {Scenario{"distinct", &distinct, "/v1/estimate", 1},
+                                   Scenario{"repeated", &repeated, "/v1/estimate", 1},
+                                   Scenario{"batch32", &batches, "/v1/estimate:batch", kBatch}})
   for (int clients : {1, 8, 64}) {
-    const std::vector<std::string>& bodies = *pool;
+    const std::vector<std::string>& bodies = *scenario.bodies;
+    const char* label = scenario.label;
     std::atomic<bool> stop{false};
     std::vector<std::vector<double>> latencies(static_cast<std::size_t>(clients));
     std::atomic<long> errors{0};
@@ -141,7 +160,7 @@ int main(int argc, char** argv) {
         std::size_t i = static_cast<std::size_t>(c) * (bodies.size() / static_cast<std::size_t>(clients));
         while (!stop.load()) {
           const auto t0 = std::chrono::steady_clock::now();
-          auto r = client.Post("/v1/estimate", bodies[i++ % bodies.size()], "application/json");
+          auto r = client.Post(scenario.path, bodies[i++ % bodies.size()], "application/json");
           const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
           if (!r || r->status != 200) {
             if (errors++ == 0)
@@ -159,7 +178,8 @@ int main(int argc, char** argv) {
     for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
     std::sort(all.begin(), all.end());
     auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * all.size()))]; };
-    std::printf("%9s %8d %14.0f %10.3f %10.3f %10.3f %8ld\n", label, clients, all.size() / elapsed, pct(0.50), pct(0.99),
+    std::printf("%9s %8d %14.0f %10.3f %10.3f %10.3f %8ld\n", label, clients,
+                static_cast<double>(all.size() * scenario.estimates_per_request) / elapsed, pct(0.50), pct(0.99),
                 all.empty() ? 0.0 : all.back(), errors.load());
   }
   bridge.stop();
