@@ -90,6 +90,7 @@ CoordinatorServer::CoordinatorServer(zmq::context_t& context, Store& store, Coor
 
 template <class Write>
 bool CoordinatorServer::try_store(const char* operation, Write&& write) {
+  if (!store_may_be_tried()) return false;  // away: not retried before its next probe
   try {
     write();
     store_back();
@@ -105,17 +106,29 @@ void CoordinatorServer::store_down(const char* operation, const std::exception& 
   if (store_up_) spdlog::error("store unreachable ({}): {}; results go to the spool until it is back", operation, e.what());
   store_up_ = false;
   metrics_.set_store_up(false);
+  // Probe again later, backing off: a store that does not answer can hold the loop for the
+  // connect timeout on every try.
+  store_retry_at_ = Clock::now() + store_backoff_;
+  store_backoff_ = std::min<std::chrono::milliseconds>(store_backoff_ * 2, kMaxStoreBackoff);
 }
 
 void CoordinatorServer::store_back() {
   if (!store_up_) spdlog::info("store reachable again");
   store_up_ = true;
+  store_backoff_ = kMinStoreBackoff;
   metrics_.set_store_up(true);
+}
+
+bool CoordinatorServer::store_may_be_tried() const { return store_up_ || Clock::now() >= store_retry_at_; }
+
+void CoordinatorServer::probe_store() {
+  if (store_up_ ? !(spool_ && spool_->size() > 0) : Clock::now() < store_retry_at_) return;
+  if (spool_ && spool_->size() > 0) replay_spool();
+  else try_store("probe", [&] { store_.fingerprint(); });
 }
 
 void CoordinatorServer::replay_spool() {
   if (!spool_ || spool_->size() == 0) return;
-  last_replay_ = Clock::now();
   const std::size_t before = spool_->size();
   SpoolReplay r;
   try {
@@ -130,11 +143,8 @@ void CoordinatorServer::replay_spool() {
     spdlog::info("spool: {} of {} result(s) written to the store ({} already there, {} rejected), {} left", r.stored,
                  before, r.duplicate, r.rejected, r.left);
   }
-  if (r.left > 0 && r.stored + r.duplicate + r.rejected == 0) {
-    metrics_.store_error("spool_replay");
-    store_up_ = false;
-    metrics_.set_store_up(false);
-  }
+  if (r.left > 0 && r.stored + r.duplicate + r.rejected == 0)
+    store_down("spool_replay", StoreUnavailable("the store is still unreachable"));
 }
 
 void CoordinatorServer::reload() {
@@ -230,7 +240,7 @@ void CoordinatorServer::run(const std::atomic<bool>& stop) {
     }
     if (Clock::now() - last_maintenance > std::chrono::milliseconds(500)) {
       expire_agents();
-      if (spool_ && spool_->size() > 0 && Clock::now() - last_replay_ > std::chrono::seconds(2)) replay_spool();
+      probe_store();
       update_metrics();
       last_maintenance = Clock::now();
     }
@@ -386,13 +396,15 @@ void CoordinatorServer::on_result(const std::string& routing_id, const std::stri
   }
   ResultRecord record{job_id, agent_id, m};
   // Committed (or spooled to disk) before the ack; with neither, no ack: the agent sends it again.
+  const bool tried = store_may_be_tried();
   try {
+    if (!tried) throw StoreUnavailable("away since an earlier failure; next probe pending");
     store_.store_result(record);
     store_back();
   } catch (const DuplicateResult& e) {
     spdlog::warn("job {}: {}; acknowledging", job_id, e.what());
   } catch (const StoreUnavailable& e) {
-    store_down("store_result", e);
+    if (tried) store_down("store_result", e);
     if (!spool_) {
       spdlog::error("job {} from {}: not acknowledged (store unreachable, no spool); the agent will send it again", job_id,
                     agent_id);
@@ -560,6 +572,7 @@ std::string CoordinatorServer::start_campaign(const std::string& frame) {
     settings.seed = config_.seed;
     auto campaign = std::make_unique<Campaign>(0, family, device_class, settings);  // validates before storing
     CampaignRecord record{0, to_json(family).dump(), device_class, settings.budget_per_kind, acquisition, "running"};
+    if (!store_may_be_tried()) return error_frame("not started, the store is unreachable; try again shortly", "startCampaign");
     record.id = store_.create_campaign(record);
     campaign = std::make_unique<Campaign>(record.id, family, device_class, settings);
     spdlog::info("campaign {} started: {} on {}, {} kinds, budget {} per kind", record.id, family.name, device_class,

@@ -95,6 +95,12 @@ class CoordinatorServer {
   bool try_store(const char* operation, Write&& write);
   void store_down(const char* operation, const std::exception& e);
   void store_back();
+  /// False while the store is marked away and its next probe is not due.
+  bool store_may_be_tried() const;
+  /// Replays the spool, or probes an away store, when due (each maintenance tick).
+  void probe_store();
+  static constexpr std::chrono::milliseconds kMinStoreBackoff{1000};
+  static constexpr std::chrono::milliseconds kMaxStoreBackoff{10000};
 
   Store& store_;
   CoordinatorConfig config_;
@@ -102,7 +108,8 @@ class CoordinatorServer {
   CoordinatorMetrics& metrics_;
   std::unique_ptr<ResultSpool> spool_;
   bool store_up_ = true;
-  std::chrono::steady_clock::time_point last_replay_{};
+  std::chrono::steady_clock::time_point store_retry_at_{};
+  std::chrono::milliseconds store_backoff_{kMinStoreBackoff};
   zmq::socket_t agents_;
   zmq::socket_t clients_;
   std::map<std::string, Agent> agents_by_id_;

@@ -57,11 +57,25 @@ CREATE TABLE kind_models (
 
 std::string redacted(const std::string& url) { return redact_store_url(url); }
 
+/// The URL with the coordinator's time limits added where the operator set none: the loop must
+/// never hang on a database that does not answer (a partitioned network, a stuck server), or
+/// agents' heartbeats would go unread. connect_timeout bounds connecting (seconds),
+/// tcp_user_timeout bounds unacknowledged writes on a live connection (milliseconds).
+std::string with_time_limits(const std::string& url) {
+  std::string out = url;
+  for (const char* setting : {"connect_timeout=3", "tcp_user_timeout=5000"}) {
+    const std::string name = std::string(setting).substr(0, std::string(setting).find('=') + 1);
+    if (out.find(name) != std::string::npos) continue;
+    out += (out.find('?') == std::string::npos ? "?" : "&") + std::string(setting);
+  }
+  return out;
+}
+
 class PostgresStore final : public Store {
  public:
-  explicit PostgresStore(const std::string& url) : url_(url) {
+  explicit PostgresStore(const std::string& url) : url_(with_time_limits(url)) {
     try {
-      connection_ = std::make_unique<pqxx::connection>(url);
+      connection_ = std::make_unique<pqxx::connection>(url_);
     } catch (const std::exception& e) {
       throw InputError("store " + redacted(url) + ": cannot connect: " + e.what());
     }

@@ -1,7 +1,15 @@
 // The store contract against a real PostgreSQL 15 started by the test.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+
 #include <doctest/doctest.h>
 #include <pqxx/pqxx>
 
+#include "common/error.hpp"
 #include "coordinator/store_contract.hpp"
 #include "integration/postgres_server.hpp"
 
@@ -24,4 +32,23 @@ TEST_CASE("PostgreSQL migrations are versioned and idempotent") {
   REQUIRE(versions.size() == 2);
   CHECK(versions[0][0].as<int>() == 1);
   CHECK(versions[1][0].as<int>() == 2);
+}
+
+TEST_CASE("a database that accepts connections but never answers fails within the connect timeout, not forever") {
+  // A loopback port whose listen queue completes the TCP handshake but where nothing speaks.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 8) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string url = "postgresql://nobody@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/none";
+  const auto started = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH_AS(open_store(url), doctest::Contains("cannot connect"), InputError);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  CHECK(seconds < 10);  // connect_timeout=3 (an operator's own connect_timeout in the URL wins)
+  ::close(fd);
 }
