@@ -174,7 +174,8 @@ void CoordinatorServer::reload() {
         ++replayed;
       } else if (job.state == JobState::Failed) {
         if (!holdout) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
-      } else if (record.state == "running") {
+      } else if (record.state == "running" || (holdout && record.state == "done")) {
+        // a finished campaign's held-out models still score its estimates: measure them too
         if (!holdout) entry.campaign->restore_outstanding(KindKey(job.kind_key), job.channels);
         if (job.state == JobState::Running) store_.set_job_state(job.id, JobState::Queued, "");
         job.state = JobState::Queued;

@@ -260,6 +260,32 @@ TEST_CASE("restarting the coordinator mid-campaign loses no stored result and th
   CHECK(log.find(", 0 fitted kind models restored") == std::string::npos);  // finished kinds come back without a refit
 }
 
+TEST_CASE("held-out models a finished campaign had not measured yet are measured after a restart") {
+  TempDir dir;
+  const std::string store_url = "sqlite:" + dir.path() + "/store.db";
+  const ampere::ModelSpec family = ampere::load_model_spec(models("lstm"));
+  std::uint64_t campaign = 0, holdout = 0;
+  {
+    ampere::StorePtr store = ampere::open_store(store_url);
+    campaign = store->create_campaign({0, ampere::to_json(family).dump(), "sim-server", 4, "max-variance", "done"});
+    ampere::JobRecord job;
+    job.campaign_id = campaign;
+    job.kind_key = ampere::kHoldoutKind;
+    job.variant_json = ampere::to_json(ampere::sample_model(family, 77)).dump();
+    holdout = store->create_jobs({job}).at(0);
+  }
+  Coordinator coordinator(dir, {}, "coordinator.log", store_url);
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator.agents, "--backend", "simulated", "--profile", "server"},
+                          dir.path() + "/agent.log");
+  bool measured = false;
+  for (int i = 0; i < 200 && !measured; ++i) {
+    std::this_thread::sleep_for(50ms);
+    for (const auto& r : ampere::open_store(store_url)->results(campaign)) measured = measured || r.job_id == holdout;
+  }
+  CHECK(measured);
+  CHECK(ampere::open_store(store_url)->campaigns().at(0).state == "done");  // still done: no profiling restarted
+}
+
 TEST_CASE("a coordinator on PostgreSQL runs a campaign and a restart reloads it from there") {
   ampere::testing::PostgresServer postgres;
   const std::string url = postgres.create_database();
