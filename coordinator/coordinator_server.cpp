@@ -731,7 +731,8 @@ void CoordinatorServer::update_heldout_mape(const std::string& device_class) {
       {"ampere", "seconds"}, {"flops", "seconds"}, {"ampere", "joules"}, {"flops", "joules"}};
   const std::optional<double> values[] = {score.seconds, score.flops_seconds, score.joules, score.flops_joules};
   for (std::size_t i = 0; i < 4; ++i)
-    if (values[i]) metrics_.set_heldout_mape(device_class, names[i].first, names[i].second, *values[i], score.models);
+    if (values[i])
+      metrics_.set_heldout_mape(device_class, names[i].first, names[i].second, score.meter, *values[i], score.models);
 }
 
 void CoordinatorServer::update_metrics() {

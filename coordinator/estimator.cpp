@@ -31,7 +31,10 @@ AccuracyScore score_estimates(const std::vector<std::pair<nlohmann::json, Measur
     std::optional<double> value() const { return n == 0 ? std::nullopt : std::optional<double>(sum / static_cast<double>(n)); }
   };
   Mean seconds, flops_seconds, joules, flops_joules;
+  std::string meter;
   for (const auto& [e, m] : pairs) {
+    const std::string label = meter_label(m.meter);
+    meter = meter.empty() || meter == label ? label : "mixed";
     const double s = summarize_repeats(m.seconds_per_iteration, RepeatStatistic::Minimum).value;
     const double j = m.joules_per_iteration.empty() ? 0.0 : summarize_repeats(m.joules_per_iteration, RepeatStatistic::Minimum).value;
     seconds.add(e.at("seconds_per_iteration"), s);
@@ -39,7 +42,7 @@ AccuracyScore score_estimates(const std::vector<std::pair<nlohmann::json, Measur
     joules.add(e.at("joules_per_iteration"), j);
     flops_joules.add(e.at("flops_baseline").at("joules_per_iteration"), j);
   }
-  return {pairs.size(), seconds.value(), flops_seconds.value(), joules.value(), flops_joules.value()};
+  return {pairs.size(), meter, seconds.value(), flops_seconds.value(), joules.value(), flops_joules.value()};
 }
 
 LinearFit fit_line(const std::vector<double>& x, const std::vector<double>& y) {

@@ -72,10 +72,11 @@ class MissingKinds : public InputError {
 /// could be scored (no FLOPs line yet, no energy readings).
 struct AccuracyScore {
   std::size_t models = 0;
+  std::string meter;  ///< where the measured energy came from (meter label; "mixed" when it differs)
   std::optional<double> seconds, flops_seconds, joules, flops_joules;
 };
 /// Scores (estimate JSON of one iteration, measurement) pairs; the measurement's statistic is the
-/// minimum of its repeats, as the GPs fit.
+/// minimum of its repeats, as the GPs fit; `meter` says where the scored energy came from.
 AccuracyScore score_estimates(const std::vector<std::pair<nlohmann::json, Measurement>>& pairs);
 
 class Estimator {

@@ -171,6 +171,7 @@ std::shared_ptr<BridgeSnapshot> load_snapshot(Store& store) {
     const AccuracyScore score = score_estimates(heldout[name]);
     auto ratio = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
     accuracy["heldout_models"] = score.models;
+    accuracy["heldout_meter"] = score.meter;  // where the scored energy came from
     accuracy["heldout_mape_seconds"] = ratio(score.seconds);
     accuracy["heldout_flops_mape_seconds"] = ratio(score.flops_seconds);
     accuracy["heldout_mape_joules"] = ratio(score.joules);

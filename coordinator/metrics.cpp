@@ -170,8 +170,11 @@ void CoordinatorMetrics::set_campaign(const std::string& campaign, const std::st
 }
 
 void CoordinatorMetrics::set_heldout_mape(const std::string& device_class, const std::string& estimator,
-                                          const std::string& quantity, double mape_ratio, std::size_t models) {
-  impl_->heldout_mape.Add({{"device_class", device_class}, {"estimator", estimator}, {"quantity", quantity}}).Set(mape_ratio);
+                                          const std::string& quantity, const std::string& meter, double mape_ratio,
+                                          std::size_t models) {
+  impl_->heldout_mape
+      .Add({{"device_class", device_class}, {"estimator", estimator}, {"quantity", quantity}, {"meter", meter}})
+      .Set(mape_ratio);
   impl_->heldout_models.Add({{"device_class", device_class}}).Set(static_cast<double>(models));
 }
 

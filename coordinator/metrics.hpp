@@ -49,9 +49,10 @@ class CoordinatorMetrics {
   void set_campaign(const std::string& campaign, const std::string& device_class, const std::string& family,
                     bool running, std::size_t points_remaining_at_most);
   /// Held-out MAPE (a ratio) of `estimator` (ampere or flops) for `quantity` (seconds or joules)
-  /// over `models` held-out models measured on the class.
+  /// over `models` held-out models measured on the class with `meter` (its label: energy figures
+  /// say where they came from).
   void set_heldout_mape(const std::string& device_class, const std::string& estimator, const std::string& quantity,
-                        double mape_ratio, std::size_t models);
+                        const std::string& meter, double mape_ratio, std::size_t models);
 
  private:
   struct Impl;

@@ -53,6 +53,7 @@ TEST_CASE("estimates are scored against measurements by MAPE, the FLOPs line bes
   const AccuracyScore score = score_estimates(
       {{estimate(1.1, {{"mean", 0.5}}, {{"mean", 9.0}}), a}, {estimate(1.8, nullptr, nullptr), b}});
   CHECK(score.models == 2);
+  CHECK(score.meter == "time-surrogate");  // both measurements default to it
   REQUIRE(score.seconds);
   CHECK(*score.seconds == doctest::Approx(0.10));        // (10% + 10%) / 2
   REQUIRE(score.flops_seconds);

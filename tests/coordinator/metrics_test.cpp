@@ -19,7 +19,7 @@ TEST_CASE("coordinator metrics follow Prometheus naming and carry their labels")
   metrics.set_spool(7, 100);
   metrics.set_kind({"1", "sim-xavier", "v1|output|k", "output"}, 12, 0.034, false);
   metrics.set_campaign("1", "sim-xavier", "cnn5", true, 40);
-  metrics.set_heldout_mape("sim-xavier", "ampere", "seconds", 0.031, 3);
+  metrics.set_heldout_mape("sim-xavier", "ampere", "seconds", "simulated", 0.031, 3);
   const std::string text = metrics.text();
   CAPTURE(text);
   CHECK(text.find("ampere_results_stored_total{device_class=\"sim-xavier\",meter=\"simulated\"} 2") != std::string::npos);
@@ -35,8 +35,8 @@ TEST_CASE("coordinator metrics follow Prometheus naming and carry their labels")
   CHECK(text.find("ampere_kind_points{campaign=\"1\",device_class=\"sim-xavier\",kind=\"v1|output|k\",role=\"output\"} 12") !=
         std::string::npos);
   CHECK(text.find("ampere_kind_max_relative_std_ratio{") != std::string::npos);
-  CHECK(text.find("ampere_heldout_mape_ratio{device_class=\"sim-xavier\",estimator=\"ampere\",quantity=\"seconds\"} 0.031") !=
-        std::string::npos);
+  CHECK(text.find("ampere_heldout_mape_ratio{device_class=\"sim-xavier\",estimator=\"ampere\",meter=\"simulated\","
+                  "quantity=\"seconds\"} 0.031") != std::string::npos);
   CHECK(text.find("ampere_campaign_running{campaign=\"1\",device_class=\"sim-xavier\",family=\"cnn5\"} 1") != std::string::npos);
   // no label named `job`: Prometheus would rename it to exported_job on scrape
   CHECK(text.find("{job=") == std::string::npos);
