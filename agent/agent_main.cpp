@@ -11,6 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/agent_runner.hpp"
+#include "agent/allocator.hpp"
+#include "agent/simulated_trainer.hpp"
+#include "agent/torch_trainer.hpp"
 #include "common/error.hpp"
 
 namespace {

@@ -77,124 +77,150 @@ std::string AgentRunner::register_frame() const {
   });
 }
 
+void AgentRunner::heartbeat(const std::atomic<bool>& stop, const std::atomic<bool>& done) {
+  zmq::socket_t hb(context_, zmq::socket_type::dealer);
+  hb.set(zmq::sockopt::routing_id, config_.agent_id + "#heartbeat");
+  hb.set(zmq::sockopt::linger, 0);
+  hb.set(zmq::sockopt::sndhwm, 4);
+  hb.connect(config_.coordinator);
+  while (!stop.load() && !done.load()) {
+    const std::string frame = make_frame([&](wire::Envelope::Body::Builder body) {
+      auto h = body.initHeartbeat();
+      h.setAgentId(config_.agent_id);
+      h.setRunningJobId(running_job_.load());
+      h.setUnixMillis(unix_millis());
+    });
+    (void)hb.send(zmq::buffer(frame), zmq::send_flags::dontwait);
+    for (int i = 0; i < 10 && !stop.load() && !done.load(); ++i) std::this_thread::sleep_for(config_.heartbeat_interval / 10);
+    while (receive(hb, std::chrono::milliseconds(0))) {}  // the coordinator never answers; drain anyway
+  }
+}
+
+bool AgentRunner::register_agent(zmq::socket_t& socket, const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    socket.send(zmq::buffer(register_frame()), zmq::send_flags::none);
+    auto reply = receive(socket, config_.reply_timeout);
+    if (!reply) continue;
+    try {
+      DecodedEnvelope d(*reply);
+      if (d.envelope().getBody().which() == wire::Envelope::Body::ACK) {
+        spdlog::info("registered with {} as {} (class {})", config_.coordinator, config_.agent_id, config_.device_class);
+        return true;
+      }
+      if (d.envelope().getBody().which() == wire::Envelope::Body::ERROR) {
+        spdlog::error("registration refused: {}", d.envelope().getBody().getError().getMessage().cStr());
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+    } catch (const InputError& e) {
+      spdlog::warn("bad reply to Register: {}", e.what());
+    }
+  }
+  return false;
+}
+
+AgentRunner::Reply AgentRunner::request_work(zmq::socket_t& socket, std::string& job_frame) {
+  const std::string work_request =
+      make_frame([&](wire::Envelope::Body::Builder body) { body.initWorkRequest().setAgentId(config_.agent_id); });
+  socket.send(zmq::buffer(work_request), zmq::send_flags::none);
+  auto reply = receive(socket, config_.reply_timeout);
+  if (!reply) return Reply::NoWork;
+  std::unique_ptr<DecodedEnvelope> d;
+  try {
+    d = std::make_unique<DecodedEnvelope>(*reply);
+  } catch (const InputError& e) {
+    spdlog::warn("bad reply to WorkRequest: {}", e.what());
+    return Reply::NoWork;
+  }
+  const auto body = d->envelope().getBody();
+  switch (body.which()) {
+    case wire::Envelope::Body::ERROR:
+      spdlog::warn("coordinator: {}; registering again", body.getError().getMessage().cStr());
+      return Reply::Unregistered;
+    case wire::Envelope::Body::NO_WORK:
+      std::this_thread::sleep_for(std::chrono::milliseconds(body.getNoWork().getRetryAfterMillis()));
+      return Reply::NoWork;
+    case wire::Envelope::Body::JOB: job_frame = *reply; return Reply::Job;
+    default: return Reply::NoWork;  // a late Ack from before a restart
+  }
+}
+
+std::string AgentRunner::execute(const std::string& job_frame, std::uint64_t& job_id) {
+  const DecodedEnvelope d(job_frame);
+  const auto job = d.envelope().getBody().getJob();
+  job_id = job.getJobId();
+  running_job_ = job_id;
+  Measurement m;
+  std::string error;
+  try {
+    const ModelSpec model = parse_model_spec(nlohmann::json::parse(job.getVariantSpecJson().cStr()));
+    JobSettings settings;
+    settings.warmup = job.getWarmupIterations();
+    settings.iterations = job.getIterations();
+    settings.repeats = job.getRepeats() == 0 ? 5 : job.getRepeats();
+    settings.min_window_seconds = config_.min_window_seconds;
+    settings.seed = job_id;
+    m = trainer_.measure(model, settings);
+  } catch (const std::exception& e) {
+    error = e.what();
+    spdlog::error("job {} failed: {}", job_id, error);
+  }
+  return make_frame([&](wire::Envelope::Body::Builder b) {
+    auto r = b.initResult();
+    r.setJobId(job_id);
+    r.setAgentId(config_.agent_id);
+    if (error.empty()) fill_result(r, m);
+    else r.setError(error);
+  });
+}
+
+void AgentRunner::report(zmq::socket_t& socket, std::uint64_t job_id, const std::string& result,
+                         const std::atomic<bool>& stop) {
+  bool acked = false;
+  while (!acked && !stop.load()) {
+    socket.send(zmq::buffer(result), zmq::send_flags::none);
+    auto ack = receive(socket, config_.reply_timeout);
+    if (!ack) continue;
+    try {
+      DecodedEnvelope a(*ack);
+      const auto ab = a.envelope().getBody();
+      if (ab.which() == wire::Envelope::Body::ACK && ab.getAck().getJobId() == job_id) {
+        acked = true;
+        if (!ab.getAck().getStored()) spdlog::warn("job {} result not stored: {}", job_id, ab.getAck().getReason().cStr());
+      }
+    } catch (const InputError& e) {
+      spdlog::warn("bad reply to Result: {}", e.what());
+    }
+  }
+  running_job_ = 0;
+}
+
 void AgentRunner::run(const std::atomic<bool>& stop) {
   zmq::socket_t socket(context_, zmq::socket_type::dealer);
   socket.set(zmq::sockopt::routing_id, config_.agent_id);
   socket.set(zmq::sockopt::linger, 0);
   socket.connect(config_.coordinator);
-
-  // Heartbeats from their own socket, so they flow while a job trains on this thread.
-  std::atomic<bool> stop_heartbeat{false};
-  std::thread heartbeat([&] {
-    zmq::socket_t hb(context_, zmq::socket_type::dealer);
-    hb.set(zmq::sockopt::routing_id, config_.agent_id + "#heartbeat");
-    hb.set(zmq::sockopt::linger, 0);
-    hb.set(zmq::sockopt::sndhwm, 4);
-    hb.connect(config_.coordinator);
-    while (!stop.load() && !stop_heartbeat.load()) {
-      const std::string frame = make_frame([&](wire::Envelope::Body::Builder body) {
-        auto h = body.initHeartbeat();
-        h.setAgentId(config_.agent_id);
-        h.setRunningJobId(running_job_.load());
-        h.setUnixMillis(unix_millis());
-      });
-      (void)hb.send(zmq::buffer(frame), zmq::send_flags::dontwait);
-      for (int i = 0; i < 10 && !stop.load() && !stop_heartbeat.load(); ++i)
-        std::this_thread::sleep_for(config_.heartbeat_interval / 10);
-      while (receive(hb, std::chrono::milliseconds(0))) {}  // the coordinator never answers; drain anyway
-    }
-  });
-
+  std::atomic<bool> done{false};
+  std::thread heartbeats([&] { heartbeat(stop, done); });
   bool registered = false;
-  const std::string work_request = make_frame([&](wire::Envelope::Body::Builder body) {
-    body.initWorkRequest().setAgentId(config_.agent_id);
-  });
+  std::string job_frame;
   while (!stop.load()) {
     if (!registered) {
-      socket.send(zmq::buffer(register_frame()), zmq::send_flags::none);
-      auto reply = receive(socket, config_.reply_timeout);
-      if (!reply) continue;
-      try {
-        DecodedEnvelope d(*reply);
-        if (d.envelope().getBody().which() == wire::Envelope::Body::ACK) {
-          registered = true;
-          spdlog::info("registered with {} as {} (class {})", config_.coordinator, config_.agent_id, config_.device_class);
-        } else if (d.envelope().getBody().which() == wire::Envelope::Body::ERROR) {
-          spdlog::error("registration refused: {}", d.envelope().getBody().getError().getMessage().cStr());
-          std::this_thread::sleep_for(std::chrono::seconds(1));
-        }
-      } catch (const InputError& e) {
-        spdlog::warn("bad reply to Register: {}", e.what());
-      }
+      registered = register_agent(socket, stop);
       continue;
     }
-    socket.send(zmq::buffer(work_request), zmq::send_flags::none);
-    auto reply = receive(socket, config_.reply_timeout);
-    if (!reply) continue;
-    std::unique_ptr<DecodedEnvelope> d;
-    try {
-      d = std::make_unique<DecodedEnvelope>(*reply);
-    } catch (const InputError& e) {
-      spdlog::warn("bad reply to WorkRequest: {}", e.what());
-      continue;
-    }
-    const auto body = d->envelope().getBody();
-    if (body.which() == wire::Envelope::Body::ERROR) {
-      spdlog::warn("coordinator: {}; registering again", body.getError().getMessage().cStr());
-      registered = false;
-      continue;
-    }
-    if (body.which() == wire::Envelope::Body::NO_WORK) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(body.getNoWork().getRetryAfterMillis()));
-      continue;
-    }
-    if (body.which() != wire::Envelope::Body::JOB) continue;  // a late Ack from before a restart
-    const auto job = body.getJob();
-    const std::uint64_t job_id = job.getJobId();
-    running_job_ = job_id;
-    Measurement m;
-    std::string error;
-    try {
-      const ModelSpec model = parse_model_spec(nlohmann::json::parse(job.getVariantSpecJson().cStr()));
-      JobSettings settings;
-      settings.warmup = job.getWarmupIterations();
-      settings.iterations = job.getIterations();
-      settings.repeats = job.getRepeats() == 0 ? 5 : job.getRepeats();
-      settings.min_window_seconds = config_.min_window_seconds;
-      settings.seed = job_id;
-      m = trainer_.measure(model, settings);
-    } catch (const std::exception& e) {
-      error = e.what();
-      spdlog::error("job {} failed: {}", job_id, error);
-    }
-    const std::string result = make_frame([&](wire::Envelope::Body::Builder b) {
-      auto r = b.initResult();
-      r.setJobId(job_id);
-      r.setAgentId(config_.agent_id);
-      if (error.empty()) fill_result(r, m);
-      else r.setError(error);
-    });
-    // Until acknowledged: a coordinator that restarted in between gets it again.
-    bool acked = false;
-    while (!acked && !stop.load()) {
-      socket.send(zmq::buffer(result), zmq::send_flags::none);
-      auto ack = receive(socket, config_.reply_timeout);
-      if (!ack) continue;
-      try {
-        DecodedEnvelope a(*ack);
-        const auto ab = a.envelope().getBody();
-        if (ab.which() == wire::Envelope::Body::ACK && ab.getAck().getJobId() == job_id) {
-          acked = true;
-          if (!ab.getAck().getStored()) spdlog::warn("job {} result not stored: {}", job_id, ab.getAck().getReason().cStr());
-        }
-      } catch (const InputError& e) {
-        spdlog::warn("bad reply to Result: {}", e.what());
+    switch (request_work(socket, job_frame)) {
+      case Reply::Unregistered: registered = false; break;
+      case Reply::NoWork: break;
+      case Reply::Job: {
+        std::uint64_t job_id = 0;
+        const std::string result = execute(job_frame, job_id);
+        report(socket, job_id, result, stop);
+        break;
       }
     }
-    running_job_ = 0;
   }
-  stop_heartbeat = true;
-  heartbeat.join();
+  done = true;
+  heartbeats.join();
 }
 
 }  // namespace ampere

@@ -31,7 +31,21 @@ class AgentRunner {
   void run(const std::atomic<bool>& stop);
 
  private:
+  /// What a WorkRequest brought back.
+  enum class Reply { Job, NoWork, Unregistered };
+
   std::string register_frame() const;
+  /// Sends Register until the coordinator acknowledges it (or `stop`); true when registered.
+  bool register_agent(zmq::socket_t& socket, const std::atomic<bool>& stop);
+  /// Heartbeats from their own socket, so they flow while a job trains; until `stop` or `done`.
+  void heartbeat(const std::atomic<bool>& stop, const std::atomic<bool>& done);
+  /// Asks for work; a Job is decoded into `job_frame`. NoWork is waited out here.
+  Reply request_work(zmq::socket_t& socket, std::string& job_frame);
+  /// Measures the job a Job frame holds; returns the Result frame (with the error when it failed).
+  std::string execute(const std::string& job_frame, std::uint64_t& job_id);
+  /// Sends the Result until the coordinator acknowledges it (or `stop`): a coordinator that
+  /// restarted in between gets it again.
+  void report(zmq::socket_t& socket, std::uint64_t job_id, const std::string& result, const std::atomic<bool>& stop);
 
   zmq::context_t& context_;
   Trainer& trainer_;

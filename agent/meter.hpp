@@ -1,4 +1,4 @@
-// Energy meters behind one interface (../shared/docs/meters.md). Every reading carries its label.
+// Energy meters behind one interface (docs/meters.md). Every reading carries its label.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,4 @@
-#include "agent/trainer.hpp"
-
-#include <malloc.h>
+#include "agent/simulated_trainer.hpp"
 
 #include <chrono>
 #include <thread>
@@ -28,12 +26,6 @@ class SimulatedTrainer final : public Trainer {
 };
 
 }  // namespace
-
-bool pin_allocator() {
-  const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) == 1;  // glibc's maximum on 64-bit
-  const bool trim_ok = mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024) == 1;
-  return mmap_ok && trim_ok;
-}
 
 TrainerPtr make_simulated_trainer(const DeviceProfile& profile, int pace_ms) {
   return std::make_unique<SimulatedTrainer>(profile, pace_ms);

@@ -1,12 +1,12 @@
 // The only LibTorch translation unit: builds a variant network from its spec and trains it on
-// synthetic data (method.md §5). Kept alone because one LibTorch TU costs ~12 s to compile.
+// synthetic data (docs/method.md §5). Kept alone because one LibTorch TU costs ~12 s to compile.
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
-#include "agent/trainer.hpp"
+#include "agent/torch_trainer.hpp"
 #include "common/error.hpp"
 #include "common/layer_shapes.hpp"
 

@@ -21,10 +21,11 @@
 #include <vector>
 
 #include "agent/simulated_device.hpp"
-#include "agent/trainer.hpp"
+#include "agent/allocator.hpp"
+#include "agent/torch_trainer.hpp"
 #include "common/layer_shapes.hpp"
-#include "coordinator/campaign.hpp"
-#include "coordinator/estimator.hpp"
+#include "coordinator/planning/campaign.hpp"
+#include "coordinator/planning/estimator.hpp"
 
 namespace {
 

@@ -22,9 +22,10 @@
 #include "agent/simulated_device.hpp"
 #include "common/layer_parser.hpp"
 #include "common/layer_shapes.hpp"
-#include "coordinator/campaign.hpp"
-#include "coordinator/http_bridge.hpp"
-#include "coordinator/store.hpp"
+#include "coordinator/planning/campaign.hpp"
+#include "coordinator/http/http_bridge.hpp"
+#include "coordinator/planning/kind_model.hpp"
+#include "coordinator/store/store.hpp"
 // After Eigen: glibc's <resolv.h> (pulled in by httplib) defines a `_res` macro Eigen uses as a name.
 #include <httplib.h>
 
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
   const ModelSpec family = load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/cnn5.json");
   {
     StorePtr store = open_store("sqlite:" + db);
-    const std::uint64_t id = store->create_campaign({0, to_json(family).dump(), "sim-server", 20, "max-variance", "done"});
+    const std::uint64_t id = store->create_campaign({0, to_json(family).dump(), "sim-server", 20, "max-variance", CampaignState::Done});
     CampaignSettings settings;
     settings.budget_per_kind = 20;
     Campaign campaign(id, family, "sim-server", settings);
@@ -70,11 +71,13 @@ int main(int argc, char** argv) {
     close(fd);
     config.port = ntohs(addr.sin_port);
   }
-  config.store_url = "sqlite:" + db;
-  config.coordinator_clients = "tcp://127.0.0.1:1";  // estimates never touch the coordinator
-  config.refresh = std::chrono::milliseconds(60000);
   config.cache_entries = cache_entries;
-  HttpBridge bridge(context, config);
+  StoreSnapshotRefresher snapshots("sqlite:" + db, std::chrono::milliseconds(60000));
+  snapshots.start();
+  // estimates never touch the coordinator
+  HttpBridge bridge(snapshots, [&context] {
+    return std::make_unique<CoordinatorClient>(context, "tcp://127.0.0.1:1", std::chrono::milliseconds(5000));
+  }, config);
   bridge.start();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
@@ -110,7 +113,7 @@ int main(int argc, char** argv) {
       const auto t1 = std::chrono::steady_clock::now();
       const ModelSpec model = parse_model_spec(body.at("model"));
       const auto t2 = std::chrono::steady_clock::now();
-      const nlohmann::json out = snapshot->estimator.estimate(model, "sim-server", 1000);
+      const nlohmann::json out = snapshot->catalog.estimator().estimate(model, "sim-server", 1000);
       const auto t3 = std::chrono::steady_clock::now();
       bytes += out.dump().size();
       const auto t4 = std::chrono::steady_clock::now();

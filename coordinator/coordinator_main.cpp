@@ -9,9 +9,13 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
-#include "coordinator/coordinator_server.hpp"
-#include "coordinator/http_bridge.hpp"
+#include "coordinator/http/http_bridge.hpp"
+#include "coordinator/http/snapshot.hpp"
+#include "coordinator/server/coordinator_server.hpp"
+#include "coordinator/server/zmq_transport.hpp"
+#include "coordinator/store/result_spool.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -21,20 +25,23 @@ void on_signal(int) { g_stop = true; }
 int main(int argc, char** argv) {
   CLI::App app{"ampere-coordinator: profiling campaigns and estimates for a fleet of agents"};
   std::string store_url, data_dir;
+  std::string agents_endpoint = "tcp://127.0.0.1:5555", clients_endpoint = "tcp://127.0.0.1:5556";
+  std::string spool_path;
+  std::size_t spool_capacity = 10000;
   ampere::CoordinatorConfig config;
   int heartbeat_ms = static_cast<int>(config.heartbeat_timeout.count());
   app.add_option("--store", store_url, "sqlite:PATH (default: sqlite:DATA_DIR/ampere.db)");
   app.add_option("--data-dir", data_dir, "where the default store lives (default: ./ampere-data)");
-  app.add_option("--agents", config.agents_endpoint, "ZeroMQ endpoint for agents")->capture_default_str();
-  app.add_option("--clients", config.clients_endpoint, "ZeroMQ endpoint for the ampere CLI")->capture_default_str();
+  app.add_option("--agents", agents_endpoint, "ZeroMQ endpoint for agents")->capture_default_str();
+  app.add_option("--clients", clients_endpoint, "ZeroMQ endpoint for the ampere CLI")->capture_default_str();
   app.add_option("--warmup", config.warmup_iterations, "warm-up iterations per job")->capture_default_str();
   app.add_option("--repeats", config.repeats, "measured repeats per job")->capture_default_str()->check(CLI::Range(1, 100));
   app.add_option("--iterations", config.iterations, "iterations per repeat (0: the agent picks >= 0.2 s)")->capture_default_str();
   app.add_option("--heartbeat-timeout-ms", heartbeat_ms, "an agent silent this long is lost")->capture_default_str();
   app.add_option("--seed", config.seed, "seed of the GP restarts")->capture_default_str();
-  app.add_option("--spool", config.spool_path,
+  app.add_option("--spool", spool_path,
                  "file for results that arrive while the store is unreachable (default: beside the SQLite file, else DATA_DIR/result-spool.jsonl)");
-  app.add_option("--spool-capacity", config.spool_capacity, "results the spool holds at most")
+  app.add_option("--spool-capacity", spool_capacity, "results the spool holds at most")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
   app.add_option("--holdout", config.holdout_models,
@@ -55,14 +62,15 @@ int main(int argc, char** argv) {
       std::filesystem::create_directories(data_dir);
       store_url = "sqlite:" + (std::filesystem::path(data_dir) / "ampere.db").string();
     }
-    if (config.spool_path.empty()) {  // beside an SQLite file, else in the data dir
+    if (spool_path.empty()) {  // beside an SQLite file, else in the data dir
       if (store_url.rfind("sqlite:", 0) == 0) {
-        config.spool_path = store_url.substr(7) + ".spool.jsonl";
+        spool_path = store_url.substr(7) + ".spool.jsonl";
       } else {
         std::filesystem::create_directories(data_dir);
-        config.spool_path = (std::filesystem::path(data_dir) / "result-spool.jsonl").string();
+        spool_path = (std::filesystem::path(data_dir) / "result-spool.jsonl").string();
       }
     }
+    // Everything with authority is made here and handed down: metrics, clock, sockets, store.
     ampere::CoordinatorMetrics metrics;
     if (!metrics_address.empty()) {
       metrics.serve(metrics_address);
@@ -70,10 +78,14 @@ int main(int argc, char** argv) {
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    const ampere::SystemClock clock;
     zmq::context_t context;
+    ampere::ZmqTransport transport(context, agents_endpoint, clients_endpoint);
     ampere::StorePtr store = ampere::open_store(store_url);
     spdlog::info("store {}", ampere::redact_store_url(store_url));
-    ampere::CoordinatorServer server(context, *store, config, &metrics);
+    ampere::CoordinatorServer server(transport, *store, clock, std::make_unique<ampere::ResultSpool>(spool_path, spool_capacity),
+                                     config, metrics);
+    std::unique_ptr<ampere::StoreSnapshotRefresher> snapshots;
     std::unique_ptr<ampere::HttpBridge> bridge;
     if (!http.empty()) {
       ampere::BridgeConfig b;
@@ -85,19 +97,24 @@ int main(int argc, char** argv) {
       } catch (const std::exception&) {
         throw ampere::InputError("--http: bad port in '" + http + "'");
       }
-      b.store_url = store_url;
-      b.coordinator_clients = config.clients_endpoint;
       b.max_body_bytes = max_body;
-      b.metrics = &metrics;
       if (!token_file.empty()) {
         std::ifstream in(token_file);
         std::getline(in, b.token);
         AMPERE_REQUIRE(!b.token.empty(), "--token-file ", token_file, ": empty");
       }
-      bridge = std::make_unique<ampere::HttpBridge>(context, b);
+      // The bridge reads its own store handle (off the loop) and writes through the client socket.
+      snapshots = std::make_unique<ampere::StoreSnapshotRefresher>(store_url, std::chrono::milliseconds(1000));
+      auto client = [&context, clients_endpoint] {
+        return std::make_unique<ampere::CoordinatorClient>(context, clients_endpoint, std::chrono::milliseconds(5000));
+      };
+      bridge = std::make_unique<ampere::HttpBridge>(*snapshots, client, b, &metrics);
       bridge->start();
+      snapshots->start();
     }
+    spdlog::info("coordinator serving agents on {} and clients on {}", agents_endpoint, clients_endpoint);
     server.run(g_stop);
     if (bridge) bridge->stop();
+    if (snapshots) snapshots->stop();
   });
 }

@@ -6,7 +6,8 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("ampere::wire");
 
-const protocolVersion :UInt16 = 1;
+# 2: Error carries a typed code.
+const protocolVersion :UInt16 = 2;
 
 struct Envelope {
   version @0 :UInt16;
@@ -30,7 +31,7 @@ struct Envelope {
   }
 }
 
-# Where an energy figure came from (../shared/docs/meters.md); never blurred into "measured".
+# Where an energy figure came from (docs/meters.md); never blurred into "measured".
 enum MeterSource {
   rapl @0;
   nvml @1;
@@ -82,7 +83,7 @@ struct NoWork {
 struct Job {
   jobId @0 :UInt64;
   campaignId @1 :UInt64;
-  variantSpecJson @2 :Text;    # the variant network, a model spec (model-spec.md)
+  variantSpecJson @2 :Text;    # the variant network, a model spec (docs/model-spec.md)
   warmupIterations @3 :UInt32;
   iterations @4 :UInt32;       # per repeat; 0 = enough for >= 0.2 s, at least 10
   repeats @5 :UInt32;
@@ -107,9 +108,22 @@ struct Ack {
   reason @2 :Text;                         # why not stored
 }
 
+# What kind of refusal an Error is: the HTTP bridge maps it to a status, the CLI to an exit code
+# (docs/architecture.md, "Errors"). Nobody decides by the message's text.
+enum ErrorCode {
+  internal @0;        # the zero value: a peer that set no code reads as an internal error
+  invalidInput @1;    # malformed request: bad frame, bad JSON, a bad field
+  notFound @2;        # names a campaign or device class that does not exist
+  unprocessable @3;   # well formed but cannot be done: unprofiled kinds, a family without ranges
+  unauthorized @4;
+  conflict @5;        # clashes with what is stored
+  unavailable @6;     # the store (or another service) is away for now: try again
+}
+
 struct Error {
   message @0 :Text;
   requestType @1 :Text;
+  code @2 :ErrorCode;
 }
 
 # Client (ampere CLI, HTTP bridge) -> coordinator.

@@ -26,6 +26,41 @@ MeterSource from_wire(wire::MeterSource source) {
   return MeterSource::TimeSurrogate;
 }
 
+wire::ErrorCode to_wire(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::InvalidInput: return wire::ErrorCode::INVALID_INPUT;
+    case ErrorCode::NotFound: return wire::ErrorCode::NOT_FOUND;
+    case ErrorCode::Unprocessable: return wire::ErrorCode::UNPROCESSABLE;
+    case ErrorCode::Unauthorized: return wire::ErrorCode::UNAUTHORIZED;
+    case ErrorCode::Conflict: return wire::ErrorCode::CONFLICT;
+    case ErrorCode::Unavailable: return wire::ErrorCode::UNAVAILABLE;
+    case ErrorCode::Internal: return wire::ErrorCode::INTERNAL;
+  }
+  return wire::ErrorCode::INTERNAL;
+}
+
+ErrorCode from_wire(wire::ErrorCode code) {
+  switch (code) {
+    case wire::ErrorCode::INVALID_INPUT: return ErrorCode::InvalidInput;
+    case wire::ErrorCode::NOT_FOUND: return ErrorCode::NotFound;
+    case wire::ErrorCode::UNPROCESSABLE: return ErrorCode::Unprocessable;
+    case wire::ErrorCode::UNAUTHORIZED: return ErrorCode::Unauthorized;
+    case wire::ErrorCode::CONFLICT: return ErrorCode::Conflict;
+    case wire::ErrorCode::UNAVAILABLE: return ErrorCode::Unavailable;
+    case wire::ErrorCode::INTERNAL: return ErrorCode::Internal;
+  }
+  return ErrorCode::Internal;  // a code from a newer peer
+}
+
+std::string error_frame(ErrorCode code, const std::string& message, const std::string& request) {
+  return make_frame([&](wire::Envelope::Body::Builder body) {
+    auto e = body.initError();
+    e.setMessage(message);
+    e.setRequestType(request);
+    e.setCode(to_wire(code));
+  });
+}
+
 void fill_result(wire::Result::Builder result, const Measurement& m) {
   auto seconds = result.initSecondsPerIteration(static_cast<unsigned>(m.seconds_per_iteration.size()));
   for (unsigned i = 0; i < seconds.size(); ++i) seconds.set(i, m.seconds_per_iteration[i]);

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "common/error.hpp"
 #include "common/measurement.hpp"
 #include "protocol.capnp.h"
 
@@ -10,6 +11,11 @@ namespace ampere {
 
 wire::MeterSource to_wire(MeterSource source);
 MeterSource from_wire(wire::MeterSource source);
+wire::ErrorCode to_wire(ErrorCode code);
+ErrorCode from_wire(wire::ErrorCode code);
+
+/// An Error frame: `message` for people, `code` for programs, `request` the request type it answers.
+std::string error_frame(ErrorCode code, const std::string& message, const std::string& request);
 
 /// Fills a Result's figures from a measurement.
 void fill_result(wire::Result::Builder result, const Measurement& m);

@@ -17,9 +17,9 @@
 #include "protocol.capnp.h"
 #include "wire_convert.hpp"
 #include "common/layer_shapes.hpp"
-#include "coordinator/coordinator_client.hpp"
-#include "coordinator/result_spool.hpp"
-#include "coordinator/store.hpp"
+#include "coordinator/client/coordinator_client.hpp"
+#include "coordinator/store/result_spool.hpp"
+#include "coordinator/store/store.hpp"
 #include "integration/postgres_server.hpp"
 #include "integration/process.hpp"
 
@@ -245,7 +245,7 @@ TEST_CASE("restarting the coordinator mid-campaign loses no stored result and th
   }
   REQUIRE(before.size() >= 30);
   coordinator->process->kill_hard();  // a crash, not a clean stop
-  REQUIRE(ampere::open_store(coordinator->store)->campaigns().at(0).state == "running");
+  REQUIRE(ampere::open_store(coordinator->store)->campaigns().at(0).state == ampere::CampaignState::Running);
   coordinator->start(dir, {}, "coordinator-2.log");
   const auto status = coordinator->wait_done(id, 90s);
   std::map<std::uint64_t, std::vector<double>> after;
@@ -267,7 +267,7 @@ TEST_CASE("held-out models a finished campaign had not measured yet are measured
   std::uint64_t campaign = 0, holdout = 0;
   {
     ampere::StorePtr store = ampere::open_store(store_url);
-    campaign = store->create_campaign({0, ampere::to_json(family).dump(), "sim-server", 4, "max-variance", "done"});
+    campaign = store->create_campaign({0, ampere::to_json(family).dump(), "sim-server", 4, "max-variance", ampere::CampaignState::Done});
     ampere::JobRecord job;
     job.campaign_id = campaign;
     job.kind_key = ampere::kHoldoutKind;
@@ -283,7 +283,7 @@ TEST_CASE("held-out models a finished campaign had not measured yet are measured
     for (const auto& r : ampere::open_store(store_url)->results(campaign)) measured = measured || r.job_id == holdout;
   }
   CHECK(measured);
-  CHECK(ampere::open_store(store_url)->campaigns().at(0).state == "done");  // still done: no profiling restarted
+  CHECK(ampere::open_store(store_url)->campaigns().at(0).state == ampere::CampaignState::Done);  // still done: no profiling restarted
 }
 
 TEST_CASE("a coordinator on PostgreSQL runs a campaign and a restart reloads it from there") {

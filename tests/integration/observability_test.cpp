@@ -14,7 +14,7 @@
 
 #include "common/error.hpp"
 #include "common/model_spec.hpp"
-#include "coordinator/coordinator_client.hpp"
+#include "coordinator/client/coordinator_client.hpp"
 #include "integration/process.hpp"
 
 using ampere::testing::BackgroundProcess;

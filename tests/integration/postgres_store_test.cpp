@@ -10,7 +10,7 @@
 #include <pqxx/pqxx>
 
 #include "common/error.hpp"
-#include "coordinator/store_contract.hpp"
+#include "coordinator/store/store_contract.hpp"
 #include "integration/postgres_server.hpp"
 
 using namespace ampere;

@@ -6,8 +6,10 @@
 #include "common/error.hpp"
 #include "protocol.capnp.h"
 #include "wire_codec.hpp"
+#include "wire_convert.hpp"
 
 using ampere::DecodedEnvelope;
+using ampere::make_frame;
 namespace wire = ampere::wire;
 
 namespace {
@@ -138,6 +140,36 @@ TEST_CASE("heartbeat, work request, ack and client messages round-trip") {
             ->envelope().getBody().getDeviceClasses().getClasses()[0].getName() == "oppo");
 }
 
+TEST_CASE("an Error carries its typed code across the wire, every code both ways") {
+  using ampere::ErrorCode;
+  for (ErrorCode code : {ErrorCode::InvalidInput, ErrorCode::NotFound, ErrorCode::Unprocessable, ErrorCode::Unauthorized,
+                         ErrorCode::Conflict, ErrorCode::Unavailable, ErrorCode::Internal}) {
+    CAPTURE(ampere::error_code_name(code));
+    const DecodedEnvelope d(ampere::error_frame(code, "no campaign 7", "campaignStatus"));
+    const auto e = d.envelope().getBody().getError();
+    CHECK(ampere::from_wire(e.getCode()) == code);
+    CHECK(std::string(e.getMessage().cStr()) == "no campaign 7");
+    CHECK(std::string(e.getRequestType().cStr()) == "campaignStatus");
+  }
+  // a peer that sets no code: the zero value reads as internal, never as a client's mistake
+  const DecodedEnvelope bare(make_frame([](auto body) { body.initError().setMessage("?"); }));
+  CHECK(ampere::from_wire(bare.envelope().getBody().getError().getCode()) == ErrorCode::Internal);
+}
+
+TEST_CASE("exit codes of the ampere binaries follow the error code") {
+  using ampere::ErrorCode;
+  CHECK(ampere::exit_code(ErrorCode::InvalidInput) == 2);  // unchanged from before codes existed
+  CHECK(ampere::exit_code(ErrorCode::Unprocessable) == 2);
+  CHECK(ampere::exit_code(ErrorCode::NotFound) == 3);
+  CHECK(ampere::exit_code(ErrorCode::Unavailable) == 4);
+  CHECK(ampere::exit_code(ErrorCode::Conflict) == 5);
+  CHECK(ampere::exit_code(ErrorCode::Unauthorized) == 6);
+  CHECK(ampere::exit_code(ErrorCode::Internal) == 1);
+  CHECK(ampere::run_reporting_errors([] { throw ampere::InputError("gone", ErrorCode::NotFound); }) == 3);
+  CHECK(ampere::run_reporting_errors([] { throw ampere::InputError("bad"); }) == 2);
+  CHECK(ampere::run_reporting_errors([] { throw std::runtime_error("bug"); }) == 1);
+}
+
 TEST_CASE("garbage bytes and other protocol versions are refused with a reason") {
   CHECK_THROWS_WITH_AS(DecodedEnvelope("abc"), "frame: 3 bytes is not a whole number of 8-byte words",
                        ampere::InputError);
@@ -149,5 +181,5 @@ TEST_CASE("garbage bytes and other protocol versions are refused with a reason")
   envelope.setVersion(99);
   envelope.initBody().initHeartbeat();
   CHECK_THROWS_WITH_AS(DecodedEnvelope(ampere::encode_frame(message)),
-                       "frame: protocol version 99, this side speaks 1", ampere::InputError);
+                       "frame: protocol version 99, this side speaks 2", ampere::InputError);
 }

@@ -1,0 +1,150 @@
+// `ampere`: the operator's command line (no LibTorch here).
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "coordinator/cli/client_commands.hpp"
+#include "coordinator/client/coordinator_client.hpp"
+
+#include "common/error.hpp"
+#include "coordinator/cli/gp_command.hpp"
+#include "coordinator/cli/model_command.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ampere: training-energy estimates for neural networks (AMPERE method)"};
+  app.require_subcommand(1);
+  std::string coordinator = "tcp://127.0.0.1:5556";
+  double timeout_s = 30;
+  app.add_option("--coordinator", coordinator, "the coordinator's client endpoint")->capture_default_str();
+  app.add_option("--timeout", timeout_s, "seconds to wait for the coordinator")->capture_default_str();
+  bool as_json = false;
+
+  CLI::App* campaign = app.add_subcommand("campaign", "profiling campaigns");
+  campaign->require_subcommand(1);
+  std::string family_file, device_class, acquisition = "max-variance";
+  std::uint32_t budget = 30;
+  CLI::App* start = campaign->add_subcommand("start", "profile a model family on a device class");
+  start->add_option("--family", family_file, "family JSON")->required()->check(CLI::ExistingFile);
+  start->add_option("--device-class", device_class, "device class")->required();
+  start->add_option("--budget", budget, "points per kind")->capture_default_str()->check(CLI::Range(2, 100000));
+  start->add_option("--acquisition", acquisition, "max-variance | max-relative-std")->capture_default_str();
+  start->add_flag("--json", as_json, "print JSON");
+  std::uint64_t campaign_id = 0;
+  bool watch = false;
+  CLI::App* status = campaign->add_subcommand("status", "progress per kind");
+  status->add_option("--id", campaign_id, "one campaign (default: all)");
+  status->add_flag("--watch", watch, "refresh until every campaign shown is done or stopped");
+  double interval_s = 1;
+  status->add_option("--interval", interval_s, "seconds between refreshes with --watch")->capture_default_str();
+  status->add_flag("--json", as_json, "print JSON");
+
+  std::string model_file;
+  std::uint64_t iterations = 1;
+  CLI::App* estimate = app.add_subcommand("estimate", "estimate a model's training energy and time");
+  estimate->add_option("--model", model_file, "model JSON")->required()->check(CLI::ExistingFile);
+  estimate->add_option("--device-class", device_class, "device class")->required();
+  estimate->add_option("--iterations", iterations, "training iterations")->capture_default_str();
+  estimate->add_flag("--json", as_json, "print JSON");
+
+  std::vector<std::string> pairs;
+  CLI::App* compare = app.add_subcommand("compare", "estimates vs what ampere-agent measure measured, and the FLOPs baseline");
+  compare->add_option("--device-class", device_class, "device class")->required();
+  compare->add_option("pairs", pairs,
+                      "MODEL.json=MEASURED.json[,AGAIN.json] ... (a second measurement of the same model gives the noise floor)")
+      ->required();
+
+  CLI::App* classes = app.add_subcommand("device-classes", "device classes the coordinator knows");
+  classes->add_flag("--json", as_json, "print JSON");
+
+  CLI::App* gp = app.add_subcommand("gp", "inspect one layer kind's Gaussian process");
+  gp->require_subcommand(1);
+  ampere::GpFitArgs fit_args;
+  std::string save;
+  CLI::App* fit = gp->add_subcommand("fit", "fit a GP to a CSV of channels + target and predict");
+  fit->add_option("--points", fit_args.points, "CSV: channel columns, then the target column")->required()->check(CLI::ExistingFile);
+  fit->add_option("--predict", fit_args.predict, "CSV: channel columns to predict at")->required()->check(CLI::ExistingFile);
+  fit->add_option("--bounds", fit_args.bounds, "channel bounds lo:hi,... (default: the points' range)");
+  fit->add_option("--restarts", fit_args.restarts, "random restarts of the hyper-parameter fit")->check(CLI::NonNegativeNumber);
+  fit->add_option("--seed", fit_args.seed, "seed of the restarts");
+  fit->add_flag("--include-noise", fit_args.include_noise, "std of a new observation (adds the white noise)");
+  fit->add_option("--save", save, "write the fitted GP as JSON");
+
+  CLI::App* model = app.add_subcommand("model", "inspect model specs and families");
+  model->require_subcommand(1);
+  std::string spec_file;
+  std::uint64_t seed = 0;
+  CLI::App* show = model->add_subcommand("show", "blocks, channels, FLOPs and kind keys of a spec");
+  show->add_option("--model", spec_file, "model or family JSON")->required();
+  CLI::App* kinds = model->add_subcommand("kinds", "the kinds a family needs profiled");
+  kinds->add_option("--family", spec_file, "family JSON")->required();
+  CLI::App* sample = model->add_subcommand("sample", "draw a concrete model from a family");
+  sample->add_option("--family", spec_file, "family JSON")->required();
+  sample->add_option("--seed", seed, "seed");
+
+  CLI11_PARSE(app, argc, argv);
+  auto read_file = [](const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  return ampere::run_reporting_errors([&] {
+    zmq::context_t context;
+    ampere::CoordinatorClient client(context, coordinator, std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
+    if (start->parsed()) {
+      const auto c = client.start_campaign(read_file(family_file), device_class, budget, acquisition);
+      if (as_json) std::cout << c.dump(2) << "\n";
+      else ampere::print_campaigns(nlohmann::json::array({c}), std::cout);
+    } else if (status->parsed()) {
+      while (true) {
+        const auto list = client.campaign_status(campaign_id);
+        if (as_json) std::cout << (campaign_id != 0 ? list.at(0) : list).dump(2) << "\n";
+        else ampere::print_campaigns(list, std::cout);
+        std::cout << std::flush;
+        bool finished = true;
+        for (const auto& c : list) finished = finished && c.at("state") != "running";
+        if (!watch || finished) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(interval_s * 1000)));
+        if (!as_json) std::cout << "\n";
+      }
+    } else if (estimate->parsed()) {
+      const auto e = client.estimate(read_file(model_file), device_class, iterations);
+      if (as_json) std::cout << e.dump(2) << "\n";
+      else ampere::print_estimate(e, std::cout);
+    } else if (compare->parsed()) {
+      std::vector<ampere::MeasuredModel> models;
+      for (const std::string& pair : pairs) {
+        const auto eq = pair.find('=');
+        if (eq == std::string::npos) throw ampere::InputError("compare: '" + pair + "' is not MODEL.json=MEASURED.json");
+        ampere::MeasuredModel m;
+        m.model_file = pair.substr(0, eq);
+        const std::string model_text = read_file(m.model_file);
+        m.model = nlohmann::json::parse(model_text);
+        const std::string measured = pair.substr(eq + 1);
+        const auto comma = measured.find(',');
+        m.measured = nlohmann::json::parse(read_file(measured.substr(0, comma)));
+        if (comma != std::string::npos) m.measured_again = nlohmann::json::parse(read_file(measured.substr(comma + 1)));
+        m.estimate = client.estimate(model_text, device_class, 1);
+        models.push_back(std::move(m));
+      }
+      ampere::print_comparison(models, std::cout);
+    } else if (classes->parsed()) {
+      const auto list = client.device_classes();
+      if (as_json) std::cout << list.dump(2) << "\n";
+      else for (const auto& c : list) std::cout << c.at("name").get<std::string>() << "  (" << c.at("agents") << " agents connected)\n";
+    } else if (fit->parsed()) {
+      if (!save.empty()) fit_args.save = save;
+      ampere::run_gp_fit(fit_args, std::cout, std::cerr);
+    } else if (show->parsed()) {
+      ampere::run_model_show(spec_file, std::cout);
+    } else if (kinds->parsed()) {
+      ampere::run_model_kinds(spec_file, std::cout);
+    } else if (sample->parsed()) {
+      ampere::run_model_sample(spec_file, seed, std::cout);
+    }
+  });
+}

@@ -1,0 +1,37 @@
+// The client side of the coordinator's client socket (the ampere CLI, scripts, tests).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "wire_codec.hpp"
+
+namespace ampere {
+
+/// One request at a time to a coordinator. Not thread safe.
+class CoordinatorClient {
+ public:
+  CoordinatorClient(zmq::context_t& context, std::string endpoint,
+                    std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
+  /// Sends a frame, waits for the reply. Throws InputError coded Unavailable when the coordinator
+  /// does not answer in time, or with the Error's message and code when it refuses.
+  std::unique_ptr<DecodedEnvelope> request(const std::string& frame);
+
+  /// The common requests; each throws InputError with the coordinator's message and code on refusal.
+  nlohmann::json start_campaign(const std::string& family_json, const std::string& device_class, std::uint32_t budget,
+                                const std::string& acquisition);
+  nlohmann::json campaign_status(std::uint64_t campaign_id);
+  nlohmann::json estimate(const std::string& model_json, const std::string& device_class, std::uint64_t iterations);
+  nlohmann::json device_classes();
+
+ private:
+  zmq::context_t& context_;
+  std::string endpoint_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace ampere

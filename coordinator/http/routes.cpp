@@ -1,0 +1,243 @@
+#include "coordinator/http/routes.hpp"
+
+#include "coordinator/planning/estimator.hpp"  // before httplib.h: <resolv.h> defines _res, which Eigen uses as a name
+
+#include <httplib.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+#include "coordinator/http/convergence_page.hpp"
+#include "coordinator/http/openapi.hpp"
+
+namespace ampere {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void error(httplib::Response& res, int status, const std::string& message, json extra = json::object()) {
+  extra["error"] = message;
+  reply(res, status, extra);
+}
+
+/// An error from the loop (or a client that could not reach it), answered by its code.
+void coded_error(httplib::Response& res, const InputError& e) { error(res, http_status(e.code()), e.what()); }
+
+/// The JSON object of a request body, or an error reply (415, 400) and nullopt.
+std::optional<json> json_body(const httplib::Request& req, httplib::Response& res,
+                              const std::vector<std::string>& allowed_fields) {
+  const std::string type = req.get_header_value("Content-Type");
+  if (type.rfind("application/json", 0) != 0) {
+    error(res, 415, "Content-Type must be application/json, got '" + type + "'");
+    return std::nullopt;
+  }
+  json body;
+  try {
+    body = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    error(res, 400, std::string("body is not valid JSON: ") + e.what());
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
+    error(res, 400, "body must be a JSON object");
+    return std::nullopt;
+  }
+  for (const auto& [key, value] : body.items()) {
+    (void)value;
+    if (std::find(allowed_fields.begin(), allowed_fields.end(), key) == allowed_fields.end()) {
+      std::string list;
+      for (const auto& f : allowed_fields) list += (list.empty() ? "" : ", ") + f;
+      error(res, 400, "unknown field '" + key + "' (allowed: " + list + ")");
+      return std::nullopt;
+    }
+  }
+  return body;
+}
+
+/// One estimate request object -> (status, body).
+std::pair<int, json> estimate_one(const BridgeSnapshot* snapshot, const json& request) {
+  if (!request.contains("model") || !request.contains("device_class"))
+    return {400, {{"error", "needs \"model\" (a model spec) and \"device_class\""}}};
+  if (!request.at("device_class").is_string()) return {400, {{"error", "device_class: must be a string"}}};
+  std::uint64_t iterations = 1;
+  if (request.contains("iterations")) {
+    if (!request.at("iterations").is_number_unsigned() || request.at("iterations").get<std::uint64_t>() == 0)
+      return {400, {{"error", "iterations: must be a positive integer"}}};
+    iterations = request.at("iterations").get<std::uint64_t>();
+  }
+  if (snapshot == nullptr) return {503, {{"error", "no fitted models loaded yet"}}};
+  try {
+    return {200, snapshot->catalog.estimator().estimate(parse_model_spec(request.at("model")), request.at("device_class"),
+                                                        iterations)};
+  } catch (const MissingKinds& e) {
+    return {http_status(e.code()), {{"error", e.what()}, {"missing_kinds", e.kinds()}}};
+  } catch (const InputError& e) {
+    const bool spec = e.code() == ErrorCode::InvalidInput;  // the model spec itself: say so
+    return {http_status(e.code()), {{"error", (spec ? std::string("model: ") : std::string()) + e.what()}}};
+  }
+}
+
+/// Counts one estimate answered with `status` and its latency, when metrics are kept.
+void served(const RouteContext& c, Clock::time_point started, int status) {
+  if (c.metrics != nullptr)
+    c.metrics->estimate_served("http", status, std::chrono::duration<double>(Clock::now() - started).count());
+}
+
+void post_estimate(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
+  const auto started = Clock::now();
+  const auto snapshot = c.snapshots.current();
+  const bool json_type = req.get_header_value("Content-Type").rfind("application/json", 0) == 0;
+  if (json_type && snapshot)
+    if (auto hit = c.cache.find(snapshot->generation, req.body)) {
+      res.status = hit->first;
+      res.set_content(hit->second, "application/json");
+      res.set_header("X-Ampere-Cache", "hit");
+      return served(c, started, hit->first);
+    }
+  const auto body = json_body(req, res, {"model", "device_class", "iterations"});
+  if (!body) return served(c, started, res.status);
+  const auto [status, out] = estimate_one(snapshot.get(), *body);
+  reply(res, status, out);
+  res.set_header("X-Ampere-Cache", "miss");
+  if (snapshot && status != 503) c.cache.remember(snapshot->generation, req.body, status, res.body);
+  served(c, started, status);
+}
+
+void post_estimate_batch(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
+  const auto body = json_body(req, res, {"requests"});
+  if (!body) return;
+  if (!body->contains("requests") || !body->at("requests").is_array())
+    return error(res, 400, "needs \"requests\": a list of estimate requests");
+  const auto snapshot = c.snapshots.current();
+  json results = json::array();
+  for (const json& r : body->at("requests")) {
+    if (!r.is_object()) {
+      results.push_back({{"status", 400}, {"error", "each request must be an object"}});
+      continue;
+    }
+    const auto started = Clock::now();
+    auto [status, out] = estimate_one(snapshot.get(), r);
+    out["status"] = status;
+    served(c, started, status);
+    results.push_back(out);
+  }
+  reply(res, 200, {{"results", results}});
+}
+
+void get_device_classes(const RouteContext& c, httplib::Response& res) {
+  std::map<std::string, json> classes;
+  if (const auto snapshot = c.snapshots.current()) {
+    const Estimator& estimator = snapshot->catalog.estimator();
+    for (const std::string& name : estimator.device_classes())
+      classes[name] = {{"name", name}, {"profiled_kinds", estimator.kinds(name)}, {"agents", nullptr}};
+  }
+  try {
+    for (const json& d : c.client()->device_classes()) {
+      json& entry = classes[d.at("name").get<std::string>()];
+      entry["name"] = d.at("name");
+      entry["agents"] = d.at("agents");
+      if (!entry.contains("profiled_kinds")) entry["profiled_kinds"] = 0;
+    }
+  } catch (const InputError& e) {
+    spdlog::warn("bridge: coordinator unreachable for device classes: {}", e.what());
+  }
+  json out = json::array();
+  for (auto& [name, d] : classes) out.push_back(d);
+  reply(res, 200, out);
+}
+
+void get_accuracy(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
+  const std::string name = req.matches[1];
+  const auto snapshot = c.snapshots.current();
+  if (!snapshot) return error(res, 503, "fitted models not loaded yet");
+  const auto found = snapshot->accuracy.find(name);
+  if (found == snapshot->accuracy.end()) return error(res, 404, "device class '" + name + "' has no measurements");
+  reply(res, 200, found->second);
+}
+
+void post_campaign(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
+  if (c.config.token.empty()) return error(res, 403, "writes are disabled: start the coordinator with --token-file");
+  if (req.get_header_value("Authorization") != "Bearer " + c.config.token)
+    return error(res, http_status(ErrorCode::Unauthorized), "missing or wrong bearer token");
+  const auto body = json_body(req, res, {"family", "device_class", "budget", "acquisition"});
+  if (!body) return;
+  if (!body->contains("family") || !body->contains("device_class") || !body->at("device_class").is_string())
+    return error(res, 400, "needs \"family\" (a model family spec) and \"device_class\"");
+  try {
+    const std::uint32_t budget = body->value("budget", 30u);
+    const std::string acquisition = body->value("acquisition", std::string("max-variance"));
+    reply(res, 201, c.client()->start_campaign(body->at("family").dump(), body->at("device_class"), budget, acquisition));
+  } catch (const InputError& e) {
+    coded_error(res, e);
+  } catch (const json::exception& e) {
+    error(res, 400, std::string("budget/acquisition: ") + e.what());
+  }
+}
+
+}  // namespace
+
+void add_routes(httplib::Server& s, const RouteContext& c) {
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const std::string message = res.status == 413   ? "request body too large"
+                                : res.status == 404 ? "no such route"
+                                                    : "request refused";
+    res.set_content(json{{"error", message}, {"status", res.status}}.dump(), "application/json");
+  });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string message = "internal error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      message = e.what();
+    } catch (...) {
+    }
+    error(res, 500, message);
+  });
+  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"status", "ok"}}); });
+  s.Get("/readyz", [&c](const httplib::Request&, httplib::Response& res) {
+    if (c.snapshots.current()) reply(res, 200, {{"status", "ready"}});
+    else error(res, 503, "fitted models not loaded yet");
+  });
+  s.Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(openapi_document(), "application/json");
+  });
+  s.Post("/v1/estimate", [&c](const httplib::Request& req, httplib::Response& res) { post_estimate(c, req, res); });
+  s.Post("/v1/estimate:batch", [&c](const httplib::Request& req, httplib::Response& res) { post_estimate_batch(c, req, res); });
+  s.Get("/v1/device-classes", [&c](const httplib::Request&, httplib::Response& res) { get_device_classes(c, res); });
+  s.Get(R"(/v1/device-classes/([^/]+)/accuracy)",
+        [&c](const httplib::Request& req, httplib::Response& res) { get_accuracy(c, req, res); });
+  s.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(convergence_page(), "text/html; charset=utf-8");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src data:; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+  });
+  s.Get("/v1/campaigns", [&c](const httplib::Request&, httplib::Response& res) {
+    try {
+      reply(res, 200, c.client()->campaign_status(0));
+    } catch (const InputError& e) {
+      coded_error(res, e);
+    }
+  });
+  s.Get(R"(/v1/campaigns/(\d+))", [&c](const httplib::Request& req, httplib::Response& res) {
+    try {
+      reply(res, 200, c.client()->campaign_status(std::stoull(req.matches[1])).at(0));
+    } catch (const InputError& e) {
+      coded_error(res, e);
+    }
+  });
+  s.Post("/v1/campaigns", [&c](const httplib::Request& req, httplib::Response& res) { post_campaign(c, req, res); });
+}
+
+}  // namespace ampere

@@ -1,0 +1,255 @@
+#include "coordinator/planning/campaign.hpp"
+
+#include <algorithm>
+
+#include "common/error.hpp"
+
+namespace ampere {
+namespace {
+
+bool contains(const std::vector<Channels>& list, const Channels& c) {
+  return std::find(list.begin(), list.end(), c) != list.end();
+}
+
+Channels row_channels(const Eigen::MatrixXd& m, Eigen::Index row) {
+  Channels c;
+  for (Eigen::Index d = 0; d < m.cols(); ++d) c.push_back(static_cast<std::int64_t>(m(row, d)));
+  return c;
+}
+
+/// The helper kinds and channels whose estimates are subtracted from a variant's measurement
+/// (the same list variant_network() returns, without building the network).
+std::vector<std::pair<KindKey, Channels>> subtractions(const ProfileKind& kind, const Channels& channels) {
+  switch (kind.role) {
+    case BlockRole::Output: return {};
+    case BlockRole::Input: return {{kind.output_helper, {channels[0]}}};
+    case BlockRole::Hidden: return {{kind.input_helper, {channels.front()}}, {kind.output_helper, {channels.back()}}};
+  }
+  return {};
+}
+
+}  // namespace
+
+const char* kind_state_name(KindState state) {
+  switch (state) {
+    case KindState::Waiting: return "waiting";
+    case KindState::Profiling: return "profiling";
+    case KindState::Done: return "done";
+  }
+  return "?";
+}
+
+Campaign::Campaign(std::uint64_t id, ModelSpec family, std::string device_class, CampaignSettings settings)
+    : id_(id), family_(std::move(family)), device_class_(std::move(device_class)), settings_(settings) {
+  AMPERE_REQUIRE(family_.is_family(), family_.name,
+                 ": the family has no channel ranges ({\"min\": a, \"max\": b}), so there is nothing to profile");
+  AMPERE_REQUIRE(settings_.budget_per_kind >= 2, "campaign: budget per kind must be at least 2, got ",
+                 settings_.budget_per_kind);
+  plan_ = derive_profile_kinds(family_);
+  for (const ProfileKind& profile : plan_) {
+    Kind k;
+    k.profile = profile;
+    k.candidates = candidate_grid(profile.bounds());
+    kinds_.push_back(std::move(k));
+  }
+}
+
+Campaign::Kind& Campaign::kind(const KindKey& key) {
+  for (Kind& k : kinds_)
+    if (k.profile.key == key) return k;
+  throw InputError("campaign " + std::to_string(id_) + ": unknown kind " + key.str());
+}
+
+bool Campaign::ready(const Kind& k) const {
+  auto done = [this](const KindKey& key) {
+    for (const Kind& other : kinds_)
+      if (other.profile.key == key) return other.state == KindState::Done;
+    return false;
+  };
+  switch (k.profile.role) {
+    case BlockRole::Output: return true;
+    case BlockRole::Input: return done(k.profile.output_helper);
+    case BlockRole::Hidden: return done(k.profile.input_helper) && done(k.profile.output_helper);
+  }
+  return false;
+}
+
+void Campaign::fit(Kind& k) {
+  if (k.points.empty() || k.fitted_points == k.points.size()) return;
+  const Eigen::Index n = static_cast<Eigen::Index>(k.points.size());
+  const Eigen::Index dims = static_cast<Eigen::Index>(k.profile.bounds().size());
+  Eigen::MatrixXd x(n, dims);
+  Eigen::VectorXd seconds(n), joules(n), seconds_noise(n), joules_noise(n);
+  bool has_energy = true;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const Point& p = k.points[static_cast<std::size_t>(i)];
+    for (Eigen::Index d = 0; d < dims; ++d) x(i, d) = static_cast<double>(p.channels[static_cast<std::size_t>(d)]);
+    const RepeatSummary s = summarize_repeats(p.measurement.seconds_per_iteration, settings_.statistic);
+    seconds[i] = s.value;
+    seconds_noise[i] = s.spread_variance;
+    if (p.measurement.joules_per_iteration.empty()) {
+      has_energy = false;
+    } else {
+      const RepeatSummary e = summarize_repeats(p.measurement.joules_per_iteration, settings_.statistic);
+      joules[i] = e.value;
+      joules_noise[i] = e.spread_variance;
+    }
+    for (const auto& [helper_key, at] : subtractions(k.profile, p.channels)) {
+      const KindModel& helper = kind(helper_key).model;
+      AMPERE_REQUIRE(helper.seconds != nullptr, "campaign: helper kind not fitted: ", helper_key.str());
+      Eigen::MatrixXd q(1, 1);
+      q(0, 0) = static_cast<double>(at[0]);
+      const GpPrediction t = helper.seconds->predict(q);
+      seconds[i] -= t.mean[0];
+      seconds_noise[i] += t.variance[0];
+      if (has_energy && helper.joules != nullptr) {
+        const GpPrediction e = helper.joules->predict(q);
+        joules[i] -= e.mean[0];
+        joules_noise[i] += e.variance[0];
+      } else {
+        has_energy = false;
+      }
+    }
+  }
+  std::vector<std::pair<double, double>> bounds;
+  for (const ChannelRange& r : k.profile.bounds()) bounds.emplace_back(static_cast<double>(r.min), static_cast<double>(r.max));
+  GpFitOptions options;
+  options.seed = settings_.seed;
+  auto fit_one = [&](const Eigen::VectorXd& y, const Eigen::VectorXd& noise,
+                     const std::shared_ptr<const GaussianProcess>& previous) {
+    auto gp = std::make_shared<GaussianProcess>(bounds);
+    if (previous) gp->set_hyperparameters(previous->hyperparameters());  // warm start
+    gp->set_data(x, y, noise);
+    gp->fit(options);
+    return std::shared_ptr<const GaussianProcess>(gp);
+  };
+  k.model.seconds = fit_one(seconds, seconds_noise, k.model.seconds);
+  k.model.joules = has_energy ? fit_one(joules, joules_noise, k.model.joules) : nullptr;
+  k.model.meter = k.points.front().measurement.meter;
+  k.model.points = k.points.size();
+  k.fitted_points = k.points.size();
+}
+
+PlannedJob Campaign::planned(Kind& k, const Channels& channels) {
+  k.asked.push_back(channels);
+  ++k.outstanding;
+  return PlannedJob{k.profile.key, channels, variant_network(k.profile, channels, plan_).model};
+}
+
+std::vector<PlannedJob> Campaign::next_points(Kind& k, std::size_t batch_size) {
+  std::vector<PlannedJob> jobs;
+  const std::size_t budget = settings_.budget_per_kind;
+  if (k.asked.empty()) {
+    const Eigen::MatrixXd starts = start_points(k.profile.bounds());
+    for (Eigen::Index r = 0; r < starts.rows() && k.asked.size() < budget; ++r) jobs.push_back(planned(k, row_channels(starts, r)));
+    return jobs;
+  }
+  auto finish = [&](StopReason reason) {
+    k.state = KindState::Done;
+    k.stop = reason;
+  };
+  if (k.points.empty()) {  // every point so far failed
+    finish(StopReason::NoCandidates);
+    return jobs;
+  }
+  fit(k);
+  // Candidates not yet asked for (profiled, outstanding or failed).
+  std::vector<Eigen::Index> open;
+  for (Eigen::Index r = 0; r < k.candidates.rows(); ++r)
+    if (!contains(k.asked, row_channels(k.candidates, r))) open.push_back(r);
+  const Eigen::MatrixXd candidates = k.candidates(open, Eigen::all);
+  const bool guide_on_energy = k.model.joules != nullptr && reads_energy_live(k.model.meter);
+  const GaussianProcess& guide = guide_on_energy ? *k.model.joules : *k.model.seconds;
+  if (candidates.rows() == 0) {
+    finish(StopReason::NoCandidates);
+    return jobs;
+  }
+  const StopDecision decision = stop_rule(guide, candidates, budget, settings_.converged_relative_std);
+  k.relative_std = decision.relative_std;
+  k.convergence.emplace_back(k.points.size(), decision.relative_std);
+  if (k.asked.size() >= budget) {
+    finish(StopReason::BudgetSpent);
+  } else if (decision.reason != StopReason::KeepGoing) {
+    finish(decision.reason);
+  }
+  if (k.state == KindState::Done) return jobs;
+  const std::size_t count = std::min(batch_size, budget - k.asked.size());
+  const std::uint64_t draw_seed = settings_.seed * 1000003ULL + k.asked.size() * 7919ULL + std::hash<std::string>{}(k.profile.key.str());
+  for (Eigen::Index r : select_batch(guide, candidates, count, settings_.acquisition, draw_seed))
+    jobs.push_back(planned(k, row_channels(candidates, r)));
+  return jobs;
+}
+
+std::vector<PlannedJob> Campaign::plan(std::size_t batch_size) {
+  std::vector<PlannedJob> jobs;
+  batch_size = std::max<std::size_t>(1, batch_size);
+  // Plan order is dependency order, so a kind finishing here unlocks later ones in this pass.
+  for (Kind& k : kinds_) {
+    if (k.state == KindState::Done || !ready(k)) continue;
+    k.state = KindState::Profiling;
+    if (k.outstanding > 0) continue;
+    for (PlannedJob& job : next_points(k, batch_size)) jobs.push_back(std::move(job));
+    if (k.state == KindState::Done) fit(k);
+  }
+  return jobs;
+}
+
+void Campaign::restore_outstanding(const KindKey& key, const Channels& channels) {
+  Kind& k = kind(key);
+  if (!contains(k.asked, channels)) k.asked.push_back(channels);
+  ++k.outstanding;
+}
+
+void Campaign::add_result(const KindKey& key, const Channels& channels, const Measurement& measurement) {
+  Kind& k = kind(key);
+  validate_measurement(measurement);
+  AMPERE_REQUIRE(channels.size() == k.profile.bounds().size(), "campaign ", id_, ": result for ", key.str(), " has ",
+                 channels.size(), " channel values, the kind has ", k.profile.bounds().size());
+  if (!contains(k.asked, channels)) k.asked.push_back(channels);  // replayed from the store
+  if (k.outstanding > 0) --k.outstanding;
+  k.points.push_back(Point{channels, measurement});
+}
+
+void Campaign::withdraw(const KindKey& key, const Channels& channels) {
+  Kind& k = kind(key);
+  const auto it = std::find(k.asked.begin(), k.asked.end(), channels);
+  if (it != k.asked.end()) k.asked.erase(it);
+  if (k.outstanding > 0) --k.outstanding;
+}
+
+void Campaign::job_failed(const KindKey& key, const Channels& channels) {
+  Kind& k = kind(key);
+  if (!contains(k.asked, channels)) k.asked.push_back(channels);
+  if (k.outstanding > 0) --k.outstanding;
+}
+
+bool Campaign::done() const {
+  return std::all_of(kinds_.begin(), kinds_.end(), [](const Kind& k) { return k.state == KindState::Done; });
+}
+
+std::vector<KindProgressInfo> Campaign::progress() const {
+  std::vector<KindProgressInfo> out;
+  for (const Kind& k : kinds_)
+    out.push_back({k.profile.key, k.profile.role, k.profile.auxiliary, k.state, k.stop, k.points.size(), k.outstanding,
+                   k.relative_std, k.convergence});
+  return out;
+}
+
+std::map<KindKey, KindModel> Campaign::models() {
+  std::map<KindKey, KindModel> out;
+  for (Kind& k : kinds_) {
+    if (k.state != KindState::Done || k.points.empty()) continue;
+    fit(k);
+    out[k.profile.key] = k.model;
+  }
+  return out;
+}
+
+void Campaign::restore_model(const KindKey& key, const nlohmann::json& json) {
+  Kind& k = kind(key);
+  k.model = kind_model_from_json(json);
+  k.fitted_points = k.model.points;
+}
+
+}  // namespace ampere
+

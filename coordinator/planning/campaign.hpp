@@ -1,0 +1,126 @@
+// A campaign: profile one model family on one device class (docs/method.md §2, §4).
+//
+// Pure logic, no sockets and no store: the coordinator asks it for work, hands it results, and
+// persists what it returns. Kinds are profiled in dependency order (outputs, inputs, hidden), all
+// kinds whose helpers are finished at once; each round fits the kind's GPs on targets with the
+// helpers' estimates subtracted and picks the next batch by max variance. Not thread safe.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/acquisition.hpp"
+#include "common/layer_parser.hpp"
+#include "common/measurement.hpp"
+#include "common/model_spec.hpp"
+#include "coordinator/planning/kind_model.hpp"
+
+namespace ampere {
+
+/// A point of a kind's GP: its channels (the GP's inputs), in the kind's dimension order.
+using Channels = std::vector<std::int64_t>;
+
+struct CampaignSettings {
+  std::uint32_t budget_per_kind = 30;  ///< points per kind, start points included
+  Acquisition acquisition = Acquisition::MaxVariance;
+  RepeatStatistic statistic = RepeatStatistic::Minimum;
+  double converged_relative_std = kConvergedRelativeStd;
+  std::uint64_t seed = 0;  ///< GP restarts
+};
+
+/// A variant network to measure.
+struct PlannedJob {
+  KindKey kind;
+  Channels channels;
+  ModelSpec variant;
+};
+
+enum class KindState { Waiting, Profiling, Done };
+/// "waiting", "profiling", "done" (a done kind is shown by its stop reason instead).
+const char* kind_state_name(KindState state);
+
+struct KindProgressInfo {
+  KindKey key;
+  BlockRole role = BlockRole::Output;
+  bool auxiliary = false;
+  KindState state = KindState::Waiting;
+  StopReason stop = StopReason::KeepGoing;
+  std::size_t points = 0;
+  std::size_t outstanding = 0;
+  double max_relative_std = 0;  ///< of the guiding GP, at the last fit (NaN before the first)
+  std::vector<std::pair<std::size_t, double>> convergence;  ///< (points, max relative std) per evaluation
+};
+
+class Campaign {
+ public:
+  /// Throws InputError when the family has no ranges or its plan cannot be derived.
+  Campaign(std::uint64_t id, ModelSpec family, std::string device_class, CampaignSettings settings);
+
+  std::uint64_t id() const { return id_; }
+  const ModelSpec& family() const { return family_; }
+  const std::string& device_class() const { return device_class_; }
+  const CampaignSettings& settings() const { return settings_; }
+
+  /// New jobs for kinds that are ready and have nothing outstanding: start points first, then up
+  /// to `batch_size` max-variance points per kind. Fits GPs as needed (O(n³) per kind).
+  std::vector<PlannedJob> plan(std::size_t batch_size);
+
+  /// A job planned earlier (e.g. before a restart) is still to come back.
+  void restore_outstanding(const KindKey& kind, const Channels& channels);
+  /// A job's result. Throws InputError for an unknown kind or an invalid measurement.
+  void add_result(const KindKey& kind, const Channels& channels, const Measurement& measurement);
+  /// A planned job that never reached the queue (the store was away): its point may be planned again.
+  void withdraw(const KindKey& kind, const Channels& channels);
+  /// A job that failed for good: its point is skipped.
+  void job_failed(const KindKey& kind, const Channels& channels);
+
+  bool done() const;
+  std::vector<KindProgressInfo> progress() const;
+  /// Fitted models of finished kinds (fits any finished kind not yet fitted).
+  std::map<KindKey, KindModel> models();
+  /// A fitted kind model (see kind_model_from_json) used without refitting while the kind holds
+  /// exactly the points it was fitted on.
+  void restore_model(const KindKey& kind, const nlohmann::json& json);
+  const std::vector<ProfileKind>& plan_kinds() const { return plan_; }
+
+ private:
+  struct Point {
+    Channels channels;
+    Measurement measurement;
+  };
+  struct Kind {
+    ProfileKind profile;
+    Eigen::MatrixXd candidates;
+    std::vector<Point> points;
+    std::vector<Channels> asked;  ///< every point planned, returned or failed (never re-planned)
+    std::size_t outstanding = 0;
+    KindState state = KindState::Waiting;
+    StopReason stop = StopReason::KeepGoing;
+    double relative_std = std::nan("");
+    std::vector<std::pair<std::size_t, double>> convergence;
+    KindModel model;
+    std::size_t fitted_points = 0;  ///< points in `model` (refit when more arrive)
+  };
+
+  Kind& kind(const KindKey& key);
+  bool ready(const Kind& k) const;
+  void fit(Kind& k);
+  std::vector<PlannedJob> next_points(Kind& k, std::size_t batch_size);
+  PlannedJob planned(Kind& k, const Channels& channels);
+
+  std::uint64_t id_;
+  ModelSpec family_;
+  std::string device_class_;
+  CampaignSettings settings_;
+  std::vector<ProfileKind> plan_;
+  std::vector<Kind> kinds_;
+};
+
+}  // namespace ampere

@@ -1,0 +1,126 @@
+#include "coordinator/planning/estimator.hpp"
+
+#include <cmath>
+
+#include "common/layer_shapes.hpp"
+
+namespace ampere {
+namespace {
+
+nlohmann::json mean_std(double mean, double variance) {
+  return {{"mean", mean}, {"std", std::sqrt(std::max(0.0, variance))}};
+}
+
+std::string layer_list(const Block& block) {
+  std::string out;
+  for (const LayerSpec& l : block.layers) out += (out.empty() ? "" : "+") + std::string(layer_type_name(l.type));
+  return out;
+}
+
+}  // namespace
+
+void Estimator::set_models(const std::string& device_class, const std::map<KindKey, KindModel>& models) {
+  auto& target = models_[device_class];
+  for (const auto& [key, model] : models) target[key] = model;
+}
+
+void Estimator::set_flops_baseline(const std::string& device_class, const FlopsBaseline& baseline) {
+  baselines_[device_class] = baseline;
+}
+
+std::vector<std::string> Estimator::device_classes() const {
+  std::vector<std::string> out;
+  for (const auto& [name, models] : models_) out.push_back(name);
+  return out;
+}
+
+std::size_t Estimator::kinds(const std::string& device_class) const {
+  auto it = models_.find(device_class);
+  return it == models_.end() ? 0 : it->second.size();
+}
+
+nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& device_class, std::uint64_t iterations) const {
+  AMPERE_REQUIRE(!model.is_family(), model.name, ": estimates take a concrete model; this is a family (sample one)");
+  AMPERE_REQUIRE(iterations >= 1, "iterations: must be at least 1");
+  const auto found = models_.find(device_class);
+  if (found == models_.end()) {
+    std::string known;
+    for (const auto& [name, m] : models_) known += (known.empty() ? "" : ", ") + name;
+    throw UnknownDeviceClass("device class '" + device_class + "' has no profiled kinds (known: " +
+                             (known.empty() ? "none yet" : known) + ")");
+  }
+  const std::map<KindKey, KindModel>& models = found->second;
+  const std::vector<Block> blocks = parse_blocks(model);
+  std::vector<std::string> missing;
+  for (const Block& b : blocks)
+    if (models.count(b.kind) == 0 && std::find(missing.begin(), missing.end(), b.kind.str()) == missing.end())
+      missing.push_back(b.kind.str());
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& k : missing) list += "\n  " + k;
+    throw MissingKinds(model.name + ": " + std::to_string(missing.size()) + " kind(s) never profiled on '" +
+                           device_class + "'; profile a family containing them:" + list,
+                       missing);
+  }
+  double seconds = 0, seconds_var = 0, joules = 0, joules_var = 0;
+  bool has_joules = true;
+  std::string meter;
+  nlohmann::json block_list = nlohmann::json::array();
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const Block& b = blocks[i];
+    const KindModel& m = models.at(b.kind);
+    const std::vector<std::int64_t> channels = b.channel_values();
+    Eigen::MatrixXd q(1, static_cast<Eigen::Index>(channels.size()));
+    for (std::size_t d = 0; d < channels.size(); ++d) q(0, static_cast<Eigen::Index>(d)) = static_cast<double>(channels[d]);
+    const GpPrediction t = m.seconds->predict(q);
+    seconds += t.mean[0];
+    seconds_var += t.variance[0];
+    nlohmann::json entry = {{"index", i},
+                            {"role", block_role_name(b.role)},
+                            {"kind", b.kind.str()},
+                            {"layers", layer_list(b)},
+                            {"channels", channels},
+                            {"seconds_per_iteration", mean_std(t.mean[0], t.variance[0])},
+                            {"meter", meter_label(m.meter)}};
+    if (m.joules != nullptr) {
+      const GpPrediction e = m.joules->predict(q);
+      joules += e.mean[0];
+      joules_var += e.variance[0];
+      entry["joules_per_iteration"] = mean_std(e.mean[0], e.variance[0]);
+    } else {
+      has_joules = false;
+      entry["joules_per_iteration"] = nullptr;
+    }
+    const std::string label = meter_label(m.meter);
+    meter = meter.empty() || meter == label ? label : "mixed";
+    block_list.push_back(entry);
+  }
+  const double n = static_cast<double>(iterations);
+  nlohmann::json out = {{"model", model.name},
+                        {"device_class", device_class},
+                        {"iterations", iterations},
+                        {"meter", meter},
+                        {"seconds_per_iteration", mean_std(seconds, seconds_var)},
+                        {"joules_per_iteration", has_joules ? mean_std(joules, joules_var) : nlohmann::json(nullptr)},
+                        {"total", {{"seconds", mean_std(seconds * n, seconds_var * n * n)},
+                                   {"joules", has_joules ? mean_std(joules * n, joules_var * n * n) : nlohmann::json(nullptr)}}},
+                        {"blocks", block_list}};
+  const double flops = model_cost(model).training_flops_per_iteration;
+  nlohmann::json baseline = {{"training_flops_per_iteration", flops}};
+  const auto b = baselines_.find(device_class);
+  if (b != baselines_.end() && b->second.seconds.points >= 2) {
+    baseline["seconds_per_iteration"] = mean_std(b->second.seconds(flops), std::pow(b->second.seconds.residual_std, 2));
+    baseline["joules_per_iteration"] = b->second.has_joules
+                                           ? mean_std(b->second.joules(flops), std::pow(b->second.joules.residual_std, 2))
+                                           : nlohmann::json(nullptr);
+    baseline["fitted_on_variant_networks"] = b->second.seconds.points;
+  } else {
+    baseline["seconds_per_iteration"] = nullptr;
+    baseline["joules_per_iteration"] = nullptr;
+    baseline["fitted_on_variant_networks"] = 0;
+  }
+  out["flops_baseline"] = baseline;
+  return out;
+}
+
+}  // namespace ampere

@@ -1,0 +1,110 @@
+#include "coordinator/planning/model_catalog.hpp"
+
+#include <optional>
+
+namespace ampere {
+namespace {
+
+ModelSpec parse_stored_model(const JobRecord& job) {
+  try {
+    return parse_model_spec(nlohmann::json::parse(job.variant_json));
+  } catch (const std::exception& e) {
+    throw InputError("stored job " + std::to_string(job.id) + " of campaign " + std::to_string(job.campaign_id) +
+                     ": its model does not parse: " + e.what());
+  }
+}
+
+}  // namespace
+
+ModelCatalog ModelCatalog::from_stored(const std::vector<StoredCampaign>& campaigns) {
+  ModelCatalog catalog;
+  for (const StoredCampaign& c : campaigns) {
+    std::map<KindKey, KindModel> models;
+    for (const auto& [key, model_json] : c.kind_models) {
+      try {
+        models[KindKey(key)] = kind_model_from_json(nlohmann::json::parse(model_json));
+      } catch (const std::exception& e) {
+        throw InputError("campaign " + std::to_string(c.record.id) + ", kind " + key + ": " + e.what());
+      }
+    }
+    catalog.set_models(c.record.device_class, models);
+    std::map<std::uint64_t, const JobRecord*> by_id;
+    for (const JobRecord& job : c.jobs) by_id[job.id] = &job;
+    for (const ResultRecord& r : c.results) {
+      const auto job = by_id.find(r.job_id);
+      AMPERE_REQUIRE(job != by_id.end(), "campaign ", c.record.id, ": result for job ", r.job_id, " which it does not hold");
+      catalog.add_measured(c.record.device_class, c.record.id, *job->second, r.measurement);
+    }
+  }
+  return catalog;
+}
+
+void ModelCatalog::set_models(const std::string& device_class, const std::map<KindKey, KindModel>& models) {
+  estimator_.set_models(device_class, models);
+}
+
+void ModelCatalog::add_measured(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
+                                const Measurement& measurement) {
+  ModelSpec model = parse_stored_model(job);
+  if (!job.holdout()) {  // the FLOPs line never sees held-out models
+    baselines_.add(device_class, model, measurement);
+    if (const auto line = baselines_.baseline(device_class)) estimator_.set_flops_baseline(device_class, *line);
+  }
+  measured_.push_back({device_class, campaign_id, job.holdout(), std::move(model), measurement});
+}
+
+AccuracyScore ModelCatalog::heldout_score(const std::string& device_class) const {
+  std::vector<std::pair<nlohmann::json, Measurement>> scored;
+  for (const Measured& m : measured_) {
+    if (!m.heldout || m.device_class != device_class) continue;
+    try {
+      scored.emplace_back(estimator_.estimate(m.model, device_class, 1), m.measurement);
+    } catch (const InputError&) {
+      // its kinds are not all profiled yet
+    }
+  }
+  return score_estimates(scored);
+}
+
+std::map<std::string, nlohmann::json> ModelCatalog::accuracy_report() const {
+  using nlohmann::json;
+  std::map<std::string, json> report;
+  for (const Measured& m : measured_) {
+    json& accuracy = report[m.device_class];
+    if (accuracy.is_null()) accuracy = {{"device_class", m.device_class}, {"points", json::array()}};
+    json e;
+    try {
+      e = estimator_.estimate(m.model, m.device_class, 1);
+    } catch (const InputError&) {
+      continue;  // its kinds are not all profiled yet
+    }
+    const double seconds = summarize_repeats(m.measurement.seconds_per_iteration, RepeatStatistic::Minimum).value;
+    const json joules = m.measurement.joules_per_iteration.empty()  // a meter that gives no energy
+                            ? json(nullptr)
+                            : json(summarize_repeats(m.measurement.joules_per_iteration, RepeatStatistic::Minimum).value);
+    accuracy["points"].push_back({{"model", m.model.name},
+                                  {"campaign", m.campaign},
+                                  {"heldout", m.heldout},
+                                  {"meter", meter_label(m.measurement.meter)},
+                                  {"measured", {{"seconds_per_iteration", seconds}, {"joules_per_iteration", joules}}},
+                                  {"estimated",
+                                   {{"seconds_per_iteration", e["seconds_per_iteration"]},
+                                    {"joules_per_iteration", e["joules_per_iteration"]}}},
+                                  {"flops_baseline",
+                                   {{"seconds_per_iteration", e["flops_baseline"]["seconds_per_iteration"]},
+                                    {"joules_per_iteration", e["flops_baseline"]["joules_per_iteration"]}}}});
+  }
+  for (auto& [name, accuracy] : report) {
+    const AccuracyScore score = heldout_score(name);
+    auto ratio = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+    accuracy["heldout_models"] = score.models;
+    accuracy["heldout_meter"] = score.meter;  // where the scored energy came from
+    accuracy["heldout_mape_seconds"] = ratio(score.seconds);
+    accuracy["heldout_flops_mape_seconds"] = ratio(score.flops_seconds);
+    accuracy["heldout_mape_joules"] = ratio(score.joules);
+    accuracy["heldout_flops_mape_joules"] = ratio(score.flops_joules);
+  }
+  return report;
+}
+
+}  // namespace ampere

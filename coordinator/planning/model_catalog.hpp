@@ -1,0 +1,59 @@
+// The one piece that turns what is stored into what answers: fitted kind models into estimators,
+// measured variant networks into FLOPs lines, measured held-out models into live accuracy
+// scores. The coordinator's loop keeps one up to date as results arrive (and rebuilds it on
+// reload); the HTTP bridge builds one per snapshot with from_stored(). Written once, so both
+// readers answer alike.
+//
+// Thread safety: none for changes; a catalog nobody changes any more (a bridge snapshot) may be
+// read from many threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "coordinator/planning/accuracy.hpp"
+#include "coordinator/planning/estimator.hpp"
+#include "coordinator/store/records.hpp"
+
+namespace ampere {
+
+class ModelCatalog {
+ public:
+  /// Everything stored: each campaign's saved kind models and its measured jobs. Throws
+  /// InputError when a stored record does not parse (naming the campaign and job).
+  static ModelCatalog from_stored(const std::vector<StoredCampaign>& campaigns);
+
+  /// Adds or replaces fitted kinds of a device class.
+  void set_models(const std::string& device_class, const std::map<KindKey, KindModel>& models);
+  /// A job measured on `device_class`: a variant network feeds the class's FLOPs line, a held-out
+  /// model (JobRecord::holdout) its live accuracy and nothing else.
+  void add_measured(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
+                    const Measurement& measurement);
+
+  const Estimator& estimator() const { return estimator_; }
+  /// The class's held-out models scored against their estimates (those whose kinds are all
+  /// profiled); empty figures before any can be scored.
+  AccuracyScore heldout_score(const std::string& device_class) const;
+  /// Per device class, the accuracy route's JSON: every measured network (held-out and profiled
+  /// variants) measured vs estimated vs FLOPs line, and the held-out MAPE with its meter label.
+  std::map<std::string, nlohmann::json> accuracy_report() const;
+
+ private:
+  struct Measured {
+    std::string device_class;
+    std::uint64_t campaign = 0;
+    bool heldout = false;
+    ModelSpec model;
+    Measurement measurement;
+  };
+
+  Estimator estimator_;
+  FlopsBaselineBuilder baselines_;
+  std::vector<Measured> measured_;
+};
+
+}  // namespace ampere

@@ -1,0 +1,239 @@
+#include "coordinator/server/campaign_service.hpp"
+
+#include <cmath>
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+
+namespace ampere {
+namespace {
+
+constexpr std::uint32_t kDefaultBudget = 30;
+
+CampaignSettings settings_of(const CampaignRecord& record, std::uint64_t seed) {
+  CampaignSettings settings;
+  settings.budget_per_kind = record.budget_per_kind;
+  settings.acquisition = parse_acquisition(record.acquisition);
+  settings.seed = seed;
+  return settings;
+}
+
+}  // namespace
+
+CampaignService::CampaignService(ResilientStore& store, JobQueue& jobs, FleetRegistry& fleet, CoordinatorMetrics& metrics,
+                                 Settings settings)
+    : store_(store), jobs_(jobs), fleet_(fleet), metrics_(metrics), settings_(settings) {}
+
+void CampaignService::reload() {
+  for (const StoredCampaign& stored : read_stored_campaigns(store_.store())) {
+    const CampaignRecord& record = stored.record;
+    CampaignEntry entry;
+    entry.record = record;
+    fleet_.saw_class(record.device_class);
+    entry.campaign = std::make_unique<Campaign>(record.id, parse_model_spec(nlohmann::json::parse(record.family_json)),
+                                                record.device_class, settings_of(record, settings_.seed));
+    std::map<std::uint64_t, const ResultRecord*> results;
+    for (const ResultRecord& r : stored.results) results.emplace(r.job_id, &r);
+    const bool running = record.state == CampaignState::Running;
+    std::size_t replayed = 0, requeued = 0;
+    for (JobRecord job : stored.jobs) {
+      const bool holdout = job.holdout();  // measured whole, not a profiled kind
+      if (job.state == JobState::Done && results.count(job.id) == 1) {
+        const Measurement& m = results.at(job.id)->measurement;
+        if (!holdout) entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);
+        catalog_.add_measured(record.device_class, record.id, job, m);
+        ++replayed;
+      } else if (job.state == JobState::Failed) {
+        if (!holdout) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
+      } else if (running || (holdout && record.state == CampaignState::Done)) {
+        // a finished campaign's held-out models still score its estimates: measure them too
+        if (!holdout) entry.campaign->restore_outstanding(KindKey(job.kind_key), job.channels);
+        if (job.state == JobState::Running) store_.store().set_job_state(job.id, JobState::Queued, "");
+        jobs_.add(record.device_class, std::move(job));
+        ++requeued;
+      }
+    }
+    std::size_t restored = 0;
+    for (const auto& [kind_key, model_json] : stored.kind_models) {
+      entry.campaign->restore_model(KindKey(kind_key), nlohmann::json::parse(model_json));
+      entry.saved_models.insert(kind_key);
+      ++restored;
+    }
+    spdlog::info("reloaded campaign {} ({} on {}, {}): {} results, {} jobs re-queued, {} fitted kind models restored",
+                 record.id, entry.campaign->family().name, record.device_class, campaign_state_name(record.state), replayed,
+                 requeued, restored);
+    CampaignEntry& placed = campaigns_[record.id] = std::move(entry);
+    const std::vector<PlannedJob> planned = placed.campaign->plan(1);  // rebuilds kind states
+    if (running) enqueue(placed, planned);  // a finished campaign gets no new work
+    after_progress(placed);
+  }
+}
+
+std::uint64_t CampaignService::start(const CampaignRequest& request) {
+  if (!fleet_.knows_class(request.device_class)) {
+    const std::string known = fleet_.known_classes();
+    throw InputError("device class '" + request.device_class + "' has no registered agents (known: " +
+                         (known.empty() ? "none yet" : known) + ")",
+                     ErrorCode::NotFound);
+  }
+  CampaignRecord record{0, "", request.device_class, request.budget_per_kind == 0 ? kDefaultBudget : request.budget_per_kind,
+                        request.acquisition.empty() ? "max-variance" : request.acquisition, CampaignState::Running};
+  ModelSpec family;
+  try {
+    nlohmann::json family_json;
+    try {
+      family_json = nlohmann::json::parse(request.family_json);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(std::string("family: not valid JSON: ") + e.what());
+    }
+    family = parse_model_spec(family_json);
+    record.family_json = to_json(family).dump();
+    Campaign(0, family, record.device_class, settings_of(record, settings_.seed));  // validates before storing
+  } catch (const InputError& e) {
+    throw InputError(e.what(), ErrorCode::Unprocessable);  // well-formed request, a family or settings we cannot profile
+  }
+  if (!store_.try_write("create_campaign", [&] { record.id = store_.store().create_campaign(record); }))
+    throw InputError("not started, the store is unreachable; try again shortly", ErrorCode::Unavailable);
+  auto campaign = std::make_unique<Campaign>(record.id, family, record.device_class, settings_of(record, settings_.seed));
+  spdlog::info("campaign {} started: {} on {}, {} kinds, budget {} per kind", record.id, family.name, record.device_class,
+               campaign->plan_kinds().size(), record.budget_per_kind);
+  const std::uint64_t id = record.id;
+  campaigns_[id] = CampaignEntry{record, std::move(campaign), {}};
+  plan(record.device_class);
+  enqueue_holdout(campaigns_.at(id));
+  return id;
+}
+
+void CampaignService::stop(std::uint64_t campaign_id) {
+  const auto it = campaigns_.find(campaign_id);
+  if (it == campaigns_.end()) throw InputError("no campaign " + std::to_string(campaign_id), ErrorCode::NotFound);
+  if (it->second.record.state != CampaignState::Running) return;
+  if (!store_.try_write("set_campaign_state",
+                        [&] { store_.store().set_campaign_state(campaign_id, CampaignState::Stopped); }))
+    throw InputError("not stopped, the store is unreachable; try again", ErrorCode::Unavailable);
+  it->second.record.state = CampaignState::Stopped;
+  jobs_.drop_queued(campaign_id);
+}
+
+void CampaignService::plan(const std::string& device_class) {
+  const std::size_t batch = std::max<std::size_t>(1, fleet_.idle(device_class));
+  for (auto& [id, entry] : campaigns_) {
+    if (entry.record.state != CampaignState::Running || entry.record.device_class != device_class) continue;
+    enqueue(entry, entry.campaign->plan(batch));
+    after_progress(entry);
+  }
+}
+
+void CampaignService::job_done(const JobRecord& job, const Measurement& measurement) {
+  CampaignEntry& entry = campaigns_.at(job.campaign_id);
+  if (!job.holdout()) entry.campaign->add_result(KindKey(job.kind_key), job.channels, measurement);
+  catalog_.add_measured(entry.record.device_class, entry.record.id, job, measurement);
+  after_progress(entry);
+}
+
+void CampaignService::job_failed(const JobRecord& job) {
+  CampaignEntry& entry = campaigns_.at(job.campaign_id);
+  metrics_.job_failed(entry.record.device_class);
+  if (!job.holdout()) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
+  after_progress(entry);
+}
+
+nlohmann::json CampaignService::estimate(const std::string& spec_json, const std::string& device_class,
+                                         std::uint64_t iterations) const {
+  nlohmann::json spec;
+  try {
+    spec = nlohmann::json::parse(spec_json);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(std::string("model: not valid JSON: ") + e.what());
+  }
+  return catalog_.estimator().estimate(parse_model_spec(spec), device_class, iterations == 0 ? 1 : iterations);
+}
+
+void CampaignService::enqueue(CampaignEntry& entry, const std::vector<PlannedJob>& planned) {
+  if (planned.empty()) return;
+  std::vector<JobRecord> records;
+  for (const PlannedJob& p : planned) {
+    JobRecord j;
+    j.campaign_id = entry.record.id;
+    j.kind_key = p.kind.str();
+    j.channels = p.channels;
+    j.variant_json = to_json(p.variant).dump();
+    records.push_back(std::move(j));
+  }
+  if (!queue_jobs(entry, std::move(records)))
+    for (const PlannedJob& p : planned) entry.campaign->withdraw(p.kind, p.channels);  // planned again later
+}
+
+void CampaignService::enqueue_holdout(CampaignEntry& entry) {
+  std::vector<JobRecord> records;
+  for (std::uint32_t i = 0; i < settings_.holdout_models; ++i) {
+    JobRecord j;
+    j.campaign_id = entry.record.id;
+    j.kind_key = kHoldoutKind;
+    ModelSpec model = sample_model(entry.campaign->family(), settings_.seed * 1000003ULL + entry.record.id * 7919ULL + i);
+    model.name = entry.campaign->family().name + "-holdout-" + std::to_string(i);
+    j.variant_json = to_json(model).dump();
+    records.push_back(std::move(j));
+  }
+  if (!records.empty()) queue_jobs(entry, std::move(records));  // store away: this campaign has no live MAPE
+}
+
+bool CampaignService::queue_jobs(const CampaignEntry& entry, std::vector<JobRecord> records) {
+  std::vector<std::uint64_t> ids;
+  if (!store_.try_write("create_jobs", [&] { ids = store_.store().create_jobs(records); })) return false;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    records[i].id = ids[i];
+    jobs_.add(entry.record.device_class, std::move(records[i]));
+  }
+  return true;
+}
+
+void CampaignService::after_progress(CampaignEntry& entry) {
+  const std::map<KindKey, KindModel> models = entry.campaign->models();
+  for (const auto& [key, model] : models)
+    if (entry.saved_models.count(key.str()) == 0 &&
+        store_.try_write("save_kind_model",
+                         [&] { store_.store().save_kind_model(entry.record.id, key.str(), kind_model_to_json(model).dump()); }))
+      entry.saved_models.insert(key.str());
+  catalog_.set_models(entry.record.device_class, models);
+  report_heldout(entry.record.device_class);
+  if (entry.record.state == CampaignState::Running && entry.campaign->done()) {
+    entry.record.state = CampaignState::Done;
+    store_.try_write("set_campaign_state", [&] { store_.store().set_campaign_state(entry.record.id, CampaignState::Done); });
+    spdlog::info("campaign {} done ({} kinds on {})", entry.record.id, entry.campaign->plan_kinds().size(),
+                 entry.record.device_class);
+  }
+}
+
+void CampaignService::report_heldout(const std::string& device_class) {
+  const AccuracyScore score = catalog_.heldout_score(device_class);
+  const std::pair<const char*, const char*> names[] = {
+      {"ampere", "seconds"}, {"flops", "seconds"}, {"ampere", "joules"}, {"flops", "joules"}};
+  const std::optional<double> values[] = {score.seconds, score.flops_seconds, score.joules, score.flops_joules};
+  for (std::size_t i = 0; i < 4; ++i)
+    if (values[i])
+      metrics_.set_heldout_mape(device_class, names[i].first, names[i].second, score.meter, *values[i], score.models);
+}
+
+std::size_t CampaignService::points_remaining_at_most(const CampaignEntry& entry) {
+  std::size_t remaining = 0;  // the budget left of every unfinished kind
+  for (const KindProgressInfo& p : entry.campaign->progress())
+    if (p.state != KindState::Done)
+      remaining += entry.record.budget_per_kind - std::min<std::size_t>(entry.record.budget_per_kind, p.points);
+  return remaining;
+}
+
+void CampaignService::report_metrics() const {
+  for (const auto& [id, entry] : campaigns_) {
+    const std::string campaign = std::to_string(id);
+    for (const KindProgressInfo& p : entry.campaign->progress())
+      if (!std::isnan(p.max_relative_std))  // not fitted yet: no std to report
+        metrics_.set_kind({campaign, entry.record.device_class, p.key.str(), block_role_name(p.role)}, p.points,
+                          p.max_relative_std, p.state == KindState::Done);
+    metrics_.set_campaign(campaign, entry.record.device_class, entry.campaign->family().name,
+                          entry.record.state == CampaignState::Running, points_remaining_at_most(entry));
+  }
+}
+
+}  // namespace ampere

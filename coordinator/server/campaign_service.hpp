@@ -1,0 +1,99 @@
+// Campaigns as the loop runs them: start, stop, reload from the store, plan jobs for a class's
+// idle agents, take results and failures, keep fitted kind models saved and the model catalog
+// (estimates, FLOPs lines, held-out scores) current. The Campaign objects in planning/ decide
+// what to measure; this service persists and queues what they decide. Not thread safe: the loop
+// owns it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "coordinator/metrics/coordinator_metrics.hpp"
+#include "coordinator/planning/campaign.hpp"
+#include "coordinator/planning/model_catalog.hpp"
+#include "coordinator/server/fleet_registry.hpp"
+#include "coordinator/server/job_queue.hpp"
+#include "coordinator/store/resilient_store.hpp"
+
+namespace ampere {
+
+/// One campaign the loop runs: its record, its planner, which fitted kinds are saved.
+struct CampaignEntry {
+  CampaignRecord record;
+  std::unique_ptr<Campaign> campaign;
+  std::set<std::string> saved_models;  ///< finished kinds whose models are in the store
+};
+
+/// What a client asks to profile (StartCampaign).
+struct CampaignRequest {
+  std::string family_json;
+  std::string device_class;
+  std::uint32_t budget_per_kind = 0;  ///< 0: the default (30)
+  std::string acquisition;            ///< empty: max-variance
+};
+
+class CampaignService {
+ public:
+  struct Settings {
+    std::uint64_t seed = 0;             ///< GP restarts and held-out draws
+    std::uint32_t holdout_models = 3;   ///< concrete models per campaign measured for the live MAPE
+  };
+  /// Every reference must outlive the service.
+  CampaignService(ResilientStore& store, JobQueue& jobs, FleetRegistry& fleet, CoordinatorMetrics& metrics,
+                  Settings settings);
+
+  /// Rebuilds every stored campaign: replays its results, re-queues its unfinished jobs, restores
+  /// its fitted kind models, plans on for running ones.
+  void reload();
+  /// Validates, stores and plans a campaign; returns its id. Throws InputError coded NotFound (no
+  /// agent of the class ever registered), Unprocessable (the family or settings) or Unavailable
+  /// (the store is away).
+  std::uint64_t start(const CampaignRequest& request);
+  /// Stops a running campaign (its queued jobs are dropped). Throws InputError coded NotFound or
+  /// Unavailable.
+  void stop(std::uint64_t campaign_id);
+  /// New jobs for the class's running campaigns, a batch as large as its idle agents.
+  void plan(const std::string& device_class);
+  /// A job's valid, acknowledged result.
+  void job_done(const JobRecord& job, const Measurement& measurement);
+  /// A job given up after its last attempt.
+  void job_failed(const JobRecord& job);
+
+  /// An estimate (the JSON of `ampere estimate --json`). Throws InputError (bad JSON or spec),
+  /// UnknownDeviceClass or MissingKinds.
+  nlohmann::json estimate(const std::string& spec_json, const std::string& device_class, std::uint64_t iterations) const;
+
+  const std::map<std::uint64_t, CampaignEntry>& campaigns() const { return campaigns_; }
+  const ModelCatalog& catalog() const { return catalog_; }
+  /// The budget left of every unfinished kind: the most points the campaign can still take.
+  static std::size_t points_remaining_at_most(const CampaignEntry& entry);
+  /// Sets the per-kind and per-campaign gauges.
+  void report_metrics() const;
+
+ private:
+  void enqueue(CampaignEntry& entry, const std::vector<PlannedJob>& planned);
+  void enqueue_holdout(CampaignEntry& entry);
+  /// Stores the jobs (ids from the store) and queues them; false when the store is away.
+  bool queue_jobs(const CampaignEntry& entry, std::vector<JobRecord> records);
+  /// After any change to a campaign: save new fitted kinds, refresh the catalog and its held-out
+  /// score, mark the campaign done when every kind is.
+  void after_progress(CampaignEntry& entry);
+  void report_heldout(const std::string& device_class);
+
+  ResilientStore& store_;
+  JobQueue& jobs_;
+  FleetRegistry& fleet_;
+  CoordinatorMetrics& metrics_;
+  Settings settings_;
+  std::map<std::uint64_t, CampaignEntry> campaigns_;
+  ModelCatalog catalog_;
+};
+
+}  // namespace ampere

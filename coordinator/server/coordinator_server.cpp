@@ -1,0 +1,293 @@
+#include "coordinator/server/coordinator_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+#include "coordinator/server/status_encoding.hpp"
+#include "protocol.capnp.h"
+#include "wire_codec.hpp"
+#include "wire_convert.hpp"
+
+namespace ampere {
+
+/// The store's health as metrics.
+class CoordinatorServer::MetricsListener final : public StoreHealthListener {
+ public:
+  explicit MetricsListener(CoordinatorMetrics& metrics) : metrics_(metrics) {}
+  void store_error(const std::string& operation) override { metrics_.store_error(operation); }
+  void store_up(bool up) override { metrics_.set_store_up(up); }
+  void spool_replayed(std::size_t results) override { metrics_.spool_replayed(results); }
+  void spool_depth(std::size_t results, std::size_t capacity) override { metrics_.set_spool(results, capacity); }
+
+ private:
+  CoordinatorMetrics& metrics_;
+};
+
+CoordinatorServer::CoordinatorServer(Transport& transport, Store& store, const Clock& clock, std::unique_ptr<ResultSpool> spool,
+                                     CoordinatorConfig config, CoordinatorMetrics& metrics)
+    : transport_(transport),
+      clock_(clock),
+      config_(config),
+      metrics_(metrics),
+      listener_(std::make_unique<MetricsListener>(metrics)),
+      store_(store, clock, std::move(spool), *listener_),
+      fleet_(clock, config.heartbeat_timeout),
+      jobs_(clock, config.max_attempts),
+      campaigns_(store_, jobs_, fleet_, metrics, {config.seed, config.holdout_models}),
+      last_maintenance_(clock.now()) {
+  store_.replay_on_start();
+  campaigns_.reload();
+  update_metrics();
+}
+
+CoordinatorServer::~CoordinatorServer() = default;
+
+void CoordinatorServer::run(const std::atomic<bool>& stop) {
+  while (!stop.load()) turn(std::chrono::milliseconds(100));
+  spdlog::info("coordinator stopped");
+}
+
+void CoordinatorServer::turn(std::chrono::milliseconds wait) {
+  if (std::optional<Incoming> in = transport_.receive(wait)) {
+    if (in->from == Incoming::From::Agent) {
+      try {
+        handle_agent(in->peer, in->frame);
+      } catch (const std::exception& e) {
+        spdlog::warn("agent message dropped: {}", e.what());
+      }
+    } else {
+      std::string reply;
+      try {
+        reply = handle_client(in->frame);
+      } catch (const InputError& e) {
+        spdlog::warn("client request refused: {}", e.what());
+        reply = error_frame(e.code(), e.what(), "");
+      } catch (const std::exception& e) {
+        spdlog::error("client request failed: {}", e.what());
+        reply = error_frame(ErrorCode::Internal, e.what(), "");
+      }
+      transport_.reply_to_client(in->peer, reply);
+    }
+  }
+  if (clock_.now() - last_maintenance_ > std::chrono::milliseconds(500)) {
+    maintain();
+    last_maintenance_ = clock_.now();
+  }
+}
+
+void CoordinatorServer::maintain() {
+  for (const AgentInfo& lost : fleet_.expire()) {
+    spdlog::warn("agent {} lost (no heartbeat for {} ms)", lost.id, config_.heartbeat_timeout.count());
+    metrics_.agent_lost(lost.device_class);
+    if (lost.running_job != 0) requeue(lost.running_job, "its agent was lost");
+  }
+  store_.maintain();
+  update_metrics();
+}
+
+void CoordinatorServer::handle_agent(const std::string& peer, const std::string& frame) {
+  std::unique_ptr<DecodedEnvelope> decoded;
+  try {
+    decoded = std::make_unique<DecodedEnvelope>(frame);
+  } catch (const InputError& e) {
+    spdlog::warn("agent {}: {}", peer, e.what());
+    transport_.send_to_agent(peer, error_frame(ErrorCode::InvalidInput, e.what(), "?"));
+    return;
+  }
+  const auto body = decoded->envelope().getBody();
+  switch (body.which()) {
+    case wire::Envelope::Body::REGISTER: on_register(peer, frame); return;
+    case wire::Envelope::Body::HEARTBEAT: fleet_.heard_from(body.getHeartbeat().getAgentId().cStr()); return;
+    case wire::Envelope::Body::WORK_REQUEST: on_work_request(peer, body.getWorkRequest().getAgentId().cStr()); return;
+    case wire::Envelope::Body::RESULT: on_result(peer, frame); return;
+    default:
+      spdlog::warn("agent {}: unexpected message type {}", peer, static_cast<int>(body.which()));
+      transport_.send_to_agent(peer, error_frame(ErrorCode::InvalidInput, "unexpected message type on the agent socket", "?"));
+  }
+}
+
+void CoordinatorServer::on_register(const std::string& peer, const std::string& frame) {
+  DecodedEnvelope decoded(frame);
+  const auto r = decoded.envelope().getBody().getRegister();
+  AgentInfo agent;
+  agent.id = r.getAgentId().cStr();
+  agent.routing_id = peer;
+  agent.device_class = r.getDeviceClass().cStr();
+  agent.backend = r.getBackend().cStr();
+  if (agent.id.empty() || agent.device_class.empty()) {
+    transport_.send_to_agent(peer, error_frame(ErrorCode::InvalidInput, "register: agentId and deviceClass must be non-empty",
+                                               "register"));
+    return;
+  }
+  spdlog::info("agent {} registered: class {}, backend {}, {} threads, cpu '{}'", agent.id, agent.device_class,
+               agent.backend, r.getThreads(), r.getHardware().getCpuModel().cStr());
+  const std::string id = agent.id;
+  if (const std::uint64_t held = fleet_.register_agent(std::move(agent)); held != 0)
+    requeue(held, "agent " + id + " registered again");
+  transport_.send_to_agent(peer, ack_frame(0, true, "registered"));
+}
+
+void CoordinatorServer::on_work_request(const std::string& peer, const std::string& agent_id) {
+  AgentInfo* agent = fleet_.find(agent_id);
+  if (agent == nullptr) {
+    transport_.send_to_agent(peer, error_frame(ErrorCode::NotFound, "unregistered agent '" + agent_id + "': send Register first",
+                                               "workRequest"));
+    return;
+  }
+  fleet_.heard_from(agent_id);
+  agent->routing_id = peer;
+  if (agent->running_job != 0) requeue(agent->running_job, "agent " + agent_id + " asked for work while holding it");
+  const std::string device_class = agent->device_class;
+  if (!jobs_.has_queued(device_class)) campaigns_.plan(device_class);
+  JobRecord* job = jobs_.start_next(device_class, agent_id);
+  if (job == nullptr) {
+    transport_.send_to_agent(peer, make_frame([](wire::Envelope::Body::Builder body) { body.initNoWork().setRetryAfterMillis(300); }));
+    return;
+  }
+  store_.try_write("set_job_state", [&] { store_.store().set_job_state(job->id, JobState::Running, agent_id); });
+  fleet_.find(agent_id)->running_job = job->id;
+  const auto deadline =
+      std::chrono::duration_cast<std::chrono::milliseconds>((clock_.wall_now() + config_.job_deadline).time_since_epoch()).count();
+  transport_.send_to_agent(peer, make_frame([&](wire::Envelope::Body::Builder body) {
+    auto j = body.initJob();
+    j.setJobId(job->id);
+    j.setCampaignId(job->campaign_id);
+    j.setVariantSpecJson(job->variant_json);
+    j.setWarmupIterations(config_.warmup_iterations);
+    j.setIterations(config_.iterations);
+    j.setRepeats(config_.repeats);
+    j.setDeadlineUnixMillis(deadline);
+  }));
+}
+
+void CoordinatorServer::on_result(const std::string& peer, const std::string& frame) {
+  DecodedEnvelope decoded(frame);
+  const auto r = decoded.envelope().getBody().getResult();
+  const std::uint64_t job_id = r.getJobId();
+  const std::string agent_id = r.getAgentId().cStr();
+  fleet_.heard_from(agent_id);
+  JobRecord* job = jobs_.find(job_id);
+  if (job == nullptr) {
+    spdlog::warn("result from {} for unknown or finished job {} dropped", agent_id, job_id);
+    transport_.send_to_agent(peer, ack_frame(job_id, false, "unknown or already finished job"));
+    return;
+  }
+  const Measurement m = measurement_of(r);
+  std::string invalid = r.getError().cStr();
+  if (invalid.empty()) {
+    try {
+      validate_measurement(m);
+    } catch (const InputError& e) {
+      invalid = e.what();
+    }
+  }
+  if (AgentInfo* agent = fleet_.find(agent_id); agent != nullptr && agent->running_job == job_id) agent->running_job = 0;
+  if (!invalid.empty()) {
+    spdlog::warn("job {} from {}: {}", job_id, agent_id, invalid);
+    transport_.send_to_agent(peer, ack_frame(job_id, false, invalid));
+    attempt_failed(*job, agent_id, invalid);
+    return;
+  }
+  const std::string device_class = jobs_.device_class_of(job_id);
+  // Committed (or spooled to disk) before the ack; with neither, no ack: the agent sends it again.
+  if (store_.store_result({job_id, agent_id, m}) == ResultFate::NotAcknowledged) return;
+  metrics_.result_stored(device_class, meter_label(m.meter));
+  metrics_.job_done(device_class);
+  transport_.send_to_agent(peer, ack_frame(job_id, true, ""));
+  const JobRecord done = *job;
+  jobs_.finish(job_id);
+  campaigns_.job_done(done, m);
+}
+
+void CoordinatorServer::attempt_failed(JobRecord& job, const std::string& agent_id, const std::string& why) {
+  if (jobs_.may_retry(job)) {
+    requeue(job.id, "failed attempt " + std::to_string(job.attempts) + ": " + why);
+    return;
+  }
+  store_.try_write("set_job_state", [&] { store_.store().set_job_state(job.id, JobState::Failed, agent_id); });
+  const JobRecord failed = job;
+  jobs_.give_up(job.id);
+  spdlog::warn("job {} given up after {} attempts", failed.id, failed.attempts);
+  campaigns_.job_failed(failed);
+}
+
+void CoordinatorServer::requeue(std::uint64_t job_id, const std::string& why) {
+  fleet_.release_job(job_id);
+  const std::string device_class = jobs_.device_class_of(job_id);
+  if (!jobs_.requeue(job_id)) return;
+  store_.try_write("set_job_state", [&] { store_.store().set_job_state(job_id, JobState::Queued, ""); });
+  metrics_.job_requeued(device_class);
+  spdlog::warn("job {} re-queued: {}", job_id, why);
+}
+
+std::string CoordinatorServer::handle_client(const std::string& frame) {
+  std::unique_ptr<DecodedEnvelope> decoded;
+  try {
+    decoded = std::make_unique<DecodedEnvelope>(frame);
+  } catch (const InputError& e) {
+    return error_frame(ErrorCode::InvalidInput, e.what(), "?");
+  }
+  const auto body = decoded->envelope().getBody();
+  auto status = [&](std::uint64_t campaign_id, const char* request) {
+    std::vector<const CampaignEntry*> selected;
+    for (const auto& [id, entry] : campaigns_.campaigns())
+      if (campaign_id == 0 || id == campaign_id) selected.push_back(&entry);
+    if (campaign_id != 0 && selected.empty())
+      return error_frame(ErrorCode::NotFound, "no campaign " + std::to_string(campaign_id), request);
+    return campaign_status_frame(selected, jobs_, fleet_);
+  };
+  switch (body.which()) {
+    case wire::Envelope::Body::START_CAMPAIGN: {
+      const auto s = body.getStartCampaign();
+      try {
+        const std::uint64_t id = campaigns_.start(
+            {s.getFamilySpecJson().cStr(), s.getDeviceClass().cStr(), s.getBudgetPerKind(), s.getAcquisition().cStr()});
+        return status(id, "startCampaign");
+      } catch (const InputError& e) {
+        return error_frame(e.code(), e.what(), "startCampaign");
+      }
+    }
+    case wire::Envelope::Body::STOP_CAMPAIGN: {
+      const std::uint64_t id = body.getStopCampaign().getCampaignId();
+      try {
+        campaigns_.stop(id);
+      } catch (const InputError& e) {
+        return error_frame(e.code(), e.what(), "stopCampaign");
+      }
+      return status(id, "stopCampaign");
+    }
+    case wire::Envelope::Body::CAMPAIGN_STATUS_REQUEST:
+      return status(body.getCampaignStatusRequest().getCampaignId(), "campaignStatus");
+    case wire::Envelope::Body::ESTIMATE_REQUEST: {
+      const auto started = clock_.now();
+      const auto e = body.getEstimateRequest();
+      int code = 200;
+      std::string reply;
+      try {
+        const nlohmann::json out = campaigns_.estimate(e.getModelSpecJson().cStr(), e.getDeviceClass().cStr(), e.getIterations());
+        reply = make_frame([&](wire::Envelope::Body::Builder b) { b.initEstimateReply().setJson(out.dump()); });
+      } catch (const InputError& error) {
+        code = http_status(error.code());
+        reply = error_frame(error.code(), error.what(), "estimate");
+      }
+      metrics_.estimate_served("zmq", code, std::chrono::duration<double>(clock_.now() - started).count());
+      return reply;
+    }
+    case wire::Envelope::Body::DEVICE_CLASSES_REQUEST:
+      return device_classes_frame(fleet_, campaigns_.catalog().estimator());
+    default: return error_frame(ErrorCode::InvalidInput, "unexpected message type on the client socket", "?");
+  }
+}
+
+void CoordinatorServer::update_metrics() {
+  const std::map<std::string, JobQueue::Counts> counts = jobs_.counts_per_class();
+  for (const auto& [name, agents] : fleet_.connected_per_class()) {
+    metrics_.device_class_seen(name);
+    metrics_.set_agents(name, agents);
+    const auto c = counts.find(name);
+    metrics_.set_jobs(name, c == counts.end() ? 0 : c->second.queued, c == counts.end() ? 0 : c->second.running);
+  }
+  campaigns_.report_metrics();
+}
+
+}  // namespace ampere

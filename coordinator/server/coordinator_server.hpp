@@ -1,0 +1,78 @@
+// The coordinator's loop: one thread polls the transport and dispatches each message (agents:
+// Register, Heartbeat, WorkRequest, Result; clients: campaigns, estimates, device classes), and
+// every half second expires silent agents, lets the store probe or replay, and sets the gauges.
+// Every result is committed (or spooled) before it is acknowledged; a restarted coordinator
+// reloads campaigns, jobs and results from the store and carries on.
+//
+// Authority is handed in: the transport (sockets bound by main), the store, the clock, the
+// metrics. A unit test drives it with a fake transport and a fake clock, turn by turn.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/clock.hpp"
+#include "coordinator/metrics/coordinator_metrics.hpp"
+#include "coordinator/server/campaign_service.hpp"
+#include "coordinator/server/fleet_registry.hpp"
+#include "coordinator/server/job_queue.hpp"
+#include "coordinator/server/transport.hpp"
+#include "coordinator/store/resilient_store.hpp"
+
+namespace ampere {
+
+struct CoordinatorConfig {
+  std::chrono::milliseconds heartbeat_timeout{6000};  ///< an agent silent this long is lost
+  std::uint32_t warmup_iterations = 5;                ///< docs/method.md §5
+  std::uint32_t repeats = 5;
+  std::uint32_t iterations = 0;                       ///< per repeat; 0: the agent picks (>= 0.2 s, >= 10)
+  std::uint32_t max_attempts = 3;                     ///< a job failing this often is given up
+  std::uint64_t seed = 0;
+  std::uint32_t holdout_models = 3;   ///< concrete models per campaign measured for the live MAPE
+  std::chrono::minutes job_deadline{10};  ///< a Job's deadline, from when it is handed out
+};
+
+class CoordinatorServer {
+ public:
+  /// Replays what `spool` (may be null) holds into the store, then reloads the store. Every
+  /// reference must outlive the server.
+  CoordinatorServer(Transport& transport, Store& store, const Clock& clock, std::unique_ptr<ResultSpool> spool,
+                    CoordinatorConfig config, CoordinatorMetrics& metrics);
+  ~CoordinatorServer();
+
+  /// Serves until `stop` becomes true (checked at least every 100 ms).
+  void run(const std::atomic<bool>& stop);
+  /// One turn of the loop: at most one message (waiting up to `wait` for it), then the
+  /// maintenance tick when 500 ms have passed since the last.
+  void turn(std::chrono::milliseconds wait);
+
+ private:
+  void handle_agent(const std::string& peer, const std::string& frame);
+  std::string handle_client(const std::string& frame);
+  void on_register(const std::string& peer, const std::string& frame);
+  void on_work_request(const std::string& peer, const std::string& agent_id);
+  void on_result(const std::string& peer, const std::string& frame);
+  /// A failed attempt: re-queued, or given up after the last.
+  void attempt_failed(JobRecord& job, const std::string& agent_id, const std::string& why);
+  void requeue(std::uint64_t job_id, const std::string& why);
+  void maintain();
+  void update_metrics();
+
+  class MetricsListener;
+
+  Transport& transport_;
+  const Clock& clock_;
+  CoordinatorConfig config_;
+  CoordinatorMetrics& metrics_;
+  std::unique_ptr<MetricsListener> listener_;
+  ResilientStore store_;
+  FleetRegistry fleet_;
+  JobQueue jobs_;
+  CampaignService campaigns_;
+  Clock::TimePoint last_maintenance_;
+};
+
+}  // namespace ampere

@@ -1,0 +1,95 @@
+#include "coordinator/server/job_queue.hpp"
+
+namespace ampere {
+
+JobQueue::JobQueue(const Clock& clock, std::uint32_t max_attempts) : clock_(clock), max_attempts_(max_attempts) {}
+
+void JobQueue::add(const std::string& device_class, JobRecord job) {
+  job.state = JobState::Queued;
+  const std::uint64_t id = job.id;
+  jobs_[id] = Entry{std::move(job), device_class, {}};
+  queues_[device_class].push_back(id);
+}
+
+JobRecord* JobQueue::start_next(const std::string& device_class, const std::string& agent_id) {
+  auto& queue = queues_[device_class];
+  while (!queue.empty()) {
+    const std::uint64_t id = queue.front();
+    queue.pop_front();
+    const auto it = jobs_.find(id);
+    if (it == jobs_.end() || it->second.job.state != JobState::Queued) continue;  // finished or dropped meanwhile
+    JobRecord& job = it->second.job;
+    job.state = JobState::Running;
+    job.agent_id = agent_id;
+    ++job.attempts;
+    it->second.started = clock_.now();
+    return &job;
+  }
+  return nullptr;
+}
+
+JobRecord* JobQueue::find(std::uint64_t job_id) {
+  const auto it = jobs_.find(job_id);
+  return it == jobs_.end() ? nullptr : &it->second.job;
+}
+
+bool JobQueue::requeue(std::uint64_t job_id) {
+  const auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return false;
+  it->second.job.state = JobState::Queued;
+  queues_[it->second.device_class].push_front(job_id);
+  return true;
+}
+
+void JobQueue::finish(std::uint64_t job_id) {
+  const auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  if (it->second.started != Clock::TimePoint{}) {
+    const double seconds = std::chrono::duration<double>(clock_.now() - it->second.started).count();
+    auto [mean, fresh] = mean_job_seconds_.try_emplace(it->second.device_class, seconds);
+    if (!fresh) mean->second = 0.8 * mean->second + 0.2 * seconds;
+  }
+  jobs_.erase(it);
+}
+
+void JobQueue::give_up(std::uint64_t job_id) { jobs_.erase(job_id); }
+
+void JobQueue::drop_queued(std::uint64_t campaign_id) {
+  for (auto it = jobs_.begin(); it != jobs_.end();)
+    it = it->second.job.campaign_id == campaign_id && it->second.job.state == JobState::Queued ? jobs_.erase(it) : std::next(it);
+}
+
+JobQueue::Counts JobQueue::counts_for_campaign(std::uint64_t campaign_id) const {
+  Counts c;
+  for (const auto& [id, e] : jobs_)
+    if (e.job.campaign_id == campaign_id) ++(e.job.state == JobState::Running ? c.running : c.queued);
+  return c;
+}
+
+std::map<std::string, JobQueue::Counts> JobQueue::counts_per_class() const {
+  std::map<std::string, Counts> out;
+  for (const auto& [id, e] : jobs_) ++(e.job.state == JobState::Running ? out[e.device_class].running : out[e.device_class].queued);
+  return out;
+}
+
+bool JobQueue::has_queued(const std::string& device_class) const {
+  const auto q = queues_.find(device_class);
+  if (q == queues_.end()) return false;
+  for (std::uint64_t id : q->second) {
+    const auto it = jobs_.find(id);
+    if (it != jobs_.end() && it->second.job.state == JobState::Queued) return true;
+  }
+  return false;
+}
+
+std::optional<double> JobQueue::mean_job_seconds(const std::string& device_class) const {
+  const auto it = mean_job_seconds_.find(device_class);
+  return it == mean_job_seconds_.end() ? std::nullopt : std::optional<double>(it->second);
+}
+
+std::string JobQueue::device_class_of(std::uint64_t job_id) const {
+  const auto it = jobs_.find(job_id);
+  return it == jobs_.end() ? std::string() : it->second.device_class;
+}
+
+}  // namespace ampere

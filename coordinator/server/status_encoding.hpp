@@ -1,0 +1,21 @@
+// The loop's state as wire replies: campaign status (per-kind progress, convergence, ETA),
+// device classes, acknowledgements.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "coordinator/server/campaign_service.hpp"
+
+namespace ampere {
+
+/// A CampaignStatus frame for `selected` (campaign state and kind states by their names).
+std::string campaign_status_frame(const std::vector<const CampaignEntry*>& selected, const JobQueue& jobs,
+                                  const FleetRegistry& fleet);
+/// A DeviceClasses frame: every class known to the fleet or profiled, with its connected agents.
+std::string device_classes_frame(const FleetRegistry& fleet, const Estimator& estimator);
+/// An Ack frame (`stored` false: `reason` says why).
+std::string ack_frame(std::uint64_t job_id, bool stored, const std::string& reason);
+
+}  // namespace ampere

@@ -1,0 +1,79 @@
+#include "coordinator/server/zmq_transport.hpp"
+
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+
+namespace ampere {
+namespace {
+
+/// Every frame of one multipart message waiting on `socket` (empty when none waits).
+std::vector<zmq::message_t> receive_multipart(zmq::socket_t& socket) {
+  std::vector<zmq::message_t> frames;
+  zmq::recv_result_t got;
+  do {
+    zmq::message_t part;
+    got = socket.recv(part, zmq::recv_flags::dontwait);
+    if (got) frames.push_back(std::move(part));
+  } while (got && frames.back().more());
+  return frames;
+}
+
+}  // namespace
+
+ZmqTransport::ZmqTransport(zmq::context_t& context, const std::string& agents_endpoint, const std::string& clients_endpoint)
+    : agents_(context, zmq::socket_type::router), clients_(context, zmq::socket_type::router) {
+  agents_.set(zmq::sockopt::linger, 0);
+  clients_.set(zmq::sockopt::linger, 0);
+  agents_.set(zmq::sockopt::router_mandatory, 1);  // a vanished agent is an error we log, not a silent drop
+  try {
+    agents_.bind(agents_endpoint);
+    clients_.bind(clients_endpoint);
+  } catch (const zmq::error_t& e) {
+    throw InputError("coordinator: cannot bind " + agents_endpoint + " / " + clients_endpoint + ": " + e.what());
+  }
+}
+
+void ZmqTransport::drain(bool agents_ready, bool clients_ready) {
+  if (agents_ready) {
+    std::vector<zmq::message_t> frames = receive_multipart(agents_);
+    if (frames.size() >= 2) pending_.push_back({Incoming::From::Agent, frames.front().to_string(), frames.back().to_string()});
+    else if (!frames.empty()) spdlog::warn("agent message dropped: {} frame(s), expected identity + payload", frames.size());
+  }
+  if (clients_ready) {
+    std::vector<zmq::message_t> frames = receive_multipart(clients_);
+    if (frames.size() >= 3) pending_.push_back({Incoming::From::Client, frames.front().to_string(), frames.back().to_string()});
+    else if (!frames.empty()) spdlog::warn("client message dropped: {} frame(s)", frames.size());  // REQ: identity, empty, payload
+  }
+}
+
+std::optional<Incoming> ZmqTransport::receive(std::chrono::milliseconds timeout) {
+  if (pending_.empty()) {
+    zmq::pollitem_t items[] = {{agents_.handle(), 0, ZMQ_POLLIN, 0}, {clients_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 2, timeout);
+    drain((items[0].revents & ZMQ_POLLIN) != 0, (items[1].revents & ZMQ_POLLIN) != 0);
+  }
+  if (pending_.empty()) return std::nullopt;
+  Incoming next = std::move(pending_.front());
+  pending_.pop_front();
+  return next;
+}
+
+void ZmqTransport::send_to_agent(const std::string& peer, const std::string& frame) {
+  try {
+    agents_.send(zmq::buffer(peer), zmq::send_flags::sndmore);
+    agents_.send(zmq::buffer(frame), zmq::send_flags::none);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("cannot reach agent {}: {}", peer, e.what());
+  }
+}
+
+void ZmqTransport::reply_to_client(const std::string& peer, const std::string& frame) {
+  clients_.send(zmq::buffer(peer), zmq::send_flags::sndmore);
+  clients_.send(zmq::message_t(), zmq::send_flags::sndmore);
+  clients_.send(zmq::buffer(frame), zmq::send_flags::none);
+}
+
+}  // namespace ampere

@@ -1,0 +1,297 @@
+// The fleet store: PostgreSQL through libpqxx 6.4, schema created and migrated by the coordinator
+// (versioned, idempotent, under an advisory lock so two coordinators never migrate at once).
+#include <cmath>
+
+#include <pqxx/pqxx>
+
+#include "common/error.hpp"
+#include "coordinator/store/backends.hpp"
+#include "coordinator/store/row_codec.hpp"
+
+namespace ampere {
+namespace {
+
+/// Each migration runs once, in order, in the transaction that records it.
+const std::vector<std::pair<int, const char*>>& migrations() {
+  static const std::vector<std::pair<int, const char*>> all = {
+      {1, R"sql(
+CREATE TABLE campaigns (
+  id BIGSERIAL PRIMARY KEY,
+  family_json TEXT NOT NULL,
+  device_class TEXT NOT NULL,
+  budget_per_kind INTEGER NOT NULL,
+  acquisition TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE TABLE jobs (
+  id BIGSERIAL PRIMARY KEY,
+  campaign_id BIGINT NOT NULL REFERENCES campaigns(id),
+  kind_key TEXT NOT NULL,
+  channels_json TEXT NOT NULL,
+  variant_json TEXT NOT NULL,
+  state TEXT NOT NULL,
+  agent_id TEXT NOT NULL DEFAULT '',
+  attempts INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX jobs_by_campaign ON jobs(campaign_id);
+CREATE TABLE results (
+  job_id BIGINT PRIMARY KEY REFERENCES jobs(id),
+  agent_id TEXT NOT NULL,
+  seconds_json TEXT NOT NULL,
+  joules_json TEXT NOT NULL,
+  meter TEXT NOT NULL,
+  iterations INTEGER NOT NULL,
+  threads INTEGER NOT NULL,
+  idle_watts DOUBLE PRECISION,
+  stored_at TIMESTAMPTZ NOT NULL DEFAULT now());
+)sql"},
+      {2, R"sql(
+CREATE TABLE kind_models (
+  campaign_id BIGINT NOT NULL REFERENCES campaigns(id),
+  kind_key TEXT NOT NULL,
+  model_json TEXT NOT NULL,
+  PRIMARY KEY (campaign_id, kind_key));
+)sql"},
+  };
+  return all;
+}
+
+std::string redacted(const std::string& url) { return redact_store_url(url); }
+
+/// The URL with the coordinator's time limits added where the operator set none: the loop must
+/// never hang on a database that does not answer (a partitioned network, a stuck server), or
+/// agents' heartbeats would go unread. connect_timeout bounds connecting (seconds),
+/// tcp_user_timeout bounds unacknowledged writes on a live connection (milliseconds).
+std::string with_time_limits(const std::string& url) {
+  std::string out = url;
+  for (const char* setting : {"connect_timeout=3", "tcp_user_timeout=5000"}) {
+    const std::string name = std::string(setting).substr(0, std::string(setting).find('=') + 1);
+    if (out.find(name) != std::string::npos) continue;
+    out += (out.find('?') == std::string::npos ? "?" : "&") + std::string(setting);
+  }
+  return out;
+}
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(const std::string& url) : url_(with_time_limits(url)) {
+    try {
+      connection_ = std::make_unique<pqxx::connection>(url_);
+    } catch (const std::exception& e) {
+      throw InputError("store " + redacted(url) + ": cannot connect: " + e.what());
+    }
+    migrate();
+  }
+
+  /// Runs `body` on a live connection, reconnecting first when the last one was lost. A lost or
+  /// refused connection, or a server shutting down, becomes StoreUnavailable.
+  template <class Body>
+  auto guarded(const char* operation, Body&& body) -> decltype(body(std::declval<pqxx::connection&>())) {
+    try {
+      if (!connection_ || !connection_->is_open()) connection_ = std::make_unique<pqxx::connection>(url_);
+      return body(*connection_);
+    } catch (const pqxx::broken_connection& e) {
+      connection_.reset();
+      throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": " + e.what());
+    } catch (const pqxx::in_doubt_error& e) {
+      connection_.reset();
+      throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": commit in doubt: " + e.what());
+    } catch (const pqxx::sql_error& e) {
+      const std::string state = e.sqlstate();
+      // 08: connection exception; 57: operator intervention (admin shutdown); 53: insufficient resources.
+      if (state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 || state.rfind("53", 0) == 0) {
+        connection_.reset();
+        throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": " + e.what());
+      }
+      throw;
+    }
+  }
+
+  std::uint64_t create_campaign(const CampaignRecord& c) override {
+    return guarded("create_campaign", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      const pqxx::result r = w.exec_params(
+          "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state) VALUES ($1,$2,$3,$4,$5) "
+          "RETURNING id",
+          c.family_json, c.device_class, static_cast<int>(c.budget_per_kind), c.acquisition,
+          std::string(campaign_state_name(c.state)));
+      w.commit();
+      return r[0][0].as<std::uint64_t>();
+    });
+  }
+
+  void set_campaign_state(std::uint64_t id, CampaignState state) override {
+    guarded("set_campaign_state", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      w.exec_params("UPDATE campaigns SET state = $1 WHERE id = $2", std::string(campaign_state_name(state)),
+                    static_cast<std::int64_t>(id));
+      w.commit();
+    });
+  }
+
+  std::vector<CampaignRecord> campaigns() override {
+    return guarded("campaigns", [&](pqxx::connection& connection) {
+      pqxx::read_transaction w(connection);
+      std::vector<CampaignRecord> out;
+      for (const auto& row : w.exec("SELECT id, family_json, device_class, budget_per_kind, acquisition, state FROM campaigns ORDER BY id"))
+        out.push_back({row[0].as<std::uint64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                       row[3].as<std::uint32_t>(), row[4].as<std::string>(), parse_campaign_state(row[5].as<std::string>())});
+      return out;
+    });
+  }
+
+  std::vector<std::uint64_t> create_jobs(const std::vector<JobRecord>& jobs) override {
+    return guarded("create_jobs", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      std::vector<std::uint64_t> ids;
+      for (const JobRecord& j : jobs) {
+        const pqxx::result r = w.exec_params(
+            "INSERT INTO jobs(campaign_id, kind_key, channels_json, variant_json, state, agent_id, attempts) "
+            "VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
+            static_cast<std::int64_t>(j.campaign_id), j.kind_key, row_codec::encode_channels(j.channels), j.variant_json,
+            std::string(job_state_name(j.state)), j.agent_id, static_cast<int>(j.attempts));
+        ids.push_back(r[0][0].as<std::uint64_t>());
+      }
+      w.commit();
+      return ids;
+    });
+  }
+
+  void set_job_state(std::uint64_t id, JobState state, const std::string& agent_id) override {
+    guarded("set_job_state", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      w.exec_params(state == JobState::Running
+                        ? "UPDATE jobs SET state = $1, agent_id = $2, attempts = attempts + 1 WHERE id = $3"
+                        : "UPDATE jobs SET state = $1, agent_id = $2 WHERE id = $3",
+                    std::string(job_state_name(state)), agent_id, static_cast<std::int64_t>(id));
+      w.commit();
+    });
+  }
+
+  std::vector<JobRecord> jobs(std::uint64_t campaign_id) override {
+    return guarded("jobs", [&](pqxx::connection& connection) {
+      pqxx::read_transaction w(connection);
+      std::vector<JobRecord> out;
+      for (const auto& row : w.exec_params("SELECT id, campaign_id, kind_key, channels_json, variant_json, state, agent_id, "
+                                           "attempts FROM jobs WHERE campaign_id = $1 ORDER BY id",
+                                           static_cast<std::int64_t>(campaign_id))) {
+        JobRecord j;
+        j.id = row[0].as<std::uint64_t>();
+        j.campaign_id = row[1].as<std::uint64_t>();
+        j.kind_key = row[2].as<std::string>();
+        j.channels = row_codec::decode_channels(row[3].as<std::string>());
+        j.variant_json = row[4].as<std::string>();
+        j.state = parse_job_state(row[5].as<std::string>());
+        j.agent_id = row[6].as<std::string>();
+        j.attempts = row[7].as<std::uint32_t>();
+        out.push_back(std::move(j));
+      }
+      return out;
+    });
+  }
+
+  void store_result(const ResultRecord& r) override {
+    guarded("store_result", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      AMPERE_REQUIRE(!w.exec_params("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", static_cast<std::int64_t>(r.job_id)).empty(),
+                     "result for unknown job ", r.job_id);
+      if (!w.exec_params("SELECT 1 FROM results WHERE job_id = $1", static_cast<std::int64_t>(r.job_id)).empty())
+        throw DuplicateResult("job " + std::to_string(r.job_id) + " has a stored result already");
+      const Measurement& m = r.measurement;
+      const row_codec::ResultText text = row_codec::encode_result(m);
+      const std::string insert =
+          std::string("INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts) "
+                      "VALUES ($1,$2,$3,$4,$5,$6,$7,") +
+          (std::isnan(m.idle_watts) ? "NULL)" : "$8)");
+      if (std::isnan(m.idle_watts)) {
+        w.exec_params(insert, static_cast<std::int64_t>(r.job_id), r.agent_id, text.seconds_json, text.joules_json, text.meter,
+                      static_cast<int>(m.iterations), static_cast<int>(m.threads));
+      } else {
+        w.exec_params(insert, static_cast<std::int64_t>(r.job_id), r.agent_id, text.seconds_json, text.joules_json, text.meter,
+                      static_cast<int>(m.iterations), static_cast<int>(m.threads), m.idle_watts);
+      }
+      w.exec_params("UPDATE jobs SET state = 'done', agent_id = $1 WHERE id = $2", r.agent_id, static_cast<std::int64_t>(r.job_id));
+      w.commit();  // before the coordinator acks
+    });
+  }
+
+  std::vector<ResultRecord> results(std::uint64_t campaign_id) override {
+    return guarded("results", [&](pqxx::connection& connection) {
+      pqxx::read_transaction w(connection);
+      std::vector<ResultRecord> out;
+      for (const auto& row : w.exec_params(
+               "SELECT r.job_id, r.agent_id, r.seconds_json, r.joules_json, r.meter, r.iterations, r.threads, r.idle_watts "
+               "FROM results r JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = $1 ORDER BY r.job_id",
+               static_cast<std::int64_t>(campaign_id))) {
+        ResultRecord r;
+        r.job_id = row[0].as<std::uint64_t>();
+        r.agent_id = row[1].as<std::string>();
+        r.measurement = row_codec::decode_result({row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<std::string>()},
+                                                 row[5].as<std::int64_t>(), row[6].as<std::int64_t>(),
+                                                 row[7].is_null() ? std::nan("") : row[7].as<double>());
+        out.push_back(std::move(r));
+      }
+      return out;
+    });
+  }
+
+  void save_kind_model(std::uint64_t campaign_id, const std::string& kind_key, const std::string& model_json) override {
+    guarded("save_kind_model", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      w.exec_params("INSERT INTO kind_models(campaign_id, kind_key, model_json) VALUES ($1,$2,$3) "
+                    "ON CONFLICT (campaign_id, kind_key) DO UPDATE SET model_json = EXCLUDED.model_json",
+                    static_cast<std::int64_t>(campaign_id), kind_key, model_json);
+      w.commit();
+    });
+  }
+
+  std::vector<std::pair<std::string, std::string>> kind_models(std::uint64_t campaign_id) override {
+    return guarded("kind_models", [&](pqxx::connection& connection) {
+      pqxx::read_transaction w(connection);
+      std::vector<std::pair<std::string, std::string>> out;
+      for (const auto& row : w.exec_params("SELECT kind_key, model_json FROM kind_models WHERE campaign_id = $1 ORDER BY kind_key",
+                                           static_cast<std::int64_t>(campaign_id)))
+        out.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
+      return out;
+    });
+  }
+
+  std::string fingerprint() override {
+    return guarded("fingerprint", [&](pqxx::connection& connection) {
+      pqxx::read_transaction w(connection);
+      const auto row = w.exec(
+          "SELECT (SELECT COUNT(*) FROM campaigns), (SELECT COALESCE(STRING_AGG(state, ',' ORDER BY id), '') FROM campaigns), "
+          "(SELECT COUNT(*) FROM results), "
+          "(SELECT COALESCE(md5(STRING_AGG(kind_key || model_json, '' ORDER BY campaign_id, kind_key)), '') FROM kind_models)")[0];
+      return row[0].as<std::string>() + "|" + row[1].as<std::string>() + "|" + row[2].as<std::string>() + "|" +
+             row[3].as<std::string>();
+    });
+  }
+
+ private:
+  void migrate() {
+    pqxx::work w(*connection_);
+    w.exec("SELECT pg_advisory_xact_lock(7274617)");  // 'ampere' migrations, one coordinator at a time
+    w.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+           "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+    const int current = w.exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0][0].as<int>();
+    const int newest = migrations().back().first;
+    if (current > newest)
+      throw InputError("store " + redacted(url_) + ": schema version " + std::to_string(current) +
+                       " is newer than this coordinator's (" + std::to_string(newest) + ")");
+    for (const auto& [version, sql] : migrations()) {
+      if (version <= current) continue;
+      w.exec(sql);
+      w.exec_params("INSERT INTO schema_migrations(version) VALUES ($1)", version);
+    }
+    w.commit();
+  }
+
+  std::string url_;
+  std::unique_ptr<pqxx::connection> connection_;
+};
+
+}  // namespace
+
+StorePtr open_postgres_store(const std::string& url) { return std::make_unique<PostgresStore>(url); }
+
+}  // namespace ampere

@@ -1,0 +1,53 @@
+// The bounded on-disk spool for results that arrive while the store is unreachable.
+//
+// A result the store could not take is appended here (one JSON line, fsync'd) before the agent is
+// acknowledged, so an acknowledged result is always on disk somewhere. The coordinator replays the
+// spool into the store when it is back (and on start, before it reloads), oldest first. A record
+// the store refuses for good (unknown job) moves to PATH.rejected with the reason, never dropped.
+// Not thread safe: the coordinator's loop owns it.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "coordinator/store/store.hpp"
+
+namespace ampere {
+
+struct SpoolReplay {
+  std::size_t stored = 0;     ///< written to the store
+  std::size_t duplicate = 0;  ///< the store had them already (a replay cut short by a crash)
+  std::size_t rejected = 0;   ///< refused for good, moved to the rejected file
+  std::size_t left = 0;       ///< still spooled: the store went away again
+};
+
+class ResultSpool {
+ public:
+  /// Opens (and reads) the spool at `path`, created on first append. Throws InputError when an
+  /// existing spool cannot be read, naming the file and line.
+  ResultSpool(std::string path, std::size_t capacity);
+
+  /// Appends and syncs; false when the spool holds `capacity` results already (the caller must
+  /// not acknowledge the result then: the agent sends it again). Throws on an I/O error.
+  bool append(const ResultRecord& result);
+  /// Writes what it can to `store`, oldest first; stops at the first StoreUnavailable.
+  SpoolReplay replay(Store& store);
+
+  std::size_t size() const { return records_.size(); }
+  std::size_t capacity() const { return capacity_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  void rewrite();
+
+  std::string path_;
+  std::size_t capacity_;
+  std::vector<ResultRecord> records_;
+};
+
+/// A result as one JSON line and back (the spool's format; also readable by operators).
+std::string result_to_json_line(const ResultRecord& result);
+ResultRecord result_from_json_line(const std::string& line);
+
+}  // namespace ampere

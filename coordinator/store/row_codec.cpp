@@ -1,0 +1,39 @@
+#include "coordinator/store/row_codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace ampere::row_codec {
+namespace {
+
+template <class T>
+std::vector<T> decode_array(const std::string& text, const char* column) {
+  try {
+    return nlohmann::json::parse(text).get<std::vector<T>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("store: column ") + column + " holds '" + text.substr(0, 80) + "', not a JSON array of " +
+                     (std::is_integral<T>::value ? "integers" : "numbers") + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+std::string encode_channels(const std::vector<std::int64_t>& channels) { return nlohmann::json(channels).dump(); }
+
+std::vector<std::int64_t> decode_channels(const std::string& text) { return decode_array<std::int64_t>(text, "channels_json"); }
+
+ResultText encode_result(const Measurement& m) {
+  return {nlohmann::json(m.seconds_per_iteration).dump(), nlohmann::json(m.joules_per_iteration).dump(), meter_label(m.meter)};
+}
+
+Measurement decode_result(const ResultText& text, std::int64_t iterations, std::int64_t threads, double idle_watts) {
+  Measurement m;
+  m.seconds_per_iteration = decode_array<double>(text.seconds_json, "seconds_json");
+  m.joules_per_iteration = decode_array<double>(text.joules_json, "joules_json");
+  m.meter = parse_meter_label(text.meter);
+  m.iterations = static_cast<std::uint32_t>(iterations);
+  m.threads = static_cast<std::uint32_t>(threads);
+  m.idle_watts = idle_watts;
+  return m;
+}
+
+}  // namespace ampere::row_codec

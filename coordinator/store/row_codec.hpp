@@ -1,0 +1,28 @@
+// How records become columns and back, for every SQL store alike: channels and per-repeat
+// figures are JSON arrays in text columns, states and meters their names. Decoding is written
+// once, here, and names the column that is wrong.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "coordinator/store/records.hpp"
+
+namespace ampere::row_codec {
+
+std::string encode_channels(const std::vector<std::int64_t>& channels);
+/// Throws InputError naming `channels_json` when the text is not a JSON array of integers.
+std::vector<std::int64_t> decode_channels(const std::string& text);
+
+/// The text columns of a result row.
+struct ResultText {
+  std::string seconds_json;
+  std::string joules_json;
+  std::string meter;
+};
+ResultText encode_result(const Measurement& measurement);
+/// Throws InputError naming the column that does not decode.
+Measurement decode_result(const ResultText& text, std::int64_t iterations, std::int64_t threads, double idle_watts);
+
+}  // namespace ampere::row_codec

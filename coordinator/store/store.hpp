@@ -1,0 +1,53 @@
+// Where campaigns, jobs and results live (SQLite by default, PostgreSQL for a fleet). Every result is committed before the coordinator acks it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "coordinator/store/records.hpp"
+
+namespace ampere {
+
+/// Persistence. Implementations are used from the coordinator's loop thread only. Any method may
+/// throw StoreUnavailable; the next call tries to reconnect.
+class Store {
+ public:
+  virtual ~Store() = default;
+  /// Assigns and returns the campaign's id.
+  virtual std::uint64_t create_campaign(const CampaignRecord& campaign) = 0;
+  virtual void set_campaign_state(std::uint64_t campaign_id, CampaignState state) = 0;
+  virtual std::vector<CampaignRecord> campaigns() = 0;
+  /// Assigns ids to the jobs (in order) in one transaction.
+  virtual std::vector<std::uint64_t> create_jobs(const std::vector<JobRecord>& jobs) = 0;
+  virtual void set_job_state(std::uint64_t job_id, JobState state, const std::string& agent_id) = 0;
+  virtual std::vector<JobRecord> jobs(std::uint64_t campaign_id) = 0;
+  /// Stores a result and marks its job done, atomically. Throws InputError when the job is unknown,
+  /// DuplicateResult when it has a result already, StoreUnavailable when the store is away.
+  virtual void store_result(const ResultRecord& result) = 0;
+  virtual std::vector<ResultRecord> results(std::uint64_t campaign_id) = 0;
+  /// A finished kind's fitted models (JSON), replaced when saved again: a restarted coordinator
+  /// restores them instead of refitting.
+  virtual void save_kind_model(std::uint64_t campaign_id, const std::string& kind_key, const std::string& model_json) = 0;
+  virtual std::vector<std::pair<std::string, std::string>> kind_models(std::uint64_t campaign_id) = 0;
+  /// A cheap summary that changes whenever a campaign, its state, a result or a kind model changes
+  /// (readers such as the HTTP bridge reload only then).
+  virtual std::string fingerprint() = 0;
+};
+
+using StorePtr = std::unique_ptr<Store>;
+
+/// Opens a store by URL: "sqlite:PATH" (created when missing) or "postgresql://USER@HOST:PORT/DB"
+/// (schema migrated on open). Throws InputError on an unknown scheme or a store that cannot be
+/// opened, naming the URL (passwords redacted).
+StorePtr open_store(const std::string& url);
+/// The URL with its password replaced by ***, for messages and logs.
+std::string redact_store_url(const std::string& url);
+
+/// Every campaign with its jobs, results and fitted kind models, in id order: what readers that
+/// rebuild from the store (the loop's reload, the bridge's snapshot) start from.
+std::vector<StoredCampaign> read_stored_campaigns(Store& store);
+
+}  // namespace ampere

@@ -1,0 +1,133 @@
+// The bridge with its authority handed in: a fixed snapshot and a fake coordinator behind the
+// client, which refuses with chosen codes and misleading messages, so a status chosen by message
+// text would show.
+#include "coordinator/http/http_bridge.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <deque>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include "protocol.capnp.h"
+#include "wire_convert.hpp"
+
+using namespace ampere;
+
+namespace {
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+/// Answers each request with the next (code, message) Error, on an inproc REP socket.
+class FakeCoordinator {
+ public:
+  FakeCoordinator(zmq::context_t& context, std::deque<std::pair<ErrorCode, std::string>> replies)
+      : socket_(context, zmq::socket_type::rep), replies_(std::move(replies)) {
+    socket_.bind("inproc://coordinator");
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+        zmq::poll(&item, 1, std::chrono::milliseconds(50));
+        if ((item.revents & ZMQ_POLLIN) == 0) continue;
+        zmq::message_t request;
+        (void)socket_.recv(request);
+        const auto [code, message] = replies_.front();
+        replies_.pop_front();
+        socket_.send(zmq::buffer(error_frame(code, message, "test")), zmq::send_flags::none);
+      }
+    });
+  }
+  ~FakeCoordinator() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  zmq::socket_t socket_;
+  std::deque<std::pair<ErrorCode, std::string>> replies_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("the bridge answers a coordinator's refusal by its code, never by its message text") {
+  zmq::context_t context;
+  // messages that the old text matching would have mapped to other statuses
+  FakeCoordinator coordinator(context, {{ErrorCode::Unprocessable, "device class 'x' has no registered agents"},
+                                        {ErrorCode::NotFound, "did not answer"},
+                                        {ErrorCode::Unavailable, "no campaign 5"},
+                                        {ErrorCode::NotFound, "nothing"},
+                                        {ErrorCode::Unavailable, "store away"}});
+  FixedSnapshotSource snapshots(nullptr);
+  BridgeConfig config;
+  config.port = free_port();
+  config.token = "t";
+  HttpBridge bridge(snapshots, [&context] {
+    return std::make_unique<CoordinatorClient>(context, "inproc://coordinator", std::chrono::milliseconds(2000));
+  }, config);
+  bridge.start();
+  httplib::Client http("127.0.0.1", config.port);
+  const httplib::Headers auth = {{"Authorization", "Bearer t"}};
+  const std::string start = R"({"family": {}, "device_class": "x"})";
+  auto post = [&](const std::string& body) { return http.Post("/v1/campaigns", auth, body, "application/json"); };
+  auto r = post(start);
+  REQUIRE(r);
+  CHECK(r->status == 422);
+  CHECK(r->body.find("has no registered agents") != std::string::npos);
+  r = post(start);
+  REQUIRE(r);
+  CHECK(r->status == 404);
+  r = http.Get("/v1/campaigns/5");
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(http.Get("/v1/campaigns/5")->status == 404);
+  CHECK(http.Get("/v1/campaigns")->status == 503);
+  // no snapshot loaded yet: not ready, and estimates say so
+  CHECK(http.Get("/readyz")->status == 503);
+  CHECK(http.Post("/v1/estimate", R"({"model": {}, "device_class": "x"})", "application/json")->status == 503);
+  CHECK(http.Post("/v1/campaigns", R"({})", "application/json")->status == 401);  // no token
+  bridge.stop();
+}
+
+TEST_CASE("estimates from a fixed snapshot: an unknown class is 404, a bad spec 400 naming the field") {
+  zmq::context_t context;
+  auto snapshot = std::make_shared<BridgeSnapshot>();
+  snapshot->generation = 1;
+  FixedSnapshotSource snapshots(snapshot);
+  BridgeConfig config;
+  config.port = free_port();
+  HttpBridge bridge(snapshots, [&context] {
+    return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
+  }, config);
+  bridge.start();
+  httplib::Client http("127.0.0.1", config.port);
+  const std::string model = R"({"name": "m", "input": {"shape": [1, 8, 8]}, "batch_size": 2, "classes": 3,
+    "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 3}]})";
+  auto r = http.Post("/v1/estimate", R"({"model": )" + model + R"(, "device_class": "phone"})", "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 404);
+  CHECK(r->body.find("device class 'phone'") != std::string::npos);
+  r = http.Post("/v1/estimate", R"({"model": {"name": "m"}, "device_class": "phone"})", "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(r->body.find("model: ") != std::string::npos);
+  CHECK(http.Get("/readyz")->status == 200);
+  bridge.stop();
+}

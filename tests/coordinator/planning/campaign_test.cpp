@@ -1,0 +1,96 @@
+#include "coordinator/planning/campaign.hpp"
+
+#include <doctest/doctest.h>
+
+#include "agent/simulated_device.hpp"
+#include "common/error.hpp"
+
+using namespace ampere;
+
+namespace {
+ModelSpec family(const std::string& name) { return load_model_spec(std::string(AMPERE_MODELS_DIR) + "/" + name + ".json"); }
+}  // namespace
+
+TEST_CASE("a campaign profiles kinds in dependency order and finishes within its budget") {
+  const SimulatedDevice device(simulated_profile("tx2"));
+  CampaignSettings settings;
+  settings.budget_per_kind = 8;
+  Campaign campaign(1, family("cnn5"), "sim-tx2", settings);
+  // first round: only output kinds are ready
+  std::vector<PlannedJob> jobs = campaign.plan(4);
+  REQUIRE_FALSE(jobs.empty());
+  for (const PlannedJob& job : jobs) CHECK(job.kind.str().rfind("v1|output|", 0) == 0);
+  std::uint64_t seed = 0;
+  int rounds = 0;
+  while (!campaign.done() && rounds++ < 500) {
+    for (const PlannedJob& job : jobs) campaign.add_result(job.kind, job.channels, device.measure(job.variant, 3, ++seed));
+    jobs = campaign.plan(4);
+  }
+  REQUIRE(campaign.done());
+  for (const KindProgressInfo& p : campaign.progress()) {
+    CAPTURE(p.key.str());
+    CHECK(p.points <= 8);
+    CHECK(p.points >= 2);
+    CHECK(p.state == KindState::Done);
+  }
+  const auto models = campaign.models();
+  CHECK(models.size() == campaign.plan_kinds().size());
+
+  // a fitted model saved as JSON predicts the same after restore_model, without a refit
+  const auto& [key, model] = *models.begin();
+  Campaign restored(1, family("cnn5"), "sim-tx2", settings);
+  restored.restore_model(key, nlohmann::json::parse(kind_model_to_json(model).dump()));
+  const Eigen::MatrixXd q = Eigen::MatrixXd::Constant(1, static_cast<Eigen::Index>(model.seconds->dimensions()), 5.0);
+  CHECK(restored.models().empty());  // not finished in this campaign yet: nothing to estimate with
+  CHECK(kind_model_to_json(model).at("points") == model.points);
+  CHECK(GaussianProcess::from_json(kind_model_to_json(model).at("seconds")).predict(q).mean[0] ==
+        model.seconds->predict(q).mean[0]);
+}
+
+TEST_CASE("a campaign refuses families without ranges and bad results") {
+  const ModelSpec fixed = sample_model(family("cnn5"), 1);
+  CHECK_THROWS_WITH_AS(Campaign(1, fixed, "c", CampaignSettings()), doctest::Contains("no channel ranges"), InputError);
+  Campaign campaign(1, family("lenet5"), "c", CampaignSettings());
+  const std::vector<PlannedJob> jobs = campaign.plan(1);
+  REQUIRE_FALSE(jobs.empty());
+  Measurement nan_time;
+  nan_time.seconds_per_iteration = {std::nan("")};
+  CHECK_THROWS_WITH_AS(campaign.add_result(jobs[0].kind, jobs[0].channels, nan_time),
+                       doctest::Contains("seconds of repeat 0 must be finite and positive"), InputError);
+  Measurement negative;
+  negative.seconds_per_iteration = {-1.0};
+  CHECK_THROWS_AS(campaign.add_result(jobs[0].kind, jobs[0].channels, negative), InputError);
+  CHECK_THROWS_WITH_AS(campaign.add_result(KindKey("v1|nope"), {1}, negative), doctest::Contains("unknown kind"), InputError);
+}
+
+TEST_CASE("a restored campaign continues from its stored results") {
+  const SimulatedDevice device(simulated_profile("xavier"));
+  CampaignSettings settings;
+  settings.budget_per_kind = 6;
+  Campaign first(1, family("lstm"), "c", settings);
+  std::vector<std::pair<PlannedJob, Measurement>> stored;
+  std::vector<PlannedJob> outstanding = first.plan(2);
+  std::uint64_t seed = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (const PlannedJob& job : outstanding) {
+      const Measurement m = device.measure(job.variant, 3, ++seed);
+      first.add_result(job.kind, job.channels, m);
+      stored.push_back({job, m});
+    }
+    outstanding = first.plan(2);
+  }
+  // a new process: replay what was stored, restore what was outstanding
+  Campaign second(1, family("lstm"), "c", settings);
+  for (const auto& [job, m] : stored) second.add_result(job.kind, job.channels, m);
+  for (const PlannedJob& job : outstanding) second.restore_outstanding(job.kind, job.channels);
+  for (const PlannedJob& fresh : second.plan(2))  // never the same point again while it is out
+    for (const PlannedJob& out : outstanding) CHECK_FALSE((fresh.kind == out.kind && fresh.channels == out.channels));
+  for (const PlannedJob& job : outstanding) second.add_result(job.kind, job.channels, device.measure(job.variant, 3, ++seed));
+  int rounds = 0;
+  std::vector<PlannedJob> jobs = second.plan(2);
+  while (!second.done() && rounds++ < 200) {
+    for (const PlannedJob& job : jobs) second.add_result(job.kind, job.channels, device.measure(job.variant, 3, ++seed));
+    jobs = second.plan(2);
+  }
+  CHECK(second.done());
+}

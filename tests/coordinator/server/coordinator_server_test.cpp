@@ -1,0 +1,195 @@
+// The loop driven turn by turn: a fake transport carries the frames, a fake clock makes the
+// heartbeat timeout pass without sleeping, a real SQLite store in a temp dir keeps the jobs.
+#include "coordinator/server/coordinator_server.hpp"
+
+#include <unistd.h>
+
+#include <deque>
+#include <filesystem>
+#include <map>
+
+#include <doctest/doctest.h>
+
+#include "common/model_spec.hpp"
+#include "protocol.capnp.h"
+#include "support/fake_clock.hpp"
+#include "wire_codec.hpp"
+#include "wire_convert.hpp"
+
+using namespace ampere;
+using ampere::testing::FakeClock;
+using namespace std::chrono_literals;
+
+namespace {
+
+class FakeTransport final : public Transport {
+ public:
+  std::deque<Incoming> inbox;
+  std::map<std::string, std::vector<std::string>> sent;  ///< frames per peer, agents and clients alike
+  std::optional<Incoming> receive(std::chrono::milliseconds) override {
+    if (inbox.empty()) return std::nullopt;
+    Incoming in = inbox.front();
+    inbox.pop_front();
+    return in;
+  }
+  void send_to_agent(const std::string& peer, const std::string& frame) override { sent[peer].push_back(frame); }
+  void reply_to_client(const std::string& peer, const std::string& frame) override { sent[peer].push_back(frame); }
+};
+
+struct Fixture {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("ampere-server-" + std::to_string(::getpid()));
+  FakeClock clock;
+  FakeTransport transport;
+  CoordinatorMetrics metrics;
+  StorePtr store;
+  std::unique_ptr<CoordinatorServer> server;
+
+  Fixture() {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    store = open_store("sqlite:" + (dir / "ampere.db").string());
+    CoordinatorConfig config;
+    config.heartbeat_timeout = 6000ms;
+    config.max_attempts = 3;
+    config.holdout_models = 0;
+    server = std::make_unique<CoordinatorServer>(transport, *store, clock, nullptr, config, metrics);
+  }
+  ~Fixture() {
+    server.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  /// Delivers one frame, runs one turn, returns the reply (empty when none was sent).
+  std::string deliver(Incoming::From from, const std::string& peer, const std::string& frame) {
+    const std::size_t before = transport.sent[peer].size();
+    transport.inbox.push_back({from, peer, frame});
+    server->turn(0ms);
+    return transport.sent[peer].size() > before ? transport.sent[peer].back() : std::string();
+  }
+  std::string agent(const std::string& id, const std::string& frame) { return deliver(Incoming::From::Agent, id, frame); }
+  std::string client(const std::string& frame) { return deliver(Incoming::From::Client, "client", frame); }
+
+  void register_agent(const std::string& id) {
+    const std::string reply = agent(id, make_frame([&](wire::Envelope::Body::Builder b) {
+      auto r = b.initRegister();
+      r.setAgentId(id);
+      r.setDeviceClass("sim-x");
+      r.setBackend("simulated");
+    }));
+    REQUIRE(DecodedEnvelope(reply).envelope().getBody().which() == wire::Envelope::Body::ACK);
+  }
+  /// The job id handed to `id` (0 for NoWork).
+  std::uint64_t ask_work(const std::string& id) {
+    const DecodedEnvelope d(agent(id, make_frame([&](wire::Envelope::Body::Builder b) { b.initWorkRequest().setAgentId(id); })));
+    return d.envelope().getBody().which() == wire::Envelope::Body::JOB ? d.envelope().getBody().getJob().getJobId() : 0;
+  }
+  /// A failed attempt reported by `id`; returns whether the Ack said stored.
+  bool fail(const std::string& id, std::uint64_t job) {
+    const DecodedEnvelope d(agent(id, make_frame([&](wire::Envelope::Body::Builder b) {
+      auto r = b.initResult();
+      r.setJobId(job);
+      r.setAgentId(id);
+      r.setError("out of memory");
+    })));
+    REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ACK);
+    return d.envelope().getBody().getAck().getStored();
+  }
+  JobRecord stored_job(std::uint64_t id) {
+    for (const JobRecord& j : store->jobs(1))
+      if (j.id == id) return j;
+    FAIL("job ", id, " not stored");
+    return {};
+  }
+};
+
+std::string start_frame(const std::string& device_class) {
+  const std::string family = to_json(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/lstm.json")).dump();
+  return make_frame([&](wire::Envelope::Body::Builder b) {
+    auto s = b.initStartCampaign();
+    s.setFamilySpecJson(family);
+    s.setDeviceClass(device_class);
+    s.setBudgetPerKind(4);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("a lost agent's job is re-queued at the heartbeat timeout and handed to the next agent") {
+  Fixture f;
+  f.register_agent("a");
+  REQUIRE(DecodedEnvelope(f.client(start_frame("sim-x"))).envelope().getBody().which() == wire::Envelope::Body::CAMPAIGN_STATUS);
+  const std::uint64_t job = f.ask_work("a");
+  REQUIRE(job != 0);
+  CHECK(f.stored_job(job).state == JobState::Running);
+  f.clock.advance(5000ms);
+  f.agent("a#heartbeat", make_frame([](wire::Envelope::Body::Builder b) { b.initHeartbeat().setAgentId("a"); }));
+  f.clock.advance(6000ms);  // 6 s since the heartbeat: not lost yet
+  f.server->turn(0ms);
+  CHECK(f.stored_job(job).state == JobState::Running);
+  f.clock.advance(501ms);  // past the timeout, and the next maintenance tick is due
+  f.server->turn(0ms);
+  CHECK(f.stored_job(job).state == JobState::Queued);
+  CHECK(f.metrics.text().find("ampere_agents_lost_total{device_class=\"sim-x\"} 1") != std::string::npos);
+  // a's work request now finds it unregistered; b gets the very job a lost, first in line
+  CHECK(DecodedEnvelope(f.agent("a", make_frame([](wire::Envelope::Body::Builder b) { b.initWorkRequest().setAgentId("a"); })))
+            .envelope().getBody().getError().getCode() == wire::ErrorCode::NOT_FOUND);
+  f.register_agent("b");
+  CHECK(f.ask_work("b") == job);
+  CHECK(f.stored_job(job).agent_id == "b");
+  CHECK(f.stored_job(job).attempts == 2);
+}
+
+TEST_CASE("a job that fails on every attempt is given up after the last, its point skipped") {
+  Fixture f;
+  f.register_agent("a");
+  f.client(start_frame("sim-x"));
+  const std::uint64_t job = f.ask_work("a");
+  REQUIRE(job != 0);
+  CHECK_FALSE(f.fail("a", job));  // attempt 1: re-queued
+  CHECK(f.stored_job(job).state == JobState::Queued);
+  CHECK(f.ask_work("a") == job);
+  CHECK_FALSE(f.fail("a", job));  // attempt 2: re-queued
+  CHECK(f.ask_work("a") == job);
+  CHECK_FALSE(f.fail("a", job));  // attempt 3 of 3: given up
+  const JobRecord given_up = f.stored_job(job);
+  CHECK(given_up.state == JobState::Failed);
+  CHECK(given_up.attempts == 3);
+  CHECK(f.metrics.text().find("ampere_jobs_failed_total{device_class=\"sim-x\"} 1") != std::string::npos);
+  const std::uint64_t next = f.ask_work("a");
+  CHECK(next != 0);
+  CHECK(next != job);  // never handed out again
+  CHECK_FALSE(f.fail("a", job));  // a late result for it: unknown or finished
+}
+
+TEST_CASE("client refusals carry their code: unknown class, bad family, unknown campaign, unprofiled estimate") {
+  Fixture f;
+  auto code = [](const std::string& frame) {
+    const DecodedEnvelope d(frame);
+    REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ERROR);
+    return from_wire(d.envelope().getBody().getError().getCode());
+  };
+  CHECK(code(f.client(start_frame("nowhere"))) == ErrorCode::NotFound);
+  f.register_agent("a");
+  CHECK(code(f.client(make_frame([](wire::Envelope::Body::Builder b) {
+          auto s = b.initStartCampaign();
+          s.setFamilySpecJson("{not json");
+          s.setDeviceClass("sim-x");
+        }))) == ErrorCode::Unprocessable);
+  CHECK(code(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initCampaignStatusRequest().setCampaignId(42); }))) ==
+        ErrorCode::NotFound);
+  CHECK(code(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initStopCampaign().setCampaignId(42); }))) ==
+        ErrorCode::NotFound);
+  const std::string model = to_json(sample_model(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/lstm.json"), 1)).dump();
+  CHECK(code(f.client(make_frame([&](wire::Envelope::Body::Builder b) {
+          auto e = b.initEstimateRequest();
+          e.setModelSpecJson(model);
+          e.setDeviceClass("sim-x");
+        }))) == ErrorCode::NotFound);  // nothing profiled on the class yet
+  CHECK(code(f.client(make_frame([](wire::Envelope::Body::Builder b) {
+          auto e = b.initEstimateRequest();
+          e.setModelSpecJson("{oops");
+          e.setDeviceClass("sim-x");
+        }))) == ErrorCode::InvalidInput);
+  CHECK(code(f.client("not a frame at all")) == ErrorCode::InvalidInput);
+}

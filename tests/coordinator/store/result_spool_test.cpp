@@ -1,0 +1,97 @@
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <doctest/doctest.h>
+
+#include "common/error.hpp"
+#include "coordinator/store/flaky_store.hpp"
+#include "coordinator/store/result_spool.hpp"
+
+using namespace ampere;
+
+using ampere::testing::Dir;
+using ampere::testing::FlakyStore;
+using ampere::testing::measurement;
+
+TEST_CASE("a result survives the JSON line round trip, NaN idle watts included") {
+  ResultRecord r{42, "agent-7", measurement(0.25)};
+  const ResultRecord back = result_from_json_line(result_to_json_line(r));
+  CHECK(back.job_id == 42);
+  CHECK(back.agent_id == "agent-7");
+  CHECK(back.measurement.seconds_per_iteration == r.measurement.seconds_per_iteration);
+  CHECK(back.measurement.joules_per_iteration == r.measurement.joules_per_iteration);
+  CHECK(back.measurement.meter == MeterSource::Simulated);
+  CHECK(std::isnan(back.measurement.idle_watts));
+}
+
+TEST_CASE("the spool keeps results on disk until the store takes them, bounded, losing none") {
+  Dir dir;
+  const std::string path = dir.file("spool.jsonl");
+  FlakyStore store;
+  {
+    ResultSpool spool(path, 3);
+    CHECK(spool.append({1, "a", measurement(0.1)}));
+    CHECK(spool.append({2, "a", measurement(0.2)}));
+    CHECK(spool.append({3, "a", measurement(0.3)}));
+    CHECK_FALSE(spool.append({4, "a", measurement(0.4)}));  // full: the caller must not ack
+    CHECK(spool.size() == 3);
+    const SpoolReplay away = spool.replay(store);  // still away: nothing moves
+    CHECK(away.stored == 0);
+    CHECK(away.left == 3);
+  }
+  // a restart (the coordinator crashed): the spool reads back what was acknowledged
+  ResultSpool spool(path, 3);
+  REQUIRE(spool.size() == 3);
+  store.up = true;
+  store.stored.push_back({2, "a", measurement(0.2)});  // stored before a crash cut a replay short
+  const SpoolReplay back = spool.replay(store);
+  CHECK(back.stored == 2);
+  CHECK(back.duplicate == 1);
+  CHECK(back.left == 0);
+  CHECK(spool.size() == 0);
+  CHECK_FALSE(std::filesystem::exists(path));
+  REQUIRE(store.stored.size() == 3);
+  CHECK(store.stored[1].job_id == 1);
+  CHECK(store.stored[2].measurement.seconds_per_iteration[0] == 0.3);
+}
+
+TEST_CASE("a spooled result the store refuses for good is moved aside with its reason, not dropped") {
+  Dir dir;
+  const std::string path = dir.file("spool.jsonl");
+  FlakyStore store;
+  ResultSpool spool(path, 10);
+  spool.append({666, "a", measurement(0.1)});
+  spool.append({7, "a", measurement(0.2)});
+  store.up = true;
+  const SpoolReplay r = spool.replay(store);
+  CHECK(r.rejected == 1);
+  CHECK(r.stored == 1);
+  std::ifstream rejected(path + ".rejected");
+  std::string line;
+  REQUIRE(std::getline(rejected, line));
+  CHECK(line.find("\"job_id\":666") != std::string::npos);
+  CHECK(line.find("unknown job 666") != std::string::npos);
+}
+
+TEST_CASE("a spool cut off mid-line by a crash drops only that unacknowledged line, a corrupt one is refused") {
+  Dir dir;
+  const std::string path = dir.file("spool.jsonl");
+  {
+    ResultSpool spool(path, 10);
+    spool.append({1, "a", measurement(0.1)});
+  }
+  {
+    std::ofstream torn(path, std::ios::app);
+    torn << "{\"job_id\": 2, \"agent_";
+  }
+  CHECK(ResultSpool(path, 10).size() == 1);
+  {
+    std::ofstream corrupt(path, std::ios::trunc);
+    corrupt << "garbage\n" << result_to_json_line({1, "a", measurement(0.1)});
+  }
+  CHECK_THROWS_WITH_AS(ResultSpool(path, 10), doctest::Contains("spool.jsonl:1"), InputError);
+  CHECK_THROWS_AS(ResultSpool(path, 0), InputError);
+}

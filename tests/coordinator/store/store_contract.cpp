@@ -1,0 +1,78 @@
+#include "coordinator/store/store_contract.hpp"
+
+#include <cmath>
+#include <set>
+
+#include <doctest/doctest.h>
+
+#include "common/error.hpp"
+
+namespace ampere::testing {
+
+void check_store_contract(const std::function<StorePtr()>& reopen) {
+  std::uint64_t campaign = 0, job = 0;
+  {
+    StorePtr store = reopen();
+    CHECK(store->campaigns().empty());
+    std::set<std::string> fingerprints{store->fingerprint()};
+    auto changed = [&] { return fingerprints.insert(store->fingerprint()).second; };
+    campaign = store->create_campaign({0, "{}", "server", 20, "max-variance", CampaignState::Running});
+    CHECK(changed());
+    JobRecord j;
+    j.campaign_id = campaign;
+    j.kind_key = "v1|output|in=flat|linear(bias=1)|classes=10|batch=10|dtype=float32";
+    j.channels = {12, 7};
+    j.variant_json = "{\"name\": \"v\"}";
+    const auto ids = store->create_jobs({j, j});
+    REQUIRE(ids.size() == 2);
+    CHECK(ids[0] != ids[1]);
+    job = ids[0];
+    store->set_job_state(job, JobState::Running, "agent-1");
+    Measurement m;
+    m.seconds_per_iteration = {0.1, 0.11};
+    m.joules_per_iteration = {1.0, 1.1};
+    m.meter = MeterSource::Simulated;
+    m.iterations = 10;
+    m.threads = 1;
+    m.idle_watts = std::nan("");
+    store->store_result({job, "agent-1", m});
+    CHECK(changed());
+    CHECK_THROWS_AS(store->store_result({job, "agent-1", m}), DuplicateResult);  // never twice
+    CHECK_FALSE(changed());
+    CHECK_THROWS_AS(store->store_result({999999, "agent-1", m}), InputError);
+    Measurement with_idle = m;
+    with_idle.idle_watts = 3.5;
+    with_idle.meter = MeterSource::Rapl;
+    store->store_result({ids[1], "agent-2", with_idle});
+    store->save_kind_model(campaign, "k", "{\"v\": 1}");
+    CHECK(changed());
+    store->save_kind_model(campaign, "k", "{\"v\": 2}");  // replaced, not duplicated (same length)
+    CHECK(changed());
+    store->set_campaign_state(campaign, CampaignState::Done);
+    CHECK(changed());
+  }
+  StorePtr store = reopen();  // everything survives a reopen (a coordinator restart)
+  REQUIRE(store->campaigns().size() == 1);
+  CHECK(store->campaigns()[0].device_class == "server");
+  CHECK(store->campaigns()[0].state == CampaignState::Done);
+  CHECK(store->campaigns()[0].budget_per_kind == 20);
+  const auto jobs = store->jobs(campaign);
+  REQUIRE(jobs.size() == 2);
+  CHECK(jobs[0].state == JobState::Done);
+  CHECK(jobs[0].attempts == 1);
+  CHECK(jobs[0].agent_id == "agent-1");
+  CHECK(jobs[0].channels == std::vector<std::int64_t>{12, 7});
+  const auto results = store->results(campaign);
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].measurement.joules_per_iteration[1] == 1.1);
+  CHECK(results[0].measurement.meter == MeterSource::Simulated);
+  CHECK(std::isnan(results[0].measurement.idle_watts));
+  CHECK(results[1].measurement.idle_watts == 3.5);
+  CHECK(results[1].measurement.meter == MeterSource::Rapl);
+  const auto models = store->kind_models(campaign);
+  REQUIRE(models.size() == 1);
+  CHECK(models[0].second == "{\"v\": 2}");
+  CHECK(store->jobs(campaign + 100).empty());
+}
+
+}  // namespace ampere::testing
