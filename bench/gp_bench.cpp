@@ -1,5 +1,5 @@
 // bench/gp: our GP against scikit-learn on the same 2-D data in the same run.
-// Fit (4 restarts, method.md §3 bounds) + predict on a 64×64 lattice (4096 points), best of 3.
+// Fit (4 restarts, docs/method.md §3 bounds) + predict on a 64×64 lattice (4096 points), best of 3.
 // Prints both times, the ratio, both log marginal likelihoods, and how far the predictions are
 // apart (max |Δmean| in units of scikit-learn's std). Not a test: it reports what it measured.
 #include <algorithm>

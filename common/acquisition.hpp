@@ -1,4 +1,4 @@
-// Guided profiling (method.md §4): candidates, start points, the next batch to measure, and when
+// Guided profiling (docs/method.md §4): candidates, start points, the next batch to measure, and when
 // a kind is done.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The GP of method.md §3: σ_f²·Matérn(ν=5/2, ARD) + σ_n²·δ, inputs scaled to [0, 1] by the kind's
+// The GP of docs/method.md §3: σ_f²·Matérn(ν=5/2, ARD) + σ_n²·δ, inputs scaled to [0, 1] by the kind's
 // channel bounds, targets standardized (scikit-learn's normalize_y=True), hyper-parameters by
 // L-BFGS-B (LBFGSpp) on the log marginal likelihood in log space with fixed-seed restarts.
 //
@@ -24,7 +24,7 @@ struct GpHyperparameters {
   double noise_variance = 1e-2;        ///< σ_n²
 };
 
-/// Search space and restarts of the hyper-parameter fit (defaults: method.md §3).
+/// Search space and restarts of the hyper-parameter fit (defaults: docs/method.md §3).
 struct GpFitOptions {
   std::pair<double, double> length_scale_bounds{1e-2, 1e2};
   std::pair<double, double> signal_variance_bounds{1e-3, 1e3};
@@ -48,7 +48,7 @@ class GaussianProcess {
 
   /// Sets the training data and recomputes the posterior with the current hyper-parameters.
   /// `extra_noise_variance` (target units², one per row, may be empty) adds to that point's noise:
-  /// the variance of estimates subtracted to form its target (method.md §2).
+  /// the variance of estimates subtracted to form its target (docs/method.md §2).
   /// Throws InputError naming the row on NaN/inf, negative extra noise, or inputs out of bounds.
   void set_data(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                 const Eigen::VectorXd& extra_noise_variance = Eigen::VectorXd());

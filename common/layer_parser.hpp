@@ -1,4 +1,4 @@
-// Layer parsing (method.md §1) and the profiling plan of a family (method.md §2).
+// Layer parsing (docs/method.md §1) and the profiling plan of a family (docs/method.md §2).
 //
 // A block is one parametric layer with the non-parametric layers after it; reshaping layers
 // (flatten, last_step) and whatever follows them up to the next parametric layer lead the next
@@ -75,7 +75,7 @@ struct ProfileKind {
 };
 
 /// Every kind a family needs profiled, auxiliary kinds included, in dependency order: outputs,
-/// then inputs, then hidden (method.md §2). Bounds of a kind needed several times are united.
+/// then inputs, then hidden (docs/method.md §2). Bounds of a kind needed several times are united.
 std::vector<ProfileKind> derive_profile_kinds(const ModelSpec& family);
 
 /// A variant network to train and what to subtract from its measurement.

@@ -13,7 +13,7 @@
 //   maxpool2d / avgpool2d: kh·kw per output element; adaptive_avgpool2d: 1 per input element
 //   flatten, last_step, embedding: 0
 //   residual: its inner layers + (projection: 2·Cin·Cout·Ho·Wo + 2·Cout·Ho·Wo) + Cout·Ho·Wo (add)
-// Training FLOPs per iteration = 3 × batch × Σ forward FLOPs (method.md §6).
+// Training FLOPs per iteration = 3 × batch × Σ forward FLOPs (docs/method.md §6).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// What an agent reports for one job, and the statistic the coordinator fits (method.md §5).
+// What an agent reports for one job, and the statistic the coordinator fits (docs/method.md §5).
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 
 namespace ampere {
 
-/// Where an energy figure came from (../shared/docs/meters.md). Only the first four are readings
+/// Where an energy figure came from (docs/meters.md). Only the first four are readings
 /// of a physical meter; a surrogate or simulated joule is never presented as measured.
 enum class MeterSource { Rapl, Nvml, JetsonIna, AndroidBattery, TimeSurrogate, Simulated };
 

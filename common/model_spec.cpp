@@ -153,7 +153,7 @@ LayerSpec parse_layer(const json& value, const std::string& path, bool inside_re
     case LayerType::AvgPool2d:
       AMPERE_REQUIRE(value.contains("kernel"), path, ".kernel: missing");
       opt_pair("kernel", layer.kernel, 1);
-      layer.stride = layer.kernel;  // model-spec.md: stride defaults to the kernel
+      layer.stride = layer.kernel;  // docs/model-spec.md: stride defaults to the kernel
       opt_pair("stride", layer.stride, 1);
       opt_pair("padding", layer.padding, 0);
       break;

@@ -1,4 +1,4 @@
-// Model specs (../shared/docs/model-spec.md): a sequential network to train, or a family of them
+// Model specs (docs/model-spec.md): a sequential network to train, or a family of them
 // when channel fields are ranges. Parsing validates everything that does not need shapes; shape
 // rules (what may follow what) are checked by infer_shapes() in layer_shapes.hpp, which
 // parse_model_spec() calls too, so a spec that parses is a spec that can be built.
@@ -39,7 +39,7 @@ enum class LayerType {
 
 /// The spelling used in JSON ("conv2d", "last_step", ...).
 const char* layer_type_name(LayerType type);
-/// True for the layer types that start a block (method.md §1).
+/// True for the layer types that start a block (docs/method.md §1).
 bool is_parametric(LayerType type);
 /// True for the reshaping layers (flatten, last_step): they lead the block that consumes them
 /// (docs/architecture.md, "Blocks").

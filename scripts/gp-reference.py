@@ -9,7 +9,7 @@ For every data set NAME it writes
   NAME.train.csv   channel columns c0[,c1] and the target y (raw units)
   NAME.query.csv   channel columns to predict at
   NAME.json        bounds; at fixed hyper-parameters: theta, log marginal likelihood and its
-                   gradient, predictive mean and std; after fitting (method.md §3 bounds, 4
+                   gradient, predictive mean and std; after fitting (docs/method.md §3 bounds, 4
                    restarts): theta, log marginal likelihood, mean and std.
 Inputs are scaled to [0, 1] by the bounds before scikit-learn sees them, as our GP does.
 """
