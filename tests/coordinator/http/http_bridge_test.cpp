@@ -3,11 +3,6 @@
 // text would show.
 #include "coordinator/http/http_bridge.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <deque>
 #include <thread>
@@ -15,24 +10,14 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 
+#include "integration/process.hpp"
 #include "protocol.capnp.h"
 #include "wire_convert.hpp"
 
 using namespace ampere;
+using ampere::testing::free_port;
 
 namespace {
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 /// Answers each request with the next (code, message) Error, on an inproc REP socket.
 class FakeCoordinator {
