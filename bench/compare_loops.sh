@@ -31,13 +31,17 @@ campaign() {  # BIN FAMILY -> final status (ETA cut) and the estimate of one sam
   rm -rf "$work"
 }
 
+# One campaign at a time: run side by side they would share the CPU and draw the same $RANDOM port.
 status=0
+out="$(mktemp -d)"
 for family in "$@"; do
-  if diff <(campaign "$OLD" "$family") <(campaign "$NEW" "$family") >/tmp/compare_loops.$$; then
+  campaign "$OLD" "$family" >"$out/old"
+  campaign "$NEW" "$family" >"$out/new"
+  if [ -s "$out/old" ] && diff "$out/old" "$out/new" >"$out/diff"; then
     echo "$family: identical campaigns and estimates"
   else
-    echo "$family: DIFFERENT"; cat /tmp/compare_loops.$$; status=1
+    echo "$family: DIFFERENT"; cat "$out/diff"; status=1
   fi
 done
-rm -f /tmp/compare_loops.$$
+rm -rf "$out"
 exit $status

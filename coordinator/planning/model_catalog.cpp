@@ -33,9 +33,11 @@ ModelCatalog ModelCatalog::from_stored(const std::vector<StoredCampaign>& campai
     for (const ResultRecord& r : c.results) {
       const auto job = by_id.find(r.job_id);
       AMPERE_REQUIRE(job != by_id.end(), "campaign ", c.record.id, ": result for job ", r.job_id, " which it does not hold");
-      catalog.add_measured(c.record.device_class, c.record.id, *job->second, r.measurement);
+      catalog.record(c.record.device_class, c.record.id, *job->second, r.measurement);
     }
   }
+  // One fit per class once everything is in (a fit per result would make loading quadratic).
+  for (const std::string& device_class : catalog.estimator_.device_classes()) catalog.refit_flops_line(device_class);
   return catalog;
 }
 
@@ -45,12 +47,19 @@ void ModelCatalog::set_models(const std::string& device_class, const std::map<Ki
 
 void ModelCatalog::add_measured(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
                                 const Measurement& measurement) {
+  record(device_class, campaign_id, job, measurement);
+  if (!job.holdout()) refit_flops_line(device_class);
+}
+
+void ModelCatalog::record(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
+                          const Measurement& measurement) {
   ModelSpec model = parse_stored_model(job);
-  if (!job.holdout()) {  // the FLOPs line never sees held-out models
-    baselines_.add(device_class, model, measurement);
-    if (const auto line = baselines_.baseline(device_class)) estimator_.set_flops_baseline(device_class, *line);
-  }
+  if (!job.holdout()) baselines_.add(device_class, model, measurement);  // the FLOPs line never sees held-out models
   measured_.push_back({device_class, campaign_id, job.holdout(), std::move(model), measurement});
+}
+
+void ModelCatalog::refit_flops_line(const std::string& device_class) {
+  if (const auto line = baselines_.baseline(device_class)) estimator_.set_flops_baseline(device_class, *line);
 }
 
 AccuracyScore ModelCatalog::heldout_score(const std::string& device_class) const {

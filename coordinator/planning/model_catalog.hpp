@@ -51,6 +51,11 @@ class ModelCatalog {
     Measurement measurement;
   };
 
+  /// Keeps a measured job (parsing its model) without refitting the FLOPs line.
+  void record(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
+              const Measurement& measurement);
+  void refit_flops_line(const std::string& device_class);
+
   Estimator estimator_;
   FlopsBaselineBuilder baselines_;
   std::vector<Measured> measured_;

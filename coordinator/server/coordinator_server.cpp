@@ -145,7 +145,7 @@ void CoordinatorServer::on_work_request(const std::string& peer, const std::stri
     return;
   }
   store_.try_write("set_job_state", [&] { store_.store().set_job_state(job->id, JobState::Running, agent_id); });
-  fleet_.find(agent_id)->running_job = job->id;
+  agent->running_job = job->id;  // map nodes are stable: planning and re-queueing keep `agent` valid
   const auto deadline =
       std::chrono::duration_cast<std::chrono::milliseconds>((clock_.wall_now() + config_.job_deadline).time_since_epoch()).count();
   transport_.send_to_agent(peer, make_frame([&](wire::Envelope::Body::Builder body) {
