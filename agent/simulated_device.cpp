@@ -52,14 +52,23 @@ std::vector<std::string> simulated_profile_names() {
 }
 
 SimulatedCost SimulatedDevice::truth(const ModelSpec& model) const {
+  SimulatedCost cost;
+  cost.seconds = profile_.step_seconds;
+  cost.joules = profile_.step_seconds * profile_.idle_watts;
+  for (const SimulatedCost& layer : layer_costs(model)) {
+    cost.seconds += layer.seconds;
+    cost.joules += layer.joules;
+  }
+  return cost;
+}
+
+std::vector<SimulatedCost> SimulatedDevice::layer_costs(const ModelSpec& model) const {
   AMPERE_REQUIRE(!model.is_family(), model.name, ": the simulated device trains concrete models, not families");
   const DeviceProfile& p = profile_;
   const std::vector<LayerShape> shapes = infer_shapes(model);
   const double batch = static_cast<double>(model.batch_size);
   const double bytes_per_value = model.dtype == "float64" ? 8 : (model.dtype == "float32" ? 4 : 2);
-  SimulatedCost cost;
-  cost.seconds = p.step_seconds;
-  cost.joules = p.step_seconds * p.idle_watts;
+  std::vector<SimulatedCost> costs;
   double previous_activation_bytes = 1e300;  // the data is never cached
   bool previous_parametric = false;
   for (std::size_t i = 0; i < shapes.size(); ++i) {
@@ -92,10 +101,9 @@ SimulatedCost SimulatedDevice::truth(const ModelSpec& model) const {
     const double seconds = std::max(compute_seconds, memory_seconds) + launches * p.launch_seconds;
     // Power rises with the compute-bound share of the time: a non-linear energy per layer.
     const double busy = seconds > 0 ? std::min(1.0, compute_seconds / seconds) : 0.0;
-    cost.seconds += seconds;
-    cost.joules += seconds * (p.idle_watts + p.dynamic_watts * (0.3 + 0.7 * busy * busy));
+    costs.push_back({seconds, seconds * (p.idle_watts + p.dynamic_watts * (0.3 + 0.7 * busy * busy))});
   }
-  return cost;
+  return costs;
 }
 
 Measurement SimulatedDevice::measure(const ModelSpec& model, std::uint32_t repeats, std::uint64_t seed) const {

@@ -45,6 +45,9 @@ class SimulatedDevice {
 
   /// The truth: noise-free seconds and joules of one training iteration of `model`.
   SimulatedCost truth(const ModelSpec& model) const;
+  /// The truth layer by layer (one entry per layer of `model`, in order; the per-iteration step
+  /// cost is not in any layer): what a block of the model really costs in its context.
+  std::vector<SimulatedCost> layer_costs(const ModelSpec& model) const;
 
   /// What an agent on this device reports: `repeats` noisy draws around the truth, seeded by
   /// `seed` (the same seed gives the same figures). Labeled MeterSource::Simulated.

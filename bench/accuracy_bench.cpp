@@ -3,16 +3,21 @@
 // Runs campaigns in-process (the same Campaign and Estimator the coordinator uses, trainers the
 // agent uses; no sockets, which add nothing to accuracy), then estimates held-out random models and
 // compares with their truth:
-//   --simulated  every simulated profile, cnn5: truth is the device's noise-free cost
-//   --real       LibTorch on this machine: cnn5 (100 held-out), lenet5 (20), lstm (20), each held-out
-//                model measured twice (the pass-to-pass error is the noise floor); energy is the
-//                time surrogate here, so the figures are time accuracy
-//   --guided-vs-random  points each acquisition needs to reach 10% MAPE (simulated profiles)
+//   --simulated  every shipped family (--families) on every simulated profile (--profiles): truth is
+//                the device's noise-free cost
+//   --real       LibTorch on this machine, every family of --families: cnn5 100 held-out, others 20,
+//                each held-out model measured twice (the pass-to-pass error is the noise floor);
+//                energy is the time surrogate here, so the figures are time accuracy
+//   --blocks     where the error comes from, per kind (simulated): block estimates against the
+//                exact cost of the same layers in their model, fitted targets against the exact
+//                cost in the variant networks, and the context (non-additivity) term
+//   --guided-vs-random  points each acquisition needs to reach 10% MAPE (simulated profiles, cnn5)
 // Prints every figure with the command that reproduces it. Not a test.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -32,13 +37,15 @@ namespace {
 using namespace ampere;
 
 struct Options {
-  bool simulated = false, real = false, guided_vs_random = false, curve = false;
+  bool simulated = false, real = false, guided_vs_random = false, curve = false, blocks = false;
   std::uint32_t budget = 40;
   int heldout = 100;
   std::string acquisition = "max-variance";
   double min_window = 0.2;
   std::uint32_t repeats = 5;
-  std::vector<std::string> families = {"cnn5", "lenet5", "lstm"};
+  double converged = kConvergedRelativeStd;
+  std::vector<std::string> families = {"cnn5", "lenet5", "har", "lstm", "resnet", "transformer"};
+  std::vector<std::string> profiles = simulated_profile_names();
 };
 
 /// Measures a variant or held-out model; returns the fitted statistic (minimum of repeats).
@@ -80,12 +87,14 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
 struct Accuracy {
   int models = 0;
   double mape_seconds = 0, mape_joules = 0, within10 = 0, flops_mape_seconds = 0, flops_mape_joules = 0, worst = 0;
+  double signed_seconds = 0;  ///< mean signed error of the time estimate (positive: estimates run high)
 };
 
 void add_error(Accuracy& a, double est_s, double est_j, double flops_s, double flops_j, double true_s, double true_j) {
   const double es = std::abs(est_s - true_s) / true_s, ej = std::abs(est_j - true_j) / true_j;
   a.models++;
   a.mape_seconds += es;
+  a.signed_seconds += (est_s - true_s) / true_s;
   a.mape_joules += ej;
   a.within10 += es <= 0.10 ? 1 : 0;
   a.flops_mape_seconds += std::abs(flops_s - true_s) / true_s;
@@ -96,6 +105,7 @@ void add_error(Accuracy& a, double est_s, double est_j, double flops_s, double f
 void finish(Accuracy& a) {
   const double n = std::max(1, a.models);
   a.mape_seconds *= 100 / n;
+  a.signed_seconds *= 100 / n;
   a.mape_joules *= 100 / n;
   a.within10 *= 100 / n;
   a.flops_mape_seconds *= 100 / n;
@@ -124,8 +134,11 @@ Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int c
 
 ModelSpec family(const char* name) { return load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/" + name + ".json"); }
 
+double g_converged = kConvergedRelativeStd;
+
 CampaignSettings settings_of(const std::string& acquisition, std::uint32_t budget) {
   CampaignSettings s;
+  s.converged_relative_std = g_converged;
   s.budget_per_kind = budget;
   s.acquisition = parse_acquisition(acquisition);
   return s;
@@ -161,25 +174,124 @@ FullBudgetRun run_full_budget(const SimulatedSetup& sim, const ModelSpec& fam, c
 }
 
 void print_header() {
-  std::printf("%-10s %-8s %7s %9s %9s %9s %9s %9s %9s %8s\n", "device", "family", "points", "MAPE_t%", "MAPE_E%",
-              "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s");
+  std::printf("%-10s %-11s %7s %9s %9s %9s %9s %9s %9s %9s %8s\n", "device", "family", "points", "MAPE_t%", "signed_t%",
+              "MAPE_E%", "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s");
 }
 
 void print_row(const std::string& device, const std::string& fam, const CampaignOutcome& c, const Accuracy& a) {
-  std::printf("%-10s %-8s %7zu %9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %8.1f\n", device.c_str(), fam.c_str(), c.points,
-              a.mape_seconds, a.mape_joules, a.within10, a.worst, a.flops_mape_seconds, a.flops_mape_joules, c.seconds);
+  std::printf("%-10s %-11s %7zu %9.2f %+9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %8.1f%s\n", device.c_str(), fam.c_str(),
+              c.points, a.mape_seconds, a.signed_seconds, a.mape_joules, a.within10, a.worst, a.flops_mape_seconds,
+              a.flops_mape_joules, c.seconds, a.mape_seconds > a.flops_mape_seconds ? "  LOSES TO FLOPs" : "");
 }
 
 void simulated(const Options& o) {
   std::printf("\n== simulated profiles (truth = noise-free device cost; labeled simulated, not measurements)\n");
-  std::printf("   acquisition %s, budget %u per kind, %d held-out cnn5 models\n", o.acquisition.c_str(), o.budget, o.heldout);
+  std::printf("   acquisition %s, budget %u per kind, %d held-out models per family\n", o.acquisition.c_str(), o.budget,
+              o.heldout);
   print_header();
-  for (const std::string& name : simulated_profile_names()) {
-    const SimulatedSetup sim(name, o.repeats);
-    const ModelSpec cnn5 = family("cnn5");
-    const CampaignOutcome c = run_campaign(cnn5, settings_of(o.acquisition, o.budget), sim.measure);
-    const Accuracy a = evaluate(cnn5, c, o.heldout, sim.truth);
-    print_row("sim-" + name, "cnn5", c, a);
+  for (const std::string& fam_name : o.families) {
+    const ModelSpec fam = family(fam_name.c_str());
+    for (const std::string& name : o.profiles) {
+      const SimulatedSetup sim(name, o.repeats);
+      const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), sim.measure);
+      const Accuracy a = evaluate(fam, c, o.heldout, sim.truth);
+      print_row("sim-" + name, fam_name, c, a);
+      std::fflush(stdout);
+    }
+  }
+}
+
+/// Where the error comes from: per kind, the block estimates of held-out models against the
+/// simulated truth of the same layers in their model (mean signed and absolute error, in % of the
+/// block's true cost and of the model's).
+void block_errors(const Options& o) {
+  std::printf("\n== per-kind block error on simulated profiles (estimate vs the truth of the block's layers in its model)\n");
+  for (const std::string& fam_name : o.families) {
+    const ModelSpec fam = family(fam_name.c_str());
+    for (const std::string& name : o.profiles) {
+      const SimulatedSetup sim(name, o.repeats);
+      const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), sim.measure);
+      Estimator estimator;
+      estimator.set_models("bench", c.models);
+      struct Sum { int n = 0; double signed_block = 0, abs_block = 0, signed_model = 0, signed_context = 0; };
+      Campaign planner(1, fam, "bench", settings_of(o.acquisition, o.budget));
+      std::map<std::string, Sum> per_kind;
+      for (int i = 0; i < o.heldout; ++i) {
+        const ModelSpec model = sample_model(fam, 900000 + static_cast<std::uint64_t>(i));
+        const nlohmann::json e = estimator.estimate(model, "bench", 1);
+        const std::vector<SimulatedCost> layers = sim.device.layer_costs(model);
+        const double total = sim.device.truth(model).seconds;
+        const std::vector<Block> blocks = parse_blocks(model);
+        std::size_t at = 0;
+        for (std::size_t b = 0; b < blocks.size(); ++b) {
+          double truth = b + 1 == blocks.size() ? sim.device.profile().step_seconds : 0.0;
+          for (std::size_t l = 0; l < blocks[b].layers.size(); ++l) truth += layers[at++].seconds;
+          const double est = e["blocks"][b]["seconds_per_iteration"]["mean"].get<double>();
+          Sum& sum = per_kind[blocks[b].kind.str()];
+          // The same block's truth inside its variant network: what the GP was fitted to.
+          for (const ProfileKind& kind : planner.plan_kinds()) {
+            if (kind.key != blocks[b].kind) continue;
+            const VariantNetwork v = variant_network(kind, blocks[b].channel_values(), planner.plan_kinds());
+            const std::vector<SimulatedCost> vl = sim.device.layer_costs(v.model);
+            std::size_t first = 0;
+            if (kind.role == BlockRole::Hidden) first = v.model.layers.size() - blocks[b].layers.size() - 1;
+            double in_variant = kind.role == BlockRole::Output ? sim.device.profile().step_seconds : 0.0;
+            if (kind.role == BlockRole::Hidden) {
+              // I′ is the variant's first block; K's layers follow it, O″ closes the network.
+              std::size_t helper_layers = 0;
+              for (const ProfileKind& h : planner.plan_kinds())
+                if (h.key == kind.input_helper) helper_layers = h.block.layers.size();
+              first = helper_layers;
+            }
+            for (std::size_t l = 0; l < blocks[b].layers.size(); ++l) in_variant += vl[first + l].seconds;
+            sum.signed_context += (in_variant - truth) / truth;
+          }
+          if (std::getenv("AMPERE_BLOCK_TRACE") && blocks[b].kind.str().find(std::getenv("AMPERE_BLOCK_TRACE")) != std::string::npos)
+            std::fprintf(stderr, "  trace %s est %.4g truth %.4g  (%+.1f%%)\n", nlohmann::json(blocks[b].channel_values()).dump().c_str(), est, truth,
+                         100 * (est - truth) / truth);
+          sum.n++;
+          sum.signed_block += (est - truth) / truth;
+          sum.abs_block += std::abs(est - truth) / truth;
+          sum.signed_model += (est - truth) / total;
+        }
+      }
+      // What each kind's GP was fitted on against the exact cost of its block in the variant network.
+      auto in_variant_truth = [&](const ProfileKind& kind, const Channels& channels) {
+        const VariantNetwork v = variant_network(kind, channels, planner.plan_kinds());
+        const std::vector<SimulatedCost> vl = sim.device.layer_costs(v.model);
+        std::size_t first = 0;
+        if (kind.role == BlockRole::Hidden)
+          for (const ProfileKind& h : planner.plan_kinds())
+            if (h.key == kind.input_helper) first = h.block.layers.size();
+        double t = kind.role == BlockRole::Output ? sim.device.profile().step_seconds : 0.0;
+        for (std::size_t l = 0; l < kind.block.layers.size(); ++l) t += vl[first + l].seconds;
+        return t;
+      };
+      std::map<std::string, double> target_bias;
+      std::map<std::string, std::size_t> target_points;
+      for (const ProfileKind& kind : planner.plan_kinds()) {
+        const auto found = c.models.find(kind.key);
+        if (found == c.models.end()) continue;
+        const GaussianProcess& gp = *found->second.seconds;
+        double bias = 0;
+        for (Eigen::Index i = 0; i < gp.inputs().rows(); ++i) {
+          Channels ch;
+          for (std::size_t d = 0; d < gp.dimensions(); ++d) ch.push_back(static_cast<std::int64_t>(gp.inputs()(i, static_cast<Eigen::Index>(d))));
+          const double truth = in_variant_truth(kind, ch);
+          bias += (gp.targets()[i] - truth) / truth;
+        }
+        target_bias[kind.key.str()] = 100 * bias / static_cast<double>(gp.inputs().rows());
+        target_points[kind.key.str()] = static_cast<std::size_t>(gp.inputs().rows());
+      }
+      std::printf("sim-%s %s\n  %8s %8s %9s %9s %8s %4s  kind\n", name.c_str(), fam_name.c_str(), "signed%", "abs%",
+                  "ofmodel%", "context%", "target%", "pts");
+      for (const auto& [key, sum] : per_kind)
+        std::printf("  %+8.2f %8.2f %+9.2f %+9.2f %+8.2f %4zu  %s\n", 100 * sum.signed_block / sum.n, 100 * sum.abs_block / sum.n,
+                    100 * sum.signed_model / o.heldout, 100 * sum.signed_context / sum.n, target_bias[key], target_points[key], key.c_str());
+      for (const auto& [key, bias] : target_bias)
+        if (per_kind.count(key) == 0)
+          std::printf("  %8s %8s %9s %9s %+8.2f %4zu  %s (auxiliary)\n", "", "", "", "", bias, target_points[key], key.c_str());
+    }
   }
 }
 
@@ -278,30 +390,35 @@ int main(int argc, char** argv) {
     else if (a == "--real") o.real = true;
     else if (a == "--guided-vs-random") o.guided_vs_random = true;
     else if (a == "--curve") o.curve = true;
+    else if (a == "--blocks") o.blocks = true;
     else if (a == "--budget") o.budget = static_cast<std::uint32_t>(std::stoul(next()));
     else if (a == "--heldout") o.heldout = std::stoi(next());
     else if (a == "--acquisition") o.acquisition = next();
     else if (a == "--min-window") o.min_window = std::stod(next());
+    else if (a == "--converged") o.converged = std::stod(next());
     else if (a == "--repeats") o.repeats = static_cast<std::uint32_t>(std::stoul(next()));
-    else if (a == "--families") {
-      o.families.clear();
-      std::string list = next(), item;
-      for (std::stringstream in(list); std::getline(in, item, ',');) o.families.push_back(item);
+    else if (a == "--families" || a == "--profiles") {
+      std::vector<std::string>& list = a == "--families" ? o.families : o.profiles;
+      list.clear();
+      std::string text = next(), item;
+      for (std::stringstream in(text); std::getline(in, item, ',');) list.push_back(item);
     }
     else {
-      std::fprintf(stderr, "usage: bench_accuracy [--simulated] [--real] [--guided-vs-random] [--curve] [--budget N]\n"
+      std::fprintf(stderr, "usage: bench_accuracy [--simulated] [--real] [--guided-vs-random] [--curve] [--blocks] [--budget N]\n"
                            "                      [--heldout N] [--acquisition A] [--min-window S] [--repeats R]\n"
-                           "                      [--families cnn5,lenet5,lstm]\n");
+                           "                      [--families cnn5,lenet5,har,lstm,resnet,transformer] [--profiles oppo,server]\n");
       return 2;
     }
   }
-  if (!o.simulated && !o.real && !o.guided_vs_random && !o.curve) o.simulated = o.guided_vs_random = true;
+  if (!o.simulated && !o.real && !o.guided_vs_random && !o.curve && !o.blocks) o.simulated = o.guided_vs_random = true;
+  g_converged = o.converged;
   std::string command = "build/bin/bench_accuracy";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   try {
     if (o.simulated) simulated(o);
     if (o.guided_vs_random) guided_vs_random(o);
     if (o.curve) curve(o);
+    if (o.blocks) block_errors(o);
     if (o.real) real(o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -167,6 +167,10 @@ const char* stop_reason_name(StopReason reason) {
   return "?";
 }
 
+std::size_t guided_points_before_convergence(std::size_t dimensions) {
+  return kGuidedPointsBeforeConvergence * dimensions * dimensions;
+}
+
 StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, std::size_t budget,
                        double threshold) {
   StopDecision decision;
@@ -179,7 +183,7 @@ StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candida
     const double scale = gp.targets().cwiseAbs().mean();
     decision.relative_std = scale > 0 ? decision.max_std / scale : std::numeric_limits<double>::infinity();
   }
-  const std::size_t enough = (std::size_t{1} << gp.dimensions()) + kGuidedPointsBeforeConvergence;
+  const std::size_t enough = (std::size_t{1} << gp.dimensions()) + guided_points_before_convergence(gp.dimensions());
   if (gp.size() >= budget) decision.reason = StopReason::BudgetSpent;
   else if (open.empty()) decision.reason = StopReason::NoCandidates;
   else if (decision.relative_std < threshold && gp.size() >= enough) decision.reason = StopReason::Converged;

@@ -55,12 +55,15 @@ struct StopDecision {
 /// 5%: the paper's end condition (§3.3), "variance smaller than 5% of the profiled data".
 constexpr double kConvergedRelativeStd = 0.05;
 
-/// Convergence is never declared on fewer points than the start points plus this many: two or
-/// three points of a smooth curve always look certain.
+/// Convergence is never declared on fewer points than the start points plus 3·d² guided ones
+/// (d channel dimensions: 3 for a curve, 12 for a surface). Two or three points of a smooth curve
+/// always look certain; on a surface, the four corners and three more made the 5% rule fire on
+/// 7–12 points while the held-out blocks were still off by 5–20% (docs/method.md §4).
 constexpr std::size_t kGuidedPointsBeforeConvergence = 3;
+std::size_t guided_points_before_convergence(std::size_t dimensions);
 
 /// Whether a kind is done: its budget spent, its max latent std under 5% of the mean |target|
-/// (after the start points and kGuidedPointsBeforeConvergence more), or no unprofiled candidate
+/// (after the start points and guided_points_before_convergence more), or no unprofiled candidate
 /// left.
 StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, std::size_t budget,
                        double threshold = kConvergedRelativeStd);

@@ -68,6 +68,11 @@ KindKey make_key(const ModelSpec& spec, BlockRole role, const TensorShape& in, c
   return KindKey(text);
 }
 
+/// Layers that lead the block after them (docs/method.md §1): reshapes, and a global pooling,
+/// which is how a classifier head reads a feature map (resnet's adaptive_avgpool2d → flatten →
+/// linear is one output block). Its output helpers then pool too: cheap, certain estimates.
+bool leads_next_block(LayerType type) { return is_reshape(type) || type == LayerType::AdaptiveAvgPool2d; }
+
 bool width_follows_input(const LayerSpec& layer) {
   return layer.type == LayerType::TransformerEncoder && !layer.width_given;
 }
@@ -165,11 +170,13 @@ class PlanBuilder {
     const Block& classifier = blocks_.back();
     std::vector<LayerSpec> layers;
     const bool needs_flat = classifier.parametric().type == LayerType::Linear;
+    // The classifier's own leading layers except its reshapes (a global pooling stays, in front),
+    // then the reshape this input needs, then the classifier itself.
+    for (std::size_t i = 0; i < classifier.parametric_index; ++i)
+      if (!is_reshape(classifier.layers[i].type)) layers.push_back(classifier.layers[i]);
     if (needs_flat && in.form == TensorForm::Image) layers.push_back(adapter(LayerType::Flatten));
     if (needs_flat && in.form == TensorForm::Sequence) layers.push_back(adapter(LayerType::LastStep));
-    for (std::size_t i = 0; i < classifier.layers.size(); ++i)
-      if (i >= classifier.parametric_index || !is_reshape(classifier.layers[i].type))
-        layers.push_back(classifier.layers[i]);
+    for (std::size_t i = classifier.parametric_index; i < classifier.layers.size(); ++i) layers.push_back(classifier.layers[i]);
     const TensorShape data = in.with_channels(bounds.min);
     ModelSpec model;
     try {
@@ -283,10 +290,10 @@ std::vector<Block> parse_blocks(const ModelSpec& spec) {
       blocks.push_back(std::move(block));
       pending.clear();
       reshape_seen = false;
-    } else if (blocks.empty() || reshape_seen || is_reshape(layer.type)) {
+    } else if (blocks.empty() || reshape_seen || leads_next_block(layer.type)) {
       if (pending.empty()) pending_start = i;
       pending.push_back(layer);
-      reshape_seen = reshape_seen || is_reshape(layer.type);
+      reshape_seen = reshape_seen || leads_next_block(layer.type);
     } else {
       blocks.back().layers.push_back(layer);
     }

@@ -45,3 +45,19 @@ TEST_CASE("profiles are the paper's devices, others are refused") {
   CHECK_THROWS_AS(SimulatedDevice(simulated_profile("tx2")).truth(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/cnn5.json")),
                   InputError);
 }
+
+TEST_CASE("the truth layer by layer adds up to the truth, step cost apart") {
+  const SimulatedDevice device(simulated_profile("xavier"));
+  const ModelSpec model = sample_model(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/resnet.json"), 11);
+  const std::vector<SimulatedCost> layers = device.layer_costs(model);
+  REQUIRE(layers.size() == model.layers.size());
+  double seconds = device.profile().step_seconds, joules = device.profile().step_seconds * device.profile().idle_watts;
+  for (const SimulatedCost& c : layers) {
+    CHECK(c.seconds > 0);
+    seconds += c.seconds;
+    joules += c.joules;
+  }
+  CHECK(seconds == doctest::Approx(device.truth(model).seconds).epsilon(1e-12));
+  CHECK(joules == doctest::Approx(device.truth(model).joules).epsilon(1e-12));
+  CHECK_THROWS_AS(device.layer_costs(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/resnet.json")), InputError);
+}

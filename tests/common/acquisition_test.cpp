@@ -145,3 +145,20 @@ TEST_CASE("convergence is not declared on the start points alone") {
   gp.set_data(more, Eigen::VectorXd::Constant(5, 1.0));
   CHECK(ampere::stop_rule(gp, candidates, 100, 10.0).reason == ampere::StopReason::Converged);
 }
+
+TEST_CASE("a surface is not declared converged before its corners and 12 guided points") {
+  CHECK(ampere::guided_points_before_convergence(1) == 3);
+  CHECK(ampere::guided_points_before_convergence(2) == 12);
+  const Eigen::MatrixXd candidates = ampere::candidate_grid({range(1, 64), range(1, 64)});
+  // A flat surface: any threshold is met at once, so only the point count can keep it going.
+  auto decision_on = [&](Eigen::Index points) {
+    Eigen::MatrixXd x(points, 2);
+    for (Eigen::Index i = 0; i < points; ++i) x.row(i) << 1 + (i * 7) % 64, 1 + (i * 13) % 64;
+    GaussianProcess gp({{1, 64}, {1, 64}});
+    gp.set_data(x, Eigen::VectorXd::Constant(points, 1.0));
+    return ampere::stop_rule(gp, candidates, 100, 10.0).reason;
+  };
+  CHECK(decision_on(7) == ampere::StopReason::KeepGoing);   // the old minimum: 4 corners + 3
+  CHECK(decision_on(15) == ampere::StopReason::KeepGoing);
+  CHECK(decision_on(16) == ampere::StopReason::Converged);  // 4 corners + 12
+}

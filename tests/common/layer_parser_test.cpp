@@ -104,6 +104,27 @@ TEST_CASE("cnn5's profiling plan derives the auxiliary kinds in dependency order
   CHECK(plan[3].output_helper.str() == out14);
 }
 
+TEST_CASE("a global pooling leads the classifier block, and resnet's output helpers pool as its classifier does") {
+  const std::vector<Block> blocks = ampere::parse_blocks(family("resnet"));
+  const std::string tail = "|classes=10|batch=8|dtype=float32";
+  CHECK(blocks.back().kind.str() == "v1|output|in=image:4x4|adaptive_avgpool2d(out=1x1)+flatten+linear(bias=1)" + tail);
+  CHECK(blocks[blocks.size() - 2].layers.back().type == ampere::LayerType::Relu);  // the pool left the last residual
+  std::set<std::string> outputs;
+  for (const ProfileKind& kind : ampere::derive_profile_kinds(family("resnet")))
+    if (kind.role == BlockRole::Output) outputs.insert(kind.key.str());
+  // O″ of each hidden size reads the whole feature map through the family's own pooling: a small
+  // linear over C inputs, never a linear over C·H·W.
+  const std::set<std::string> expected = {
+      "v1|output|in=image:32x32|adaptive_avgpool2d(out=1x1)+flatten+linear(bias=1)" + tail,
+      "v1|output|in=image:16x16|adaptive_avgpool2d(out=1x1)+flatten+linear(bias=1)" + tail,
+      "v1|output|in=image:8x8|adaptive_avgpool2d(out=1x1)+flatten+linear(bias=1)" + tail,
+      "v1|output|in=image:4x4|adaptive_avgpool2d(out=1x1)+flatten+linear(bias=1)" + tail};
+  CHECK(outputs == expected);
+  // cnn5 reads its feature map unpooled: its helpers keep the flatten.
+  for (const ProfileKind& kind : ampere::derive_profile_kinds(family("cnn5")))
+    CHECK(kind.key.str().find("adaptive_avgpool2d") == std::string::npos);
+}
+
 TEST_CASE("every variant network re-parses into exactly the kinds it measures and subtracts") {
   for (const std::string name : {"lenet5", "cnn5", "har", "lstm", "transformer", "resnet"}) {
     CAPTURE(name);
