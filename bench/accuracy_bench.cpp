@@ -214,7 +214,19 @@ void block_errors(const Options& o) {
       Estimator estimator;
       estimator.set_models("bench", c.models);
       struct Sum { int n = 0; double signed_block = 0, abs_block = 0, signed_model = 0, signed_context = 0; };
-      Campaign planner(1, fam, "bench", settings_of(o.acquisition, o.budget));
+      const std::vector<ProfileKind> plan = derive_profile_kinds(fam);
+      std::map<KindKey, const ProfileKind*> plan_kind;
+      for (const ProfileKind& kind : plan) plan_kind[kind.key] = &kind;
+      // The exact cost of a kind's block inside its variant network: what its GP is fitted to.
+      // I′ is the variant's first block for a hidden kind; the kind's layers follow, O″ closes it.
+      auto in_variant_truth = [&](const ProfileKind& kind, const Channels& channels) {
+        const VariantNetwork v = variant_network(kind, channels, plan);
+        const std::vector<SimulatedCost> vl = sim.device.layer_costs(v.model);
+        const std::size_t first = kind.role == BlockRole::Hidden ? plan_kind.at(kind.input_helper)->block.layers.size() : 0;
+        double t = kind.role == BlockRole::Output ? sim.device.profile().step_seconds : 0.0;
+        for (std::size_t l = 0; l < kind.block.layers.size(); ++l) t += vl[first + l].seconds;
+        return t;
+      };
       std::map<std::string, Sum> per_kind;
       for (int i = 0; i < o.heldout; ++i) {
         const ModelSpec model = sample_model(fam, 900000 + static_cast<std::uint64_t>(i));
@@ -228,24 +240,9 @@ void block_errors(const Options& o) {
           for (std::size_t l = 0; l < blocks[b].layers.size(); ++l) truth += layers[at++].seconds;
           const double est = e["blocks"][b]["seconds_per_iteration"]["mean"].get<double>();
           Sum& sum = per_kind[blocks[b].kind.str()];
-          // The same block's truth inside its variant network: what the GP was fitted to.
-          for (const ProfileKind& kind : planner.plan_kinds()) {
-            if (kind.key != blocks[b].kind) continue;
-            const VariantNetwork v = variant_network(kind, blocks[b].channel_values(), planner.plan_kinds());
-            const std::vector<SimulatedCost> vl = sim.device.layer_costs(v.model);
-            std::size_t first = 0;
-            if (kind.role == BlockRole::Hidden) first = v.model.layers.size() - blocks[b].layers.size() - 1;
-            double in_variant = kind.role == BlockRole::Output ? sim.device.profile().step_seconds : 0.0;
-            if (kind.role == BlockRole::Hidden) {
-              // I′ is the variant's first block; K's layers follow it, O″ closes the network.
-              std::size_t helper_layers = 0;
-              for (const ProfileKind& h : planner.plan_kinds())
-                if (h.key == kind.input_helper) helper_layers = h.block.layers.size();
-              first = helper_layers;
-            }
-            for (std::size_t l = 0; l < blocks[b].layers.size(); ++l) in_variant += vl[first + l].seconds;
-            sum.signed_context += (in_variant - truth) / truth;
-          }
+          const auto profiled = plan_kind.find(blocks[b].kind);
+          if (profiled != plan_kind.end())
+            sum.signed_context += (in_variant_truth(*profiled->second, blocks[b].channel_values()) - truth) / truth;
           if (std::getenv("AMPERE_BLOCK_TRACE") && blocks[b].kind.str().find(std::getenv("AMPERE_BLOCK_TRACE")) != std::string::npos)
             std::fprintf(stderr, "  trace %s est %.4g truth %.4g  (%+.1f%%)\n", nlohmann::json(blocks[b].channel_values()).dump().c_str(), est, truth,
                          100 * (est - truth) / truth);
@@ -256,20 +253,9 @@ void block_errors(const Options& o) {
         }
       }
       // What each kind's GP was fitted on against the exact cost of its block in the variant network.
-      auto in_variant_truth = [&](const ProfileKind& kind, const Channels& channels) {
-        const VariantNetwork v = variant_network(kind, channels, planner.plan_kinds());
-        const std::vector<SimulatedCost> vl = sim.device.layer_costs(v.model);
-        std::size_t first = 0;
-        if (kind.role == BlockRole::Hidden)
-          for (const ProfileKind& h : planner.plan_kinds())
-            if (h.key == kind.input_helper) first = h.block.layers.size();
-        double t = kind.role == BlockRole::Output ? sim.device.profile().step_seconds : 0.0;
-        for (std::size_t l = 0; l < kind.block.layers.size(); ++l) t += vl[first + l].seconds;
-        return t;
-      };
       std::map<std::string, double> target_bias;
       std::map<std::string, std::size_t> target_points;
-      for (const ProfileKind& kind : planner.plan_kinds()) {
+      for (const ProfileKind& kind : plan) {
         const auto found = c.models.find(kind.key);
         if (found == c.models.end()) continue;
         const GaussianProcess& gp = *found->second.seconds;
