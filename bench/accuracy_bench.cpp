@@ -43,6 +43,7 @@ struct Options {
   std::string acquisition = "max-variance";
   double min_window = 0.2;
   std::uint32_t repeats = 5;
+  int calibration = 3;  ///< whole models for the joint fit; -1: the subtractive fit only
   double converged = kConvergedRelativeStd;
   std::vector<std::string> families = {"cnn5", "lenet5", "har", "lstm", "resnet", "transformer"};
   std::vector<std::string> profiles = simulated_profile_names();
@@ -52,13 +53,19 @@ struct Options {
 using MeasureFn = std::function<Measurement(const ModelSpec&, std::uint64_t seed)>;
 
 struct CampaignOutcome {
-  std::map<KindKey, KindModel> models;
+  std::map<KindKey, KindModel> models;        ///< the paper's subtractive fit
+  std::map<KindKey, KindModel> joint_models;  ///< the joint additive GP (empty unless asked for)
   FlopsBaseline baseline;
-  std::size_t points = 0;
-  double seconds = 0;
+  std::size_t points = 0;              ///< variant networks
+  std::size_t calibration_points = 0;  ///< whole models measured for the joint fit
+  double seconds = 0;                  ///< profiling wall (variants, and their subtractive fits)
+  double joint_seconds = 0;            ///< calibration measurements and the joint fit, on top
 };
 
-CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& settings, const MeasureFn& measure) {
+/// Profiles `family`; with `calibration` >= 0 also measures that many whole models of it (seeds
+/// 500000+, distinct from held-out ones) and fits the joint additive GP on everything measured.
+CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& settings, const MeasureFn& measure,
+                             int calibration = -1) {
   const auto start = std::chrono::steady_clock::now();
   Campaign campaign(1, family, "bench", settings);
   std::vector<double> flops, seconds, joules;
@@ -76,11 +83,21 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
   }
   CampaignOutcome out;
   out.models = campaign.models();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (calibration >= 0) {
+    const auto joint_start = std::chrono::steady_clock::now();
+    for (int i = 0; i < calibration; ++i) {
+      ModelSpec model = sample_model(family, 500000 + static_cast<std::uint64_t>(i));
+      campaign.add_calibration(model, measure(model, ++job));
+    }
+    out.calibration_points = static_cast<std::size_t>(calibration);
+    out.joint_models = fit_joint(campaign.joint_problem());
+    out.joint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - joint_start).count();
+  }
   out.baseline.seconds = fit_line(flops, seconds);
   out.baseline.joules = fit_line(flops, joules);
   out.baseline.has_joules = true;
-  out.points = job;
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.points = job - out.calibration_points;
   return out;
 }
 
@@ -115,9 +132,9 @@ void finish(Accuracy& a) {
 
 /// Estimates held-out models of `family` (seeds 900000+) against `truth`.
 Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int count,
-                  const std::function<std::pair<double, double>(const ModelSpec&, int)>& truth) {
+                  const std::function<std::pair<double, double>(const ModelSpec&, int)>& truth, bool joint = false) {
   Estimator estimator;
-  estimator.set_models("bench", outcome.models);
+  estimator.set_models("bench", joint ? outcome.joint_models : outcome.models);
   estimator.set_flops_baseline("bench", outcome.baseline);
   Accuracy a;
   for (int i = 0; i < count; ++i) {
@@ -174,14 +191,18 @@ FullBudgetRun run_full_budget(const SimulatedSetup& sim, const ModelSpec& fam, c
 }
 
 void print_header() {
-  std::printf("%-10s %-11s %7s %9s %9s %9s %9s %9s %9s %9s %8s\n", "device", "family", "points", "MAPE_t%", "signed_t%",
-              "MAPE_E%", "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s");
+  std::printf("%-10s %-11s %-11s %7s %9s %9s %9s %9s %9s %9s %9s %8s\n", "device", "family", "estimator", "points", "MAPE_t%",
+              "signed_t%", "MAPE_E%", "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s");
 }
 
-void print_row(const std::string& device, const std::string& fam, const CampaignOutcome& c, const Accuracy& a) {
-  std::printf("%-10s %-11s %7zu %9.2f %+9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %8.1f%s\n", device.c_str(), fam.c_str(),
-              c.points, a.mape_seconds, a.signed_seconds, a.mape_joules, a.within10, a.worst, a.flops_mape_seconds,
-              a.flops_mape_joules, c.seconds, a.mape_seconds > a.flops_mape_seconds ? "  LOSES TO FLOPs" : "");
+/// One row per estimator: the paper's subtractive fit on the variant networks, and (when the
+/// campaign measured calibration models) the joint GP on the same networks plus those models.
+void print_row(const std::string& device, const std::string& fam, const CampaignOutcome& c, const Accuracy& a, bool joint) {
+  const std::size_t points = c.points + (joint ? c.calibration_points : 0);
+  const double seconds = c.seconds + (joint ? c.joint_seconds : 0.0);
+  std::printf("%-10s %-11s %-11s %7zu %9.2f %+9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %8.1f%s\n", device.c_str(), fam.c_str(),
+              joint ? "joint" : "subtractive", points, a.mape_seconds, a.signed_seconds, a.mape_joules, a.within10, a.worst,
+              a.flops_mape_seconds, a.flops_mape_joules, seconds, a.mape_seconds > a.flops_mape_seconds ? "  LOSES TO FLOPs" : "");
 }
 
 void simulated(const Options& o) {
@@ -193,9 +214,9 @@ void simulated(const Options& o) {
     const ModelSpec fam = family(fam_name.c_str());
     for (const std::string& name : o.profiles) {
       const SimulatedSetup sim(name, o.repeats);
-      const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), sim.measure);
-      const Accuracy a = evaluate(fam, c, o.heldout, sim.truth);
-      print_row("sim-" + name, fam_name, c, a);
+      const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), sim.measure, o.calibration);
+      print_row("sim-" + name, fam_name, c, evaluate(fam, c, o.heldout, sim.truth), false);
+      if (o.calibration >= 0) print_row("sim-" + name, fam_name, c, evaluate(fam, c, o.heldout, sim.truth, true), true);
       std::fflush(stdout);
     }
   }
@@ -258,7 +279,9 @@ void block_errors(const Options& o) {
       for (const ProfileKind& kind : plan) {
         const auto found = c.models.find(kind.key);
         if (found == c.models.end()) continue;
-        const GaussianProcess& gp = *found->second.seconds;
+        const auto* own = dynamic_cast<const GaussianProcess*>(found->second.seconds.get());
+        if (own == nullptr) continue;
+        const GaussianProcess& gp = *own;
         double bias = 0;
         for (Eigen::Index i = 0; i < gp.inputs().rows(); ++i) {
           Channels ch;
@@ -347,18 +370,21 @@ void real(const Options& o) {
   for (const std::string& name : o.families) {
     const int count = name == "cnn5" ? o.heldout : 20;
     const ModelSpec fam = family(name.c_str());
-    const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), measure);
+    const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), measure, o.calibration);
     double pass_error = 0;
-    const Accuracy a = evaluate(fam, c, count, [&](const ModelSpec& m, int i) {
+    std::vector<std::pair<double, double>> truths;  // measured once, scored against both estimators
+    for (int i = 0; i < count; ++i) {
+      const ModelSpec m = sample_model(fam, 900000 + static_cast<std::uint64_t>(i));
       const Measurement first = measure(m, 700000 + static_cast<std::uint64_t>(i));
       const Measurement second = measure(m, 800000 + static_cast<std::uint64_t>(i));
       const double s1 = summarize_repeats(first.seconds_per_iteration, RepeatStatistic::Minimum).value;
       const double s2 = summarize_repeats(second.seconds_per_iteration, RepeatStatistic::Minimum).value;
       pass_error += std::abs(s1 - s2) / s2;
-      const double j1 = summarize_repeats(first.joules_per_iteration, RepeatStatistic::Minimum).value;
-      return std::make_pair(s1, j1);
-    });
-    print_row("local-cpu", name, c, a);
+      truths.emplace_back(s1, summarize_repeats(first.joules_per_iteration, RepeatStatistic::Minimum).value);
+    }
+    const auto truth = [&](const ModelSpec&, int i) { return truths[static_cast<std::size_t>(i)]; };
+    print_row("local-cpu", name, c, evaluate(fam, c, count, truth), false);
+    if (o.calibration >= 0) print_row("local-cpu", name, c, evaluate(fam, c, count, truth, true), true);
     std::printf("%-10s %-8s pass-to-pass error (noise floor): %.2f%% over %d models\n", "", name.c_str(), 100 * pass_error / count,
                 count);
   }
@@ -383,6 +409,8 @@ int main(int argc, char** argv) {
     else if (a == "--min-window") o.min_window = std::stod(next());
     else if (a == "--converged") o.converged = std::stod(next());
     else if (a == "--repeats") o.repeats = static_cast<std::uint32_t>(std::stoul(next()));
+    else if (a == "--calibration") o.calibration = std::stoi(next());
+    else if (a == "--subtractive-only") o.calibration = -1;
     else if (a == "--families" || a == "--profiles") {
       std::vector<std::string>& list = a == "--families" ? o.families : o.profiles;
       list.clear();
@@ -392,6 +420,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr, "usage: bench_accuracy [--simulated] [--real] [--guided-vs-random] [--curve] [--blocks] [--budget N]\n"
                            "                      [--heldout N] [--acquisition A] [--min-window S] [--repeats R]\n"
+                           "                      [--calibration N (whole models for the joint fit, 3)] [--subtractive-only]\n"
                            "                      [--families cnn5,lenet5,har,lstm,resnet,transformer] [--profiles oppo,server]\n");
       return 2;
     }

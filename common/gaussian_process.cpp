@@ -7,33 +7,14 @@
 #include <LBFGSB.h>
 #include <nlohmann/json.hpp>
 
+#include "common/cholesky.hpp"
 #include "common/error.hpp"
 
 namespace ampere {
 namespace {
 
 constexpr double kSqrt5 = 2.23606797749979;
-/// Always on the diagonal: scikit-learn's default `alpha`, so references stay comparable.
-constexpr double kBaseJitter = 1e-10;
-/// Added (relative to the mean diagonal) when Cholesky fails, ×10 each retry up to kMaxJitter.
-constexpr double kFirstJitter = 1e-9;
-constexpr double kMaxJitter = 1e-3;
 constexpr double kLog2Pi = 1.8378770664093453;
-
-/// Lower Cholesky factor of `k`, adding growing jitter until it is positive definite.
-Eigen::MatrixXd robust_cholesky(Eigen::MatrixXd k) {
-  Eigen::LLT<Eigen::MatrixXd> llt(k);
-  if (llt.info() == Eigen::Success) return llt.matrixL();
-  const double mean_diag = k.diagonal().mean();
-  for (double jitter = kFirstJitter; jitter <= kMaxJitter; jitter *= 10) {
-    Eigen::MatrixXd shifted = k;
-    shifted.diagonal().array() += jitter * mean_diag;
-    llt.compute(shifted);
-    if (llt.info() == Eigen::Success) return llt.matrixL();
-  }
-  throw NumericalError("GP: covariance matrix not positive definite even with jitter " +
-                       std::to_string(kMaxJitter) + " x mean diagonal");
-}
 
 /// Squared scaled distance per dimension between the rows of a and b, divided by ℓ², summed: r².
 Eigen::MatrixXd scaled_sq_distance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
@@ -47,21 +28,6 @@ Eigen::MatrixXd scaled_sq_distance(const Eigen::MatrixXd& a, const Eigen::Matrix
   return r2;
 }
 
-/// K⁻¹ = L⁻ᵀ L⁻¹ from the lower Cholesky factor: L⁻¹ column by column over its non-zero part,
-/// then a triangular product; about 40% cheaper than two full triangular solves against I.
-Eigen::MatrixXd inverse_from_cholesky(const Eigen::MatrixXd& l) {
-  const Eigen::Index n = l.rows();
-  Eigen::MatrixXd l_inv = Eigen::MatrixXd::Zero(n, n);
-  for (Eigen::Index j = 0; j < n; ++j) {
-    Eigen::VectorXd unit = Eigen::VectorXd::Zero(n - j);
-    unit[0] = 1.0;
-    l_inv.col(j).tail(n - j) = l.bottomRightCorner(n - j, n - j).triangularView<Eigen::Lower>().solve(unit);
-  }
-  Eigen::MatrixXd inverse(n, n);
-  inverse.noalias() = l_inv.transpose().triangularView<Eigen::Upper>() * l_inv;
-  return inverse;
-}
-
 Eigen::MatrixXd matern_matrix(const Eigen::MatrixXd& r2) {
   return r2.unaryExpr([](double s) { return matern52(std::sqrt(s)); });
 }
@@ -69,6 +35,23 @@ Eigen::MatrixXd matern_matrix(const Eigen::MatrixXd& r2) {
 }  // namespace
 
 double matern52(double r) { return (1.0 + kSqrt5 * r + 5.0 / 3.0 * r * r) * std::exp(-kSqrt5 * r); }
+
+Eigen::MatrixXd matern52_correlation(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
+                                     const std::vector<double>& length_scales) {
+  return matern_matrix(scaled_sq_distance(a, b, length_scales));
+}
+
+Eigen::MatrixXd scale_to_unit(const Eigen::MatrixXd& x, const std::vector<std::pair<double, double>>& bounds) {
+  AMPERE_REQUIRE(static_cast<std::size_t>(x.cols()) == bounds.size(), "GP: inputs have ", x.cols(),
+                 " columns, the model has ", bounds.size(), " dimensions");
+  Eigen::MatrixXd out(x.rows(), x.cols());
+  for (Eigen::Index d = 0; d < x.cols(); ++d) {
+    const double lo = bounds[d].first, width = bounds[d].second - bounds[d].first;
+    if (width == 0) out.col(d).setZero();
+    else out.col(d) = (x.col(d).array() - lo) / width;
+  }
+  return out;
+}
 
 GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bounds)
     : bounds_(std::move(input_bounds)) {
@@ -81,17 +64,7 @@ GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bo
   hyper_.length_scales.assign(bounds_.size(), 1.0);
 }
 
-Eigen::MatrixXd GaussianProcess::scale(const Eigen::MatrixXd& x) const {
-  AMPERE_REQUIRE(static_cast<std::size_t>(x.cols()) == bounds_.size(), "GP: inputs have ", x.cols(),
-                 " columns, the model has ", bounds_.size(), " dimensions");
-  Eigen::MatrixXd out(x.rows(), x.cols());
-  for (Eigen::Index d = 0; d < x.cols(); ++d) {
-    const double lo = bounds_[d].first, width = bounds_[d].second - bounds_[d].first;
-    if (width == 0) out.col(d).setZero();
-    else out.col(d) = (x.col(d).array() - lo) / width;
-  }
-  return out;
-}
+Eigen::MatrixXd GaussianProcess::scale(const Eigen::MatrixXd& x) const { return scale_to_unit(x, bounds_); }
 
 void GaussianProcess::set_data(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                                const Eigen::VectorXd& extra_noise_variance) {

@@ -15,6 +15,8 @@
 #include <Eigen/Dense>
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/kind_function.hpp"
+
 namespace ampere {
 
 /// Kernel hyper-parameters (normalized target space; length-scales in scaled input space).
@@ -34,13 +36,7 @@ struct GpFitOptions {
   int max_iterations = 500;  ///< per L-BFGS-B run
 };
 
-/// Predictive mean and variance per query row, in target units.
-struct GpPrediction {
-  Eigen::VectorXd mean;
-  Eigen::VectorXd variance;
-};
-
-class GaussianProcess {
+class GaussianProcess : public KindFunction {
  public:
   /// `input_bounds[d]` = (lo, hi) of input dimension d, used to scale inputs to [0, 1]
   /// (a dimension with lo == hi maps to 0). Throws InputError on lo > hi or non-finite bounds.
@@ -67,9 +63,9 @@ class GaussianProcess {
 
   /// Predictive mean and variance at `x` (rows of raw channels). The variance is the latent
   /// function's unless `include_noise`, which adds σ_n² (scikit-learn's predict(return_std=True)).
-  GpPrediction predict(const Eigen::MatrixXd& x, bool include_noise = false) const;
+  GpPrediction predict(const Eigen::MatrixXd& x, bool include_noise = false) const override;
 
-  std::size_t dimensions() const { return bounds_.size(); }
+  std::size_t dimensions() const override { return bounds_.size(); }
   std::size_t size() const { return static_cast<std::size_t>(y_.size()); }
   const Eigen::MatrixXd& inputs() const { return x_; }
   const Eigen::VectorXd& targets() const { return y_; }
@@ -77,7 +73,7 @@ class GaussianProcess {
 
   /// The fitted model (bounds, hyper-parameters, data) as JSON; from_json() restores it without
   /// refitting (the posterior is recomputed, O(n³)).
-  nlohmann::json to_json() const;
+  nlohmann::json to_json() const override;
   static GaussianProcess from_json(const nlohmann::json& json);
 
   // For acquisition (normalized space): the latent prior covariance k(a, b) of raw inputs, and
@@ -112,5 +108,12 @@ class GaussianProcess {
 
 /// The Matérn 5/2 correlation at scaled distance r: (1 + √5 r + 5/3 r²) exp(−√5 r).
 double matern52(double r);
+/// Matérn 5/2 correlations between the rows of `a` and `b` (inputs already in [0, 1]), ARD
+/// length-scales: an a.rows() × b.rows() matrix.
+Eigen::MatrixXd matern52_correlation(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
+                                     const std::vector<double>& length_scales);
+/// Raw inputs scaled to [0, 1] per column by `bounds` (a column with lo == hi maps to 0); throws
+/// InputError when the column count differs from the bounds'.
+Eigen::MatrixXd scale_to_unit(const Eigen::MatrixXd& x, const std::vector<std::pair<double, double>>& bounds);
 
 }  // namespace ampere

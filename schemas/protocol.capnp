@@ -132,6 +132,7 @@ struct StartCampaign {
   deviceClass @1 :Text;
   budgetPerKind @2 :UInt32;
   acquisition @3 :Text;                    # "max-variance" (paper) or "max-relative-std"
+  estimator @4 :Text;                      # "joint" (default when empty) or "subtractive" (paper)
 }
 
 struct StopCampaign {

@@ -25,13 +25,16 @@ int main(int argc, char** argv) {
 
   CLI::App* campaign = app.add_subcommand("campaign", "profiling campaigns");
   campaign->require_subcommand(1);
-  std::string family_file, device_class, acquisition = "max-variance";
+  std::string family_file, device_class, acquisition = "max-variance", estimator = "joint";
   std::uint32_t budget = 30;
   CLI::App* start = campaign->add_subcommand("start", "profile a model family on a device class");
   start->add_option("--family", family_file, "family JSON")->required()->check(CLI::ExistingFile);
   start->add_option("--device-class", device_class, "device class")->required();
   start->add_option("--budget", budget, "points per kind")->capture_default_str()->check(CLI::Range(2, 100000));
   start->add_option("--acquisition", acquisition, "max-variance | max-relative-std")->capture_default_str();
+  start->add_option("--estimator", estimator,
+                    "joint (all measurements in one additive GP, with calibration models) | subtractive (the paper's)")
+      ->capture_default_str();
   start->add_flag("--json", as_json, "print JSON");
   std::uint64_t campaign_id = 0;
   bool watch = false;
@@ -96,7 +99,7 @@ int main(int argc, char** argv) {
     zmq::context_t context;
     ampere::CoordinatorClient client(context, coordinator, std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
     if (start->parsed()) {
-      const auto c = client.start_campaign(read_file(family_file), device_class, budget, acquisition);
+      const auto c = client.start_campaign(read_file(family_file), device_class, budget, acquisition, estimator);
       if (as_json) std::cout << c.dump(2) << "\n";
       else ampere::print_campaigns(nlohmann::json::array({c}), std::cout);
     } else if (status->parsed()) {

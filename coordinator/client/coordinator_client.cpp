@@ -66,13 +66,15 @@ std::unique_ptr<DecodedEnvelope> CoordinatorClient::request(const std::string& f
 }
 
 nlohmann::json CoordinatorClient::start_campaign(const std::string& family_json, const std::string& device_class,
-                                                 std::uint32_t budget, const std::string& acquisition) {
+                                                 std::uint32_t budget, const std::string& acquisition,
+                                                 const std::string& estimator) {
   auto reply = request(make_frame([&](wire::Envelope::Body::Builder body) {
     auto s = body.initStartCampaign();
     s.setFamilySpecJson(family_json);
     s.setDeviceClass(device_class);
     s.setBudgetPerKind(budget);
     s.setAcquisition(acquisition);
+    s.setEstimator(estimator);
   }));
   return status_json(reply->envelope().getBody().getCampaignStatus()).at(0);
 }

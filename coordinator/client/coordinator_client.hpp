@@ -22,8 +22,9 @@ class CoordinatorClient {
   std::unique_ptr<DecodedEnvelope> request(const std::string& frame);
 
   /// The common requests; each throws InputError with the coordinator's message and code on refusal.
+  /// `estimator` empty: the coordinator's default (joint).
   nlohmann::json start_campaign(const std::string& family_json, const std::string& device_class, std::uint32_t budget,
-                                const std::string& acquisition);
+                                const std::string& acquisition, const std::string& estimator = "");
   nlohmann::json campaign_status(std::uint64_t campaign_id);
   nlohmann::json estimate(const std::string& model_json, const std::string& device_class, std::uint64_t iterations);
   nlohmann::json device_classes();

@@ -170,18 +170,20 @@ void post_campaign(const RouteContext& c, const httplib::Request& req, httplib::
   if (c.config.token.empty()) return error(res, 403, "writes are disabled: start the coordinator with --token-file");
   if (req.get_header_value("Authorization") != "Bearer " + c.config.token)
     return error(res, http_status(ErrorCode::Unauthorized), "missing or wrong bearer token");
-  const auto body = json_body(req, res, {"family", "device_class", "budget", "acquisition"});
+  const auto body = json_body(req, res, {"family", "device_class", "budget", "acquisition", "estimator"});
   if (!body) return;
   if (!body->contains("family") || !body->contains("device_class") || !body->at("device_class").is_string())
     return error(res, 400, "needs \"family\" (a model family spec) and \"device_class\"");
   try {
     const std::uint32_t budget = body->value("budget", 30u);
     const std::string acquisition = body->value("acquisition", std::string("max-variance"));
-    reply(res, 201, c.client()->start_campaign(body->at("family").dump(), body->at("device_class"), budget, acquisition));
+    const std::string estimator = body->value("estimator", std::string());  // empty: the coordinator's default
+    reply(res, 201,
+          c.client()->start_campaign(body->at("family").dump(), body->at("device_class"), budget, acquisition, estimator));
   } catch (const InputError& e) {
     coded_error(res, e);
   } catch (const json::exception& e) {
-    error(res, 400, std::string("budget/acquisition: ") + e.what());
+    error(res, 400, std::string("budget/acquisition/estimator: ") + e.what());
   }
 }
 

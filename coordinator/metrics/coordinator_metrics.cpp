@@ -30,6 +30,18 @@ struct CoordinatorMetrics::Impl {
   Family<Counter>& jobs_done = BuildCounter().Name("ampere_jobs_done_total").Help("Jobs whose result was stored").Register(*registry);
   Family<Counter>& jobs_failed =
       BuildCounter().Name("ampere_jobs_failed_total").Help("Jobs given up after their last attempt failed").Register(*registry);
+  Family<Counter>& joint_fits = BuildCounter()
+                                    .Name("ampere_joint_fits_total")
+                                    .Help("Joint additive GP fits, by outcome (failed: the subtractive models stay)")
+                                    .Register(*registry);
+  Family<Counter>& joint_fit_seconds = BuildCounter()
+                                           .Name("ampere_joint_fit_seconds_total")
+                                           .Help("Seconds spent in joint fits (off the loop thread)")
+                                           .Register(*registry);
+  Family<Counter>& calibration_refused = BuildCounter()
+                                             .Name("ampere_calibration_refused_total")
+                                             .Help("Calibration models whose result a campaign refused")
+                                             .Register(*registry);
   Family<Counter>& jobs_requeued = BuildCounter()
                                        .Name("ampere_jobs_requeued_total")
                                        .Help("Jobs put back in the queue (agent lost, failed attempt)")
@@ -113,6 +125,13 @@ void CoordinatorMetrics::job_done(const std::string& device_class) {
 }
 void CoordinatorMetrics::job_failed(const std::string& device_class) {
   impl_->jobs_failed.Add({{"device_class", device_class}}).Increment();
+}
+void CoordinatorMetrics::joint_fit(const std::string& device_class, bool ok, double seconds) {
+  impl_->joint_fits.Add({{"device_class", device_class}, {"outcome", ok ? "ok" : "failed"}}).Increment();
+  impl_->joint_fit_seconds.Add({{"device_class", device_class}}).Increment(seconds);
+}
+void CoordinatorMetrics::calibration_refused(const std::string& device_class) {
+  impl_->calibration_refused.Add({{"device_class", device_class}}).Increment();
 }
 void CoordinatorMetrics::job_requeued(const std::string& device_class) {
   impl_->jobs_requeued.Add({{"device_class", device_class}}).Increment();

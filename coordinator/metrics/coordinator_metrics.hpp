@@ -31,6 +31,10 @@ class CoordinatorMetrics {
   void agent_lost(const std::string& device_class);
   void store_error(const std::string& operation);
   void spool_replayed(std::size_t results);
+  /// A joint fit finished (`ok`) or fell back to the subtractive models (not ok), after `seconds`.
+  void joint_fit(const std::string& device_class, bool ok, double seconds);
+  /// A calibration model's result the campaign refused (logged with its reason).
+  void calibration_refused(const std::string& device_class);
   /// One estimate answered: `source` is http or zmq, `status` its HTTP-like code.
   void estimate_served(const std::string& source, int status, double seconds);
 

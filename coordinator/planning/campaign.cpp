@@ -30,6 +30,41 @@ std::vector<std::pair<KindKey, Channels>> subtractions(const ProfileKind& kind, 
 
 }  // namespace
 
+const char* estimator_method_name(EstimatorMethod method) {
+  return method == EstimatorMethod::Joint ? "joint" : "subtractive";
+}
+
+EstimatorMethod parse_estimator_method(const std::string& name) {
+  if (name == "subtractive") return EstimatorMethod::Subtractive;
+  if (name == "joint") return EstimatorMethod::Joint;
+  throw InputError("estimator: '" + name + "' is not one of subtractive, joint");
+}
+
+std::map<KindKey, KindModel> fit_joint(const JointProblem& problem) {
+  JointFitOptions options;
+  options.seed = problem.seed;
+  JointAdditiveGp seconds(problem.kinds, problem.seconds);
+  seconds.set_hyperparameters(problem.seconds_start);
+  seconds.fit(options);
+  std::unique_ptr<JointAdditiveGp> joules;
+  if (!problem.joules.empty()) {
+    joules = std::make_unique<JointAdditiveGp>(problem.kinds, problem.joules);
+    joules->set_hyperparameters(problem.joules_start);
+    joules->fit(options);
+  }
+  std::map<KindKey, KindModel> out;
+  for (std::size_t k = 0; k < problem.keys.size(); ++k) {
+    if (!seconds.measured(k)) continue;
+    KindModel model;
+    model.seconds = seconds.posterior(k);
+    if (joules) model.joules = joules->posterior(k);
+    model.meter = problem.meter;
+    model.points = problem.measurements;
+    out[problem.keys[k]] = model;
+  }
+  return out;
+}
+
 const char* kind_state_name(KindState state) {
   switch (state) {
     case KindState::Waiting: return "waiting";
@@ -95,15 +130,15 @@ void Campaign::fit(Kind& k) {
       joules_noise[i] = e.spread_variance;
     }
     for (const auto& [helper_key, at] : subtractions(k.profile, p.channels)) {
-      const KindModel& helper = kind(helper_key).model;
-      AMPERE_REQUIRE(helper.seconds != nullptr, "campaign: helper kind not fitted: ", helper_key.str());
+      const Kind& helper = kind(helper_key);
+      AMPERE_REQUIRE(helper.seconds_gp != nullptr, "campaign: helper kind not fitted: ", helper_key.str());
       Eigen::MatrixXd q(1, 1);
       q(0, 0) = static_cast<double>(at[0]);
-      const GpPrediction t = helper.seconds->predict(q);
+      const GpPrediction t = helper.seconds_gp->predict(q);
       seconds[i] -= t.mean[0];
       seconds_noise[i] += t.variance[0];
-      if (has_energy && helper.joules != nullptr) {
-        const GpPrediction e = helper.joules->predict(q);
+      if (has_energy && helper.joules_gp != nullptr) {
+        const GpPrediction e = helper.joules_gp->predict(q);
         joules[i] -= e.mean[0];
         joules_noise[i] += e.variance[0];
       } else {
@@ -123,8 +158,10 @@ void Campaign::fit(Kind& k) {
     gp->fit(options);
     return std::shared_ptr<const GaussianProcess>(gp);
   };
-  k.model.seconds = fit_one(seconds, seconds_noise, k.model.seconds);
-  k.model.joules = has_energy ? fit_one(joules, joules_noise, k.model.joules) : nullptr;
+  k.seconds_gp = fit_one(seconds, seconds_noise, k.seconds_gp);
+  k.joules_gp = has_energy ? fit_one(joules, joules_noise, k.joules_gp) : nullptr;
+  k.model.seconds = k.seconds_gp;
+  k.model.joules = k.joules_gp;
   k.model.meter = k.points.front().measurement.meter;
   k.model.points = k.points.size();
   k.fitted_points = k.points.size();
@@ -158,8 +195,8 @@ std::vector<PlannedJob> Campaign::next_points(Kind& k, std::size_t batch_size) {
   for (Eigen::Index r = 0; r < k.candidates.rows(); ++r)
     if (!contains(k.asked, row_channels(k.candidates, r))) open.push_back(r);
   const Eigen::MatrixXd candidates = k.candidates(open, Eigen::all);
-  const bool guide_on_energy = k.model.joules != nullptr && reads_energy_live(k.model.meter);
-  const GaussianProcess& guide = guide_on_energy ? *k.model.joules : *k.model.seconds;
+  const bool guide_on_energy = k.joules_gp != nullptr && reads_energy_live(k.model.meter);
+  const GaussianProcess& guide = guide_on_energy ? *k.joules_gp : *k.seconds_gp;
   if (candidates.rows() == 0) {
     finish(StopReason::NoCandidates);
     return jobs;
@@ -237,6 +274,13 @@ std::vector<KindProgressInfo> Campaign::progress() const {
 
 std::map<KindKey, KindModel> Campaign::models() {
   std::map<KindKey, KindModel> out;
+  if (settings_.estimator == EstimatorMethod::Joint && !joint_models_.empty()) {
+    for (const Kind& k : kinds_) {
+      const auto found = joint_models_.find(k.profile.key);
+      if (k.state == KindState::Done && found != joint_models_.end()) out[k.profile.key] = found->second;
+    }
+    return out;
+  }
   for (Kind& k : kinds_) {
     if (k.state != KindState::Done || k.points.empty()) continue;
     fit(k);
@@ -247,8 +291,113 @@ std::map<KindKey, KindModel> Campaign::models() {
 
 void Campaign::restore_model(const KindKey& key, const nlohmann::json& json) {
   Kind& k = kind(key);
-  k.model = kind_model_from_json(json);
+  KindModel model = kind_model_from_json(json);
+  if (std::string(kind_model_fit(model)) == "joint") {
+    joint_models_[key] = model;
+    joint_measurements_ = model.points;
+    return;
+  }
+  k.model = model;
+  k.seconds_gp = std::dynamic_pointer_cast<const GaussianProcess>(model.seconds);
+  k.joules_gp = std::dynamic_pointer_cast<const GaussianProcess>(model.joules);
   k.fitted_points = k.model.points;
+}
+
+void Campaign::add_calibration(const ModelSpec& model, const Measurement& measurement) {
+  AMPERE_REQUIRE(!model.is_family(), "campaign ", id_, ": a calibration model must be concrete, ", model.name, " is a family");
+  validate_measurement(measurement);
+  for (const Block& b : parse_blocks(model)) {
+    bool known = false;
+    for (const Kind& k : kinds_) known = known || k.profile.key == b.kind;
+    AMPERE_REQUIRE(known, "campaign ", id_, ": calibration model ", model.name, " has a block of kind ", b.kind.str(),
+                   ", which the campaign's plan does not profile");
+  }
+  calibration_.push_back({model, measurement});
+}
+
+std::size_t Campaign::measurement_count() const {
+  std::size_t count = calibration_.size();
+  for (const Kind& k : kinds_) count += k.points.size();
+  return count;
+}
+
+void Campaign::set_joint_models(std::map<KindKey, KindModel> models, std::size_t measurements) {
+  joint_models_ = std::move(models);
+  joint_measurements_ = measurements;
+}
+
+JointProblem Campaign::joint_problem() {
+  JointProblem problem;
+  problem.seed = settings_.seed;
+  std::map<KindKey, std::size_t> index;
+  for (const Kind& k : kinds_) {
+    index[k.profile.key] = problem.keys.size();
+    problem.keys.push_back(k.profile.key);
+    JointKind joint{k.profile.key.str(), {}};
+    for (const ChannelRange& r : k.profile.bounds()) joint.bounds.emplace_back(static_cast<double>(r.min), static_cast<double>(r.max));
+    problem.kinds.push_back(std::move(joint));
+  }
+  bool has_energy = true;
+  bool first = true;
+  auto add = [&](const ModelSpec& network, const Measurement& m) {
+    JointMeasurement time, energy;
+    for (const Block& b : parse_blocks(network)) {
+      const auto found = index.find(b.kind);
+      AMPERE_REQUIRE(found != index.end(), "campaign ", id_, ": ", network.name, " has a block of kind ", b.kind.str(),
+                     ", which the campaign's plan does not profile");
+      std::vector<double> channels;
+      for (std::int64_t c : b.channel_values()) channels.push_back(static_cast<double>(c));
+      time.blocks.push_back({found->second, channels});
+    }
+    energy.blocks = time.blocks;
+    const RepeatSummary t = summarize_repeats(m.seconds_per_iteration, settings_.statistic);
+    time.value = t.value;
+    time.noise_variance = t.spread_variance;
+    problem.seconds.push_back(std::move(time));
+    if (first) problem.meter = m.meter;
+    first = false;
+    if (m.joules_per_iteration.empty()) {
+      has_energy = false;
+      return;
+    }
+    const RepeatSummary e = summarize_repeats(m.joules_per_iteration, settings_.statistic);
+    energy.value = e.value;
+    energy.noise_variance = e.spread_variance;
+    problem.joules.push_back(std::move(energy));
+  };
+  for (Kind& k : kinds_)
+    for (const Point& p : k.points) add(variant_network(k.profile, p.channels, plan_).model, p.measurement);
+  for (const Calibration& c : calibration_) add(c.model, c.measurement);
+  if (!has_energy) problem.joules.clear();
+  problem.measurements = problem.seconds.size();
+  // Starts: each kind's subtractive fit where it has one (kinds fit in dependency order).
+  auto start = [&](const std::vector<JointMeasurement>& data, bool energy) {
+    double typical = 0;
+    for (const JointMeasurement& m : data) typical += m.value / static_cast<double>(data.size());
+    JointHyperparameters h;
+    for (Kind& k : kinds_) {
+      JointKindHyperparameters kh{0.0, typical * typical, std::vector<double>(k.profile.bounds().size(), 1.0)};
+      const std::shared_ptr<const GaussianProcess>& gp = energy ? k.joules_gp : k.seconds_gp;
+      if (gp != nullptr) {
+        kh.mean = gp->targets().mean();
+        kh.signal_variance = gp->hyperparameters().signal_variance * gp->target_variance_scale();
+        kh.length_scales = gp->hyperparameters().length_scales;
+      }
+      h.kinds.push_back(std::move(kh));
+    }
+    return h;
+  };
+  for (Kind& k : kinds_) {
+    if (k.points.empty()) continue;
+    try {
+      fit(k);
+    } catch (const InputError&) {
+      // a helper never fitted (all its points failed): this kind starts from the defaults
+    }
+  }
+  if (!problem.seconds.empty()) problem.seconds_start = start(problem.seconds, false);
+  if (!problem.joules.empty()) problem.joules_start = start(problem.joules, true);
+  return problem;
 }
 
 }  // namespace ampere

@@ -20,9 +20,34 @@
 #include "common/layer_parser.hpp"
 #include "common/measurement.hpp"
 #include "common/model_spec.hpp"
+#include "coordinator/planning/joint_additive_gp.hpp"
 #include "coordinator/planning/kind_model.hpp"
 
 namespace ampere {
+
+/// How a campaign turns measurements into kind models (docs/method.md §2, §8): the paper's
+/// subtractive fit (each kind's own GP on targets with its helpers' estimates subtracted) or the
+/// joint additive GP over every measurement of the campaign, whole calibration models included.
+enum class EstimatorMethod { Subtractive, Joint };
+/// "subtractive", "joint".
+const char* estimator_method_name(EstimatorMethod method);
+/// Throws InputError naming the choices.
+EstimatorMethod parse_estimator_method(const std::string& name);
+
+/// Everything a joint fit needs, copied out of a campaign so it can run on another thread.
+struct JointProblem {
+  std::vector<KindKey> keys;  ///< the joint model's kinds, in its order
+  std::vector<JointKind> kinds;
+  std::vector<JointMeasurement> seconds;
+  std::vector<JointMeasurement> joules;  ///< empty unless every measurement has energy
+  JointHyperparameters seconds_start, joules_start;  ///< from the kinds' subtractive fits
+  MeterSource meter = MeterSource::TimeSurrogate;
+  std::size_t measurements = 0;  ///< how many it holds (variants + calibration models)
+  std::uint64_t seed = 0;
+};
+/// Fits the joint additive GP for time (and energy) and returns every measured kind's model.
+/// Throws NumericalError when a fit cannot be evaluated; pure, safe on any thread.
+std::map<KindKey, KindModel> fit_joint(const JointProblem& problem);
 
 /// A point of a kind's GP: its channels (the GP's inputs), in the kind's dimension order.
 using Channels = std::vector<std::int64_t>;
@@ -33,6 +58,7 @@ struct CampaignSettings {
   RepeatStatistic statistic = RepeatStatistic::Minimum;
   double converged_relative_std = kConvergedRelativeStd;
   std::uint64_t seed = 0;  ///< GP restarts
+  EstimatorMethod estimator = EstimatorMethod::Subtractive;
 };
 
 /// A variant network to measure.
@@ -81,12 +107,27 @@ class Campaign {
   /// A job that failed for good: its point is skipped.
   void job_failed(const KindKey& kind, const Channels& channels);
 
+  /// A whole model of the family measured for calibration (the joint fit reads it). Throws
+  /// InputError for a family, an invalid measurement, or a block whose kind the plan lacks.
+  void add_calibration(const ModelSpec& model, const Measurement& measurement);
+  std::size_t calibration_models() const { return calibration_.size(); }
+
+  /// The campaign's measurements as a joint fit's input (fits the subtractive GPs it starts from).
+  JointProblem joint_problem();
+  /// Installs a joint fit of `measurements` measurements: models() returns it from now on.
+  void set_joint_models(std::map<KindKey, KindModel> models, std::size_t measurements);
+  /// Measurements (variant points and calibration models) so far, and in the installed joint fit.
+  std::size_t measurement_count() const;
+  std::size_t joint_measurements() const { return joint_measurements_; }
+
   bool done() const;
   std::vector<KindProgressInfo> progress() const;
-  /// Fitted models of finished kinds (fits any finished kind not yet fitted).
+  /// Fitted models of finished kinds: the installed joint fit when the campaign's estimator is joint
+  /// and one is installed, else each kind's subtractive fit (fitted here if not yet).
   std::map<KindKey, KindModel> models();
-  /// A fitted kind model (see kind_model_from_json) used without refitting while the kind holds
-  /// exactly the points it was fitted on.
+  /// A fitted kind model (see kind_model_from_json): a subtractive one is used without refitting
+  /// while the kind holds exactly the points it was fitted on; a joint one is installed as the
+  /// joint fit of every measurement the campaign held when it was saved.
   void restore_model(const KindKey& kind, const nlohmann::json& json);
   const std::vector<ProfileKind>& plan_kinds() const { return plan_; }
 
@@ -105,8 +146,13 @@ class Campaign {
     StopReason stop = StopReason::KeepGoing;
     double relative_std = std::nan("");
     std::vector<std::pair<std::size_t, double>> convergence;
-    KindModel model;
+    KindModel model;  ///< the subtractive fit
+    std::shared_ptr<const GaussianProcess> seconds_gp, joules_gp;  ///< the same, as GPs (helpers, guide)
     std::size_t fitted_points = 0;  ///< points in `model` (refit when more arrive)
+  };
+  struct Calibration {
+    ModelSpec model;
+    Measurement measurement;
   };
 
   Kind& kind(const KindKey& key);
@@ -121,6 +167,9 @@ class Campaign {
   CampaignSettings settings_;
   std::vector<ProfileKind> plan_;
   std::vector<Kind> kinds_;
+  std::vector<Calibration> calibration_;
+  std::map<KindKey, KindModel> joint_models_;
+  std::size_t joint_measurements_ = 0;
 };
 
 }  // namespace ampere

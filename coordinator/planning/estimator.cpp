@@ -64,7 +64,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
   }
   double seconds = 0, seconds_var = 0, joules = 0, joules_var = 0;
   bool has_joules = true;
-  std::string meter;
+  std::string meter, fit;
   nlohmann::json block_list = nlohmann::json::array();
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     const Block& b = blocks[i];
@@ -81,7 +81,8 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
                             {"layers", layer_list(b)},
                             {"channels", channels},
                             {"seconds_per_iteration", mean_std(t.mean[0], t.variance[0])},
-                            {"meter", meter_label(m.meter)}};
+                            {"meter", meter_label(m.meter)},
+                            {"estimator", kind_model_fit(m)}};
     if (m.joules != nullptr) {
       const GpPrediction e = m.joules->predict(q);
       joules += e.mean[0];
@@ -93,6 +94,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     }
     const std::string label = meter_label(m.meter);
     meter = meter.empty() || meter == label ? label : "mixed";
+    fit = fit.empty() || fit == kind_model_fit(m) ? kind_model_fit(m) : "mixed";
     block_list.push_back(entry);
   }
   const double n = static_cast<double>(iterations);
@@ -100,6 +102,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
                         {"device_class", device_class},
                         {"iterations", iterations},
                         {"meter", meter},
+                        {"estimator", fit},
                         {"seconds_per_iteration", mean_std(seconds, seconds_var)},
                         {"joules_per_iteration", has_joules ? mean_std(joules, joules_var) : nlohmann::json(nullptr)},
                         {"total", {{"seconds", mean_std(seconds * n, seconds_var * n * n)},

@@ -1,8 +1,22 @@
 #include "coordinator/planning/kind_model.hpp"
 
 #include "common/error.hpp"
+#include "coordinator/planning/joint_additive_gp.hpp"
 
 namespace ampere {
+namespace {
+
+std::shared_ptr<const KindFunction> function_from_json(const nlohmann::json& json) {
+  const std::string format = json.is_object() ? json.value("format", "") : "";
+  if (format == "ampere-joint-kind/1") return std::make_shared<const JointKindPosterior>(JointKindPosterior::from_json(json));
+  return std::make_shared<const GaussianProcess>(GaussianProcess::from_json(json));  // names the expected format
+}
+
+}  // namespace
+
+const char* kind_model_fit(const KindModel& model) {
+  return dynamic_cast<const JointKindPosterior*>(model.seconds.get()) != nullptr ? "joint" : "subtractive";
+}
 
 nlohmann::json kind_model_to_json(const KindModel& model) {
   return {{"seconds", model.seconds->to_json()},
@@ -14,9 +28,8 @@ nlohmann::json kind_model_to_json(const KindModel& model) {
 KindModel kind_model_from_json(const nlohmann::json& json) {
   KindModel model;
   try {
-    model.seconds = std::make_shared<GaussianProcess>(GaussianProcess::from_json(json.at("seconds")));
-    if (!json.at("joules").is_null())
-      model.joules = std::make_shared<GaussianProcess>(GaussianProcess::from_json(json.at("joules")));
+    model.seconds = function_from_json(json.at("seconds"));
+    if (!json.at("joules").is_null()) model.joules = function_from_json(json.at("joules"));
     model.meter = parse_meter_label(json.at("meter").get<std::string>());
     model.points = json.at("points").get<std::size_t>();
   } catch (const nlohmann::json::exception& e) {

@@ -12,16 +12,21 @@
 
 namespace ampere {
 
-/// A kind's fitted models: time always, energy when the meter gives energy. Immutable once built
-/// (the GPs are shared read-only), so snapshots can share it across threads.
+/// A kind's fitted models: time always, energy when the meter gives energy. Each is the kind's
+/// own GP (the subtractive fit) or its view of the class's joint additive GP. Immutable once built
+/// (shared read-only), so snapshots can share it across threads.
 struct KindModel {
-  std::shared_ptr<const GaussianProcess> seconds;
-  std::shared_ptr<const GaussianProcess> joules;  ///< null without energy readings
+  std::shared_ptr<const KindFunction> seconds;
+  std::shared_ptr<const KindFunction> joules;  ///< null without energy readings
   MeterSource meter = MeterSource::TimeSurrogate;
   std::size_t points = 0;
 };
 
-/// A fitted kind model as JSON (both GPs, meter, points) and back; throws InputError on bad JSON.
+/// "subtractive" (the kind's own GP) or "joint" (its view of the joint additive GP).
+const char* kind_model_fit(const KindModel& model);
+
+/// A fitted kind model as JSON (both functions, meter, points) and back; each function is read by
+/// its "format" ("ampere-gp/1" or "ampere-joint-kind/1"). Throws InputError on bad JSON.
 nlohmann::json kind_model_to_json(const KindModel& model);
 KindModel kind_model_from_json(const nlohmann::json& json);
 

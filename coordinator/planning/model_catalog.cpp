@@ -48,11 +48,12 @@ void ModelCatalog::set_models(const std::string& device_class, const std::map<Ki
 void ModelCatalog::add_measured(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
                                 const Measurement& measurement) {
   record(device_class, campaign_id, job, measurement);
-  if (!job.holdout()) refit_flops_line(device_class);
+  if (!job.whole_model()) refit_flops_line(device_class);
 }
 
 void ModelCatalog::record(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
                           const Measurement& measurement) {
+  if (job.calibration()) return;  // the joint fit's, not the FLOPs line's nor the live score's
   ModelSpec model = parse_stored_model(job);
   if (!job.holdout()) baselines_.add(device_class, model, measurement);  // the FLOPs line never sees held-out models
   measured_.push_back({device_class, campaign_id, job.holdout(), std::move(model), measurement});

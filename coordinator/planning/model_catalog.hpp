@@ -30,7 +30,8 @@ class ModelCatalog {
   /// Adds or replaces fitted kinds of a device class.
   void set_models(const std::string& device_class, const std::map<KindKey, KindModel>& models);
   /// A job measured on `device_class`: a variant network feeds the class's FLOPs line, a held-out
-  /// model (JobRecord::holdout) its live accuracy and nothing else.
+  /// model (JobRecord::holdout) its live accuracy and nothing else, a calibration model nothing
+  /// here (the campaign's joint fit reads it).
   void add_measured(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
                     const Measurement& measurement);
 

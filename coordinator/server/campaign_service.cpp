@@ -1,5 +1,6 @@
 #include "coordinator/server/campaign_service.hpp"
 
+#include <chrono>
 #include <cmath>
 
 #include <spdlog/spdlog.h>
@@ -10,14 +11,24 @@ namespace ampere {
 namespace {
 
 constexpr std::uint32_t kDefaultBudget = 30;
+constexpr const char* kDefaultEstimator = "joint";
+constexpr std::uint64_t kHoldoutSeedOffset = 0;
+constexpr std::uint64_t kCalibrationSeedOffset = 500000;
 
 CampaignSettings settings_of(const CampaignRecord& record, std::uint64_t seed) {
   CampaignSettings settings;
   settings.budget_per_kind = record.budget_per_kind;
   settings.acquisition = parse_acquisition(record.acquisition);
+  settings.estimator = parse_estimator_method(record.estimator);
   settings.seed = seed;
   return settings;
 }
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+ModelSpec stored_model(const JobRecord& job) { return parse_model_spec(nlohmann::json::parse(job.variant_json)); }
 
 }  // namespace
 
@@ -38,17 +49,18 @@ void CampaignService::reload() {
     const bool running = record.state == CampaignState::Running;
     std::size_t replayed = 0, requeued = 0;
     for (JobRecord job : stored.jobs) {
-      const bool holdout = job.holdout();  // measured whole, not a profiled kind
+      const bool whole = job.whole_model();  // measured whole, not a profiled kind
       if (job.state == JobState::Done && results.count(job.id) == 1) {
         const Measurement& m = results.at(job.id)->measurement;
-        if (!holdout) entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);
+        if (job.calibration()) add_calibration(entry, job, m);
+        else if (!whole) entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);
         catalog_.add_measured(record.device_class, record.id, job, m);
         ++replayed;
       } else if (job.state == JobState::Failed) {
-        if (!holdout) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
-      } else if (running || (holdout && record.state == CampaignState::Done)) {
-        // a finished campaign's held-out models still score its estimates: measure them too
-        if (!holdout) entry.campaign->restore_outstanding(KindKey(job.kind_key), job.channels);
+        if (!whole) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
+      } else if (running || (whole && record.state == CampaignState::Done)) {
+        // a finished campaign's held-out and calibration models still score and refine its estimates
+        if (!whole) entry.campaign->restore_outstanding(KindKey(job.kind_key), job.channels);
         if (job.state == JobState::Running) store_.store().set_job_state(job.id, JobState::Queued, "");
         jobs_.add(record.device_class, std::move(job));
         ++requeued;
@@ -77,8 +89,13 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
                          (known.empty() ? "none yet" : known) + ")",
                      ErrorCode::NotFound);
   }
-  CampaignRecord record{0, "", request.device_class, request.budget_per_kind == 0 ? kDefaultBudget : request.budget_per_kind,
-                        request.acquisition.empty() ? "max-variance" : request.acquisition, CampaignState::Running};
+  CampaignRecord record{0,
+                        "",
+                        request.device_class,
+                        request.budget_per_kind == 0 ? kDefaultBudget : request.budget_per_kind,
+                        request.acquisition.empty() ? "max-variance" : request.acquisition,
+                        CampaignState::Running,
+                        request.estimator.empty() ? kDefaultEstimator : request.estimator};
   ModelSpec family;
   try {
     nlohmann::json family_json;
@@ -96,12 +113,16 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
   if (!store_.try_write("create_campaign", [&] { record.id = store_.store().create_campaign(record); }))
     throw InputError("not started, the store is unreachable; try again shortly", ErrorCode::Unavailable);
   auto campaign = std::make_unique<Campaign>(record.id, family, record.device_class, settings_of(record, settings_.seed));
-  spdlog::info("campaign {} started: {} on {}, {} kinds, budget {} per kind", record.id, family.name, record.device_class,
-               campaign->plan_kinds().size(), record.budget_per_kind);
+  spdlog::info("campaign {} started: {} on {}, {} kinds, budget {} per kind, {} estimator", record.id, family.name,
+               record.device_class, campaign->plan_kinds().size(), record.budget_per_kind, record.estimator);
   const std::uint64_t id = record.id;
-  campaigns_[id] = CampaignEntry{record, std::move(campaign), {}};
+  CampaignEntry& entry = campaigns_[id];
+  entry.record = record;
+  entry.campaign = std::move(campaign);
   plan(record.device_class);
-  enqueue_holdout(campaigns_.at(id));
+  enqueue_whole_models(entry, kHoldoutKind, settings_.holdout_models, kHoldoutSeedOffset);
+  if (entry.campaign->settings().estimator == EstimatorMethod::Joint)
+    enqueue_whole_models(entry, kCalibrationKind, settings_.calibration_models, kCalibrationSeedOffset);
   return id;
 }
 
@@ -125,9 +146,19 @@ void CampaignService::plan(const std::string& device_class) {
   }
 }
 
+void CampaignService::add_calibration(CampaignEntry& entry, const JobRecord& job, const Measurement& measurement) {
+  try {
+    entry.campaign->add_calibration(stored_model(job), measurement);
+  } catch (const std::exception& e) {  // the result stays stored; the fit goes on without it
+    spdlog::warn("campaign {}: calibration job {} not used: {}", entry.record.id, job.id, e.what());
+    metrics_.calibration_refused(entry.record.device_class);
+  }
+}
+
 void CampaignService::job_done(const JobRecord& job, const Measurement& measurement) {
   CampaignEntry& entry = campaigns_.at(job.campaign_id);
-  if (!job.holdout()) entry.campaign->add_result(KindKey(job.kind_key), job.channels, measurement);
+  if (job.calibration()) add_calibration(entry, job, measurement);
+  else if (!job.holdout()) entry.campaign->add_result(KindKey(job.kind_key), job.channels, measurement);
   catalog_.add_measured(entry.record.device_class, entry.record.id, job, measurement);
   after_progress(entry);
 }
@@ -135,7 +166,7 @@ void CampaignService::job_done(const JobRecord& job, const Measurement& measurem
 void CampaignService::job_failed(const JobRecord& job) {
   CampaignEntry& entry = campaigns_.at(job.campaign_id);
   metrics_.job_failed(entry.record.device_class);
-  if (!job.holdout()) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
+  if (!job.whole_model()) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
   after_progress(entry);
 }
 
@@ -165,18 +196,21 @@ void CampaignService::enqueue(CampaignEntry& entry, const std::vector<PlannedJob
     for (const PlannedJob& p : planned) entry.campaign->withdraw(p.kind, p.channels);  // planned again later
 }
 
-void CampaignService::enqueue_holdout(CampaignEntry& entry) {
+void CampaignService::enqueue_whole_models(CampaignEntry& entry, const std::string& kind_key, std::uint32_t count,
+                                           std::uint64_t seed_offset) {
   std::vector<JobRecord> records;
-  for (std::uint32_t i = 0; i < settings_.holdout_models; ++i) {
+  for (std::uint32_t i = 0; i < count; ++i) {
     JobRecord j;
     j.campaign_id = entry.record.id;
-    j.kind_key = kHoldoutKind;
-    ModelSpec model = sample_model(entry.campaign->family(), settings_.seed * 1000003ULL + entry.record.id * 7919ULL + i);
-    model.name = entry.campaign->family().name + "-holdout-" + std::to_string(i);
+    j.kind_key = kind_key;
+    ModelSpec model =
+        sample_model(entry.campaign->family(), settings_.seed * 1000003ULL + entry.record.id * 7919ULL + seed_offset + i);
+    model.name = entry.campaign->family().name + "-" + kind_key + "-" + std::to_string(i);
     j.variant_json = to_json(model).dump();
     records.push_back(std::move(j));
   }
-  if (!records.empty()) queue_jobs(entry, std::move(records));  // store away: this campaign has no live MAPE
+  // store away: this campaign has no live MAPE (held-out) or fits on its variants alone (calibration)
+  if (!records.empty()) queue_jobs(entry, std::move(records));
 }
 
 bool CampaignService::queue_jobs(const CampaignEntry& entry, std::vector<JobRecord> records) {
@@ -189,13 +223,65 @@ bool CampaignService::queue_jobs(const CampaignEntry& entry, std::vector<JobReco
   return true;
 }
 
-void CampaignService::after_progress(CampaignEntry& entry) {
-  const std::map<KindKey, KindModel> models = entry.campaign->models();
+void CampaignService::save_models(CampaignEntry& entry, const std::map<KindKey, KindModel>& models, bool overwrite) {
   for (const auto& [key, model] : models)
-    if (entry.saved_models.count(key.str()) == 0 &&
+    if ((overwrite || entry.saved_models.count(key.str()) == 0) &&
         store_.try_write("save_kind_model",
                          [&] { store_.store().save_kind_model(entry.record.id, key.str(), kind_model_to_json(model).dump()); }))
       entry.saved_models.insert(key.str());
+}
+
+void CampaignService::update_joint_fit(CampaignEntry& entry, bool wait) {
+  if (entry.joint_fit.valid()) {
+    if (!wait && entry.joint_fit.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    const double seconds = steady_seconds() - entry.joint_started;
+    try {
+      std::map<KindKey, KindModel> models = entry.joint_fit.get();
+      entry.campaign->set_joint_models(models, entry.joint_fit_measurements);
+      save_models(entry, models, true);
+      catalog_.set_models(entry.record.device_class, models);
+      report_heldout(entry.record.device_class);
+      metrics_.joint_fit(entry.record.device_class, true, seconds);
+      spdlog::info("campaign {}: joint fit of {} measurements installed ({} kinds, {:.1f} s)", entry.record.id,
+                   entry.joint_fit_measurements, models.size(), seconds);
+    } catch (const std::exception& e) {
+      metrics_.joint_fit(entry.record.device_class, false, seconds);
+      spdlog::warn("campaign {}: joint fit of {} measurements failed, the subtractive models stay: {}", entry.record.id,
+                   entry.joint_fit_measurements, e.what());
+    }
+  }
+  Campaign& campaign = *entry.campaign;
+  const std::size_t measurements = campaign.measurement_count();
+  if (campaign.settings().estimator != EstimatorMethod::Joint || !campaign.done() ||
+      measurements == campaign.joint_measurements() || measurements == entry.joint_attempted)
+    return;
+  JointProblem problem;
+  try {
+    problem = campaign.joint_problem();
+  } catch (const std::exception& e) {
+    metrics_.joint_fit(entry.record.device_class, false, 0.0);
+    spdlog::warn("campaign {}: no joint fit, the subtractive models stay: {}", entry.record.id, e.what());
+    entry.joint_attempted = measurements;
+    return;
+  }
+  entry.joint_attempted = measurements;
+  entry.joint_fit_measurements = problem.measurements;
+  entry.joint_started = steady_seconds();
+  entry.joint_fit = std::async(std::launch::async, [problem = std::move(problem)] { return fit_joint(problem); });
+  if (wait) update_joint_fit(entry, true);
+}
+
+void CampaignService::poll_joint_fits() {
+  for (auto& [id, entry] : campaigns_) update_joint_fit(entry, false);
+}
+
+void CampaignService::finish_joint_fits() {
+  for (auto& [id, entry] : campaigns_) update_joint_fit(entry, true);
+}
+
+void CampaignService::after_progress(CampaignEntry& entry) {
+  const std::map<KindKey, KindModel> models = entry.campaign->models();
+  save_models(entry, models, false);
   catalog_.set_models(entry.record.device_class, models);
   report_heldout(entry.record.device_class);
   if (entry.record.state == CampaignState::Running && entry.campaign->done()) {
@@ -204,6 +290,7 @@ void CampaignService::after_progress(CampaignEntry& entry) {
     spdlog::info("campaign {} done ({} kinds on {})", entry.record.id, entry.campaign->plan_kinds().size(),
                  entry.record.device_class);
   }
+  update_joint_fit(entry, false);
 }
 
 void CampaignService::report_heldout(const std::string& device_class) {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -29,6 +30,11 @@ struct CampaignEntry {
   CampaignRecord record;
   std::unique_ptr<Campaign> campaign;
   std::set<std::string> saved_models;  ///< finished kinds whose models are in the store
+  /// A joint fit running on a worker thread, and how many measurements it was given.
+  std::future<std::map<KindKey, KindModel>> joint_fit;
+  std::size_t joint_fit_measurements = 0;
+  std::size_t joint_attempted = 0;  ///< measurements of the last fit started (never retried on the same)
+  double joint_started = 0;         ///< steady seconds when it started
 };
 
 /// What a client asks to profile (StartCampaign).
@@ -37,6 +43,7 @@ struct CampaignRequest {
   std::string device_class;
   std::uint32_t budget_per_kind = 0;  ///< 0: the default (30)
   std::string acquisition;            ///< empty: max-variance
+  std::string estimator;              ///< empty: the default (joint, docs/method.md §8)
 };
 
 class CampaignService {
@@ -44,6 +51,7 @@ class CampaignService {
   struct Settings {
     std::uint64_t seed = 0;             ///< GP restarts and held-out draws
     std::uint32_t holdout_models = 3;   ///< concrete models per campaign measured for the live MAPE
+    std::uint32_t calibration_models = 3;  ///< whole models a joint campaign measures for its fit
   };
   /// Every reference must outlive the service.
   CampaignService(ResilientStore& store, JobQueue& jobs, FleetRegistry& fleet, CoordinatorMetrics& metrics,
@@ -65,6 +73,10 @@ class CampaignService {
   void job_done(const JobRecord& job, const Measurement& measurement);
   /// A job given up after its last attempt.
   void job_failed(const JobRecord& job);
+  /// Installs joint fits that finished on their worker threads (the loop calls it every tick).
+  void poll_joint_fits();
+  /// Waits for every running joint fit and installs it (tests, shutdown).
+  void finish_joint_fits();
 
   /// An estimate (the JSON of `ampere estimate --json`). Throws InputError (bad JSON or spec),
   /// UnknownDeviceClass or MissingKinds.
@@ -79,7 +91,14 @@ class CampaignService {
 
  private:
   void enqueue(CampaignEntry& entry, const std::vector<PlannedJob>& planned);
-  void enqueue_holdout(CampaignEntry& entry);
+  /// Queues the campaign's whole models: `count` of them, named `<family>-<label>-<i>`, seeds
+  /// offset by `seed_offset` (held-out and calibration models never coincide).
+  void enqueue_whole_models(CampaignEntry& entry, const std::string& kind_key, std::uint32_t count, std::uint64_t seed_offset);
+  /// Starts a joint fit on a worker thread when a joint campaign is finished and has measurements
+  /// its installed fit lacks; installs one that finished.
+  void update_joint_fit(CampaignEntry& entry, bool wait);
+  void add_calibration(CampaignEntry& entry, const JobRecord& job, const Measurement& measurement);
+  void save_models(CampaignEntry& entry, const std::map<KindKey, KindModel>& models, bool overwrite);
   /// Stores the jobs (ids from the store) and queues them; false when the store is away.
   bool queue_jobs(const CampaignEntry& entry, std::vector<JobRecord> records);
   /// After any change to a campaign: save new fitted kinds, refresh the catalog and its held-out

@@ -69,6 +69,7 @@ void CoordinatorServer::turn(std::chrono::milliseconds wait) {
       transport_.reply_to_client(in->peer, reply);
     }
   }
+  campaigns_.poll_joint_fits();  // fits finished on their worker threads
   if (clock_.now() - last_maintenance_ > std::chrono::milliseconds(500)) {
     maintain();
     last_maintenance_ = clock_.now();
@@ -241,7 +242,8 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
       const auto s = body.getStartCampaign();
       try {
         const std::uint64_t id = campaigns_.start(
-            {s.getFamilySpecJson().cStr(), s.getDeviceClass().cStr(), s.getBudgetPerKind(), s.getAcquisition().cStr()});
+            {s.getFamilySpecJson().cStr(), s.getDeviceClass().cStr(), s.getBudgetPerKind(), s.getAcquisition().cStr(),
+             s.getEstimator().cStr()});
         return status(id, "startCampaign");
       } catch (const InputError& e) {
         return error_frame(e.code(), e.what(), "startCampaign");

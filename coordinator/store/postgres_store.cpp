@@ -51,6 +51,9 @@ CREATE TABLE kind_models (
   model_json TEXT NOT NULL,
   PRIMARY KEY (campaign_id, kind_key));
 )sql"},
+      {3, R"sql(
+ALTER TABLE campaigns ADD COLUMN estimator TEXT NOT NULL DEFAULT 'subtractive';
+)sql"},
   };
   return all;
 }
@@ -110,10 +113,10 @@ class PostgresStore final : public Store {
     return guarded("create_campaign", [&](pqxx::connection& connection) {
       pqxx::work w(connection);
       const pqxx::result r = w.exec_params(
-          "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state) VALUES ($1,$2,$3,$4,$5) "
-          "RETURNING id",
+          "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state, estimator) "
+          "VALUES ($1,$2,$3,$4,$5,$6) RETURNING id",
           c.family_json, c.device_class, static_cast<int>(c.budget_per_kind), c.acquisition,
-          std::string(campaign_state_name(c.state)));
+          std::string(campaign_state_name(c.state)), c.estimator);
       w.commit();
       return r[0][0].as<std::uint64_t>();
     });
@@ -132,9 +135,11 @@ class PostgresStore final : public Store {
     return guarded("campaigns", [&](pqxx::connection& connection) {
       pqxx::read_transaction w(connection);
       std::vector<CampaignRecord> out;
-      for (const auto& row : w.exec("SELECT id, family_json, device_class, budget_per_kind, acquisition, state FROM campaigns ORDER BY id"))
+      for (const auto& row : w.exec("SELECT id, family_json, device_class, budget_per_kind, acquisition, state, estimator "
+                                    "FROM campaigns ORDER BY id"))
         out.push_back({row[0].as<std::uint64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                       row[3].as<std::uint32_t>(), row[4].as<std::string>(), parse_campaign_state(row[5].as<std::string>())});
+                       row[3].as<std::uint32_t>(), row[4].as<std::string>(), parse_campaign_state(row[5].as<std::string>()),
+                       row[6].as<std::string>()});
       return out;
     });
   }

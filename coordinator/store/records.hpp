@@ -39,11 +39,16 @@ struct CampaignRecord {
   std::uint32_t budget_per_kind = 0;
   std::string acquisition;  ///< its name (common/acquisition.hpp parses it)
   CampaignState state = CampaignState::Running;
+  std::string estimator = "subtractive";  ///< its name (planning/campaign.hpp parses it)
 };
 
 /// The kind_key of a held-out job: a concrete model of the campaign's family measured whole, never
 /// profiled nor used by the FLOPs line, that scores the live estimates.
 inline const std::string kHoldoutKind = "holdout";
+
+/// The kind_key of a calibration job: a concrete model of the campaign's family measured whole and
+/// fed to the joint fit (docs/method.md §8); never held out, never on the FLOPs line.
+inline const std::string kCalibrationKind = "calibration";
 
 enum class JobState { Queued, Running, Done, Failed };
 /// "queued", "running", "done", "failed": the spelling stored.
@@ -61,6 +66,9 @@ struct JobRecord {
   std::string agent_id;
   std::uint32_t attempts = 0;
   bool holdout() const { return kind_key == kHoldoutKind; }
+  bool calibration() const { return kind_key == kCalibrationKind; }
+  /// A whole model (held-out or calibration), not a variant network of a profiled kind.
+  bool whole_model() const { return holdout() || calibration(); }
 };
 
 struct ResultRecord {

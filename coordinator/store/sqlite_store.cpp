@@ -12,7 +12,7 @@
 namespace ampere {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: campaigns.estimator
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS campaigns (
   budget_per_kind INTEGER NOT NULL,
   acquisition TEXT NOT NULL,
   state TEXT NOT NULL,
+  estimator TEXT NOT NULL DEFAULT 'subtractive',
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -131,15 +132,19 @@ class SqliteStore final : public Store {
       exec("ROLLBACK");
       throw InputError("store sqlite:" + path + ": schema version " + std::to_string(version.integer(0)) +
                        " is newer than this coordinator's (" + std::to_string(kSchemaVersion) + ")");
+    } else if (version.integer(0) < 2) {  // a version-1 file: campaigns had no estimator (all subtractive)
+      exec("ALTER TABLE campaigns ADD COLUMN estimator TEXT NOT NULL DEFAULT 'subtractive'");
+      exec("UPDATE schema_version SET version = 2");
     }
     exec("COMMIT");
   }
   ~SqliteStore() override { sqlite3_close(db_); }
 
   std::uint64_t create_campaign(const CampaignRecord& c) override {
-    Statement s(db_, "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state) VALUES (?,?,?,?,?)");
+    Statement s(db_, "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state, estimator) "
+                     "VALUES (?,?,?,?,?,?)");
     s.bind(1, c.family_json).bind(2, c.device_class).bind(3, std::int64_t{c.budget_per_kind}).bind(4, c.acquisition);
-    s.bind(5, std::string(campaign_state_name(c.state)));
+    s.bind(5, std::string(campaign_state_name(c.state))).bind(6, c.estimator);
     s.step();
     return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -150,11 +155,12 @@ class SqliteStore final : public Store {
   }
 
   std::vector<CampaignRecord> campaigns() override {
-    Statement s(db_, "SELECT id, family_json, device_class, budget_per_kind, acquisition, state FROM campaigns ORDER BY id");
+    Statement s(db_, "SELECT id, family_json, device_class, budget_per_kind, acquisition, state, estimator FROM campaigns "
+                     "ORDER BY id");
     std::vector<CampaignRecord> out;
     while (s.step())
       out.push_back({static_cast<std::uint64_t>(s.integer(0)), s.text(1), s.text(2),
-                     static_cast<std::uint32_t>(s.integer(3)), s.text(4), parse_campaign_state(s.text(5))});
+                     static_cast<std::uint32_t>(s.integer(3)), s.text(4), parse_campaign_state(s.text(5)), s.text(6)});
     return out;
   }
 

@@ -29,9 +29,12 @@ TEST_CASE("PostgreSQL migrations are versioned and idempotent") {
   pqxx::connection c(url);
   pqxx::read_transaction w(c);
   const auto versions = w.exec("SELECT version FROM schema_migrations ORDER BY version");
-  REQUIRE(versions.size() == 2);
+  REQUIRE(versions.size() == 3);
   CHECK(versions[0][0].as<int>() == 1);
   CHECK(versions[1][0].as<int>() == 2);
+  CHECK(versions[2][0].as<int>() == 3);  // campaigns.estimator
+  CHECK(w.exec("SELECT column_default FROM information_schema.columns WHERE table_name = 'campaigns' AND "
+               "column_name = 'estimator'")[0][0].as<std::string>() == "'subtractive'::text");
 }
 
 TEST_CASE("a database that accepts connections but never answers fails within the connect timeout, not forever") {

@@ -176,6 +176,12 @@ TEST_CASE("client refusals carry their code: unknown class, bad family, unknown 
           s.setFamilySpecJson("{not json");
           s.setDeviceClass("sim-x");
         }))) == ErrorCode::Unprocessable);
+  CHECK(code(f.client(make_frame([](wire::Envelope::Body::Builder b) {
+          auto s = b.initStartCampaign();
+          s.setFamilySpecJson(to_json(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/lstm.json")).dump());
+          s.setDeviceClass("sim-x");
+          s.setEstimator("kriging");
+        }))) == ErrorCode::Unprocessable);
   CHECK(code(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initCampaignStatusRequest().setCampaignId(42); }))) ==
         ErrorCode::NotFound);
   CHECK(code(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initStopCampaign().setCampaignId(42); }))) ==

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include "common/error.hpp"
 #include "coordinator/store/store_contract.hpp"
@@ -13,6 +14,34 @@ TEST_CASE("the SQLite store keeps the store contract") {
   const std::string path =
       (std::filesystem::temp_directory_path() / ("ampere-store-" + std::to_string(::getpid()) + ".db")).string();
   testing::check_store_contract([&] { return open_store("sqlite:" + path); });
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+TEST_CASE("a version-1 SQLite file gains the estimator column, its campaigns subtractive, nothing lost") {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("ampere-store-v1-" + std::to_string(::getpid()) + ".db")).string();
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    const char* v1 =
+        "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);"
+        "CREATE TABLE campaigns (id INTEGER PRIMARY KEY AUTOINCREMENT, family_json TEXT NOT NULL, device_class TEXT NOT NULL,"
+        " budget_per_kind INTEGER NOT NULL, acquisition TEXT NOT NULL, state TEXT NOT NULL, created_at TEXT);"
+        "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state)"
+        " VALUES ('{}', 'old-class', 12, 'max-variance', 'done');";
+    REQUIRE(sqlite3_exec(db, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    StorePtr store = open_store("sqlite:" + path);
+    REQUIRE(store->campaigns().size() == 1);
+    CHECK(store->campaigns()[0].device_class == "old-class");
+    CHECK(store->campaigns()[0].estimator == "subtractive");
+    store->create_campaign({0, "{}", "new-class", 8, "max-variance", CampaignState::Running, "joint"});
+  }
+  StorePtr reopened = open_store("sqlite:" + path);  // migrated once: a second open changes nothing
+  REQUIRE(reopened->campaigns().size() == 2);
+  CHECK(reopened->campaigns()[1].estimator == "joint");
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 

@@ -16,7 +16,7 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
     CHECK(store->campaigns().empty());
     std::set<std::string> fingerprints{store->fingerprint()};
     auto changed = [&] { return fingerprints.insert(store->fingerprint()).second; };
-    campaign = store->create_campaign({0, "{}", "server", 20, "max-variance", CampaignState::Running});
+    campaign = store->create_campaign({0, "{}", "server", 20, "max-variance", CampaignState::Running, "joint"});
     CHECK(changed());
     JobRecord j;
     j.campaign_id = campaign;
@@ -56,6 +56,7 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
   CHECK(store->campaigns()[0].device_class == "server");
   CHECK(store->campaigns()[0].state == CampaignState::Done);
   CHECK(store->campaigns()[0].budget_per_kind == 20);
+  CHECK(store->campaigns()[0].estimator == "joint");
   const auto jobs = store->jobs(campaign);
   REQUIRE(jobs.size() == 2);
   CHECK(jobs[0].state == JobState::Done);

@@ -1,0 +1,424 @@
+#include "coordinator/planning/joint_additive_gp.hpp"
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+
+#include <LBFGSB.h>
+
+#include "common/cholesky.hpp"
+#include "common/error.hpp"
+#include "common/gaussian_process.hpp"
+
+namespace ampere {
+namespace {
+
+constexpr double kSqrt5 = 2.23606797749979;
+constexpr double kLog2Pi = 1.8378770664093453;
+/// Ridge on the GLS means (normalized units): keeps kinds that always appear together defined.
+constexpr double kMeanRidge = 1e-6;
+constexpr double kRestartSpread = 1.5;
+
+void check_bounds(const std::string& what, const std::vector<std::pair<double, double>>& bounds) {
+  AMPERE_REQUIRE(!bounds.empty(), what, ": needs at least one channel dimension");
+  for (std::size_t d = 0; d < bounds.size(); ++d)
+    AMPERE_REQUIRE(std::isfinite(bounds[d].first) && std::isfinite(bounds[d].second) && bounds[d].first <= bounds[d].second,
+                   what, ": bounds of channel ", d, " must be finite with lo <= hi, got [", bounds[d].first, ", ",
+                   bounds[d].second, "]");
+}
+
+Eigen::VectorXd to_vector(const std::vector<double>& v) {
+  return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size()));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// JointKindPosterior
+
+JointKindPosterior::JointKindPosterior(Parts parts) : parts_(std::move(parts)) {
+  check_bounds("joint kind posterior", parts_.bounds);
+  const Eigen::Index n = parts_.instances.rows();
+  AMPERE_REQUIRE(static_cast<std::size_t>(parts_.instances.cols()) == parts_.bounds.size(),
+                 "joint kind posterior: instances have ", parts_.instances.cols(), " channels, the kind has ",
+                 parts_.bounds.size());
+  AMPERE_REQUIRE(parts_.weights.size() == n && parts_.precision.rows() == n && parts_.precision.cols() == n,
+                 "joint kind posterior: ", n, " instances but ", parts_.weights.size(), " weights and a ",
+                 parts_.precision.rows(), "x", parts_.precision.cols(), " precision");
+  AMPERE_REQUIRE(parts_.prior.length_scales.size() == parts_.bounds.size(), "joint kind posterior: ",
+                 parts_.prior.length_scales.size(), " length-scales for ", parts_.bounds.size(), " channels");
+  AMPERE_REQUIRE(std::isfinite(parts_.prior.mean) && parts_.prior.signal_variance > 0,
+                 "joint kind posterior: the mean must be finite and the signal variance positive");
+  for (double l : parts_.prior.length_scales) AMPERE_REQUIRE(l > 0, "joint kind posterior: length-scales must be positive");
+  AMPERE_REQUIRE(parts_.weights.allFinite() && parts_.precision.allFinite() && parts_.instances.allFinite(),
+                 "joint kind posterior: non-finite weights, precision or instances");
+  scaled_instances_ = scale(parts_.instances);
+}
+
+Eigen::MatrixXd JointKindPosterior::scale(const Eigen::MatrixXd& x) const { return scale_to_unit(x, parts_.bounds); }
+
+GpPrediction JointKindPosterior::predict(const Eigen::MatrixXd& x, bool /*include_noise*/) const {
+  const Eigen::MatrixXd c = matern52_correlation(scale(x), scaled_instances_, parts_.prior.length_scales);  // m × N
+  GpPrediction out;
+  out.mean = (c * parts_.weights).array() + parts_.prior.mean;
+  const Eigen::MatrixXd cp = c * parts_.precision;
+  out.variance = (parts_.prior.signal_variance - (cp.array() * c.array()).rowwise().sum()).matrix().cwiseMax(0.0);
+  return out;
+}
+
+nlohmann::json JointKindPosterior::to_json() const {
+  nlohmann::json out;
+  out["format"] = "ampere-joint-kind/1";
+  out["bounds"] = nlohmann::json::array();
+  for (const auto& b : parts_.bounds) out["bounds"].push_back({b.first, b.second});
+  out["mean"] = parts_.prior.mean;
+  out["signal_variance"] = parts_.prior.signal_variance;
+  out["length_scales"] = parts_.prior.length_scales;
+  out["instances"] = nlohmann::json::array();
+  for (Eigen::Index i = 0; i < parts_.instances.rows(); ++i) {
+    std::vector<double> row(parts_.instances.cols());
+    for (Eigen::Index d = 0; d < parts_.instances.cols(); ++d) row[static_cast<std::size_t>(d)] = parts_.instances(i, d);
+    out["instances"].push_back(row);
+  }
+  out["weights"] = std::vector<double>(parts_.weights.data(), parts_.weights.data() + parts_.weights.size());
+  std::vector<double> precision;
+  for (Eigen::Index i = 0; i < parts_.precision.rows(); ++i)
+    for (Eigen::Index j = 0; j < parts_.precision.cols(); ++j) precision.push_back(parts_.precision(i, j));
+  out["precision"] = precision;  // row-major
+  out["measurements"] = parts_.measurements;
+  return out;
+}
+
+JointKindPosterior JointKindPosterior::from_json(const nlohmann::json& json) {
+  try {
+    AMPERE_REQUIRE(json.is_object() && json.value("format", "") == "ampere-joint-kind/1",
+                   "format: expected \"ampere-joint-kind/1\"");
+    Parts parts;
+    for (const auto& b : json.at("bounds")) parts.bounds.emplace_back(b.at(0).get<double>(), b.at(1).get<double>());
+    parts.prior.mean = json.at("mean").get<double>();
+    parts.prior.signal_variance = json.at("signal_variance").get<double>();
+    parts.prior.length_scales = json.at("length_scales").get<std::vector<double>>();
+    const auto& instances = json.at("instances");
+    const auto n = static_cast<Eigen::Index>(instances.size());
+    const auto dims = static_cast<Eigen::Index>(parts.bounds.size());
+    parts.instances.resize(n, dims);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const auto row = instances[static_cast<std::size_t>(i)].get<std::vector<double>>();
+      AMPERE_REQUIRE(static_cast<Eigen::Index>(row.size()) == dims, "instances[", i, "]: ", row.size(), " values for ", dims,
+                     " channels");
+      for (Eigen::Index d = 0; d < dims; ++d) parts.instances(i, d) = row[static_cast<std::size_t>(d)];
+    }
+    parts.weights = to_vector(json.at("weights").get<std::vector<double>>());
+    const auto precision = json.at("precision").get<std::vector<double>>();
+    AMPERE_REQUIRE(static_cast<Eigen::Index>(precision.size()) == n * n, "precision: ", precision.size(),
+                   " values for ", n, " instances (", n * n, " expected)");
+    parts.precision.resize(n, n);
+    for (Eigen::Index i = 0; i < n; ++i)
+      for (Eigen::Index j = 0; j < n; ++j) parts.precision(i, j) = precision[static_cast<std::size_t>(i * n + j)];
+    parts.measurements = json.at("measurements").get<std::size_t>();
+    return JointKindPosterior(std::move(parts));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("saved joint kind posterior: ") + e.what());
+  } catch (const InputError& e) {
+    throw InputError(std::string("saved joint kind posterior: ") + e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JointAdditiveGp
+
+JointAdditiveGp::JointAdditiveGp(std::vector<JointKind> kinds, std::vector<JointMeasurement> measurements) {
+  AMPERE_REQUIRE(!kinds.empty(), "joint GP: needs at least one kind");
+  AMPERE_REQUIRE(!measurements.empty(), "joint GP: needs at least one measurement");
+  for (JointKind& kind : kinds) {
+    check_bounds("joint GP: kind " + kind.name, kind.bounds);
+    KindData data;
+    data.kind = std::move(kind);
+    kinds_.push_back(std::move(data));
+  }
+  const auto n = static_cast<Eigen::Index>(measurements.size());
+  const auto kind_count = static_cast<Eigen::Index>(kinds_.size());
+  measurements_ = n;
+  y_.resize(n);
+  extra_.resize(n);
+  counts_ = Eigen::MatrixXd::Zero(n, kind_count);
+  std::vector<std::map<std::vector<double>, Eigen::Index>> settings(kinds_.size());
+  std::vector<std::vector<std::vector<double>>> setting_rows(kinds_.size());
+  for (Eigen::Index j = 0; j < n; ++j) {
+    const JointMeasurement& m = measurements[static_cast<std::size_t>(j)];
+    AMPERE_REQUIRE(std::isfinite(m.value) && m.value > 0, "joint GP: measurement ", j, " has value ", m.value,
+                   " (must be finite and > 0)");
+    AMPERE_REQUIRE(std::isfinite(m.noise_variance) && m.noise_variance >= 0, "joint GP: measurement ", j,
+                   " has noise variance ", m.noise_variance, " (must be finite and >= 0)");
+    AMPERE_REQUIRE(!m.blocks.empty(), "joint GP: measurement ", j, " has no blocks");
+    y_[j] = m.value;
+    extra_[j] = m.noise_variance;
+    std::map<std::pair<std::size_t, Eigen::Index>, double> merged;  // (kind, setting) → count in this network
+    for (std::size_t b = 0; b < m.blocks.size(); ++b) {
+      const JointBlock& block = m.blocks[b];
+      AMPERE_REQUIRE(block.kind < kinds_.size(), "joint GP: measurement ", j, " block ", b, " names kind ", block.kind,
+                     ", the model has ", kinds_.size());
+      const auto& bounds = kinds_[block.kind].kind.bounds;
+      AMPERE_REQUIRE(block.channels.size() == bounds.size(), "joint GP: measurement ", j, " block ", b, " (",
+                     kinds_[block.kind].kind.name, ") has ", block.channels.size(), " channel values, the kind has ",
+                     bounds.size());
+      for (std::size_t d = 0; d < bounds.size(); ++d)
+        AMPERE_REQUIRE(std::isfinite(block.channels[d]) && block.channels[d] >= bounds[d].first &&
+                           block.channels[d] <= bounds[d].second,
+                       "joint GP: measurement ", j, " block ", b, " (", kinds_[block.kind].kind.name, "): channel ", d,
+                       " = ", block.channels[d], " is outside [", bounds[d].first, ", ", bounds[d].second, "]");
+      auto [it, added] = settings[block.kind].emplace(block.channels, static_cast<Eigen::Index>(setting_rows[block.kind].size()));
+      if (added) setting_rows[block.kind].push_back(block.channels);
+      merged[{block.kind, it->second}] += 1.0;
+      counts_(j, static_cast<Eigen::Index>(block.kind)) += 1.0;
+    }
+    for (const auto& [key, count] : merged) kinds_[key.first].entries.push_back(Entry{j, key.second, count});
+  }
+  scale_ = y_.array().abs().mean();
+  y_ /= scale_;
+  extra_ /= scale_ * scale_;
+  for (std::size_t k = 0; k < kinds_.size(); ++k) {
+    KindData& data = kinds_[k];
+    const auto rows = static_cast<Eigen::Index>(setting_rows[k].size());
+    const auto dims = static_cast<Eigen::Index>(data.kind.bounds.size());
+    data.raw.resize(rows, dims);
+    for (Eigen::Index i = 0; i < rows; ++i)
+      for (Eigen::Index d = 0; d < dims; ++d) data.raw(i, d) = setting_rows[k][static_cast<std::size_t>(i)][static_cast<std::size_t>(d)];
+    data.scaled = scale_to_unit(data.raw, data.kind.bounds);
+    for (Eigen::Index d = 0; d < dims; ++d) {
+      Eigen::MatrixXd diff(rows, rows);
+      for (Eigen::Index j = 0; j < rows; ++j) diff.col(j) = (data.scaled.col(d).array() - data.scaled(j, d)).square().matrix();
+      data.sq_diff.push_back(std::move(diff));
+    }
+  }
+  for (const KindData& data : kinds_)
+    hyper_.kinds.push_back({0.0, scale_ * scale_, std::vector<double>(data.kind.bounds.size(), 1.0)});
+  update_posterior(nullptr);
+}
+
+bool JointAdditiveGp::measured(std::size_t kind) const { return kind < kinds_.size() && !kinds_[kind].entries.empty(); }
+
+Eigen::VectorXd JointAdditiveGp::theta() const {
+  std::vector<double> t;
+  for (const JointKindHyperparameters& h : hyper_.kinds) {
+    t.push_back(std::log(h.signal_variance / (scale_ * scale_)));
+    for (double l : h.length_scales) t.push_back(std::log(l));
+  }
+  t.push_back(std::log(hyper_.relative_noise_variance));
+  return to_vector(t);
+}
+
+JointHyperparameters JointAdditiveGp::from_theta(const Eigen::VectorXd& theta, const Eigen::VectorXd& means) const {
+  JointHyperparameters h;
+  Eigen::Index at = 0;
+  for (std::size_t k = 0; k < kinds_.size(); ++k) {
+    JointKindHyperparameters kh;
+    kh.mean = means[static_cast<Eigen::Index>(k)] * scale_;
+    kh.signal_variance = std::exp(theta[at++]) * scale_ * scale_;
+    for (std::size_t d = 0; d < kinds_[k].kind.bounds.size(); ++d) kh.length_scales.push_back(std::exp(theta[at++]));
+    h.kinds.push_back(std::move(kh));
+  }
+  h.relative_noise_variance = std::exp(theta[at]);
+  return h;
+}
+
+Eigen::MatrixXd JointAdditiveGp::kind_correlation(const KindData& k, const std::vector<double>& length_scales) const {
+  return matern52_correlation(k.scaled, k.scaled, length_scales);
+}
+
+// O(n³) for the Cholesky factor plus O(Σ_k E_k²) to assemble K, E_k = the kind's entries.
+JointAdditiveGp::Evaluation JointAdditiveGp::evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd* fixed_means) const {
+  const Eigen::Index n = measurements_;
+  Eigen::MatrixXd k = Eigen::MatrixXd::Zero(n, n);
+  Eigen::Index at = 0;
+  for (const KindData& data : kinds_) {
+    const double signal = std::exp(theta[at++]);
+    std::vector<double> ls;
+    for (std::size_t d = 0; d < data.kind.bounds.size(); ++d) ls.push_back(std::exp(theta[at++]));
+    if (data.entries.empty()) continue;
+    const Eigen::MatrixXd c = signal * kind_correlation(data, ls);
+    for (const Entry& a : data.entries)
+      for (const Entry& b : data.entries) k(a.measurement, b.measurement) += a.count * b.count * c(a.instance, b.instance);
+  }
+  const double relative_noise = std::exp(theta[at]);
+  k.diagonal().array() += relative_noise * y_.array().square() + extra_.array() + kBaseJitter;
+  Evaluation e;
+  e.chol = robust_cholesky(std::move(k));
+  auto solve = [&](const Eigen::MatrixXd& rhs) {
+    return Eigen::MatrixXd(
+        e.chol.transpose().triangularView<Eigen::Upper>().solve(e.chol.triangularView<Eigen::Lower>().solve(rhs)));
+  };
+  double penalty = 0;
+  if (fixed_means != nullptr) {
+    e.means = *fixed_means;
+  } else {
+    const Eigen::MatrixXd q = solve(counts_);  // K⁻¹A
+    Eigen::MatrixXd normal = counts_.transpose() * q;
+    normal.diagonal().array() += kMeanRidge;
+    e.means = normal.ldlt().solve(q.transpose() * y_);
+    penalty = 0.5 * kMeanRidge * e.means.squaredNorm();
+  }
+  const Eigen::VectorXd residual = y_ - counts_ * e.means;
+  e.alpha = solve(residual);
+  e.lml = -0.5 * residual.dot(e.alpha) - e.chol.diagonal().array().log().sum() - 0.5 * static_cast<double>(n) * kLog2Pi -
+          penalty;
+  return e;
+}
+
+double JointAdditiveGp::log_marginal_likelihood(const Eigen::VectorXd& theta, Eigen::VectorXd* gradient) const {
+  const Evaluation e = evaluate(theta, nullptr);
+  if (gradient == nullptr) return e.lml;
+  const Eigen::MatrixXd w = e.alpha * e.alpha.transpose() - inverse_from_cholesky(e.chol);
+  gradient->setZero(theta.size());
+  Eigen::Index at = 0;
+  for (const KindData& data : kinds_) {
+    const Eigen::Index first = at;
+    const double signal = std::exp(theta[at++]);
+    std::vector<double> ls;
+    for (std::size_t d = 0; d < data.kind.bounds.size(); ++d) ls.push_back(std::exp(theta[at++]));
+    if (data.entries.empty()) continue;
+    const Eigen::Index settings = data.raw.rows();
+    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(settings, settings);  // Sᵀ W S
+    for (const Entry& a : data.entries)
+      for (const Entry& b : data.entries) g(a.instance, b.instance) += a.count * b.count * w(a.measurement, b.measurement);
+    Eigen::MatrixXd r2 = Eigen::MatrixXd::Zero(settings, settings);
+    for (std::size_t d = 0; d < ls.size(); ++d) r2 += data.sq_diff[d] / (ls[d] * ls[d]);
+    const Eigen::ArrayXXd r = r2.array().sqrt();
+    const Eigen::ArrayXXd expo = (-kSqrt5 * r).exp();
+    const Eigen::ArrayXXd m = (1.0 + kSqrt5 * r + 5.0 / 3.0 * r2.array()) * expo;
+    (*gradient)[first] = 0.5 * signal * (g.array() * m).sum();
+    // ∂k/∂log ℓ_d = σ² · 5/3 · (1 + √5 r) e^{−√5 r} · (Δ_d/ℓ_d)²
+    const Eigen::ArrayXXd wg = g.array() * (signal * 5.0 / 3.0) * (1.0 + kSqrt5 * r) * expo;
+    for (std::size_t d = 0; d < ls.size(); ++d)
+      (*gradient)[first + 1 + static_cast<Eigen::Index>(d)] = 0.5 * (wg * data.sq_diff[d].array()).sum() / (ls[d] * ls[d]);
+  }
+  const double relative_noise = std::exp(theta[at]);
+  (*gradient)[at] = 0.5 * relative_noise * (w.diagonal().array() * y_.array().square()).sum();
+  return e.lml;
+}
+
+void JointAdditiveGp::set_hyperparameters(const JointHyperparameters& hyper) {
+  AMPERE_REQUIRE(hyper.kinds.size() == kinds_.size(), "joint GP: ", hyper.kinds.size(), " kinds' hyper-parameters for ",
+                 kinds_.size(), " kinds");
+  AMPERE_REQUIRE(hyper.relative_noise_variance > 0 && std::isfinite(hyper.relative_noise_variance),
+                 "joint GP: the relative noise variance must be positive");
+  Eigen::VectorXd means(static_cast<Eigen::Index>(kinds_.size()));
+  for (std::size_t k = 0; k < kinds_.size(); ++k) {
+    const JointKindHyperparameters& h = hyper.kinds[k];
+    AMPERE_REQUIRE(h.length_scales.size() == kinds_[k].kind.bounds.size(), "joint GP: kind ", kinds_[k].kind.name, ": ",
+                   h.length_scales.size(), " length-scales for ", kinds_[k].kind.bounds.size(), " channels");
+    AMPERE_REQUIRE(h.signal_variance > 0 && std::isfinite(h.mean), "joint GP: kind ", kinds_[k].kind.name,
+                   ": the signal variance must be positive and the mean finite");
+    for (double l : h.length_scales) AMPERE_REQUIRE(l > 0, "joint GP: kind ", kinds_[k].kind.name, ": length-scales must be positive");
+    means[static_cast<Eigen::Index>(k)] = h.mean / scale_;
+  }
+  hyper_ = hyper;
+  update_posterior(&means);
+}
+
+void JointAdditiveGp::update_posterior(const Eigen::VectorXd* fixed_means) {
+  posterior_ = evaluate(theta(), fixed_means);
+  const JointHyperparameters fitted = from_theta(theta(), posterior_.means);
+  for (std::size_t k = 0; k < kinds_.size(); ++k) hyper_.kinds[k].mean = fitted.kinds[k].mean;
+  lml_ = posterior_.lml;
+  k_inverse_ = inverse_from_cholesky(posterior_.chol);
+}
+
+namespace {
+/// −LML for LBFGSpp, remembering the best point seen (a run that throws keeps its best).
+class NegativeJointLml {
+ public:
+  explicit NegativeJointLml(const JointAdditiveGp& gp) : gp_(gp) {}
+  double operator()(const Eigen::VectorXd& theta, Eigen::VectorXd& gradient) {
+    Eigen::VectorXd g;
+    const double lml = gp_.log_marginal_likelihood(theta, &g);
+    if (!std::isfinite(lml) || !g.allFinite()) throw NumericalError("joint GP: non-finite likelihood");
+    gradient = -g;
+    if (lml > best_lml) {
+      best_lml = lml;
+      best_theta = theta;
+    }
+    return -lml;
+  }
+  double best_lml = -std::numeric_limits<double>::infinity();
+  Eigen::VectorXd best_theta;
+
+ private:
+  const JointAdditiveGp& gp_;
+};
+}  // namespace
+
+void JointAdditiveGp::fit(const JointFitOptions& options) {
+  AMPERE_REQUIRE(options.restarts >= 0, "joint GP: restarts must be >= 0, got ", options.restarts);
+  const Eigen::VectorXd start = theta();
+  const Eigen::Index p = start.size();
+  Eigen::VectorXd lower(p), upper(p);
+  Eigen::Index at = 0;
+  for (const KindData& data : kinds_) {
+    lower[at] = std::log(options.signal_variance_bounds.first);
+    upper[at++] = std::log(options.signal_variance_bounds.second);
+    for (std::size_t d = 0; d < data.kind.bounds.size(); ++d) {
+      lower[at] = std::log(options.length_scale_bounds.first);
+      upper[at++] = std::log(options.length_scale_bounds.second);
+    }
+  }
+  lower[at] = std::log(options.relative_noise_bounds.first);
+  upper[at] = std::log(options.relative_noise_bounds.second);
+  AMPERE_REQUIRE((lower.array() <= upper.array()).all(), "joint GP: fit bounds must have lo <= hi");
+
+  LBFGSpp::LBFGSBParam<double> param;
+  param.epsilon = 1e-5;
+  param.epsilon_rel = 0;
+  param.past = 1;
+  param.delta = 1e-9;
+  param.max_iterations = options.max_iterations;
+  param.m = 10;
+  LBFGSpp::LBFGSBSolver<double> solver(param);
+  NegativeJointLml objective(*this);
+  std::mt19937_64 rng(options.seed);
+  std::uniform_real_distribution<double> spread(-kRestartSpread, kRestartSpread);
+  for (int run = 0; run <= options.restarts; ++run) {
+    Eigen::VectorXd x = start;
+    if (run > 0)
+      for (Eigen::Index i = 0; i < p; ++i) x[i] += spread(rng);
+    x = x.cwiseMax(lower).cwiseMin(upper);
+    double value = 0;
+    try {
+      solver.minimize(objective, x, value, lower, upper);
+    } catch (const std::exception&) {
+      // a failed line search or a singular start ends this run; its best point is kept
+    }
+  }
+  if (objective.best_theta.size() == 0) throw NumericalError("joint GP: the likelihood could not be evaluated at any start");
+  const Evaluation best = evaluate(objective.best_theta, nullptr);
+  hyper_ = from_theta(objective.best_theta, best.means);
+  update_posterior(nullptr);
+}
+
+std::shared_ptr<const JointKindPosterior> JointAdditiveGp::posterior(std::size_t kind) const {
+  AMPERE_REQUIRE(measured(kind), "joint GP: kind ", kind < kinds_.size() ? kinds_[kind].kind.name : std::to_string(kind),
+                 " appears in no measurement");
+  const KindData& data = kinds_[kind];
+  const JointKindHyperparameters& h = hyper_.kinds[kind];
+  const double signal = h.signal_variance / (scale_ * scale_);  // normalized
+  const Eigen::MatrixXd& k_inv = k_inverse_;
+  const Eigen::Index settings = data.raw.rows();
+  Eigen::VectorXd w = Eigen::VectorXd::Zero(settings);
+  Eigen::MatrixXd p = Eigen::MatrixXd::Zero(settings, settings);
+  for (const Entry& a : data.entries) {
+    w[a.instance] += a.count * posterior_.alpha[a.measurement];
+    for (const Entry& b : data.entries) p(a.instance, b.instance) += a.count * b.count * k_inv(a.measurement, b.measurement);
+  }
+  JointKindPosterior::Parts parts;
+  parts.bounds = data.kind.bounds;
+  parts.prior = h;
+  parts.instances = data.raw;
+  parts.weights = w * (signal * scale_);
+  parts.precision = p * (signal * signal * scale_ * scale_);
+  parts.precision = 0.5 * (parts.precision + parts.precision.transpose()).eval();
+  parts.measurements = data.entries.size();
+  return std::make_shared<const JointKindPosterior>(std::move(parts));
+}
+
+}  // namespace ampere
