@@ -4,11 +4,11 @@
 #include <limits>
 #include <random>
 
-#include <LBFGSB.h>
 #include <nlohmann/json.hpp>
 
 #include "common/cholesky.hpp"
 #include "common/error.hpp"
+#include "common/likelihood_search.hpp"
 
 namespace ampere {
 namespace {
@@ -170,33 +170,8 @@ void GaussianProcess::update_posterior() {
   lml_ = -0.5 * y_norm_.dot(alpha_) - chol_.diagonal().array().log().sum() - 0.5 * n * kLog2Pi;
 }
 
-namespace {
-/// −LML for LBFGSpp, remembering the best point seen (a run that throws keeps its best).
-class NegativeLml {
- public:
-  explicit NegativeLml(const GaussianProcess& gp) : gp_(gp) {}
-  double operator()(const Eigen::VectorXd& theta, Eigen::VectorXd& gradient) {
-    Eigen::VectorXd g;
-    const double lml = gp_.log_marginal_likelihood(theta, &g);
-    if (!std::isfinite(lml) || !g.allFinite()) throw NumericalError("GP: non-finite likelihood");
-    gradient = -g;
-    if (lml > best_lml) {
-      best_lml = lml;
-      best_theta = theta;
-    }
-    return -lml;
-  }
-  double best_lml = -std::numeric_limits<double>::infinity();
-  Eigen::VectorXd best_theta;
-
- private:
-  const GaussianProcess& gp_;
-};
-}  // namespace
-
 void GaussianProcess::fit(const GpFitOptions& options) {
   AMPERE_REQUIRE(y_norm_.size() > 0, "GP: fit needs data (set_data first)");
-  AMPERE_REQUIRE(options.restarts >= 0, "GP: restarts must be >= 0, got ", options.restarts);
   const Eigen::Index p = static_cast<Eigen::Index>(bounds_.size()) + 2;
   Eigen::VectorXd lower(p), upper(p);
   lower[0] = std::log(options.signal_variance_bounds.first);
@@ -207,36 +182,21 @@ void GaussianProcess::fit(const GpFitOptions& options) {
   }
   lower[p - 1] = std::log(options.noise_variance_bounds.first);
   upper[p - 1] = std::log(options.noise_variance_bounds.second);
-  AMPERE_REQUIRE((lower.array() <= upper.array()).all(), "GP: fit bounds must have lo <= hi");
-
-  LBFGSpp::LBFGSBParam<double> param;
-  // scipy's L-BFGS-B (scikit-learn) stops at a relative improvement of ~2e-9; a little tighter here.
-  param.epsilon = 1e-5;
-  param.epsilon_rel = 0;
-  param.past = 1;
-  param.delta = 1e-10;
-  param.max_iterations = options.max_iterations;
-  param.m = 10;  // scipy's L-BFGS-B memory (LBFGSpp defaults to 6): fewer evaluations here
-  LBFGSpp::LBFGSBSolver<double> solver(param);
-
-  NegativeLml objective(*this);
-  std::mt19937_64 rng(options.seed);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  for (int run = 0; run <= options.restarts; ++run) {
-    Eigen::VectorXd start = run == 0 ? theta() : Eigen::VectorXd(p);
-    if (run > 0)
-      for (Eigen::Index i = 0; i < p; ++i) start[i] = lower[i] + unit(rng) * (upper[i] - lower[i]);
-    start = start.cwiseMax(lower).cwiseMin(upper);
-    double value = 0;
-    try {
-      solver.minimize(objective, start, value, lower, upper);
-    } catch (const std::exception&) {
-      // Line-search failures end this run; the best point it reached is kept by `objective`.
-    }
-  }
-  if (objective.best_theta.size() == 0)
-    throw NumericalError("GP: the likelihood could not be evaluated at any start point");
-  hyper_ = from_theta(objective.best_theta);
+  const auto uniform_in_bounds = [&](std::mt19937_64& rng) {
+    Eigen::VectorXd start(p);
+    for (Eigen::Index i = 0; i < p; ++i) start[i] = lower[i] + unit(rng) * (upper[i] - lower[i]);
+    return start;
+  };
+  LikelihoodSearch search;
+  search.restarts = options.restarts;
+  search.seed = options.seed;
+  search.max_iterations = options.max_iterations;
+  search.delta = 1e-10;
+  const Eigen::VectorXd best = maximize_log_likelihood(
+      [this](const Eigen::VectorXd& theta, Eigen::VectorXd* gradient) { return log_marginal_likelihood(theta, gradient); },
+      theta(), lower, upper, uniform_in_bounds, search, "GP");
+  hyper_ = from_theta(best);
   update_posterior();
 }
 

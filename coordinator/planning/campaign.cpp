@@ -30,33 +30,23 @@ std::vector<std::pair<KindKey, Channels>> subtractions(const ProfileKind& kind, 
 
 }  // namespace
 
-const char* estimator_method_name(EstimatorMethod method) {
-  return method == EstimatorMethod::Joint ? "joint" : "subtractive";
-}
-
-EstimatorMethod parse_estimator_method(const std::string& name) {
-  if (name == "subtractive") return EstimatorMethod::Subtractive;
-  if (name == "joint") return EstimatorMethod::Joint;
-  throw InputError("estimator: '" + name + "' is not one of subtractive, joint");
-}
-
 std::map<KindKey, KindModel> fit_joint(const JointProblem& problem) {
   JointFitOptions options;
   options.seed = problem.seed;
-  JointAdditiveGp seconds(problem.kinds, problem.seconds);
-  seconds.set_hyperparameters(problem.seconds_start);
-  seconds.fit(options);
-  std::unique_ptr<JointAdditiveGp> joules;
-  if (!problem.joules.empty()) {
-    joules = std::make_unique<JointAdditiveGp>(problem.kinds, problem.joules);
-    joules->set_hyperparameters(problem.joules_start);
-    joules->fit(options);
-  }
+  const auto fit_one = [&](const std::vector<JointMeasurement>& data, const JointHyperparameters& start) {
+    auto gp = std::make_unique<JointAdditiveGp>(problem.kinds, data);
+    gp->set_hyperparameters(start);
+    gp->fit(options);
+    return gp;
+  };
+  const std::unique_ptr<JointAdditiveGp> seconds = fit_one(problem.seconds, problem.seconds_start);
+  const std::unique_ptr<JointAdditiveGp> joules =
+      problem.joules.empty() ? nullptr : fit_one(problem.joules, problem.joules_start);
   std::map<KindKey, KindModel> out;
   for (std::size_t k = 0; k < problem.keys.size(); ++k) {
-    if (!seconds.measured(k)) continue;
+    if (!seconds->measured(k)) continue;
     KindModel model;
-    model.seconds = seconds.posterior(k);
+    model.seconds = seconds->posterior(k);
     if (joules) model.joules = joules->posterior(k);
     model.meter = problem.meter;
     model.points = problem.measurements;
@@ -292,7 +282,7 @@ std::map<KindKey, KindModel> Campaign::models() {
 void Campaign::restore_model(const KindKey& key, const nlohmann::json& json) {
   Kind& k = kind(key);
   KindModel model = kind_model_from_json(json);
-  if (std::string(kind_model_fit(model)) == "joint") {
+  if (kind_model_fit(model) == EstimatorMethod::Joint) {
     joint_models_[key] = model;
     joint_measurements_ = model.points;
     return;

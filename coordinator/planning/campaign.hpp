@@ -25,15 +25,6 @@
 
 namespace ampere {
 
-/// How a campaign turns measurements into kind models (docs/method.md §2, §8): the paper's
-/// subtractive fit (each kind's own GP on targets with its helpers' estimates subtracted) or the
-/// joint additive GP over every measurement of the campaign, whole calibration models included.
-enum class EstimatorMethod { Subtractive, Joint };
-/// "subtractive", "joint".
-const char* estimator_method_name(EstimatorMethod method);
-/// Throws InputError naming the choices.
-EstimatorMethod parse_estimator_method(const std::string& name);
-
 /// Everything a joint fit needs, copied out of a campaign so it can run on another thread.
 struct JointProblem {
   std::vector<KindKey> keys;  ///< the joint model's kinds, in its order

@@ -73,6 +73,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     Eigen::MatrixXd q(1, static_cast<Eigen::Index>(channels.size()));
     for (std::size_t d = 0; d < channels.size(); ++d) q(0, static_cast<Eigen::Index>(d)) = static_cast<double>(channels[d]);
     const GpPrediction t = m.seconds->predict(q);
+    const std::string fitted_by = estimator_method_name(kind_model_fit(m));
     seconds += t.mean[0];
     seconds_var += t.variance[0];
     nlohmann::json entry = {{"index", i},
@@ -82,7 +83,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
                             {"channels", channels},
                             {"seconds_per_iteration", mean_std(t.mean[0], t.variance[0])},
                             {"meter", meter_label(m.meter)},
-                            {"estimator", kind_model_fit(m)}};
+                            {"estimator", fitted_by}};
     if (m.joules != nullptr) {
       const GpPrediction e = m.joules->predict(q);
       joules += e.mean[0];
@@ -94,7 +95,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     }
     const std::string label = meter_label(m.meter);
     meter = meter.empty() || meter == label ? label : "mixed";
-    fit = fit.empty() || fit == kind_model_fit(m) ? kind_model_fit(m) : "mixed";
+    fit = fit.empty() || fit == fitted_by ? fitted_by : "mixed";
     block_list.push_back(entry);
   }
   const double n = static_cast<double>(iterations);

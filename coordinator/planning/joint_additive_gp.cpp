@@ -5,11 +5,10 @@
 #include <map>
 #include <random>
 
-#include <LBFGSB.h>
-
 #include "common/cholesky.hpp"
 #include "common/error.hpp"
 #include "common/gaussian_process.hpp"
+#include "common/likelihood_search.hpp"
 
 namespace ampere {
 namespace {
@@ -319,38 +318,12 @@ void JointAdditiveGp::set_hyperparameters(const JointHyperparameters& hyper) {
 
 void JointAdditiveGp::update_posterior(const Eigen::VectorXd* fixed_means) {
   posterior_ = evaluate(theta(), fixed_means);
-  const JointHyperparameters fitted = from_theta(theta(), posterior_.means);
-  for (std::size_t k = 0; k < kinds_.size(); ++k) hyper_.kinds[k].mean = fitted.kinds[k].mean;
+  for (std::size_t k = 0; k < kinds_.size(); ++k) hyper_.kinds[k].mean = posterior_.means[static_cast<Eigen::Index>(k)] * scale_;
   lml_ = posterior_.lml;
   k_inverse_ = inverse_from_cholesky(posterior_.chol);
 }
 
-namespace {
-/// −LML for LBFGSpp, remembering the best point seen (a run that throws keeps its best).
-class NegativeJointLml {
- public:
-  explicit NegativeJointLml(const JointAdditiveGp& gp) : gp_(gp) {}
-  double operator()(const Eigen::VectorXd& theta, Eigen::VectorXd& gradient) {
-    Eigen::VectorXd g;
-    const double lml = gp_.log_marginal_likelihood(theta, &g);
-    if (!std::isfinite(lml) || !g.allFinite()) throw NumericalError("joint GP: non-finite likelihood");
-    gradient = -g;
-    if (lml > best_lml) {
-      best_lml = lml;
-      best_theta = theta;
-    }
-    return -lml;
-  }
-  double best_lml = -std::numeric_limits<double>::infinity();
-  Eigen::VectorXd best_theta;
-
- private:
-  const JointAdditiveGp& gp_;
-};
-}  // namespace
-
 void JointAdditiveGp::fit(const JointFitOptions& options) {
-  AMPERE_REQUIRE(options.restarts >= 0, "joint GP: restarts must be >= 0, got ", options.restarts);
   const Eigen::VectorXd start = theta();
   const Eigen::Index p = start.size();
   Eigen::VectorXd lower(p), upper(p);
@@ -365,34 +338,21 @@ void JointAdditiveGp::fit(const JointFitOptions& options) {
   }
   lower[at] = std::log(options.relative_noise_bounds.first);
   upper[at] = std::log(options.relative_noise_bounds.second);
-  AMPERE_REQUIRE((lower.array() <= upper.array()).all(), "joint GP: fit bounds must have lo <= hi");
-
-  LBFGSpp::LBFGSBParam<double> param;
-  param.epsilon = 1e-5;
-  param.epsilon_rel = 0;
-  param.past = 1;
-  param.delta = 1e-9;
-  param.max_iterations = options.max_iterations;
-  param.m = 10;
-  LBFGSpp::LBFGSBSolver<double> solver(param);
-  NegativeJointLml objective(*this);
-  std::mt19937_64 rng(options.seed);
   std::uniform_real_distribution<double> spread(-kRestartSpread, kRestartSpread);
-  for (int run = 0; run <= options.restarts; ++run) {
+  const auto around_start = [&](std::mt19937_64& rng) {
     Eigen::VectorXd x = start;
-    if (run > 0)
-      for (Eigen::Index i = 0; i < p; ++i) x[i] += spread(rng);
-    x = x.cwiseMax(lower).cwiseMin(upper);
-    double value = 0;
-    try {
-      solver.minimize(objective, x, value, lower, upper);
-    } catch (const std::exception&) {
-      // a failed line search or a singular start ends this run; its best point is kept
-    }
-  }
-  if (objective.best_theta.size() == 0) throw NumericalError("joint GP: the likelihood could not be evaluated at any start");
-  const Evaluation best = evaluate(objective.best_theta, nullptr);
-  hyper_ = from_theta(objective.best_theta, best.means);
+    for (Eigen::Index i = 0; i < p; ++i) x[i] += spread(rng);
+    return x;
+  };
+  LikelihoodSearch search;
+  search.restarts = options.restarts;
+  search.seed = options.seed;
+  search.max_iterations = options.max_iterations;
+  search.delta = 1e-9;
+  const Eigen::VectorXd best = maximize_log_likelihood(
+      [this](const Eigen::VectorXd& theta, Eigen::VectorXd* gradient) { return log_marginal_likelihood(theta, gradient); },
+      start, lower, upper, around_start, search, "joint GP");
+  hyper_ = from_theta(best, Eigen::VectorXd::Zero(static_cast<Eigen::Index>(kinds_.size())));  // means: GLS, next
   update_posterior(nullptr);
 }
 

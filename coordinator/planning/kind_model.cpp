@@ -14,8 +14,19 @@ std::shared_ptr<const KindFunction> function_from_json(const nlohmann::json& jso
 
 }  // namespace
 
-const char* kind_model_fit(const KindModel& model) {
-  return dynamic_cast<const JointKindPosterior*>(model.seconds.get()) != nullptr ? "joint" : "subtractive";
+const char* estimator_method_name(EstimatorMethod method) {
+  return method == EstimatorMethod::Joint ? "joint" : "subtractive";
+}
+
+EstimatorMethod parse_estimator_method(const std::string& name) {
+  if (name == "subtractive") return EstimatorMethod::Subtractive;
+  if (name == "joint") return EstimatorMethod::Joint;
+  throw InputError("estimator: '" + name + "' is not one of subtractive, joint");
+}
+
+EstimatorMethod kind_model_fit(const KindModel& model) {
+  return dynamic_cast<const JointKindPosterior*>(model.seconds.get()) != nullptr ? EstimatorMethod::Joint
+                                                                                 : EstimatorMethod::Subtractive;
 }
 
 nlohmann::json kind_model_to_json(const KindModel& model) {

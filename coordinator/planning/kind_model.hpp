@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,15 @@
 #include "common/measurement.hpp"
 
 namespace ampere {
+
+/// How kind models are fitted from measurements (docs/method.md §2, §8): the paper's subtractive
+/// fit (each kind's own GP on targets with its helpers' estimates subtracted) or the joint additive
+/// GP over every measurement of a campaign, whole calibration models included.
+enum class EstimatorMethod { Subtractive, Joint };
+/// "subtractive", "joint".
+const char* estimator_method_name(EstimatorMethod method);
+/// Throws InputError naming the choices.
+EstimatorMethod parse_estimator_method(const std::string& name);
 
 /// A kind's fitted models: time always, energy when the meter gives energy. Each is the kind's
 /// own GP (the subtractive fit) or its view of the class's joint additive GP. Immutable once built
@@ -22,8 +32,8 @@ struct KindModel {
   std::size_t points = 0;
 };
 
-/// "subtractive" (the kind's own GP) or "joint" (its view of the joint additive GP).
-const char* kind_model_fit(const KindModel& model);
+/// Which fit made the model: Subtractive (the kind's own GP) or Joint (its view of the joint GP).
+EstimatorMethod kind_model_fit(const KindModel& model);
 
 /// A fitted kind model as JSON (both functions, meter, points) and back; each function is read by
 /// its "format" ("ampere-gp/1" or "ampere-joint-kind/1"). Throws InputError on bad JSON.

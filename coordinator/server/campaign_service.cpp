@@ -237,17 +237,17 @@ void CampaignService::update_joint_fit(CampaignEntry& entry, bool wait) {
     const double seconds = steady_seconds() - entry.joint_started;
     try {
       std::map<KindKey, KindModel> models = entry.joint_fit.get();
-      entry.campaign->set_joint_models(models, entry.joint_fit_measurements);
+      entry.campaign->set_joint_models(models, entry.joint_attempted);
       save_models(entry, models, true);
       catalog_.set_models(entry.record.device_class, models);
       report_heldout(entry.record.device_class);
       metrics_.joint_fit(entry.record.device_class, true, seconds);
       spdlog::info("campaign {}: joint fit of {} measurements installed ({} kinds, {:.1f} s)", entry.record.id,
-                   entry.joint_fit_measurements, models.size(), seconds);
+                   entry.joint_attempted, models.size(), seconds);
     } catch (const std::exception& e) {
       metrics_.joint_fit(entry.record.device_class, false, seconds);
       spdlog::warn("campaign {}: joint fit of {} measurements failed, the subtractive models stay: {}", entry.record.id,
-                   entry.joint_fit_measurements, e.what());
+                   entry.joint_attempted, e.what());
     }
   }
   Campaign& campaign = *entry.campaign;
@@ -264,8 +264,7 @@ void CampaignService::update_joint_fit(CampaignEntry& entry, bool wait) {
     entry.joint_attempted = measurements;
     return;
   }
-  entry.joint_attempted = measurements;
-  entry.joint_fit_measurements = problem.measurements;
+  entry.joint_attempted = measurements;  // = problem.measurements
   entry.joint_started = steady_seconds();
   entry.joint_fit = std::async(std::launch::async, [problem = std::move(problem)] { return fit_joint(problem); });
   if (wait) update_joint_fit(entry, true);

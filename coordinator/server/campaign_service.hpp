@@ -30,10 +30,10 @@ struct CampaignEntry {
   CampaignRecord record;
   std::unique_ptr<Campaign> campaign;
   std::set<std::string> saved_models;  ///< finished kinds whose models are in the store
-  /// A joint fit running on a worker thread, and how many measurements it was given.
+  /// A joint fit running on a worker thread.
   std::future<std::map<KindKey, KindModel>> joint_fit;
-  std::size_t joint_fit_measurements = 0;
-  std::size_t joint_attempted = 0;  ///< measurements of the last fit started (never retried on the same)
+  /// Measurements the last fit started was given (a fit is never retried on the same ones).
+  std::size_t joint_attempted = 0;
   double joint_started = 0;         ///< steady seconds when it started
 };
 

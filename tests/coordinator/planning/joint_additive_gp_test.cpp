@@ -65,17 +65,15 @@ Eigen::MatrixXd column(const std::vector<double>& v) {
   return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size()));
 }
 
-double one(const KindFunction& f, std::initializer_list<double> channels) {
+GpPrediction predict_at(const KindFunction& f, std::initializer_list<double> channels) {
   Eigen::MatrixXd q(1, static_cast<Eigen::Index>(channels.size()));
   Eigen::Index d = 0;
   for (double c : channels) q(0, d++) = c;
-  return f.predict(q).mean[0];
+  return f.predict(q);
 }
+double one(const KindFunction& f, std::initializer_list<double> channels) { return predict_at(f, channels).mean[0]; }
 double one_variance(const KindFunction& f, std::initializer_list<double> channels) {
-  Eigen::MatrixXd q(1, static_cast<Eigen::Index>(channels.size()));
-  Eigen::Index d = 0;
-  for (double c : channels) q(0, d++) = c;
-  return f.predict(q).variance[0];
+  return predict_at(f, channels).variance[0];
 }
 
 /// The paper's subtractive fit at fixed hyper-parameters: O on its own networks, then I on
