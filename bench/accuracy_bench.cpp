@@ -38,6 +38,7 @@ using namespace ampere;
 
 struct Options {
   bool simulated = false, real = false, guided_vs_random = false, curve = false, blocks = false;
+  bool blocks_joint = false;  ///< --blocks splits the joint fit's error instead of the subtractive's
   std::uint32_t budget = 40;
   int heldout = 100;
   std::string acquisition = "max-variance";
@@ -152,10 +153,14 @@ Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int c
 ModelSpec family(const char* name) { return load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/" + name + ".json"); }
 
 double g_converged = kConvergedRelativeStd;
+GpTrend g_trend = CampaignSettings().trend;
+bool g_work_mean = CampaignSettings().work_mean;
 
 CampaignSettings settings_of(const std::string& acquisition, std::uint32_t budget) {
   CampaignSettings s;
   s.converged_relative_std = g_converged;
+  s.trend = g_trend;
+  s.work_mean = g_work_mean;
   s.budget_per_kind = budget;
   s.acquisition = parse_acquisition(acquisition);
   return s;
@@ -207,8 +212,8 @@ void print_row(const std::string& device, const std::string& fam, const Campaign
 
 void simulated(const Options& o) {
   std::printf("\n== simulated profiles (truth = noise-free device cost; labeled simulated, not measurements)\n");
-  std::printf("   acquisition %s, budget %u per kind, %d held-out models per family\n", o.acquisition.c_str(), o.budget,
-              o.heldout);
+  std::printf("   acquisition %s, budget %u per kind, %d held-out models per family, kernel trend %s, joint mean %s\n",
+              o.acquisition.c_str(), o.budget, o.heldout, gp_trend_name(g_trend), g_work_mean ? "FLOPs-proportional" : "constant");
   print_header();
   for (const std::string& fam_name : o.families) {
     const ModelSpec fam = family(fam_name.c_str());
@@ -226,14 +231,15 @@ void simulated(const Options& o) {
 /// simulated truth of the same layers in their model (mean signed and absolute error, in % of the
 /// block's true cost and of the model's).
 void block_errors(const Options& o) {
-  std::printf("\n== per-kind block error on simulated profiles (estimate vs the truth of the block's layers in its model)\n");
+  std::printf("\n== per-kind block error on simulated profiles, %s fit (estimate vs the truth of the block's layers in its model)\n",
+              o.blocks_joint ? "joint" : "subtractive");
   for (const std::string& fam_name : o.families) {
     const ModelSpec fam = family(fam_name.c_str());
     for (const std::string& name : o.profiles) {
       const SimulatedSetup sim(name, o.repeats);
-      const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), sim.measure);
+      const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), sim.measure, o.blocks_joint ? o.calibration : -1);
       Estimator estimator;
-      estimator.set_models("bench", c.models);
+      estimator.set_models("bench", o.blocks_joint ? c.joint_models : c.models);
       struct Sum { int n = 0; double signed_block = 0, abs_block = 0, signed_model = 0, signed_context = 0; };
       const std::vector<ProfileKind> plan = derive_profile_kinds(fam);
       std::map<KindKey, const ProfileKind*> plan_kind;
@@ -265,8 +271,8 @@ void block_errors(const Options& o) {
           if (profiled != plan_kind.end())
             sum.signed_context += (in_variant_truth(*profiled->second, blocks[b].channel_values()) - truth) / truth;
           if (std::getenv("AMPERE_BLOCK_TRACE") && blocks[b].kind.str().find(std::getenv("AMPERE_BLOCK_TRACE")) != std::string::npos)
-            std::fprintf(stderr, "  trace %s est %.4g truth %.4g  (%+.1f%%)\n", nlohmann::json(blocks[b].channel_values()).dump().c_str(), est, truth,
-                         100 * (est - truth) / truth);
+            std::fprintf(stderr, "  trace %s est %.4g truth %.4g  (%+.1f%%) z %+.2f\n", nlohmann::json(blocks[b].channel_values()).dump().c_str(), est, truth,
+                         100 * (est - truth) / truth, (est - truth) / e["blocks"][b]["seconds_per_iteration"]["std"].get<double>());
           sum.n++;
           sum.signed_block += (est - truth) / truth;
           sum.abs_block += std::abs(est - truth) / truth;
@@ -403,6 +409,7 @@ int main(int argc, char** argv) {
     else if (a == "--guided-vs-random") o.guided_vs_random = true;
     else if (a == "--curve") o.curve = true;
     else if (a == "--blocks") o.blocks = true;
+    else if (a == "--blocks-joint") o.blocks = o.blocks_joint = true;
     else if (a == "--budget") o.budget = static_cast<std::uint32_t>(std::stoul(next()));
     else if (a == "--heldout") o.heldout = std::stoi(next());
     else if (a == "--acquisition") o.acquisition = next();
@@ -411,6 +418,8 @@ int main(int argc, char** argv) {
     else if (a == "--repeats") o.repeats = static_cast<std::uint32_t>(std::stoul(next()));
     else if (a == "--calibration") o.calibration = std::stoi(next());
     else if (a == "--subtractive-only") o.calibration = -1;
+    else if (a == "--trend") g_trend = parse_gp_trend(next());
+    else if (a == "--no-work-mean") g_work_mean = false;
     else if (a == "--families" || a == "--profiles") {
       std::vector<std::string>& list = a == "--families" ? o.families : o.profiles;
       list.clear();
@@ -418,9 +427,10 @@ int main(int argc, char** argv) {
       for (std::stringstream in(text); std::getline(in, item, ',');) list.push_back(item);
     }
     else {
-      std::fprintf(stderr, "usage: bench_accuracy [--simulated] [--real] [--guided-vs-random] [--curve] [--blocks] [--budget N]\n"
+      std::fprintf(stderr, "usage: bench_accuracy [--simulated] [--real] [--guided-vs-random] [--curve] [--blocks] [--blocks-joint] [--budget N]\n"
                            "                      [--heldout N] [--acquisition A] [--min-window S] [--repeats R]\n"
                            "                      [--calibration N (whole models for the joint fit, 3)] [--subtractive-only]\n"
+                           "                      [--trend none|quadratic (the kernels' trend; none is the paper's)] [--no-work-mean]\n"
                            "                      [--families cnn5,lenet5,har,lstm,resnet,transformer] [--profiles oppo,server]\n");
       return 2;
     }

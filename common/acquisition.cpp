@@ -119,12 +119,11 @@ std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::M
     return chosen;
   }
 
-  // Normalized space throughout: var(c) = σ_f² − ‖V_c‖² − Σ_j u_j(c)², where u_j is the rank-one
+  // Normalized space throughout: var(c) = k(c, c) − ‖V_c‖² − Σ_j u_j(c)², where u_j is the rank-one
   // term each chosen point adds (its posterior covariance with c over its own observation std).
   const Eigen::MatrixXd v = gp.whitened_cross_covariance(candidates);  // n × m
-  const double signal = gp.hyperparameters().signal_variance;
   const double noise = gp.hyperparameters().noise_variance;
-  Eigen::VectorXd variance = (signal - v.colwise().squaredNorm().array()).matrix().cwiseMax(0.0);
+  Eigen::VectorXd variance = (gp.prior_variance(candidates) - v.colwise().squaredNorm().transpose()).cwiseMax(0.0);
   Eigen::VectorXd scale = Eigen::VectorXd::Ones(m);
   if (acquisition == Acquisition::MaxRelativeStd) {
     const Eigen::VectorXd mean = gp.predict(candidates).mean.cwiseAbs();

@@ -55,11 +55,13 @@ struct StopDecision {
 /// 5%: the paper's end condition (§3.3), "variance smaller than 5% of the profiled data".
 constexpr double kConvergedRelativeStd = 0.05;
 
-/// Convergence is never declared on fewer points than the start points plus 3·d² guided ones
-/// (d channel dimensions: 3 for a curve, 12 for a surface). Two or three points of a smooth curve
+/// Convergence is never declared on fewer points than the start points plus 8·d² guided ones
+/// (d channel dimensions: 8 for a curve, 32 for a surface). Two or three points of a smooth curve
 /// always look certain; on a surface, the four corners and three more made the 5% rule fire on
-/// 7–12 points while the held-out blocks were still off by 5–20% (docs/method.md §4).
-constexpr std::size_t kGuidedPointsBeforeConvergence = 3;
+/// 7–12 points while the held-out blocks were still off by 5–20%; with 3·d² the residual family's
+/// 2-D kinds stopped at 16 points and its estimates ran 3–8% high on the simulated profiles, with
+/// 8·d² they are within 2–2.5% (docs/method.md §4, §9).
+constexpr std::size_t kGuidedPointsBeforeConvergence = 8;
 std::size_t guided_points_before_convergence(std::size_t dimensions);
 
 /// Whether a kind is done: its budget spent, its max latent std under 5% of the mean |target|

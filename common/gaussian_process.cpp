@@ -34,6 +34,24 @@ Eigen::MatrixXd matern_matrix(const Eigen::MatrixXd& r2) {
 
 }  // namespace
 
+const char* gp_trend_name(GpTrend trend) { return trend == GpTrend::Quadratic ? "quadratic" : "none"; }
+
+GpTrend parse_gp_trend(const std::string& name) {
+  if (name == "none") return GpTrend::None;
+  if (name == "quadratic") return GpTrend::Quadratic;
+  throw InputError("GP trend: unknown '" + name + "' (known: none, quadratic)");
+}
+
+Eigen::MatrixXd quadratic_trend_features(const Eigen::MatrixXd& scaled) {
+  const Eigen::Index d = scaled.cols();
+  Eigen::MatrixXd phi(scaled.rows(), d + d * (d + 1) / 2);
+  phi.leftCols(d) = scaled;
+  Eigen::Index at = d;
+  for (Eigen::Index i = 0; i < d; ++i)
+    for (Eigen::Index j = i; j < d; ++j) phi.col(at++) = scaled.col(i).cwiseProduct(scaled.col(j));
+  return phi;
+}
+
 double matern52(double r) { return (1.0 + kSqrt5 * r + 5.0 / 3.0 * r * r) * std::exp(-kSqrt5 * r); }
 
 Eigen::MatrixXd matern52_correlation(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
@@ -53,8 +71,8 @@ Eigen::MatrixXd scale_to_unit(const Eigen::MatrixXd& x, const std::vector<std::p
   return out;
 }
 
-GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bounds)
-    : bounds_(std::move(input_bounds)) {
+GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bounds, GpTrend trend)
+    : bounds_(std::move(input_bounds)), trend_(trend) {
   AMPERE_REQUIRE(!bounds_.empty(), "GP: needs at least one input dimension");
   for (std::size_t d = 0; d < bounds_.size(); ++d)
     AMPERE_REQUIRE(std::isfinite(bounds_[d].first) && std::isfinite(bounds_[d].second) &&
@@ -94,6 +112,10 @@ void GaussianProcess::set_data(const Eigen::MatrixXd& x, const Eigen::VectorXd& 
       diff.col(j) = (x_scaled_.col(d).array() - x_scaled_(j, d)).square().matrix();
     sq_diff_.push_back(std::move(diff));
   }
+  if (trend_ == GpTrend::Quadratic) {
+    const Eigen::MatrixXd phi = quadratic_trend_features(x_scaled_);
+    trend_gram_ = phi * phi.transpose();
+  }
   x_ = x;
   y_ = y;
   y_mean_ = y.mean();
@@ -110,16 +132,18 @@ void GaussianProcess::set_hyperparameters(const GpHyperparameters& hyper) {
   AMPERE_REQUIRE(hyper.length_scales.size() == bounds_.size(), "GP: ", hyper.length_scales.size(),
                  " length-scales for ", bounds_.size(), " dimensions");
   AMPERE_REQUIRE(hyper.signal_variance > 0 && hyper.noise_variance > 0, "GP: variances must be positive");
+  AMPERE_REQUIRE(trend_ == GpTrend::None || hyper.trend_variance > 0, "GP: the trend variance must be positive");
   for (double l : hyper.length_scales) AMPERE_REQUIRE(l > 0, "GP: length-scales must be positive, got ", l);
   hyper_ = hyper;
   if (y_.size() > 0) update_posterior();
 }
 
 Eigen::VectorXd GaussianProcess::theta() const {
-  Eigen::VectorXd t(bounds_.size() + 2);
+  Eigen::VectorXd t(bounds_.size() + (trend_ == GpTrend::Quadratic ? 3 : 2));
   t[0] = std::log(hyper_.signal_variance);
   for (std::size_t d = 0; d < bounds_.size(); ++d) t[1 + d] = std::log(hyper_.length_scales[d]);
-  t[t.size() - 1] = std::log(hyper_.noise_variance);
+  t[static_cast<Eigen::Index>(bounds_.size()) + 1] = std::log(hyper_.noise_variance);
+  if (trend_ == GpTrend::Quadratic) t[t.size() - 1] = std::log(hyper_.trend_variance);
   return t;
 }
 
@@ -127,7 +151,8 @@ GpHyperparameters GaussianProcess::from_theta(const Eigen::VectorXd& theta) cons
   GpHyperparameters h;
   h.signal_variance = std::exp(theta[0]);
   for (std::size_t d = 0; d < bounds_.size(); ++d) h.length_scales.push_back(std::exp(theta[1 + d]));
-  h.noise_variance = std::exp(theta[theta.size() - 1]);
+  h.noise_variance = std::exp(theta[static_cast<Eigen::Index>(bounds_.size()) + 1]);
+  h.trend_variance = trend_ == GpTrend::Quadratic ? std::exp(theta[theta.size() - 1]) : hyper_.trend_variance;
   return h;
 }
 
@@ -142,6 +167,7 @@ double GaussianProcess::log_marginal_likelihood(const Eigen::VectorXd& theta, Ei
   const Eigen::ArrayXXd expo = (-kSqrt5 * r).exp();
   const Eigen::ArrayXXd m = (1.0 + kSqrt5 * r + 5.0 / 3.0 * r2.array()) * expo;
   Eigen::MatrixXd k = h.signal_variance * m.matrix();
+  if (trend_ == GpTrend::Quadratic) k += h.trend_variance * trend_gram_;
   k.diagonal().array() += h.noise_variance + kBaseJitter + extra_noise_.array();
   const Eigen::MatrixXd l = robust_cholesky(k);
   const Eigen::VectorXd alpha =
@@ -156,7 +182,8 @@ double GaussianProcess::log_marginal_likelihood(const Eigen::VectorXd& theta, Ei
     for (std::size_t d = 0; d < bounds_.size(); ++d)
       (*gradient)[1 + static_cast<Eigen::Index>(d)] =
           0.5 * (wg * sq_diff_[d].array()).sum() / (h.length_scales[d] * h.length_scales[d]);
-    (*gradient)[theta.size() - 1] = 0.5 * h.noise_variance * w.diagonal().sum();
+    (*gradient)[static_cast<Eigen::Index>(bounds_.size()) + 1] = 0.5 * h.noise_variance * w.diagonal().sum();
+    if (trend_ == GpTrend::Quadratic) (*gradient)[theta.size() - 1] = 0.5 * h.trend_variance * (w.array() * trend_gram_.array()).sum();
   }
   return lml;
 }
@@ -172,16 +199,21 @@ void GaussianProcess::update_posterior() {
 
 void GaussianProcess::fit(const GpFitOptions& options) {
   AMPERE_REQUIRE(y_norm_.size() > 0, "GP: fit needs data (set_data first)");
-  const Eigen::Index p = static_cast<Eigen::Index>(bounds_.size()) + 2;
+  const Eigen::Index dims = static_cast<Eigen::Index>(bounds_.size());
+  const Eigen::Index p = dims + (trend_ == GpTrend::Quadratic ? 3 : 2);
   Eigen::VectorXd lower(p), upper(p);
   lower[0] = std::log(options.signal_variance_bounds.first);
   upper[0] = std::log(options.signal_variance_bounds.second);
-  for (Eigen::Index d = 1; d + 1 < p; ++d) {
+  for (Eigen::Index d = 1; d <= dims; ++d) {
     lower[d] = std::log(options.length_scale_bounds.first);
     upper[d] = std::log(options.length_scale_bounds.second);
   }
-  lower[p - 1] = std::log(options.noise_variance_bounds.first);
-  upper[p - 1] = std::log(options.noise_variance_bounds.second);
+  lower[dims + 1] = std::log(options.noise_variance_bounds.first);
+  upper[dims + 1] = std::log(options.noise_variance_bounds.second);
+  if (trend_ == GpTrend::Quadratic) {
+    lower[p - 1] = std::log(options.trend_variance_bounds.first);
+    upper[p - 1] = std::log(options.trend_variance_bounds.second);
+  }
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const auto uniform_in_bounds = [&](std::mt19937_64& rng) {
     Eigen::VectorXd start(p);
@@ -200,13 +232,26 @@ void GaussianProcess::fit(const GpFitOptions& options) {
   update_posterior();
 }
 
+Eigen::MatrixXd GaussianProcess::scaled_covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) const {
+  Eigen::MatrixXd k = hyper_.signal_variance * matern_matrix(scaled_sq_distance(a, b, hyper_.length_scales));
+  if (trend_ == GpTrend::Quadratic)
+    k += hyper_.trend_variance * quadratic_trend_features(a) * quadratic_trend_features(b).transpose();
+  return k;
+}
+
 Eigen::MatrixXd GaussianProcess::prior_covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) const {
-  return hyper_.signal_variance * matern_matrix(scaled_sq_distance(scale(a), scale(b), hyper_.length_scales));
+  return scaled_covariance(scale(a), scale(b));
+}
+
+Eigen::VectorXd GaussianProcess::prior_variance(const Eigen::MatrixXd& x) const {
+  Eigen::VectorXd v = Eigen::VectorXd::Constant(x.rows(), hyper_.signal_variance);
+  if (trend_ == GpTrend::Quadratic) v += hyper_.trend_variance * quadratic_trend_features(scale(x)).rowwise().squaredNorm();
+  return v;
 }
 
 Eigen::MatrixXd GaussianProcess::cross_covariance(const Eigen::MatrixXd& x) const {
   // the training inputs were scaled once, in set_data
-  return hyper_.signal_variance * matern_matrix(scaled_sq_distance(x_scaled_, scale(x), hyper_.length_scales));
+  return scaled_covariance(x_scaled_, scale(x));
 }
 
 Eigen::MatrixXd GaussianProcess::whitened_cross_covariance(const Eigen::MatrixXd& x) const {
@@ -220,7 +265,7 @@ GpPrediction GaussianProcess::predict(const Eigen::MatrixXd& x, bool include_noi
   const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(cross);
   GpPrediction out;
   out.mean = (cross.transpose() * alpha_).array() * y_scale_ + y_mean_;
-  Eigen::VectorXd var = (hyper_.signal_variance - v.colwise().squaredNorm().array()).matrix();
+  Eigen::VectorXd var = prior_variance(x) - v.colwise().squaredNorm().transpose();
   if (include_noise) var.array() += hyper_.noise_variance;
   out.variance = var.cwiseMax(0.0) * (y_scale_ * y_scale_);
   return out;
@@ -229,11 +274,13 @@ GpPrediction GaussianProcess::predict(const Eigen::MatrixXd& x, bool include_noi
 nlohmann::json GaussianProcess::to_json() const {
   nlohmann::json out;
   out["format"] = "ampere-gp/1";
+  if (trend_ != GpTrend::None) out["trend"] = gp_trend_name(trend_);
   out["bounds"] = nlohmann::json::array();
   for (const auto& b : bounds_) out["bounds"].push_back({b.first, b.second});
   out["hyperparameters"] = {{"signal_variance", hyper_.signal_variance},
                             {"length_scales", hyper_.length_scales},
                             {"noise_variance", hyper_.noise_variance}};
+  if (trend_ != GpTrend::None) out["hyperparameters"]["trend_variance"] = hyper_.trend_variance;
   out["x"] = nlohmann::json::array();
   for (Eigen::Index i = 0; i < x_.rows(); ++i) {
     std::vector<double> row;
@@ -253,12 +300,13 @@ GaussianProcess GaussianProcess::from_json(const nlohmann::json& json) {
                    "format: expected \"ampere-gp/1\"");
     std::vector<std::pair<double, double>> bounds;
     for (const auto& b : json.at("bounds")) bounds.emplace_back(b.at(0).get<double>(), b.at(1).get<double>());
-    GaussianProcess gp(bounds);
+    GaussianProcess gp(bounds, parse_gp_trend(json.value("trend", "none")));
     GpHyperparameters h;
     const auto& hj = json.at("hyperparameters");
     h.signal_variance = hj.at("signal_variance").get<double>();
     h.length_scales = hj.at("length_scales").get<std::vector<double>>();
     h.noise_variance = hj.at("noise_variance").get<double>();
+    if (gp.trend() != GpTrend::None) h.trend_variance = hj.at("trend_variance").get<double>();
     gp.set_hyperparameters(h);
     const auto& xs = json.at("x");
     const auto ys = json.at("y").get<std::vector<double>>();

@@ -1,5 +1,6 @@
 // The GP of docs/method.md §3: σ_f²·Matérn(ν=5/2, ARD) + σ_n²·δ, inputs scaled to [0, 1] by the kind's
-// channel bounds, targets standardized (scikit-learn's normalize_y=True), hyper-parameters by
+// channel bounds, optionally plus a quadratic trend σ_t²·φ(u)ᵀφ(u′) (docs/method.md §9: the cost of
+// every shipped layer type is, to first order, a quadratic polynomial of its channels), targets standardized (scikit-learn's normalize_y=True), hyper-parameters by
 // L-BFGS-B (LBFGSpp) on the log marginal likelihood in log space with fixed-seed restarts.
 //
 // Units: hyper-parameters live in the normalized target space (as in scikit-learn); predictions
@@ -9,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -19,11 +21,20 @@
 
 namespace ampere {
 
+/// The kernel's form: the paper's Matérn 5/2 alone, or Matérn 5/2 plus a quadratic trend: a Bayesian
+/// linear model on φ(u) = (u_1..u_d, u_i·u_j for i <= j), u the inputs scaled to [0, 1], with weight
+/// prior N(0, σ_t²·I). The constant term stays with the targets' normalization (or GLS mean).
+enum class GpTrend { None, Quadratic };
+/// "none", "quadratic"; parse throws InputError naming the choices.
+const char* gp_trend_name(GpTrend trend);
+GpTrend parse_gp_trend(const std::string& name);
+
 /// Kernel hyper-parameters (normalized target space; length-scales in scaled input space).
 struct GpHyperparameters {
   double signal_variance = 1.0;        ///< σ_f²
   std::vector<double> length_scales;   ///< one per input dimension
   double noise_variance = 1e-2;        ///< σ_n²
+  double trend_variance = 1.0;         ///< σ_t² (used with GpTrend::Quadratic only)
 };
 
 /// Search space and restarts of the hyper-parameter fit (defaults: docs/method.md §3).
@@ -31,6 +42,7 @@ struct GpFitOptions {
   std::pair<double, double> length_scale_bounds{1e-2, 1e2};
   std::pair<double, double> signal_variance_bounds{1e-3, 1e3};
   std::pair<double, double> noise_variance_bounds{1e-6, 1.0};
+  std::pair<double, double> trend_variance_bounds{1e-4, 1e4};
   int restarts = 4;          ///< random starts after the first (scikit-learn's n_restarts_optimizer)
   std::uint64_t seed = 0;    ///< restarts are drawn from mt19937_64(seed): fits are reproducible
   int max_iterations = 500;  ///< per L-BFGS-B run
@@ -40,7 +52,7 @@ class GaussianProcess : public KindFunction {
  public:
   /// `input_bounds[d]` = (lo, hi) of input dimension d, used to scale inputs to [0, 1]
   /// (a dimension with lo == hi maps to 0). Throws InputError on lo > hi or non-finite bounds.
-  explicit GaussianProcess(std::vector<std::pair<double, double>> input_bounds);
+  explicit GaussianProcess(std::vector<std::pair<double, double>> input_bounds, GpTrend trend = GpTrend::None);
 
   /// Sets the training data and recomputes the posterior with the current hyper-parameters.
   /// `extra_noise_variance` (target units², one per row, may be empty) adds to that point's noise:
@@ -58,7 +70,7 @@ class GaussianProcess : public KindFunction {
 
   /// Log marginal likelihood of the normalized targets at the current hyper-parameters.
   double log_marginal_likelihood() const { return lml_; }
-  /// The same at θ = (log σ_f², log ℓ_1..d, log σ_n²), with its analytic gradient when asked.
+  /// The same at θ = (log σ_f², log ℓ_1..d, log σ_n²[, log σ_t²]), with its analytic gradient when asked.
   double log_marginal_likelihood(const Eigen::VectorXd& theta, Eigen::VectorXd* gradient) const;
 
   /// Predictive mean and variance at `x` (rows of raw channels). The variance is the latent
@@ -66,6 +78,7 @@ class GaussianProcess : public KindFunction {
   GpPrediction predict(const Eigen::MatrixXd& x, bool include_noise = false) const override;
 
   std::size_t dimensions() const override { return bounds_.size(); }
+  GpTrend trend() const { return trend_; }
   std::size_t size() const { return static_cast<std::size_t>(y_.size()); }
   const Eigen::MatrixXd& inputs() const { return x_; }
   const Eigen::VectorXd& targets() const { return y_; }
@@ -76,9 +89,11 @@ class GaussianProcess : public KindFunction {
   nlohmann::json to_json() const override;
   static GaussianProcess from_json(const nlohmann::json& json);
 
-  // For acquisition (normalized space): the latent prior covariance k(a, b) of raw inputs, and
+  // For acquisition (normalized space): the latent prior covariance k(a, b) of raw inputs, its
+  // diagonal k(x, x), and
   // V = L⁻¹ k(X, x) so that the posterior covariance is k(a, b) − V_aᵀ V_b.
   Eigen::MatrixXd prior_covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) const;
+  Eigen::VectorXd prior_variance(const Eigen::MatrixXd& x) const;
   Eigen::MatrixXd whitened_cross_covariance(const Eigen::MatrixXd& x) const;
   /// Converts a variance in normalized units to target units².
   double target_variance_scale() const { return y_scale_ * y_scale_; }
@@ -91,11 +106,16 @@ class GaussianProcess : public KindFunction {
   Eigen::VectorXd theta() const;
   GpHyperparameters from_theta(const Eigen::VectorXd& theta) const;
 
+  /// Prior covariance of scaled inputs (either side already in [0, 1]).
+  Eigen::MatrixXd scaled_covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) const;
+
   std::vector<std::pair<double, double>> bounds_;
+  GpTrend trend_ = GpTrend::None;
   GpHyperparameters hyper_;
   Eigen::MatrixXd x_;         // raw
   Eigen::MatrixXd x_scaled_;
   std::vector<Eigen::MatrixXd> sq_diff_;  // per dimension: (x_i,d − x_j,d)², scaled inputs
+  Eigen::MatrixXd trend_gram_;            // φ(u_i)ᵀφ(u_j) (quadratic trend only)
   Eigen::VectorXd y_;         // raw
   Eigen::VectorXd y_norm_;
   Eigen::VectorXd extra_noise_;  // normalized units
@@ -112,6 +132,8 @@ double matern52(double r);
 /// length-scales: an a.rows() × b.rows() matrix.
 Eigen::MatrixXd matern52_correlation(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
                                      const std::vector<double>& length_scales);
+/// The quadratic trend's features of scaled inputs: per row (u_1..u_d, u_i·u_j for i <= j).
+Eigen::MatrixXd quadratic_trend_features(const Eigen::MatrixXd& scaled);
 /// Raw inputs scaled to [0, 1] per column by `bounds` (a column with lo == hi maps to 0); throws
 /// InputError when the column count differs from the bounds'.
 Eigen::MatrixXd scale_to_unit(const Eigen::MatrixXd& x, const std::vector<std::pair<double, double>>& bounds);

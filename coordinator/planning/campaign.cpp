@@ -1,6 +1,7 @@
 #include "coordinator/planning/campaign.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.hpp"
 
@@ -26,6 +27,61 @@ std::vector<std::pair<KindKey, Channels>> subtractions(const ProfileKind& kind, 
     case BlockRole::Hidden: return {{kind.input_helper, {channels.front()}}, {kind.output_helper, {channels.back()}}};
   }
   return {};
+}
+
+/// Forward FLOPs per sample of `kind`'s block at `channels`, read from its variant network.
+double block_work(const ProfileKind& kind, const Channels& channels, const std::vector<ProfileKind>& plan) {
+  for (const Block& b : parse_blocks(variant_network(kind, channels, plan).model))
+    if (b.kind == kind.key) return b.forward_flops;
+  throw InputError("variant network of " + kind.key.str() + " has no block of its kind");
+}
+
+/// The kind's work as a polynomial of its scaled channels, p·(1, φ(u)) (docs/method.md §9): fitted by
+/// least squares on a grid that avoids C_in == C_out (a residual block without its projection
+/// shortcut costs less there), kept only when it reproduces the grid to 1e-6. Empty otherwise: the
+/// kind then has no work term, and its GP carries all of its cost.
+std::vector<double> work_polynomial(const ProfileKind& kind, const std::vector<ProfileKind>& plan) {
+  const std::vector<ChannelRange> bounds = kind.bounds();
+  const std::size_t dims = bounds.size();
+  if (dims == 0 || dims > 2) return {};
+  const std::vector<double> fractions[2] = {{0.0, 0.31, 0.64, 1.0}, {0.07, 0.42, 0.81, 0.96}};
+  std::vector<Channels> grid;
+  const auto at = [&](std::size_t d, double f) {  // the nearest valid channel count
+    const ChannelRange& r = bounds[d];
+    const std::int64_t m = std::max<std::int64_t>(1, r.multiple_of);
+    const std::int64_t lo = (r.min + m - 1) / m * m, hi = r.max / m * m;
+    const double v = static_cast<double>(r.min) + f * static_cast<double>(r.max - r.min);
+    return std::clamp<std::int64_t>(std::llround(v / static_cast<double>(m)) * m, lo, std::max(lo, hi));
+  };
+  if (dims == 1) {
+    for (double f : fractions[0]) grid.push_back({at(0, f)});
+  } else {
+    for (double f : fractions[0])
+      for (double g : fractions[1])
+        if (at(0, f) != at(1, g)) grid.push_back({at(0, f), at(1, g)});
+  }
+  std::sort(grid.begin(), grid.end());
+  grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
+  std::vector<std::pair<double, double>> raw_bounds;
+  for (const ChannelRange& r : bounds) raw_bounds.emplace_back(static_cast<double>(r.min), static_cast<double>(r.max));
+  Eigen::MatrixXd x(static_cast<Eigen::Index>(grid.size()), static_cast<Eigen::Index>(dims));
+  Eigen::VectorXd work(x.rows());
+  try {
+    for (Eigen::Index i = 0; i < x.rows(); ++i) {
+      for (std::size_t d = 0; d < dims; ++d) x(i, static_cast<Eigen::Index>(d)) = static_cast<double>(grid[static_cast<std::size_t>(i)][d]);
+      work[i] = block_work(kind, grid[static_cast<std::size_t>(i)], plan);
+    }
+  } catch (const InputError&) {
+    return {};  // a grid point the family cannot build: no work term for this kind
+  }
+  const Eigen::MatrixXd phi = quadratic_trend_features(scale_to_unit(x, raw_bounds));
+  Eigen::MatrixXd features(x.rows(), phi.cols() + 1);
+  features.col(0).setOnes();
+  features.rightCols(phi.cols()) = phi;
+  if (features.rows() < features.cols() || work.cwiseAbs().maxCoeff() <= 0) return {};
+  const Eigen::VectorXd p = features.colPivHouseholderQr().solve(work);
+  if ((features * p - work).cwiseAbs().maxCoeff() > 1e-6 * work.cwiseAbs().maxCoeff()) return {};
+  return std::vector<double>(p.data(), p.data() + p.size());
 }
 
 }  // namespace
@@ -142,7 +198,7 @@ void Campaign::fit(Kind& k) {
   options.seed = settings_.seed;
   auto fit_one = [&](const Eigen::VectorXd& y, const Eigen::VectorXd& noise,
                      const std::shared_ptr<const GaussianProcess>& previous) {
-    auto gp = std::make_shared<GaussianProcess>(bounds);
+    auto gp = std::make_shared<GaussianProcess>(bounds, settings_.trend);
     if (previous) gp->set_hyperparameters(previous->hyperparameters());  // warm start
     gp->set_data(x, y, noise);
     gp->fit(options);
@@ -323,7 +379,8 @@ JointProblem Campaign::joint_problem() {
   for (const Kind& k : kinds_) {
     index[k.profile.key] = problem.keys.size();
     problem.keys.push_back(k.profile.key);
-    JointKind joint{k.profile.key.str(), {}};
+    JointKind joint{k.profile.key.str(), {}, settings_.trend, {}};
+    if (settings_.work_mean) joint.work_polynomial = work_polynomial(k.profile, plan_);
     for (const ChannelRange& r : k.profile.bounds()) joint.bounds.emplace_back(static_cast<double>(r.min), static_cast<double>(r.max));
     problem.kinds.push_back(std::move(joint));
   }
@@ -365,13 +422,17 @@ JointProblem Campaign::joint_problem() {
     double typical = 0;
     for (const JointMeasurement& m : data) typical += m.value / static_cast<double>(data.size());
     JointHyperparameters h;
+    h.absolute_noise_variance = 1e-4 * typical * typical;
     for (Kind& k : kinds_) {
-      JointKindHyperparameters kh{0.0, typical * typical, std::vector<double>(k.profile.bounds().size(), 1.0)};
+      JointKindHyperparameters kh{0.0, typical * typical, std::vector<double>(k.profile.bounds().size(), 1.0),
+                                  settings_.trend == GpTrend::Quadratic ? typical * typical : 0.0};
       const std::shared_ptr<const GaussianProcess>& gp = energy ? k.joules_gp : k.seconds_gp;
       if (gp != nullptr) {
         kh.mean = gp->targets().mean();
         kh.signal_variance = gp->hyperparameters().signal_variance * gp->target_variance_scale();
         kh.length_scales = gp->hyperparameters().length_scales;
+        if (gp->trend() == settings_.trend && settings_.trend == GpTrend::Quadratic)
+          kh.trend_variance = gp->hyperparameters().trend_variance * gp->target_variance_scale();
       }
       h.kinds.push_back(std::move(kh));
     }

@@ -50,6 +50,12 @@ struct CampaignSettings {
   double converged_relative_std = kConvergedRelativeStd;
   std::uint64_t seed = 0;  ///< GP restarts
   EstimatorMethod estimator = EstimatorMethod::Subtractive;
+  /// The kernels' trend (docs/method.md §9); GpTrend::None is the paper's Matérn alone.
+  GpTrend trend = GpTrend::Quadratic;
+  /// Joint fits: every kind's mean follows its block's FLOPs with one slope shared by the class
+  /// (docs/method.md §9: measured, no better on the shipped families, so off by default); false is
+  /// a constant mean per kind, as the paper's.
+  bool work_mean = false;
 };
 
 /// A variant network to measure.

@@ -31,7 +31,24 @@ Eigen::VectorXd to_vector(const std::vector<double>& v) {
   return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size()));
 }
 
+Eigen::MatrixXd with_constant(const Eigen::MatrixXd& scaled) {
+  const Eigen::MatrixXd phi = quadratic_trend_features(scaled);
+  Eigen::MatrixXd out(scaled.rows(), phi.cols() + 1);
+  out.col(0).setOnes();
+  out.rightCols(phi.cols()) = phi;
+  return out;
+}
+
 }  // namespace
+
+Eigen::VectorXd work_at(const std::vector<double>& polynomial, const std::vector<std::pair<double, double>>& bounds,
+                        const Eigen::MatrixXd& x) {
+  if (polynomial.empty()) return Eigen::VectorXd::Zero(x.rows());
+  const Eigen::MatrixXd features = with_constant(scale_to_unit(x, bounds));
+  AMPERE_REQUIRE(static_cast<Eigen::Index>(polynomial.size()) == features.cols(), "work polynomial: ", polynomial.size(),
+                 " coefficients for ", bounds.size(), " channels (", features.cols(), " expected)");
+  return features * to_vector(polynomial);
+}
 
 // ---------------------------------------------------------------------------------------------
 // JointKindPosterior
@@ -49,7 +66,10 @@ JointKindPosterior::JointKindPosterior(Parts parts) : parts_(std::move(parts)) {
                  parts_.prior.length_scales.size(), " length-scales for ", parts_.bounds.size(), " channels");
   AMPERE_REQUIRE(std::isfinite(parts_.prior.mean) && parts_.prior.signal_variance > 0,
                  "joint kind posterior: the mean must be finite and the signal variance positive");
+  AMPERE_REQUIRE(std::isfinite(parts_.prior.trend_variance) && parts_.prior.trend_variance >= 0,
+                 "joint kind posterior: the trend variance must be finite and >= 0");
   for (double l : parts_.prior.length_scales) AMPERE_REQUIRE(l > 0, "joint kind posterior: length-scales must be positive");
+  work_at(parts_.mean_polynomial, parts_.bounds, Eigen::MatrixXd::Zero(1, static_cast<Eigen::Index>(parts_.bounds.size())));  // checks its length
   AMPERE_REQUIRE(parts_.weights.allFinite() && parts_.precision.allFinite() && parts_.instances.allFinite(),
                  "joint kind posterior: non-finite weights, precision or instances");
   scaled_instances_ = scale(parts_.instances);
@@ -58,11 +78,19 @@ JointKindPosterior::JointKindPosterior(Parts parts) : parts_(std::move(parts)) {
 Eigen::MatrixXd JointKindPosterior::scale(const Eigen::MatrixXd& x) const { return scale_to_unit(x, parts_.bounds); }
 
 GpPrediction JointKindPosterior::predict(const Eigen::MatrixXd& x, bool /*include_noise*/) const {
-  const Eigen::MatrixXd c = matern52_correlation(scale(x), scaled_instances_, parts_.prior.length_scales);  // m × N
+  const Eigen::MatrixXd u = scale(x);
+  Eigen::MatrixXd c = matern52_correlation(u, scaled_instances_, parts_.prior.length_scales);  // m × N
+  Eigen::VectorXd prior = Eigen::VectorXd::Constant(x.rows(), parts_.prior.signal_variance);
+  if (parts_.prior.trend_variance > 0) {
+    const Eigen::MatrixXd phi = quadratic_trend_features(u);
+    c += (parts_.prior.trend_variance / parts_.prior.signal_variance) * phi * quadratic_trend_features(scaled_instances_).transpose();
+    prior += parts_.prior.trend_variance * phi.rowwise().squaredNorm();
+  }
   GpPrediction out;
   out.mean = (c * parts_.weights).array() + parts_.prior.mean;
+  out.mean += work_at(parts_.mean_polynomial, parts_.bounds, x);
   const Eigen::MatrixXd cp = c * parts_.precision;
-  out.variance = (parts_.prior.signal_variance - (cp.array() * c.array()).rowwise().sum()).matrix().cwiseMax(0.0);
+  out.variance = (prior.array() - (cp.array() * c.array()).rowwise().sum()).matrix().cwiseMax(0.0);
   return out;
 }
 
@@ -74,6 +102,7 @@ nlohmann::json JointKindPosterior::to_json() const {
   out["mean"] = parts_.prior.mean;
   out["signal_variance"] = parts_.prior.signal_variance;
   out["length_scales"] = parts_.prior.length_scales;
+  if (parts_.prior.trend_variance > 0) out["trend_variance"] = parts_.prior.trend_variance;  // quadratic trend
   out["instances"] = nlohmann::json::array();
   for (Eigen::Index i = 0; i < parts_.instances.rows(); ++i) {
     std::vector<double> row(parts_.instances.cols());
@@ -86,6 +115,7 @@ nlohmann::json JointKindPosterior::to_json() const {
     for (Eigen::Index j = 0; j < parts_.precision.cols(); ++j) precision.push_back(parts_.precision(i, j));
   out["precision"] = precision;  // row-major
   out["measurements"] = parts_.measurements;
+  if (!parts_.mean_polynomial.empty()) out["mean_polynomial"] = parts_.mean_polynomial;
   return out;
 }
 
@@ -98,6 +128,7 @@ JointKindPosterior JointKindPosterior::from_json(const nlohmann::json& json) {
     parts.prior.mean = json.at("mean").get<double>();
     parts.prior.signal_variance = json.at("signal_variance").get<double>();
     parts.prior.length_scales = json.at("length_scales").get<std::vector<double>>();
+    parts.prior.trend_variance = json.value("trend_variance", 0.0);
     const auto& instances = json.at("instances");
     const auto n = static_cast<Eigen::Index>(instances.size());
     const auto dims = static_cast<Eigen::Index>(parts.bounds.size());
@@ -116,6 +147,7 @@ JointKindPosterior JointKindPosterior::from_json(const nlohmann::json& json) {
     for (Eigen::Index i = 0; i < n; ++i)
       for (Eigen::Index j = 0; j < n; ++j) parts.precision(i, j) = precision[static_cast<std::size_t>(i * n + j)];
     parts.measurements = json.at("measurements").get<std::size_t>();
+    parts.mean_polynomial = json.value("mean_polynomial", std::vector<double>{});
     return JointKindPosterior(std::move(parts));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("saved joint kind posterior: ") + e.what());
@@ -141,7 +173,8 @@ JointAdditiveGp::JointAdditiveGp(std::vector<JointKind> kinds, std::vector<Joint
   measurements_ = n;
   y_.resize(n);
   extra_.resize(n);
-  counts_ = Eigen::MatrixXd::Zero(n, kind_count);
+  for (const KindData& data : kinds_) has_work_ = has_work_ || !data.kind.work_polynomial.empty();
+  design_ = Eigen::MatrixXd::Zero(n, kind_count + (has_work_ ? 1 : 0));
   std::vector<std::map<std::vector<double>, Eigen::Index>> settings(kinds_.size());
   std::vector<std::vector<std::vector<double>>> setting_rows(kinds_.size());
   for (Eigen::Index j = 0; j < n; ++j) {
@@ -170,9 +203,20 @@ JointAdditiveGp::JointAdditiveGp(std::vector<JointKind> kinds, std::vector<Joint
       auto [it, added] = settings[block.kind].emplace(block.channels, static_cast<Eigen::Index>(setting_rows[block.kind].size()));
       if (added) setting_rows[block.kind].push_back(block.channels);
       merged[{block.kind, it->second}] += 1.0;
-      counts_(j, static_cast<Eigen::Index>(block.kind)) += 1.0;
+      design_(j, static_cast<Eigen::Index>(block.kind)) += 1.0;
+      if (has_work_) {
+        Eigen::MatrixXd x(1, static_cast<Eigen::Index>(bounds.size()));
+        for (std::size_t d = 0; d < bounds.size(); ++d) x(0, static_cast<Eigen::Index>(d)) = block.channels[d];
+        design_(j, kind_count) += work_at(kinds_[block.kind].kind.work_polynomial, bounds, x)[0];
+      }
     }
     for (const auto& [key, count] : merged) kinds_[key.first].entries.push_back(Entry{j, key.second, count});
+  }
+  if (has_work_) {
+    work_scale_ = design_.col(kind_count).cwiseAbs().mean();
+    AMPERE_REQUIRE(std::isfinite(work_scale_) && work_scale_ > 0, "joint GP: the measurements' work is ", work_scale_,
+                   " (must be finite and > 0 when kinds give work polynomials)");
+    design_.col(kind_count) /= work_scale_;
   }
   scale_ = y_.array().abs().mean();
   y_ /= scale_;
@@ -190,9 +234,15 @@ JointAdditiveGp::JointAdditiveGp(std::vector<JointKind> kinds, std::vector<Joint
       for (Eigen::Index j = 0; j < rows; ++j) diff.col(j) = (data.scaled.col(d).array() - data.scaled(j, d)).square().matrix();
       data.sq_diff.push_back(std::move(diff));
     }
+    if (data.kind.trend == GpTrend::Quadratic) {
+      const Eigen::MatrixXd phi = quadratic_trend_features(data.scaled);
+      data.trend_gram = phi * phi.transpose();
+    }
   }
+  hyper_.absolute_noise_variance = 1e-4 * scale_ * scale_;
   for (const KindData& data : kinds_)
-    hyper_.kinds.push_back({0.0, scale_ * scale_, std::vector<double>(data.kind.bounds.size(), 1.0)});
+    hyper_.kinds.push_back({0.0, scale_ * scale_, std::vector<double>(data.kind.bounds.size(), 1.0),
+                            data.kind.trend == GpTrend::Quadratic ? scale_ * scale_ : 0.0});
   update_posterior(nullptr);
 }
 
@@ -200,11 +250,14 @@ bool JointAdditiveGp::measured(std::size_t kind) const { return kind < kinds_.si
 
 Eigen::VectorXd JointAdditiveGp::theta() const {
   std::vector<double> t;
-  for (const JointKindHyperparameters& h : hyper_.kinds) {
+  for (std::size_t k = 0; k < kinds_.size(); ++k) {
+    const JointKindHyperparameters& h = hyper_.kinds[k];
     t.push_back(std::log(h.signal_variance / (scale_ * scale_)));
     for (double l : h.length_scales) t.push_back(std::log(l));
+    if (kinds_[k].kind.trend == GpTrend::Quadratic) t.push_back(std::log(h.trend_variance / (scale_ * scale_)));
   }
   t.push_back(std::log(hyper_.relative_noise_variance));
+  t.push_back(std::log(hyper_.absolute_noise_variance / (scale_ * scale_)));
   return to_vector(t);
 }
 
@@ -216,14 +269,20 @@ JointHyperparameters JointAdditiveGp::from_theta(const Eigen::VectorXd& theta, c
     kh.mean = means[static_cast<Eigen::Index>(k)] * scale_;
     kh.signal_variance = std::exp(theta[at++]) * scale_ * scale_;
     for (std::size_t d = 0; d < kinds_[k].kind.bounds.size(); ++d) kh.length_scales.push_back(std::exp(theta[at++]));
+    if (kinds_[k].kind.trend == GpTrend::Quadratic) kh.trend_variance = std::exp(theta[at++]) * scale_ * scale_;
     h.kinds.push_back(std::move(kh));
   }
   h.relative_noise_variance = std::exp(theta[at]);
+  h.absolute_noise_variance = std::exp(theta[at + 1]) * scale_ * scale_;
+  if (has_work_) h.work_coefficient = means[means.size() - 1] * scale_ / work_scale_;
   return h;
 }
 
-Eigen::MatrixXd JointAdditiveGp::kind_correlation(const KindData& k, const std::vector<double>& length_scales) const {
-  return matern52_correlation(k.scaled, k.scaled, length_scales);
+Eigen::MatrixXd JointAdditiveGp::kind_covariance(const KindData& k, double signal, const std::vector<double>& length_scales,
+                                                 double trend) const {
+  Eigen::MatrixXd c = signal * matern52_correlation(k.scaled, k.scaled, length_scales);
+  if (k.kind.trend == GpTrend::Quadratic) c += trend * k.trend_gram;
+  return c;
 }
 
 // O(n³) for the Cholesky factor plus O(Σ_k E_k²) to assemble K, E_k = the kind's entries.
@@ -235,13 +294,14 @@ JointAdditiveGp::Evaluation JointAdditiveGp::evaluate(const Eigen::VectorXd& the
     const double signal = std::exp(theta[at++]);
     std::vector<double> ls;
     for (std::size_t d = 0; d < data.kind.bounds.size(); ++d) ls.push_back(std::exp(theta[at++]));
+    const double trend = data.kind.trend == GpTrend::Quadratic ? std::exp(theta[at++]) : 0.0;
     if (data.entries.empty()) continue;
-    const Eigen::MatrixXd c = signal * kind_correlation(data, ls);
+    const Eigen::MatrixXd c = kind_covariance(data, signal, ls, trend);
     for (const Entry& a : data.entries)
       for (const Entry& b : data.entries) k(a.measurement, b.measurement) += a.count * b.count * c(a.instance, b.instance);
   }
-  const double relative_noise = std::exp(theta[at]);
-  k.diagonal().array() += relative_noise * y_.array().square() + extra_.array() + kBaseJitter;
+  const double relative_noise = std::exp(theta[at]), absolute_noise = std::exp(theta[at + 1]);
+  k.diagonal().array() += relative_noise * y_.array().square() + absolute_noise + extra_.array() + kBaseJitter;
   Evaluation e;
   e.chol = robust_cholesky(std::move(k));
   auto solve = [&](const Eigen::MatrixXd& rhs) {
@@ -252,13 +312,13 @@ JointAdditiveGp::Evaluation JointAdditiveGp::evaluate(const Eigen::VectorXd& the
   if (fixed_means != nullptr) {
     e.means = *fixed_means;
   } else {
-    const Eigen::MatrixXd q = solve(counts_);  // K⁻¹A
-    Eigen::MatrixXd normal = counts_.transpose() * q;
+    const Eigen::MatrixXd q = solve(design_);  // K⁻¹A
+    Eigen::MatrixXd normal = design_.transpose() * q;
     normal.diagonal().array() += kMeanRidge;
     e.means = normal.ldlt().solve(q.transpose() * y_);
     penalty = 0.5 * kMeanRidge * e.means.squaredNorm();
   }
-  const Eigen::VectorXd residual = y_ - counts_ * e.means;
+  const Eigen::VectorXd residual = y_ - design_ * e.means;
   e.alpha = solve(residual);
   e.lml = -0.5 * residual.dot(e.alpha) - e.chol.diagonal().array().log().sum() - 0.5 * static_cast<double>(n) * kLog2Pi -
           penalty;
@@ -276,6 +336,8 @@ double JointAdditiveGp::log_marginal_likelihood(const Eigen::VectorXd& theta, Ei
     const double signal = std::exp(theta[at++]);
     std::vector<double> ls;
     for (std::size_t d = 0; d < data.kind.bounds.size(); ++d) ls.push_back(std::exp(theta[at++]));
+    const Eigen::Index trend_at = at;
+    const double trend = data.kind.trend == GpTrend::Quadratic ? std::exp(theta[at++]) : 0.0;
     if (data.entries.empty()) continue;
     const Eigen::Index settings = data.raw.rows();
     Eigen::MatrixXd g = Eigen::MatrixXd::Zero(settings, settings);  // Sᵀ W S
@@ -291,18 +353,24 @@ double JointAdditiveGp::log_marginal_likelihood(const Eigen::VectorXd& theta, Ei
     const Eigen::ArrayXXd wg = g.array() * (signal * 5.0 / 3.0) * (1.0 + kSqrt5 * r) * expo;
     for (std::size_t d = 0; d < ls.size(); ++d)
       (*gradient)[first + 1 + static_cast<Eigen::Index>(d)] = 0.5 * (wg * data.sq_diff[d].array()).sum() / (ls[d] * ls[d]);
+    if (data.kind.trend == GpTrend::Quadratic) (*gradient)[trend_at] = 0.5 * trend * (g.array() * data.trend_gram.array()).sum();
   }
   const double relative_noise = std::exp(theta[at]);
   (*gradient)[at] = 0.5 * relative_noise * (w.diagonal().array() * y_.array().square()).sum();
+  (*gradient)[at + 1] = 0.5 * std::exp(theta[at + 1]) * w.diagonal().sum();
   return e.lml;
 }
 
 void JointAdditiveGp::set_hyperparameters(const JointHyperparameters& hyper) {
   AMPERE_REQUIRE(hyper.kinds.size() == kinds_.size(), "joint GP: ", hyper.kinds.size(), " kinds' hyper-parameters for ",
                  kinds_.size(), " kinds");
+  AMPERE_REQUIRE(hyper.absolute_noise_variance > 0 && std::isfinite(hyper.absolute_noise_variance),
+                 "joint GP: the absolute noise variance must be positive");
   AMPERE_REQUIRE(hyper.relative_noise_variance > 0 && std::isfinite(hyper.relative_noise_variance),
                  "joint GP: the relative noise variance must be positive");
-  Eigen::VectorXd means(static_cast<Eigen::Index>(kinds_.size()));
+  Eigen::VectorXd means(design_.cols());
+  AMPERE_REQUIRE(std::isfinite(hyper.work_coefficient), "joint GP: the work coefficient must be finite");
+  if (has_work_) means[means.size() - 1] = hyper.work_coefficient * work_scale_ / scale_;
   for (std::size_t k = 0; k < kinds_.size(); ++k) {
     const JointKindHyperparameters& h = hyper.kinds[k];
     AMPERE_REQUIRE(h.length_scales.size() == kinds_[k].kind.bounds.size(), "joint GP: kind ", kinds_[k].kind.name, ": ",
@@ -310,6 +378,8 @@ void JointAdditiveGp::set_hyperparameters(const JointHyperparameters& hyper) {
     AMPERE_REQUIRE(h.signal_variance > 0 && std::isfinite(h.mean), "joint GP: kind ", kinds_[k].kind.name,
                    ": the signal variance must be positive and the mean finite");
     for (double l : h.length_scales) AMPERE_REQUIRE(l > 0, "joint GP: kind ", kinds_[k].kind.name, ": length-scales must be positive");
+    AMPERE_REQUIRE(kinds_[k].kind.trend == GpTrend::None || (h.trend_variance > 0 && std::isfinite(h.trend_variance)),
+                   "joint GP: kind ", kinds_[k].kind.name, ": the trend variance must be positive");
     means[static_cast<Eigen::Index>(k)] = h.mean / scale_;
   }
   hyper_ = hyper;
@@ -319,6 +389,7 @@ void JointAdditiveGp::set_hyperparameters(const JointHyperparameters& hyper) {
 void JointAdditiveGp::update_posterior(const Eigen::VectorXd* fixed_means) {
   posterior_ = evaluate(theta(), fixed_means);
   for (std::size_t k = 0; k < kinds_.size(); ++k) hyper_.kinds[k].mean = posterior_.means[static_cast<Eigen::Index>(k)] * scale_;
+  if (has_work_) hyper_.work_coefficient = posterior_.means[posterior_.means.size() - 1] * scale_ / work_scale_;
   lml_ = posterior_.lml;
   k_inverse_ = inverse_from_cholesky(posterior_.chol);
 }
@@ -335,9 +406,15 @@ void JointAdditiveGp::fit(const JointFitOptions& options) {
       lower[at] = std::log(options.length_scale_bounds.first);
       upper[at++] = std::log(options.length_scale_bounds.second);
     }
+    if (data.kind.trend == GpTrend::Quadratic) {
+      lower[at] = std::log(options.trend_variance_bounds.first);
+      upper[at++] = std::log(options.trend_variance_bounds.second);
+    }
   }
   lower[at] = std::log(options.relative_noise_bounds.first);
   upper[at] = std::log(options.relative_noise_bounds.second);
+  lower[at + 1] = std::log(options.absolute_noise_bounds.first);
+  upper[at + 1] = std::log(options.absolute_noise_bounds.second);
   std::uniform_real_distribution<double> spread(-kRestartSpread, kRestartSpread);
   const auto around_start = [&](std::mt19937_64& rng) {
     Eigen::VectorXd x = start;
@@ -352,7 +429,7 @@ void JointAdditiveGp::fit(const JointFitOptions& options) {
   const Eigen::VectorXd best = maximize_log_likelihood(
       [this](const Eigen::VectorXd& theta, Eigen::VectorXd* gradient) { return log_marginal_likelihood(theta, gradient); },
       start, lower, upper, around_start, search, "joint GP");
-  hyper_ = from_theta(best, Eigen::VectorXd::Zero(static_cast<Eigen::Index>(kinds_.size())));  // means: GLS, next
+  hyper_ = from_theta(best, Eigen::VectorXd::Zero(design_.cols()));  // means: GLS, next
   update_posterior(nullptr);
 }
 
@@ -373,11 +450,13 @@ std::shared_ptr<const JointKindPosterior> JointAdditiveGp::posterior(std::size_t
   JointKindPosterior::Parts parts;
   parts.bounds = data.kind.bounds;
   parts.prior = h;
+  if (data.kind.trend == GpTrend::None) parts.prior.trend_variance = 0;
   parts.instances = data.raw;
   parts.weights = w * (signal * scale_);
   parts.precision = p * (signal * signal * scale_ * scale_);
   parts.precision = 0.5 * (parts.precision + parts.precision.transpose()).eval();
   parts.measurements = data.entries.size();
+  for (double p : data.kind.work_polynomial) parts.mean_polynomial.push_back(hyper_.work_coefficient * p);
   return std::make_shared<const JointKindPosterior>(std::move(parts));
 }
 

@@ -30,16 +30,26 @@
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
+#include "common/gaussian_process.hpp"
 #include "common/kind_function.hpp"
 
 namespace ampere {
 
-/// A kind of the joint model: its name (for messages) and its channel bounds (inputs are scaled to
-/// [0, 1] by them, as in the kind's own GP).
+/// A kind of the joint model: its name (for messages), its channel bounds (inputs are scaled to
+/// [0, 1] by them, as in the kind's own GP), its kernel's trend (as in GaussianProcess), and its
+/// block's work: forward FLOPs per sample as a polynomial of the scaled channels, W(u) = p·(1, φ(u))
+/// with φ the quadratic trend's features (empty: the kind adds no work).
 struct JointKind {
   std::string name;
   std::vector<std::pair<double, double>> bounds;
+  GpTrend trend = GpTrend::None;
+  std::vector<double> work_polynomial;
 };
+
+/// The work polynomial's value at raw channels `x` (rows), or zeros when `polynomial` is empty.
+/// Throws InputError when its length is not 1 + |φ| for the bounds' dimensions.
+Eigen::VectorXd work_at(const std::vector<double>& polynomial, const std::vector<std::pair<double, double>>& bounds,
+                        const Eigen::MatrixXd& x);
 
 /// A block of a measured network: the index of its kind and its channels (raw).
 struct JointBlock {
@@ -56,16 +66,23 @@ struct JointMeasurement {
 };
 
 /// One kind's prior in target units: constant mean μ_k, signal variance σ_k², length-scales (scaled
-/// input space).
+/// input space), and the quadratic trend's weight variance σ_t² (kinds with that trend only).
 struct JointKindHyperparameters {
   double mean = 0;
   double signal_variance = 1;
   std::vector<double> length_scales;
+  double trend_variance = 0;
 };
 
 struct JointHyperparameters {
   std::vector<JointKindHyperparameters> kinds;  ///< one per kind, in the model's kind order
   double relative_noise_variance = 1e-4;        ///< σ_r²: noise variance as a fraction of y²
+  /// σ_a²: noise variance in target units², the same for every network (model misfit that does not
+  /// grow with the network: a block's small non-additive or non-smooth part).
+  double absolute_noise_variance = 1e-8;
+  /// β: target units per unit of work, shared by every kind (a GLS mean like μ_k); used when any
+  /// kind has a work polynomial. Every kind's mean is then μ_k + β·W_k(x).
+  double work_coefficient = 0;
 };
 
 /// Search space (σ_k² relative to the squared mean |target|) and restarts of the joint fit.
@@ -73,13 +90,16 @@ struct JointFitOptions {
   std::pair<double, double> signal_variance_bounds{1e-8, 1e2};
   std::pair<double, double> length_scale_bounds{1e-2, 1e2};
   std::pair<double, double> relative_noise_bounds{1e-8, 1e-1};
+  std::pair<double, double> absolute_noise_bounds{1e-10, 1e-1};  ///< relative to the squared mean |target|
+  std::pair<double, double> trend_variance_bounds{1e-8, 1e2};
   int restarts = 2;          ///< extra starts, drawn around the first (±1.5 in log space)
   std::uint64_t seed = 0;    ///< mt19937_64 seed of those draws: fits are reproducible
   int max_iterations = 300;  ///< per L-BFGS-B run
 };
 
-/// One kind's posterior under the joint model: mean(x) = μ + c(x)ᵀw, variance(x) = σ² − c(x)ᵀPc(x),
-/// where c(x) holds the Matérn correlations of x with the kind's measured channel settings.
+/// One kind's posterior under the joint model: mean(x) = μ + c(x)ᵀw, variance(x) = k(x, x)/σ²·σ² −
+/// c(x)ᵀPc(x), where c(x) = k(x, settings)/σ² holds the kernel of x with the kind's measured channel
+/// settings over σ² (the Matérn correlations, plus σ_t²/σ²·φ(x)ᵀφ(s) with the quadratic trend).
 class JointKindPosterior : public KindFunction {
  public:
   struct Parts {
@@ -89,6 +109,8 @@ class JointKindPosterior : public KindFunction {
     Eigen::VectorXd weights;    ///< w, target units
     Eigen::MatrixXd precision;  ///< P, target units⁻²·units² (var = σ² − cᵀPc)
     std::size_t measurements = 0;
+    /// β·W(x) of the kind, target units, over (1, φ(u)); empty: no work term in the mean.
+    std::vector<double> mean_polynomial;
   };
   explicit JointKindPosterior(Parts parts);
 
@@ -120,7 +142,8 @@ class JointAdditiveGp {
   void fit(const JointFitOptions& options = JointFitOptions());
   const JointHyperparameters& hyperparameters() const { return hyper_; }
 
-  /// θ = per kind (log σ_k², log ℓ_k,1..d), then log σ_r²; σ_k² relative to the squared target scale.
+  /// θ = per kind (log σ_k², log ℓ_k,1..d[, log σ_t,k²]), then log σ_r²; variances relative to the
+  /// squared target scale.
   Eigen::VectorXd theta() const;
   /// The profiled log marginal likelihood at θ (GLS means, ridge penalty included) and its exact
   /// gradient (the means' own derivative drops out at their optimum).
@@ -144,6 +167,7 @@ class JointAdditiveGp {
     Eigen::MatrixXd raw;                    // distinct settings, raw channels
     Eigen::MatrixXd scaled;                 // the same in [0, 1]
     std::vector<Eigen::MatrixXd> sq_diff;   // per dimension, between settings (scaled)
+    Eigen::MatrixXd trend_gram;             // φᵀφ between settings (quadratic trend only)
     std::vector<Entry> entries;
   };
   struct Evaluation {
@@ -153,7 +177,9 @@ class JointAdditiveGp {
     double lml = 0;
   };
   Evaluation evaluate(const Eigen::VectorXd& theta, const Eigen::VectorXd* fixed_means) const;
-  Eigen::MatrixXd kind_correlation(const KindData& k, const std::vector<double>& length_scales) const;
+  /// The kind's covariance between its settings (normalized units).
+  Eigen::MatrixXd kind_covariance(const KindData& k, double signal, const std::vector<double>& length_scales,
+                                  double trend) const;
   void update_posterior(const Eigen::VectorXd* fixed_means);
   JointHyperparameters from_theta(const Eigen::VectorXd& theta, const Eigen::VectorXd& means) const;
 
@@ -161,7 +187,9 @@ class JointAdditiveGp {
   Eigen::Index measurements_ = 0;
   Eigen::VectorXd y_;      // normalized
   Eigen::VectorXd extra_;  // normalized noise variances
-  Eigen::MatrixXd counts_; // n × K: blocks of each kind per measurement
+  Eigen::MatrixXd design_; // n × K (+1): blocks of each kind per measurement (then work / work_scale_)
+  bool has_work_ = false;
+  double work_scale_ = 1;
   double scale_ = 1;
   JointHyperparameters hyper_;
   Evaluation posterior_;

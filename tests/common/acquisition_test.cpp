@@ -140,15 +140,15 @@ TEST_CASE("convergence is not declared on the start points alone") {
   const Eigen::MatrixXd candidates = ampere::candidate_grid({range(1, 64)});
   const ampere::StopDecision early = ampere::stop_rule(gp, candidates, 100, 10.0);  // any std passes 1000%
   CHECK(early.reason == ampere::StopReason::KeepGoing);
-  Eigen::MatrixXd more(5, 1);
-  more << 1, 16, 32, 48, 64;
-  gp.set_data(more, Eigen::VectorXd::Constant(5, 1.0));
+  Eigen::MatrixXd more(10, 1);  // 2 start points + 8 guided
+  more << 1, 8, 16, 24, 32, 40, 48, 56, 60, 64;
+  gp.set_data(more, Eigen::VectorXd::Constant(10, 1.0));
   CHECK(ampere::stop_rule(gp, candidates, 100, 10.0).reason == ampere::StopReason::Converged);
 }
 
-TEST_CASE("a surface is not declared converged before its corners and 12 guided points") {
-  CHECK(ampere::guided_points_before_convergence(1) == 3);
-  CHECK(ampere::guided_points_before_convergence(2) == 12);
+TEST_CASE("a surface is not declared converged before its corners and 32 guided points") {
+  CHECK(ampere::guided_points_before_convergence(1) == 8);
+  CHECK(ampere::guided_points_before_convergence(2) == 32);
   const Eigen::MatrixXd candidates = ampere::candidate_grid({range(1, 64), range(1, 64)});
   // A flat surface: any threshold is met at once, so only the point count can keep it going.
   auto decision_on = [&](Eigen::Index points) {
@@ -159,6 +159,7 @@ TEST_CASE("a surface is not declared converged before its corners and 12 guided 
     return ampere::stop_rule(gp, candidates, 100, 10.0).reason;
   };
   CHECK(decision_on(7) == ampere::StopReason::KeepGoing);   // the old minimum: 4 corners + 3
-  CHECK(decision_on(15) == ampere::StopReason::KeepGoing);
-  CHECK(decision_on(16) == ampere::StopReason::Converged);  // 4 corners + 12
+  CHECK(decision_on(16) == ampere::StopReason::KeepGoing);  // the minimum before: 4 corners + 12
+  CHECK(decision_on(35) == ampere::StopReason::KeepGoing);
+  CHECK(decision_on(36) == ampere::StopReason::Converged);  // 4 corners + 32
 }

@@ -248,12 +248,20 @@ TEST_CASE("restarting the coordinator mid-campaign loses no stored result and th
   coordinator->wait_for_agents("sim-iphone", 1);
   const auto id = coordinator->client().start_campaign(slurp(models("cnn5")), "sim-iphone", 16, "max-variance").at("id").get<std::uint64_t>();
   std::map<std::uint64_t, std::vector<double>> before;
-  for (int i = 0; i < 300 && before.size() < 30; ++i) {
+  // at least one kind done (its fitted model stored) and 30 results in before the crash
+  auto a_kind_done = [&] {
+    const nlohmann::json status = coordinator->client().campaign_status(id);
+    for (const auto& kind : status.at(0).at("kinds"))
+      if (kind.at("state") != "waiting" && kind.at("state") != "profiling") return true;
+    return false;
+  };
+  for (int i = 0; i < 400 && (before.size() < 30 || !a_kind_done()); ++i) {
     std::this_thread::sleep_for(50ms);
     before.clear();
     for (const auto& r : ampere::open_store(coordinator->store)->results(id)) before[r.job_id] = r.measurement.seconds_per_iteration;
   }
   REQUIRE(before.size() >= 30);
+  REQUIRE(a_kind_done());
   coordinator->process->kill_hard();  // a crash, not a clean stop
   REQUIRE(ampere::open_store(coordinator->store)->campaigns().at(0).state == ampere::CampaignState::Running);
   coordinator->start(dir, {}, "coordinator-2.log");

@@ -26,7 +26,9 @@ const std::vector<double> kHiddenSide{4, 28, 64};
 
 enum Kind : std::size_t { O = 0, I = 1, H = 2 };
 
-std::vector<JointKind> kinds() { return {{"O", kOneD}, {"I", kOneD}, {"H", kTwoD}}; }
+std::vector<JointKind> kinds(GpTrend trend = GpTrend::None) {
+  return {{"O", kOneD, trend}, {"I", kOneD, trend}, {"H", kTwoD, trend}};
+}
 
 /// The variant networks of the three kinds, values from `o`, `i`, `h` (truth, or truth with noise).
 struct Synthetic {
@@ -81,16 +83,17 @@ double one_variance(const KindFunction& f, std::initializer_list<double> channel
 struct Subtractive {
   std::shared_ptr<GaussianProcess> o, i, h;
 };
-Subtractive subtractive(const Synthetic& s, const GpHyperparameters& one_d, const GpHyperparameters& two_d, bool fit) {
+Subtractive subtractive(const Synthetic& s, const GpHyperparameters& one_d, const GpHyperparameters& two_d, bool fit,
+                        GpTrend trend = GpTrend::None) {
   Subtractive out;
-  out.o = std::make_shared<GaussianProcess>(kOneD);
+  out.o = std::make_shared<GaussianProcess>(kOneD, trend);
   out.o->set_hyperparameters(one_d);
   Eigen::VectorXd o_noise(static_cast<Eigen::Index>(kOutputPoints.size()));
   for (std::size_t k = 0; k < kOutputPoints.size(); ++k) o_noise[static_cast<Eigen::Index>(k)] = s.measurements[k].noise_variance;
   out.o->set_data(column(kOutputPoints), column(s.o_values), o_noise);
   if (fit) out.o->fit();
   const GpPrediction o_at_i = out.o->predict(column(kInputPoints));
-  out.i = std::make_shared<GaussianProcess>(kOneD);
+  out.i = std::make_shared<GaussianProcess>(kOneD, trend);
   out.i->set_hyperparameters(one_d);
   out.i->set_data(column(kInputPoints), column(s.i_values) - o_at_i.mean, o_at_i.variance);
   if (fit) out.i->fit();
@@ -101,7 +104,7 @@ Subtractive subtractive(const Synthetic& s, const GpHyperparameters& one_d, cons
     x(r, 1) = b(r, 0) = s.h_points[static_cast<std::size_t>(r)].second;
   }
   const GpPrediction i_at = out.i->predict(a), o_at = out.o->predict(b);
-  out.h = std::make_shared<GaussianProcess>(kTwoD);
+  out.h = std::make_shared<GaussianProcess>(kTwoD, trend);
   out.h->set_hyperparameters(two_d);
   out.h->set_data(x, column(s.h_values) - i_at.mean - o_at.mean, i_at.variance + o_at.variance);
   if (fit) out.h->fit();
@@ -111,7 +114,8 @@ Subtractive subtractive(const Synthetic& s, const GpHyperparameters& one_d, cons
 /// The joint model's hyper-parameters equal to a kind GP's: its prior in target units.
 JointKindHyperparameters same_prior(const GaussianProcess& gp) {
   return {gp.targets().mean(), gp.hyperparameters().signal_variance * gp.target_variance_scale(),
-          gp.hyperparameters().length_scales};
+          gp.hyperparameters().length_scales,
+          gp.trend() == GpTrend::None ? 0.0 : gp.hyperparameters().trend_variance * gp.target_variance_scale()};
 }
 
 /// Relative error of a whole network's estimate, I(x) + H(x, y) + H(y, z) + O(z), over a grid.
@@ -133,20 +137,24 @@ double whole_model_error(Fo o, Fi i, Fh h) {
 }  // namespace
 
 TEST_CASE("the joint GP equals the subtractive fit on exactly additive, noise-free data at fixed hyper-parameters") {
+  GpTrend trend = GpTrend::None;
+  SUBCASE("Matérn alone") {}
+  SUBCASE("with the quadratic trend") { trend = GpTrend::Quadratic; }
+  CAPTURE(gp_trend_name(trend));
   const Synthetic s = variants(0.0, 1);
-  GpHyperparameters one_d{1.0, {0.35}, 1e-10};
-  GpHyperparameters two_d{1.0, {0.6, 0.6}, 1e-10};
-  const Subtractive sub = subtractive(s, one_d, two_d, false);
+  GpHyperparameters one_d{1.0, {0.35}, 1e-10, 0.8};
+  GpHyperparameters two_d{1.0, {0.6, 0.6}, 1e-10, 1.7};
+  const Subtractive sub = subtractive(s, one_d, two_d, false, trend);
 
-  JointAdditiveGp joint(kinds(), s.measurements);
-  joint.set_hyperparameters({{same_prior(*sub.o), same_prior(*sub.i), same_prior(*sub.h)}, 1e-12});
+  JointAdditiveGp joint(kinds(trend), s.measurements);
+  joint.set_hyperparameters({{same_prior(*sub.o), same_prior(*sub.i), same_prior(*sub.h)}, 1e-12, 1e-16});
   const auto o = joint.posterior(O), i = joint.posterior(I), h = joint.posterior(H);
   for (double c : {5.0, 11.0, 23.0, 37.5, 50.0, 63.0}) {
     CAPTURE(c);
     CHECK(one(*o, {c}) == doctest::Approx(one(*sub.o, {c})).epsilon(1e-6));
     CHECK(one(*i, {c}) == doctest::Approx(one(*sub.i, {c})).epsilon(1e-6));
     // variances: a small remainder of the prior's, compared to 1e-6 of the prior variance
-    const double prior = sub.o->hyperparameters().signal_variance * sub.o->target_variance_scale();
+    const double prior = sub.o->prior_variance(column({c}))[0] * sub.o->target_variance_scale();
     CHECK(std::abs(one_variance(*o, {c}) - one_variance(*sub.o, {c})) <= 1e-6 * prior);
     for (double b : {7.0, 33.0, 60.0}) CHECK(one(*h, {c, b}) == doctest::Approx(one(*sub.h, {c, b})).epsilon(1e-6));
   }
@@ -166,7 +174,7 @@ TEST_CASE("the joint GP beats the subtractive fit when one block's helper is noi
     const Synthetic s = variants(0.10, 100 + static_cast<std::uint64_t>(draw));
     const Subtractive sub = subtractive(s, {1.0, {1.0}, 1e-2}, {1.0, {1.0, 1.0}, 1e-2}, true);
     JointAdditiveGp joint(kinds(), s.measurements);
-    joint.set_hyperparameters({{same_prior(*sub.o), same_prior(*sub.i), same_prior(*sub.h)}, 1e-4});
+    joint.set_hyperparameters({{same_prior(*sub.o), same_prior(*sub.i), same_prior(*sub.h)}, 1e-4, 1e-10});
     joint.fit();
     const auto o = joint.posterior(O), i = joint.posterior(I), h = joint.posterior(H);
     joint_error += whole_model_error([&](double c) { return one(*o, {c}); }, [&](double c) { return one(*i, {c}); },
@@ -181,13 +189,17 @@ TEST_CASE("the joint GP beats the subtractive fit when one block's helper is noi
 }
 
 TEST_CASE("the joint GP's likelihood gradient matches finite differences") {
+  GpTrend trend = GpTrend::None;
+  SUBCASE("Matérn alone") {}
+  SUBCASE("with the quadratic trend") { trend = GpTrend::Quadratic; }
+  CAPTURE(gp_trend_name(trend));
   const Synthetic s = variants(0.05, 7);
   std::vector<JointMeasurement> data = s.measurements;
   // a whole model too: two hidden blocks of the same kind, one of them twice
   data.push_back({{{I, {10}}, {H, {10, 30}}, {H, {30, 30}}, {H, {30, 30}}, {O, {30}}},
                   truth_i(10) + truth_h(10, 30) + 2 * truth_h(30, 30) + truth_o(30), 1e-10});
-  JointAdditiveGp joint(kinds(), data);
-  JointHyperparameters h{{{0.0, 1e-6, {0.4}}, {0.0, 2e-6, {0.7}}, {0.0, 3e-6, {0.5, 1.3}}}, 3e-4};
+  JointAdditiveGp joint(kinds(trend), data);
+  JointHyperparameters h{{{0.0, 1e-6, {0.4}, 4e-6}, {0.0, 2e-6, {0.7}, 1e-6}, {0.0, 3e-6, {0.5, 1.3}, 2e-6}}, 3e-4, 2e-7};
   joint.set_hyperparameters(h);
   const Eigen::VectorXd theta = joint.theta();
   Eigen::VectorXd gradient;
