@@ -61,6 +61,7 @@ struct CampaignOutcome {
   std::size_t calibration_points = 0;  ///< whole models measured for the joint fit
   double seconds = 0;                  ///< profiling wall (variants, and their subtractive fits)
   double joint_seconds = 0;            ///< calibration measurements and the joint fit, on top
+  bool joint_chosen = false;           ///< the calibration check's choice (what a coordinator serves)
 };
 
 /// Profiles `family`; with `calibration` >= 0 also measures that many whole models of it (seeds
@@ -92,7 +93,9 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
       campaign.add_calibration(model, measure(model, ++job));
     }
     out.calibration_points = static_cast<std::size_t>(calibration);
-    out.joint_models = fit_joint(campaign.joint_problem());
+    const JointFit fit = fit_joint(campaign.joint_problem());
+    out.joint_models = fit.models;
+    out.joint_chosen = fit.joint_chosen();
     out.joint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - joint_start).count();
   }
   out.baseline.seconds = fit_line(flops, seconds);
@@ -196,6 +199,7 @@ FullBudgetRun run_full_budget(const SimulatedSetup& sim, const ModelSpec& fam, c
 }
 
 void print_header() {
+  std::printf("   (* = what a coordinator serves: the joint fit unless the calibration check prefers the subtractive)\n");
   std::printf("%-10s %-11s %-11s %7s %9s %9s %9s %9s %9s %9s %9s %8s\n", "device", "family", "estimator", "points", "MAPE_t%",
               "signed_t%", "MAPE_E%", "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s");
 }
@@ -205,8 +209,11 @@ void print_header() {
 void print_row(const std::string& device, const std::string& fam, const CampaignOutcome& c, const Accuracy& a, bool joint) {
   const std::size_t points = c.points + (joint ? c.calibration_points : 0);
   const double seconds = c.seconds + (joint ? c.joint_seconds : 0.0);
+  // * marks what a coordinator serves for a joint campaign: the calibration check's choice
+  const bool served = c.calibration_points > 0 && joint == c.joint_chosen;
+  const std::string label = std::string(joint ? "joint" : "subtractive") + (served ? "*" : "");
   std::printf("%-10s %-11s %-11s %7zu %9.2f %+9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %8.1f%s\n", device.c_str(), fam.c_str(),
-              joint ? "joint" : "subtractive", points, a.mape_seconds, a.signed_seconds, a.mape_joules, a.within10, a.worst,
+              label.c_str(), points, a.mape_seconds, a.signed_seconds, a.mape_joules, a.within10, a.worst,
               a.flops_mape_seconds, a.flops_mape_joules, seconds, a.mape_seconds > a.flops_mape_seconds ? "  LOSES TO FLOPs" : "");
 }
 

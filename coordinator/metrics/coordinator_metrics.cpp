@@ -32,7 +32,7 @@ struct CoordinatorMetrics::Impl {
       BuildCounter().Name("ampere_jobs_failed_total").Help("Jobs given up after their last attempt failed").Register(*registry);
   Family<Counter>& joint_fits = BuildCounter()
                                     .Name("ampere_joint_fits_total")
-                                    .Help("Joint additive GP fits, by outcome (failed: the subtractive models stay)")
+                                    .Help("Joint additive GP fits, by outcome: installed; kept-subtractive (the calibration check preferred the subtractive fits); failed (the subtractive models stay)")
                                     .Register(*registry);
   Family<Counter>& joint_fit_seconds = BuildCounter()
                                            .Name("ampere_joint_fit_seconds_total")
@@ -126,8 +126,11 @@ void CoordinatorMetrics::job_done(const std::string& device_class) {
 void CoordinatorMetrics::job_failed(const std::string& device_class) {
   impl_->jobs_failed.Add({{"device_class", device_class}}).Increment();
 }
-void CoordinatorMetrics::joint_fit(const std::string& device_class, bool ok, double seconds) {
-  impl_->joint_fits.Add({{"device_class", device_class}, {"outcome", ok ? "ok" : "failed"}}).Increment();
+void CoordinatorMetrics::joint_fit(const std::string& device_class, JointFitOutcome outcome, double seconds) {
+  const char* name = outcome == JointFitOutcome::Installed         ? "installed"
+                     : outcome == JointFitOutcome::KeptSubtractive ? "kept-subtractive"
+                                                                   : "failed";
+  impl_->joint_fits.Add({{"device_class", device_class}, {"outcome", name}}).Increment();
   impl_->joint_fit_seconds.Add({{"device_class", device_class}}).Increment(seconds);
 }
 void CoordinatorMetrics::calibration_refused(const std::string& device_class) {

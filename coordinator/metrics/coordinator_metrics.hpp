@@ -31,8 +31,9 @@ class CoordinatorMetrics {
   void agent_lost(const std::string& device_class);
   void store_error(const std::string& operation);
   void spool_replayed(std::size_t results);
-  /// A joint fit finished (`ok`) or fell back to the subtractive models (not ok), after `seconds`.
-  void joint_fit(const std::string& device_class, bool ok, double seconds);
+  /// A joint fit ended: installed, fitted but kept out by the calibration check, or failed.
+  enum class JointFitOutcome { Installed, KeptSubtractive, Failed };
+  void joint_fit(const std::string& device_class, JointFitOutcome outcome, double seconds);
   /// A calibration model's result the campaign refused (logged with its reason).
   void calibration_refused(const std::string& device_class);
   /// One estimate answered: `source` is http or zmq, `status` its HTTP-like code.

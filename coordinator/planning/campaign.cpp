@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "coordinator/planning/estimator.hpp"
 
 namespace ampere {
 namespace {
@@ -86,7 +87,7 @@ std::vector<double> work_polynomial(const ProfileKind& kind, const std::vector<P
 
 }  // namespace
 
-std::map<KindKey, KindModel> fit_joint(const JointProblem& problem) {
+JointFit fit_joint(const JointProblem& problem) {
   JointFitOptions options;
   options.seed = problem.seed;
   const auto fit_one = [&](const std::vector<JointMeasurement>& data, const JointHyperparameters& start) {
@@ -95,19 +96,47 @@ std::map<KindKey, KindModel> fit_joint(const JointProblem& problem) {
     gp->fit(options);
     return gp;
   };
+  const auto kind_models = [&](const JointAdditiveGp& seconds, const JointAdditiveGp* joules, std::size_t measurements) {
+    std::map<KindKey, KindModel> out;
+    for (std::size_t k = 0; k < problem.keys.size(); ++k) {
+      if (!seconds.measured(k)) continue;
+      KindModel model;
+      model.seconds = seconds.posterior(k);
+      if (joules != nullptr) model.joules = joules->posterior(k);
+      model.meter = problem.meter;
+      model.points = measurements;
+      out[problem.keys[k]] = model;
+    }
+    return out;
+  };
   const std::unique_ptr<JointAdditiveGp> seconds = fit_one(problem.seconds, problem.seconds_start);
   const std::unique_ptr<JointAdditiveGp> joules =
       problem.joules.empty() ? nullptr : fit_one(problem.joules, problem.joules_start);
-  std::map<KindKey, KindModel> out;
-  for (std::size_t k = 0; k < problem.keys.size(); ++k) {
-    if (!seconds->measured(k)) continue;
-    KindModel model;
-    model.seconds = seconds->posterior(k);
-    if (joules) model.joules = joules->posterior(k);
-    model.meter = problem.meter;
-    model.points = problem.measurements;
-    out[problem.keys[k]] = model;
+  JointFit out;
+  out.models = kind_models(*seconds, joules.get(), problem.measurements);
+  // The check: neither side has seen the calibration models.
+  const std::size_t checks = problem.calibration_models.size();
+  if (checks == 0 || problem.variants == 0 || problem.variants + checks != problem.seconds.size()) return out;
+  const std::vector<JointMeasurement> variants(problem.seconds.begin(),
+                                               problem.seconds.begin() + static_cast<std::ptrdiff_t>(problem.variants));
+  Estimator joint, subtractive;
+  joint.set_models("check", kind_models(*fit_one(variants, problem.seconds_start), nullptr, problem.variants));
+  subtractive.set_models("check", problem.subtractive);
+  double joint_error = 0, subtractive_error = 0;
+  try {
+    for (std::size_t i = 0; i < checks; ++i) {
+      const double truth = problem.seconds[problem.variants + i].value;
+      const auto estimate = [&](const Estimator& e) {
+        return e.estimate(problem.calibration_models[i], "check", 1).at("seconds_per_iteration").at("mean").get<double>();
+      };
+      joint_error += std::abs(estimate(joint) / truth - 1.0);
+      subtractive_error += std::abs(estimate(subtractive) / truth - 1.0);
+    }
+  } catch (const std::exception&) {
+    return out;  // a kind one side lacks: no check, the joint fit serves
   }
+  out.joint_check_mape = 100 * joint_error / static_cast<double>(checks);
+  out.subtractive_check_mape = 100 * subtractive_error / static_cast<double>(checks);
   return out;
 }
 
@@ -414,7 +443,11 @@ JointProblem Campaign::joint_problem() {
   };
   for (Kind& k : kinds_)
     for (const Point& p : k.points) add(variant_network(k.profile, p.channels, plan_).model, p.measurement);
-  for (const Calibration& c : calibration_) add(c.model, c.measurement);
+  problem.variants = problem.seconds.size();
+  for (const Calibration& c : calibration_) {
+    add(c.model, c.measurement);
+    problem.calibration_models.push_back(c.model);
+  }
   if (!has_energy) problem.joules.clear();
   problem.measurements = problem.seconds.size();
   // Starts: each kind's subtractive fit where it has one (kinds fit in dependency order).
@@ -446,6 +479,8 @@ JointProblem Campaign::joint_problem() {
       // a helper never fitted (all its points failed): this kind starts from the defaults
     }
   }
+  for (const Kind& k : kinds_)
+    if (k.seconds_gp != nullptr) problem.subtractive[k.profile.key] = k.model;
   if (!problem.seconds.empty()) problem.seconds_start = start(problem.seconds, false);
   if (!problem.joules.empty()) problem.joules_start = start(problem.joules, true);
   return problem;

@@ -34,11 +34,26 @@ struct JointProblem {
   JointHyperparameters seconds_start, joules_start;  ///< from the kinds' subtractive fits
   MeterSource meter = MeterSource::TimeSurrogate;
   std::size_t measurements = 0;  ///< how many it holds (variants + calibration models)
+  std::size_t variants = 0;      ///< the first `variants` of them are variant networks, the rest calibration models
+  std::vector<ModelSpec> calibration_models;           ///< the calibration models, in measurement order
+  std::map<KindKey, KindModel> subtractive;            ///< the campaign's subtractive fits
   std::uint64_t seed = 0;
 };
-/// Fits the joint additive GP for time (and energy) and returns every measured kind's model.
-/// Throws NumericalError when a fit cannot be evaluated; pure, safe on any thread.
-std::map<KindKey, KindModel> fit_joint(const JointProblem& problem);
+
+/// A joint fit and the check that chose between it and the subtractive fits (docs/method.md §9).
+struct JointFit {
+  std::map<KindKey, KindModel> models;  ///< the joint fit on every measurement, every measured kind
+  /// The check: a joint fit on the variant networks alone and the subtractive fits, both scored
+  /// (time MAPE) on the calibration models neither has seen. NaN without calibration models.
+  double joint_check_mape = std::nan("");
+  double subtractive_check_mape = std::nan("");
+  /// Whether the joint models should serve: true without calibration models to check on.
+  bool joint_chosen() const { return !(joint_check_mape > subtractive_check_mape); }
+};
+/// Fits the joint additive GP for time (and energy), and checks it against the subtractive fits on
+/// the calibration models. Throws NumericalError when a fit cannot be evaluated; pure, safe on any
+/// thread.
+JointFit fit_joint(const JointProblem& problem);
 
 /// A point of a kind's GP: its channels (the GP's inputs), in the kind's dimension order.
 using Channels = std::vector<std::int64_t>;
@@ -111,7 +126,8 @@ class Campaign {
 
   /// The campaign's measurements as a joint fit's input (fits the subtractive GPs it starts from).
   JointProblem joint_problem();
-  /// Installs a joint fit of `measurements` measurements: models() returns it from now on.
+  /// Installs a joint fit of `measurements` measurements: models() returns it from now on. An empty
+  /// map (a fit the calibration check kept out) puts the subtractive fits back.
   void set_joint_models(std::map<KindKey, KindModel> models, std::size_t measurements);
   /// Measurements (variant points and calibration models) so far, and in the installed joint fit.
   std::size_t measurement_count() const;

@@ -236,16 +236,31 @@ void CampaignService::update_joint_fit(CampaignEntry& entry, bool wait) {
     if (!wait && entry.joint_fit.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
     const double seconds = steady_seconds() - entry.joint_started;
     try {
-      std::map<KindKey, KindModel> models = entry.joint_fit.get();
-      entry.campaign->set_joint_models(models, entry.joint_attempted);
-      save_models(entry, models, true);
-      catalog_.set_models(entry.record.device_class, models);
-      report_heldout(entry.record.device_class);
-      metrics_.joint_fit(entry.record.device_class, true, seconds);
-      spdlog::info("campaign {}: joint fit of {} measurements installed ({} kinds, {:.1f} s)", entry.record.id,
-                   entry.joint_attempted, models.size(), seconds);
+      const JointFit fit = entry.joint_fit.get();
+      if (fit.joint_chosen()) {
+        entry.campaign->set_joint_models(fit.models, entry.joint_attempted);
+        save_models(entry, fit.models, true);
+        catalog_.set_models(entry.record.device_class, fit.models);
+        report_heldout(entry.record.device_class);
+        metrics_.joint_fit(entry.record.device_class, CoordinatorMetrics::JointFitOutcome::Installed, seconds);
+        spdlog::info("campaign {}: joint fit of {} measurements installed ({} kinds, {:.1f} s; on the calibration models "
+                     "joint {:.2f}% vs subtractive {:.2f}%)",
+                     entry.record.id, entry.joint_attempted, fit.models.size(), seconds, fit.joint_check_mape,
+                     fit.subtractive_check_mape);
+      } else {
+        // an earlier joint fit (on fewer calibration models) may be serving: the subtractive fits take over
+        entry.campaign->set_joint_models({}, entry.joint_attempted);
+        const std::map<KindKey, KindModel> subtractive = entry.campaign->models();
+        save_models(entry, subtractive, true);
+        catalog_.set_models(entry.record.device_class, subtractive);
+        report_heldout(entry.record.device_class);
+        metrics_.joint_fit(entry.record.device_class, CoordinatorMetrics::JointFitOutcome::KeptSubtractive, seconds);
+        spdlog::info("campaign {}: joint fit of {} measurements not installed: on the calibration models it missed by "
+                     "{:.2f}%, the subtractive fits by {:.2f}%; the subtractive models stay ({:.1f} s)",
+                     entry.record.id, entry.joint_attempted, fit.joint_check_mape, fit.subtractive_check_mape, seconds);
+      }
     } catch (const std::exception& e) {
-      metrics_.joint_fit(entry.record.device_class, false, seconds);
+      metrics_.joint_fit(entry.record.device_class, CoordinatorMetrics::JointFitOutcome::Failed, seconds);
       spdlog::warn("campaign {}: joint fit of {} measurements failed, the subtractive models stay: {}", entry.record.id,
                    entry.joint_attempted, e.what());
     }
@@ -259,7 +274,7 @@ void CampaignService::update_joint_fit(CampaignEntry& entry, bool wait) {
   try {
     problem = campaign.joint_problem();
   } catch (const std::exception& e) {
-    metrics_.joint_fit(entry.record.device_class, false, 0.0);
+    metrics_.joint_fit(entry.record.device_class, CoordinatorMetrics::JointFitOutcome::Failed, 0.0);
     spdlog::warn("campaign {}: no joint fit, the subtractive models stay: {}", entry.record.id, e.what());
     entry.joint_attempted = measurements;
     return;

@@ -31,7 +31,7 @@ struct CampaignEntry {
   std::unique_ptr<Campaign> campaign;
   std::set<std::string> saved_models;  ///< finished kinds whose models are in the store
   /// A joint fit running on a worker thread.
-  std::future<std::map<KindKey, KindModel>> joint_fit;
+  std::future<JointFit> joint_fit;
   /// Measurements the last fit started was given (a fit is never retried on the same ones).
   std::size_t joint_attempted = 0;
   double joint_started = 0;         ///< steady seconds when it started

@@ -4,6 +4,7 @@
 
 #include "agent/simulated_device.hpp"
 #include "common/error.hpp"
+#include "coordinator/planning/estimator.hpp"
 
 using namespace ampere;
 
@@ -93,4 +94,56 @@ TEST_CASE("a restored campaign continues from its stored results") {
     jobs = second.plan(2);
   }
   CHECK(second.done());
+}
+
+TEST_CASE("a joint fit is checked against the subtractive fits on calibration models neither has seen") {
+  const SimulatedDevice device(simulated_profile("tx2"));
+  CampaignSettings settings;
+  settings.budget_per_kind = 12;
+  settings.estimator = EstimatorMethod::Joint;
+  const ModelSpec fam = family("cnn5");
+  Campaign campaign(1, fam, "sim-tx2", settings);
+  std::uint64_t seed = 0;
+  for (int round = 0; round < 500 && !campaign.done(); ++round)
+    for (const PlannedJob& job : campaign.plan(4)) campaign.add_result(job.kind, job.channels, device.measure(job.variant, 3, ++seed));
+  REQUIRE(campaign.done());
+
+  // without calibration models there is nothing to check on: the joint fit serves
+  const JointFit unchecked = fit_joint(campaign.joint_problem());
+  CHECK(std::isnan(unchecked.joint_check_mape));
+  CHECK(unchecked.joint_chosen());
+
+  std::vector<ModelSpec> calibration;
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    calibration.push_back(sample_model(fam, 500000 + i));
+    campaign.add_calibration(calibration.back(), device.measure(calibration.back(), 3, ++seed));
+  }
+  const JointProblem problem = campaign.joint_problem();
+  REQUIRE(problem.calibration_models.size() == 3);
+  REQUIRE(problem.variants + 3 == problem.measurements);
+  const JointFit fit = fit_joint(problem);
+  REQUIRE(std::isfinite(fit.joint_check_mape));
+  REQUIRE(std::isfinite(fit.subtractive_check_mape));
+  MESSAGE("calibration check: joint " << fit.joint_check_mape << "%, subtractive " << fit.subtractive_check_mape << "%");
+  CHECK(fit.joint_chosen() == (fit.joint_check_mape <= fit.subtractive_check_mape));
+  CHECK(fit.models.size() == campaign.plan_kinds().size());
+  CHECK(fit.models.begin()->second.points == problem.measurements);  // the served fit saw every measurement
+
+  // the subtractive side of the check is the campaign's own subtractive estimate of each model
+  Estimator subtractive;
+  subtractive.set_models("c", campaign.models());
+  double error = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const double truth = problem.seconds[problem.variants + i].value;
+    error += std::abs(subtractive.estimate(calibration[i], "c", 1).at("seconds_per_iteration").at("mean").get<double>() / truth - 1);
+  }
+  CHECK(fit.subtractive_check_mape == doctest::Approx(100 * error / 3).epsilon(1e-9));
+
+  // the rule: the joint fit serves unless it missed the calibration models by more
+  JointFit rule;
+  rule.joint_check_mape = 2.0;
+  rule.subtractive_check_mape = 1.0;
+  CHECK_FALSE(rule.joint_chosen());
+  rule.joint_check_mape = 1.0;
+  CHECK(rule.joint_chosen());
 }
