@@ -75,10 +75,7 @@ std::vector<double> work_polynomial(const ProfileKind& kind, const std::vector<P
   } catch (const InputError&) {
     return {};  // a grid point the family cannot build: no work term for this kind
   }
-  const Eigen::MatrixXd phi = quadratic_trend_features(scale_to_unit(x, raw_bounds));
-  Eigen::MatrixXd features(x.rows(), phi.cols() + 1);
-  features.col(0).setOnes();
-  features.rightCols(phi.cols()) = phi;
+  const Eigen::MatrixXd features = work_features(scale_to_unit(x, raw_bounds));
   if (features.rows() < features.cols() || work.cwiseAbs().maxCoeff() <= 0) return {};
   const Eigen::VectorXd p = features.colPivHouseholderQr().solve(work);
   if ((features * p - work).cwiseAbs().maxCoeff() > 1e-6 * work.cwiseAbs().maxCoeff()) return {};

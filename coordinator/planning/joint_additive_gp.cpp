@@ -31,7 +31,9 @@ Eigen::VectorXd to_vector(const std::vector<double>& v) {
   return Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size()));
 }
 
-Eigen::MatrixXd with_constant(const Eigen::MatrixXd& scaled) {
+}  // namespace
+
+Eigen::MatrixXd work_features(const Eigen::MatrixXd& scaled) {
   const Eigen::MatrixXd phi = quadratic_trend_features(scaled);
   Eigen::MatrixXd out(scaled.rows(), phi.cols() + 1);
   out.col(0).setOnes();
@@ -39,12 +41,10 @@ Eigen::MatrixXd with_constant(const Eigen::MatrixXd& scaled) {
   return out;
 }
 
-}  // namespace
-
 Eigen::VectorXd work_at(const std::vector<double>& polynomial, const std::vector<std::pair<double, double>>& bounds,
                         const Eigen::MatrixXd& x) {
   if (polynomial.empty()) return Eigen::VectorXd::Zero(x.rows());
-  const Eigen::MatrixXd features = with_constant(scale_to_unit(x, bounds));
+  const Eigen::MatrixXd features = work_features(scale_to_unit(x, bounds));
   AMPERE_REQUIRE(static_cast<Eigen::Index>(polynomial.size()) == features.cols(), "work polynomial: ", polynomial.size(),
                  " coefficients for ", bounds.size(), " channels (", features.cols(), " expected)");
   return features * to_vector(polynomial);

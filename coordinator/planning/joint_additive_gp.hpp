@@ -46,6 +46,8 @@ struct JointKind {
   std::vector<double> work_polynomial;
 };
 
+/// The work polynomial's features of scaled channels: per row (1, φ(u)).
+Eigen::MatrixXd work_features(const Eigen::MatrixXd& scaled);
 /// The work polynomial's value at raw channels `x` (rows), or zeros when `polynomial` is empty.
 /// Throws InputError when its length is not 1 + |φ| for the bounds' dimensions.
 Eigen::VectorXd work_at(const std::vector<double>& polynomial, const std::vector<std::pair<double, double>>& bounds,

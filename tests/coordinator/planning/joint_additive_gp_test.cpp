@@ -27,7 +27,7 @@ const std::vector<double> kHiddenSide{4, 28, 64};
 enum Kind : std::size_t { O = 0, I = 1, H = 2 };
 
 std::vector<JointKind> kinds(GpTrend trend = GpTrend::None) {
-  return {{"O", kOneD, trend}, {"I", kOneD, trend}, {"H", kTwoD, trend}};
+  return {{"O", kOneD, trend, {}}, {"I", kOneD, trend, {}}, {"H", kTwoD, trend, {}}};
 }
 
 /// The variant networks of the three kinds, values from `o`, `i`, `h` (truth, or truth with noise).
@@ -232,4 +232,37 @@ TEST_CASE("the joint GP refuses bad measurements by name") {
   CHECK_THROWS_WITH_AS(only_o.posterior(H), doctest::Contains("H appears in no measurement"), InputError);
   CHECK_THROWS_WITH_AS(JointKindPosterior::from_json(nlohmann::json{{"format", "ampere-gp/1"}}),
                        doctest::Contains("expected \"ampere-joint-kind/1\""), InputError);
+}
+
+TEST_CASE("the joint GP's work mean: a shared slope on each kind's FLOPs polynomial, saved with the posterior") {
+  // W_O(c) = W_I(c) = c, W_H(a, b) = a·b, as polynomials of the scaled channels u = (c − 4)/60.
+  std::vector<JointKind> k = kinds(GpTrend::Quadratic);
+  k[O].work_polynomial = k[I].work_polynomial = {4, 60, 0};
+  k[H].work_polynomial = {16, 240, 240, 0, 3600, 0};
+  Eigen::MatrixXd q(1, 2);
+  q << 20, 50;
+  CHECK(work_at(k[H].work_polynomial, kTwoD, q)[0] == doctest::Approx(1000.0));
+  const Synthetic s = variants(0.02, 5);
+  const Subtractive sub = subtractive(s, {1.0, {1.0}, 1e-2, 1.0}, {1.0, {1.0, 1.0}, 1e-2, 1.0}, true, GpTrend::Quadratic);
+  JointAdditiveGp joint(k, s.measurements);
+  joint.set_hyperparameters({{same_prior(*sub.o), same_prior(*sub.i), same_prior(*sub.h)}, 1e-4, 1e-10});
+  joint.fit();
+  const double beta = joint.hyperparameters().work_coefficient;
+  CHECK(std::isfinite(beta));
+  const auto o = joint.posterior(O), i = joint.posterior(I), h = joint.posterior(H);
+  REQUIRE(h->parts().mean_polynomial.size() == 6);
+  CHECK(h->parts().mean_polynomial[4] == doctest::Approx(beta * 3600));
+  const double error = whole_model_error([&](double c) { return one(*o, {c}); }, [&](double c) { return one(*i, {c}); },
+                                         [&](double a, double b) { return one(*h, {a, b}); });
+  MESSAGE("whole-model MAPE with the work mean: ", 100 * error, "%");
+  CHECK(error < 0.03);
+  const JointKindPosterior restored = JointKindPosterior::from_json(nlohmann::json::parse(h->to_json().dump()));
+  CHECK(one(restored, {20.0, 40.0}) == doctest::Approx(one(*h, {20.0, 40.0})).epsilon(1e-12));
+  nlohmann::json broken = h->to_json();
+  broken["mean_polynomial"] = {1.0, 2.0};
+  CHECK_THROWS_WITH_AS(JointKindPosterior::from_json(broken), doctest::Contains("work polynomial: 2 coefficients"), InputError);
+  // a kind's work that is zero everywhere cannot scale the slope
+  std::vector<JointKind> zero = kinds();
+  zero[O].work_polynomial = {0, 0, 0};
+  CHECK_THROWS_WITH_AS(JointAdditiveGp(zero, {{{{O, {4}}}, 1.0, 0.0}}), doctest::Contains("work is 0"), InputError);
 }
