@@ -1,7 +1,10 @@
 // ampere-agent: measures variant networks for a coordinator, or one model here (`measure`).
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 
@@ -28,6 +31,79 @@ nlohmann::json figures(const std::vector<double>& repeats) {
   out["statistic"] = "minimum";
   out["median"] = ampere::summarize_repeats(repeats, ampere::RepeatStatistic::Median).value;
   out["per_repeat"] = repeats;
+  return out;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+/// Runs this binary again with `args` (a fresh process: its own allocator, caches and thread pool)
+/// and returns what it printed on stdout; its stderr passes through. Throws on a failed run.
+std::string run_fresh_process(const std::vector<std::string>& args) {
+  int out[2];
+  AMPERE_REQUIRE(pipe(out) == 0, "measure --processes: cannot create a pipe");
+  const pid_t pid = fork();
+  AMPERE_REQUIRE(pid >= 0, "measure --processes: cannot fork");
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  AMPERE_REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "measure --processes: a measuring process failed (",
+                 WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : std::string("killed"), ")");
+  return text;
+}
+
+/// `measure --processes K`: the same measurement in K fresh processes, one after another. The same
+/// model differs by a few percent between processes (allocator, thread pool, cache and frequency
+/// state), far more than between repeats inside one; the median over processes of each process's
+/// figure is what `value` then reports (docs/method.md §5).
+nlohmann::json measure_in_processes(int argc, char** argv, int processes) {
+  std::vector<std::string> args;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--processes") {
+      ++i;  // and its value
+      continue;
+    }
+    if (a.rfind("--processes=", 0) == 0) continue;
+    args.push_back(a);
+  }
+  std::vector<nlohmann::json> runs;
+  for (int k = 0; k < processes; ++k) runs.push_back(nlohmann::json::parse(run_fresh_process(args)));
+  nlohmann::json out = runs.front();
+  out["processes"] = processes;
+  for (const char* quantity : {"seconds_per_iteration", "joules_per_iteration"}) {
+    if (out.at(quantity).is_null()) continue;
+    std::vector<double> values;
+    nlohmann::json per_process = nlohmann::json::array();
+    for (const nlohmann::json& run : runs) {
+      values.push_back(run.at(quantity).at("value").get<double>());
+      per_process.push_back(run.at(quantity));
+    }
+    const double mid = median(values);
+    out[quantity] = {{"value", mid},
+                     {"statistic", "median over processes of each process's minimum"},
+                     {"per_process", values},
+                     {"spread", (*std::max_element(values.begin(), values.end()) -
+                                 *std::min_element(values.begin(), values.end())) / mid},
+                     {"processes", per_process}};
+  }
   return out;
 }
 
@@ -58,10 +134,18 @@ int main(int argc, char** argv) {
   measure->add_option("--iterations", settings.iterations, "iterations per repeat (0: >= --min-window)")->capture_default_str();
   measure->add_option("--repeats", settings.repeats, "repeats")->capture_default_str()->check(CLI::Range(1, 1000));
   measure->add_option("--warmup", settings.warmup, "warm-up iterations")->capture_default_str();
+  int processes = 1;
+  measure->add_option("--processes", processes, "fresh processes to measure in, one after another; value = their median")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("ampere"));  // stdout is for results
 
   return ampere::run_reporting_errors([&] {
+    if (measure->parsed() && processes > 1) {  // the parent only runs and collects the children
+      std::cout << measure_in_processes(argc, argv, processes).dump(2) << "\n";
+      return;
+    }
     if (!ampere::pin_allocator()) spdlog::warn("could not pin the allocator's thresholds; timings may drift");
     ampere::TrainerPtr trainer;
     if (backend == "simulated") {

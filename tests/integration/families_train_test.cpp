@@ -1,4 +1,7 @@
 // Every shipped family builds and trains with LibTorch (ampere-agent measure, 2 iterations).
+#include <algorithm>
+#include <vector>
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -41,4 +44,28 @@ TEST_CASE("the agent refuses a meter it cannot read, saying why") {
                                                   std::string(AMPERE_MODELS_DIR) + "/cnn5.json"});
   CHECK(family.exit_code == 2);
   CHECK(family.err.find("concrete models, not families") != std::string::npos);
+}
+
+TEST_CASE("measure --processes K reports the median over K fresh processes") {
+  ampere::testing::TempDir dir;
+  const std::string file =
+      dir.file("m.json", ampere::to_json(ampere::sample_model(ampere::load_model_spec(std::string(AMPERE_MODELS_DIR) + "/cnn5.json"), 3)).dump());
+  const auto result = run_binary("ampere-agent", {"--backend", "simulated", "--profile", "tx2", "measure", "--model", file,
+                                                  "--repeats", "3", "--processes", "3"});
+  REQUIRE(result.exit_code == 0);
+  const auto json = nlohmann::json::parse(result.out);
+  CHECK(json.at("processes") == 3);
+  const auto& seconds = json.at("seconds_per_iteration");
+  const auto values = seconds.at("per_process").get<std::vector<double>>();
+  REQUIRE(values.size() == 3);
+  std::vector<double> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(seconds.at("value").get<double>() == sorted[1]);
+  CHECK(seconds.at("processes").size() == 3);
+  CHECK(json.at("joules_per_iteration").at("per_process").size() == 3);
+  CHECK(json.at("meter") == "simulated");
+  const auto refused = run_binary("ampere-agent", {"--backend", "simulated", "--profile", "tx2", "measure", "--model", file,
+                                                   "--processes", "0"});
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("--processes") != std::string::npos);
 }
