@@ -30,6 +30,22 @@ double max_relative_error(const Eigen::VectorXd& ours, const Eigen::VectorXd& re
   return ((ours - reference).array().abs() / reference.array().abs().max(1e-300)).maxCoeff();
 }
 
+/// The analytic likelihood gradient at θ against central finite differences.
+void check_gradient(const GaussianProcess& gp, const Eigen::VectorXd& theta) {
+  Eigen::VectorXd gradient;
+  gp.log_marginal_likelihood(theta, &gradient);
+  REQUIRE(gradient.size() == theta.size());
+  for (Eigen::Index i = 0; i < theta.size(); ++i) {
+    CAPTURE(i);
+    const double h = 1e-5;
+    Eigen::VectorXd up = theta, down = theta;
+    up[i] += h;
+    down[i] -= h;
+    const double numeric = (gp.log_marginal_likelihood(up, nullptr) - gp.log_marginal_likelihood(down, nullptr)) / (2 * h);
+    CHECK(gradient[i] == doctest::Approx(numeric).epsilon(1e-5));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("Matern 5/2 correlation matches its closed form") {
@@ -65,17 +81,7 @@ TEST_CASE("the likelihood gradient agrees with central finite differences") {
   gp.set_data(ref.x, ref.y, Eigen::VectorXd::Constant(ref.y.size(), 1e-6));
   Eigen::VectorXd theta(4);
   theta << 0.3, -1.1, -0.4, -3.0;
-  Eigen::VectorXd gradient;
-  gp.log_marginal_likelihood(theta, &gradient);
-  for (Eigen::Index i = 0; i < theta.size(); ++i) {
-    CAPTURE(i);
-    const double h = 1e-5;
-    Eigen::VectorXd up = theta, down = theta;
-    up[i] += h;
-    down[i] -= h;
-    const double numeric = (gp.log_marginal_likelihood(up, nullptr) - gp.log_marginal_likelihood(down, nullptr)) / (2 * h);
-    CHECK(gradient[i] == doctest::Approx(numeric).epsilon(1e-5));
-  }
+  check_gradient(gp, theta);
 }
 
 TEST_CASE("the L-BFGS-B fit reaches scikit-learn's log marginal likelihood") {
@@ -202,18 +208,7 @@ TEST_CASE("the quadratic trend: gradient against finite differences, and a saved
   gp.set_data(ref.x, ref.y, Eigen::VectorXd::Constant(ref.y.size(), 1e-6));
   Eigen::VectorXd theta(5);  // log σ_f², log ℓ_1, log ℓ_2, log σ_n², log σ_t²
   theta << 0.3, -1.1, -0.4, -3.0, 0.7;
-  Eigen::VectorXd gradient;
-  gp.log_marginal_likelihood(theta, &gradient);
-  REQUIRE(gradient.size() == 5);
-  for (Eigen::Index i = 0; i < theta.size(); ++i) {
-    CAPTURE(i);
-    const double h = 1e-5;
-    Eigen::VectorXd up = theta, down = theta;
-    up[i] += h;
-    down[i] -= h;
-    const double numeric = (gp.log_marginal_likelihood(up, nullptr) - gp.log_marginal_likelihood(down, nullptr)) / (2 * h);
-    CHECK(gradient[i] == doctest::Approx(numeric).epsilon(1e-5));
-  }
+  check_gradient(gp, theta);
   gp.fit();
   const nlohmann::json saved = nlohmann::json::parse(gp.to_json().dump());
   CHECK(saved.at("trend") == "quadratic");
