@@ -30,6 +30,13 @@ std::vector<std::pair<KindKey, Channels>> subtractions(const ProfileKind& kind, 
   return {};
 }
 
+/// A kind's channel bounds as the GPs take them.
+std::vector<std::pair<double, double>> gp_bounds(const std::vector<ChannelRange>& ranges) {
+  std::vector<std::pair<double, double>> out;
+  for (const ChannelRange& r : ranges) out.emplace_back(static_cast<double>(r.min), static_cast<double>(r.max));
+  return out;
+}
+
 /// Forward FLOPs per sample of `kind`'s block at `channels`, read from its variant network.
 double block_work(const ProfileKind& kind, const Channels& channels, const std::vector<ProfileKind>& plan) {
   for (const Block& b : parse_blocks(variant_network(kind, channels, plan).model))
@@ -63,8 +70,6 @@ std::vector<double> work_polynomial(const ProfileKind& kind, const std::vector<P
   }
   std::sort(grid.begin(), grid.end());
   grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
-  std::vector<std::pair<double, double>> raw_bounds;
-  for (const ChannelRange& r : bounds) raw_bounds.emplace_back(static_cast<double>(r.min), static_cast<double>(r.max));
   Eigen::MatrixXd x(static_cast<Eigen::Index>(grid.size()), static_cast<Eigen::Index>(dims));
   Eigen::VectorXd work(x.rows());
   try {
@@ -75,7 +80,7 @@ std::vector<double> work_polynomial(const ProfileKind& kind, const std::vector<P
   } catch (const InputError&) {
     return {};  // a grid point the family cannot build: no work term for this kind
   }
-  const Eigen::MatrixXd features = work_features(scale_to_unit(x, raw_bounds));
+  const Eigen::MatrixXd features = work_features(scale_to_unit(x, gp_bounds(bounds)));
   if (features.rows() < features.cols() || work.cwiseAbs().maxCoeff() <= 0) return {};
   const Eigen::VectorXd p = features.colPivHouseholderQr().solve(work);
   if ((features * p - work).cwiseAbs().maxCoeff() > 1e-6 * work.cwiseAbs().maxCoeff()) return {};
@@ -218,8 +223,7 @@ void Campaign::fit(Kind& k) {
       }
     }
   }
-  std::vector<std::pair<double, double>> bounds;
-  for (const ChannelRange& r : k.profile.bounds()) bounds.emplace_back(static_cast<double>(r.min), static_cast<double>(r.max));
+  const std::vector<std::pair<double, double>> bounds = gp_bounds(k.profile.bounds());
   GpFitOptions options;
   options.seed = settings_.seed;
   auto fit_one = [&](const Eigen::VectorXd& y, const Eigen::VectorXd& noise,
@@ -405,9 +409,8 @@ JointProblem Campaign::joint_problem() {
   for (const Kind& k : kinds_) {
     index[k.profile.key] = problem.keys.size();
     problem.keys.push_back(k.profile.key);
-    JointKind joint{k.profile.key.str(), {}, settings_.trend, {}};
+    JointKind joint{k.profile.key.str(), gp_bounds(k.profile.bounds()), settings_.trend, {}};
     if (settings_.work_mean) joint.work_polynomial = work_polynomial(k.profile, plan_);
-    for (const ChannelRange& r : k.profile.bounds()) joint.bounds.emplace_back(static_cast<double>(r.min), static_cast<double>(r.max));
     problem.kinds.push_back(std::move(joint));
   }
   bool has_energy = true;

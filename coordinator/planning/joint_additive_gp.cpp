@@ -73,6 +73,7 @@ JointKindPosterior::JointKindPosterior(Parts parts) : parts_(std::move(parts)) {
   AMPERE_REQUIRE(parts_.weights.allFinite() && parts_.precision.allFinite() && parts_.instances.allFinite(),
                  "joint kind posterior: non-finite weights, precision or instances");
   scaled_instances_ = scale(parts_.instances);
+  if (parts_.prior.trend_variance > 0) instance_trend_features_ = quadratic_trend_features(scaled_instances_);
 }
 
 Eigen::MatrixXd JointKindPosterior::scale(const Eigen::MatrixXd& x) const { return scale_to_unit(x, parts_.bounds); }
@@ -83,7 +84,7 @@ GpPrediction JointKindPosterior::predict(const Eigen::MatrixXd& x, bool /*includ
   Eigen::VectorXd prior = Eigen::VectorXd::Constant(x.rows(), parts_.prior.signal_variance);
   if (parts_.prior.trend_variance > 0) {
     const Eigen::MatrixXd phi = quadratic_trend_features(u);
-    c += (parts_.prior.trend_variance / parts_.prior.signal_variance) * phi * quadratic_trend_features(scaled_instances_).transpose();
+    c += (parts_.prior.trend_variance / parts_.prior.signal_variance) * phi * instance_trend_features_.transpose();
     prior += parts_.prior.trend_variance * phi.rowwise().squaredNorm();
   }
   GpPrediction out;

@@ -128,6 +128,7 @@ class JointKindPosterior : public KindFunction {
   Eigen::MatrixXd scale(const Eigen::MatrixXd& x) const;
   Parts parts_;
   Eigen::MatrixXd scaled_instances_;
+  Eigen::MatrixXd instance_trend_features_;  // φ of the scaled instances (with a trend only)
 };
 
 class JointAdditiveGp {
