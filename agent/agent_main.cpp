@@ -124,15 +124,28 @@ int main(int argc, char** argv) {
   app.add_option("--pace-ms", pace_ms, "simulated backend: wall time each job takes")->capture_default_str();
   app.add_option("--agent-id", config.agent_id, "default: HOSTNAME-PID");
   app.add_option("--device-class", config.device_class, "default: local-cpu-<threads>t, or sim-<profile>");
-  app.add_option("--min-window", config.min_window_seconds, "seconds per measured repeat when the job leaves it open")
-      ->capture_default_str();
+  app.add_option("--min-window", config.min_window_seconds,
+                 "seconds per measured repeat when the job leaves it open; 0: the meter's default "
+                 "(0.1 s time and rapl, 1 s nvml and jetson-ina, 5 s android-battery)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
 
   CLI::App* measure = app.add_subcommand("measure", "train one model here and print its figures as JSON");
   std::string model_file;
   ampere::JobSettings settings;
   measure->add_option("--model", model_file, "model JSON")->required()->check(CLI::ExistingFile);
   measure->add_option("--iterations", settings.iterations, "iterations per repeat (0: >= --min-window)")->capture_default_str();
-  measure->add_option("--repeats", settings.repeats, "repeats")->capture_default_str()->check(CLI::Range(1, 1000));
+  std::uint32_t repeats = 5, repeat_cap = 0;
+  double agreement = 0.01;
+  measure->add_option("--repeats", repeats, "repeats (with --repeat-cap: the fewest)")->capture_default_str()->check(CLI::Range(1, 1000));
+  measure->add_option("--repeat-cap", repeat_cap,
+                      "repeat until the repeats agree (--agreement) or this many; 0: exactly --repeats")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  measure->add_option("--agreement", agreement,
+                      "with --repeat-cap: stop when the 90% bootstrap half-width of the minimum is within this share of it")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
   measure->add_option("--warmup", settings.warmup, "warm-up iterations")->capture_default_str();
   int processes = 1;
   measure->add_option("--processes", processes, "fresh processes to measure in, one after another; value = their median")
@@ -167,7 +180,13 @@ int main(int argc, char** argv) {
       if (config.device_class.empty()) config.device_class = "local-cpu-" + std::to_string(config.threads) + "t";
     }
     if (measure->parsed()) {
-      settings.min_window_seconds = config.min_window_seconds;
+      settings.window_seconds = config.min_window_seconds;
+      settings.repeats = ampere::RepeatRule::fixed(repeats);
+      if (repeat_cap > 0) {
+        AMPERE_REQUIRE(repeat_cap >= repeats, "--repeat-cap ", repeat_cap, " is below --repeats ", repeats);
+        settings.repeats.max_repeats = repeat_cap;
+        settings.repeats.relative_half_width = agreement;
+      }
       const ampere::ModelSpec model = ampere::load_model_spec(model_file);
       const ampere::Measurement m = trainer->measure(model, settings);
       nlohmann::json out = {{"model", model.name},

@@ -156,8 +156,15 @@ std::string AgentRunner::execute(const std::string& job_frame, std::uint64_t& jo
     JobSettings settings;
     settings.warmup = job.getWarmupIterations();
     settings.iterations = job.getIterations();
-    settings.repeats = job.getRepeats() == 0 ? 5 : job.getRepeats();
-    settings.min_window_seconds = config_.min_window_seconds;
+    // The job's repeat rule: `repeats` alone is a fixed count (an older coordinator's jobs); with a
+    // cap, repeat until the repeats agree within `agreement` or the cap.
+    const std::uint32_t repeats = job.getRepeats() == 0 ? 5 : job.getRepeats();
+    settings.repeats = RepeatRule::fixed(repeats);
+    if (job.getRepeatCap() > repeats && job.getAgreement() > 0) {
+      settings.repeats.max_repeats = job.getRepeatCap();
+      settings.repeats.relative_half_width = job.getAgreement();
+    }
+    settings.window_seconds = job.getWindowSeconds() > 0 ? job.getWindowSeconds() : config_.min_window_seconds;
     settings.seed = job_id;
     m = trainer_.measure(model, settings);
   } catch (const std::exception& e) {

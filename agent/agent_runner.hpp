@@ -18,7 +18,7 @@ struct AgentConfig {
   std::string agent_id;
   std::string device_class;
   int threads = 1;
-  double min_window_seconds = 0.2;
+  double min_window_seconds = 0;  ///< a repeat's window when the job leaves it open; 0: the meter's default
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds reply_timeout{3000};
 };

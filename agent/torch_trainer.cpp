@@ -117,7 +117,7 @@ class TorchTrainer final : public Trainer {
     AMPERE_REQUIRE(!model.is_family(), model.name, ": the agent trains concrete models, not families");
     AMPERE_REQUIRE(model.dtype == "float32" || model.dtype == "float64", model.name, ": dtype ", model.dtype,
                    " training is not supported on this CPU agent (float32, float64)");
-    AMPERE_REQUIRE(settings.repeats >= 1, "job: repeats must be at least 1");
+    validate_repeat_rule(settings.repeats);
     torch::manual_seed(settings.seed);
     const auto dtype = model.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
     const std::vector<LayerShape> shapes = infer_shapes(model);
@@ -151,12 +151,14 @@ class TorchTrainer final : public Trainer {
     for (std::uint32_t i = 0; i < settings.warmup; ++i) step();
     std::uint32_t iterations = settings.iterations;
     if (iterations == 0) {
-      // Enough iterations for a min_window_seconds window (timed on two extra steps), at least 10.
+      // Enough iterations for one window (timed on two extra steps), at least 10. The window
+      // follows the meter unless the job names one: a fuel gauge needs seconds, a clock does not.
+      const double window = settings.window_seconds > 0 ? settings.window_seconds : default_window_seconds(meter_->source());
       const auto t0 = Clock::now();
       step();
       step();
       const double per_step = std::chrono::duration<double>(Clock::now() - t0).count() / 2;
-      iterations = static_cast<std::uint32_t>(std::max(10.0, std::ceil(settings.min_window_seconds / std::max(per_step, 1e-6))));
+      iterations = static_cast<std::uint32_t>(std::max(10.0, std::ceil(window / std::max(per_step, 1e-6))));
     }
     (void)warm_start;
     Measurement m;
@@ -164,7 +166,10 @@ class TorchTrainer final : public Trainer {
     m.iterations = iterations;
     m.threads = static_cast<std::uint32_t>(threads_);
     m.idle_watts = std::nan("");
-    for (std::uint32_t r = 0; r < settings.repeats; ++r) {
+    // Repeats until the rule is satisfied: on time, and on energy too when a meter reads it live.
+    const bool energy_live = reads_energy_live(m.meter);
+    while (!repeats_suffice(m.seconds_per_iteration, settings.repeats) ||
+           (energy_live && !repeats_suffice(m.joules_per_iteration, settings.repeats))) {
       meter_->begin();
       const auto start = Clock::now();
       for (std::uint32_t i = 0; i < iterations; ++i) step();

@@ -9,15 +9,17 @@
 
 #include "common/measurement.hpp"
 #include "common/model_spec.hpp"
+#include "common/repeat_rule.hpp"
 
 namespace ampere {
 
-/// docs/method.md §5: W warm-up iterations, then R repeats of N iterations.
+/// docs/method.md §5: W warm-up iterations, then repeats of N iterations until `repeats` is
+/// satisfied (a fixed count, or until the repeats agree, up to a cap).
 struct JobSettings {
   std::uint32_t warmup = 5;
-  std::uint32_t iterations = 0;  ///< per repeat; 0: enough for min_window_seconds, at least 10
-  std::uint32_t repeats = 5;
-  double min_window_seconds = 0.2;
+  std::uint32_t iterations = 0;  ///< per repeat; 0: enough for window_seconds, at least 10
+  RepeatRule repeats;
+  double window_seconds = 0;     ///< one repeat's length when iterations is 0; 0: the meter's default
   std::uint64_t seed = 0;        ///< synthetic data and initial weights
 };
 

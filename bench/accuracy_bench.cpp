@@ -410,8 +410,8 @@ void real(const Options& o) {
   print_header();
   TrainerPtr trainer = make_torch_trainer(1, make_time_surrogate_meter(10.0));
   JobSettings job;
-  job.repeats = o.repeats;
-  job.min_window_seconds = o.min_window;
+  job.repeats = RepeatRule::fixed(o.repeats);
+  job.window_seconds = o.min_window;
   const MeasureFn measure = [&](const ModelSpec& m, std::uint64_t seed) {
     JobSettings s = job;
     s.seed = seed;

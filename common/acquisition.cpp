@@ -89,6 +89,7 @@ const char* acquisition_name(Acquisition acquisition) {
     case Acquisition::MaxVariance: return "max-variance";
     case Acquisition::MaxRelativeStd: return "max-relative-std";
     case Acquisition::Random: return "random";
+    case Acquisition::EstimateVariance: return "estimate-variance";
   }
   return "?";
 }
@@ -97,11 +98,16 @@ Acquisition parse_acquisition(const std::string& name) {
   if (name == "max-variance") return Acquisition::MaxVariance;
   if (name == "max-relative-std") return Acquisition::MaxRelativeStd;
   if (name == "random") return Acquisition::Random;
-  throw InputError("acquisition: unknown '" + name + "' (known: max-variance, max-relative-std, random)");
+  if (name == "estimate-variance") return Acquisition::EstimateVariance;
+  throw InputError("acquisition: unknown '" + name +
+                   "' (known: max-variance, max-relative-std, random, estimate-variance)");
 }
 
 std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::MatrixXd& candidates,
-                                       std::size_t count, Acquisition acquisition, std::uint64_t seed) {
+                                       std::size_t count, Acquisition acquisition, std::uint64_t seed,
+                                       const EstimateDemand* demand) {
+  if (acquisition == Acquisition::EstimateVariance && (demand == nullptr || demand->empty()))
+    acquisition = Acquisition::MaxVariance;
   const Eigen::Index m = candidates.rows();
   std::vector<bool> available(static_cast<std::size_t>(m));
   for (Eigen::Index c = 0; c < m; ++c) available[static_cast<std::size_t>(c)] = !is_profiled(gp, candidates, c);
@@ -130,6 +136,22 @@ std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::M
     const double floor = std::max(1e-12, mean.maxCoeff() * 1e-6);
     scale = mean.cwiseMax(floor).cwiseInverse();
   }
+  // EstimateVariance: a(model, c) = √w_m Σ_{b ∈ m} cov(b, c), the posterior covariance of the
+  // model's estimate (this kind's share) with candidate c; rows are models.
+  Eigen::MatrixXd model_covariance;
+  if (acquisition == Acquisition::EstimateVariance) {
+    AMPERE_REQUIRE(demand->model.size() == static_cast<std::size_t>(demand->points.rows()),
+                   "estimate demand: ", demand->points.rows(), " points but ", demand->model.size(), " model indices");
+    const Eigen::MatrixXd point_covariance =
+        gp.prior_covariance(demand->points, candidates) - gp.whitened_cross_covariance(demand->points).transpose() * v;
+    model_covariance = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(demand->weight.size()), m);
+    for (Eigen::Index p = 0; p < demand->points.rows(); ++p) {
+      const std::size_t model = demand->model[static_cast<std::size_t>(p)];
+      AMPERE_REQUIRE(model < demand->weight.size() && demand->weight[model] > 0, "estimate demand: point ", p,
+                     " names model ", model, " without a positive weight");
+      model_covariance.row(static_cast<Eigen::Index>(model)) += std::sqrt(demand->weight[model]) * point_covariance.row(p);
+    }
+  }
   std::vector<Eigen::VectorXd> updates;
   std::vector<Eigen::Index> chosen;
   while (chosen.size() < count) {
@@ -137,7 +159,9 @@ std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::M
     double best_score = -1;
     for (Eigen::Index c = 0; c < m; ++c) {
       if (!available[static_cast<std::size_t>(c)]) continue;
-      const double score = std::sqrt(variance[c]) * scale[c];
+      const double score = acquisition == Acquisition::EstimateVariance
+                               ? model_covariance.col(c).squaredNorm() / (variance[c] + noise)
+                               : std::sqrt(variance[c]) * scale[c];
       if (score > best_score) {
         best_score = score;
         best = c;
@@ -149,8 +173,13 @@ std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::M
     // Posterior covariance of every candidate with the chosen one, after the earlier choices.
     Eigen::VectorXd cov = gp.prior_covariance(candidates, candidates.row(best)).col(0) - v.transpose() * v.col(best);
     for (const Eigen::VectorXd& u : updates) cov -= u * u[best];
-    const Eigen::VectorXd u = cov / std::sqrt(variance[best] + noise);
+    const double observed_std = std::sqrt(variance[best] + noise);
+    const Eigen::VectorXd u = cov / observed_std;
     variance = (variance.array() - u.array().square()).matrix().cwiseMax(0.0);
+    if (model_covariance.size() > 0) {  // cov′(b, c) = cov(b, c) − cov(b, best) cov(best, c) / (var(best) + σ_n²)
+      const Eigen::VectorXd at_best = model_covariance.col(best) / observed_std;
+      model_covariance -= at_best * u.transpose();
+    }
     updates.push_back(u);
   }
   return chosen;
@@ -166,12 +195,12 @@ const char* stop_reason_name(StopReason reason) {
   return "?";
 }
 
-std::size_t guided_points_before_convergence(std::size_t dimensions) {
-  return kGuidedPointsBeforeConvergence * dimensions * dimensions;
+std::size_t guided_points_before_convergence(std::size_t dimensions, std::size_t factor) {
+  return factor * dimensions * dimensions;
 }
 
 StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, std::size_t budget,
-                       double threshold) {
+                       double threshold, std::size_t guided_factor) {
   StopDecision decision;
   std::vector<Eigen::Index> open;
   for (Eigen::Index c = 0; c < candidates.rows(); ++c)
@@ -182,7 +211,7 @@ StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candida
     const double scale = gp.targets().cwiseAbs().mean();
     decision.relative_std = scale > 0 ? decision.max_std / scale : std::numeric_limits<double>::infinity();
   }
-  const std::size_t enough = (std::size_t{1} << gp.dimensions()) + guided_points_before_convergence(gp.dimensions());
+  const std::size_t enough = (std::size_t{1} << gp.dimensions()) + guided_points_before_convergence(gp.dimensions(), guided_factor);
   if (gp.size() >= budget) decision.reason = StopReason::BudgetSpent;
   else if (open.empty()) decision.reason = StopReason::NoCandidates;
   else if (decision.relative_std < threshold && gp.size() >= enough) decision.reason = StopReason::Converged;

@@ -27,10 +27,25 @@ enum class Acquisition {
   MaxVariance,     ///< the paper's: largest predictive variance
   MaxRelativeStd,  ///< largest σ/|μ|: weighs small and large layers alike, as MAPE does
   Random,          ///< uniformly random unprofiled candidates: the baseline guided profiling must beat
+  /// The candidate whose measurement most reduces the variance of the estimates the family's models
+  /// will ask for (an EstimateDemand); MaxVariance where a kind has no demand (an auxiliary helper).
+  EstimateVariance,
 };
 const char* acquisition_name(Acquisition acquisition);
-/// Parses "max-variance" / "max-relative-std" / "random"; throws InputError otherwise.
+/// Parses "max-variance" / "max-relative-std" / "random" / "estimate-variance"; throws InputError
+/// otherwise.
 Acquisition parse_acquisition(const std::string& name);
+
+/// Where a kind's estimates will be asked: the channel values of its blocks in models sampled from
+/// the family (one row per block), which model each belongs to, and each model's weight. A model's
+/// estimate sums its blocks, so its variance from this kind is the sum of their posterior
+/// covariances; a weight of 1/cost² makes the objective a relative one, as MAPE is.
+struct EstimateDemand {
+  Eigen::MatrixXd points;
+  std::vector<std::size_t> model;  ///< per row of `points`: index into `weight`
+  std::vector<double> weight;      ///< per model, > 0
+  bool empty() const { return points.rows() == 0; }
+};
 
 /// The next `count` candidates to measure, chosen greedily: after each choice the point joins
 /// the GP's inputs (no target: the posterior variance does not depend on it) before the next is
@@ -38,10 +53,14 @@ Acquisition parse_acquisition(const std::string& name);
 /// the GP refitted on inputs alone. Candidates already profiled (equal to a training input) are
 /// skipped. Returns row indices into `candidates`; fewer than `count` when candidates run out.
 /// O(count · m · n) for m candidates and n profiled points.
-/// Random draws from mt19937_64(seed).
+/// Random draws from mt19937_64(seed). EstimateVariance scores candidate c by
+/// Σ_models w_m (Σ_{b ∈ m} cov(b, c))² / (var(c) + σ_n²), the drop in the weighted sum of the
+/// models' estimate variances that observing c brings, with the same rank-one updates between
+/// choices; O(count · (p + n) · m) for p demand points. Without `demand` (or with an empty one) it is
+/// MaxVariance.
 std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::MatrixXd& candidates,
                                        std::size_t count, Acquisition acquisition = Acquisition::MaxVariance,
-                                       std::uint64_t seed = 0);
+                                       std::uint64_t seed = 0, const EstimateDemand* demand = nullptr);
 
 enum class StopReason { KeepGoing, BudgetSpent, Converged, NoCandidates };
 const char* stop_reason_name(StopReason reason);
@@ -62,12 +81,15 @@ constexpr double kConvergedRelativeStd = 0.05;
 /// 2-D kinds stopped at 16 points and its estimates ran 3–8% high on the simulated profiles, with
 /// 8·d² they are within 2–2.5% (docs/method.md §4, §9).
 constexpr std::size_t kGuidedPointsBeforeConvergence = 8;
-std::size_t guided_points_before_convergence(std::size_t dimensions);
+std::size_t guided_points_before_convergence(std::size_t dimensions,
+                                             std::size_t factor = kGuidedPointsBeforeConvergence);
 
 /// Whether a kind is done: its budget spent, its max latent std under 5% of the mean |target|
 /// (after the start points and guided_points_before_convergence more), or no unprofiled candidate
 /// left.
+/// `guided_factor` replaces kGuidedPointsBeforeConvergence (3 was the rule before docs/method.md §9).
 StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, std::size_t budget,
-                       double threshold = kConvergedRelativeStd);
+                       double threshold = kConvergedRelativeStd,
+                       std::size_t guided_factor = kGuidedPointsBeforeConvergence);
 
 }  // namespace ampere

@@ -35,8 +35,21 @@ int main(int argc, char** argv) {
   app.add_option("--agents", agents_endpoint, "ZeroMQ endpoint for agents")->capture_default_str();
   app.add_option("--clients", clients_endpoint, "ZeroMQ endpoint for the ampere CLI")->capture_default_str();
   app.add_option("--warmup", config.warmup_iterations, "warm-up iterations per job")->capture_default_str();
-  app.add_option("--repeats", config.repeats, "measured repeats per job")->capture_default_str()->check(CLI::Range(1, 100));
-  app.add_option("--iterations", config.iterations, "iterations per repeat (0: the agent picks >= 0.2 s)")->capture_default_str();
+  app.add_option("--repeats", config.repeats, "measured repeats per job (the fewest, with --repeat-cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  app.add_option("--repeat-cap", config.repeat_cap,
+                 "repeat until the repeats agree (--agreement) or this many; <= --repeats: exactly --repeats (the paper's)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--agreement", config.agreement,
+                 "repeats agree when the 90% bootstrap half-width of their minimum is within this share of it")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 0.99));
+  app.add_option("--window", config.window_seconds, "seconds per repeat (0: the agent's meter default)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--iterations", config.iterations, "iterations per repeat (0: the agent picks one window's worth)")->capture_default_str();
   app.add_option("--heartbeat-timeout-ms", heartbeat_ms, "an agent silent this long is lost")->capture_default_str();
   app.add_option("--seed", config.seed, "seed of the GP restarts")->capture_default_str();
   app.add_option("--spool", spool_path,

@@ -85,9 +85,12 @@ struct Job {
   campaignId @1 :UInt64;
   variantSpecJson @2 :Text;    # the variant network, a model spec (docs/model-spec.md)
   warmupIterations @3 :UInt32;
-  iterations @4 :UInt32;       # per repeat; 0 = enough for >= 0.2 s, at least 10
-  repeats @5 :UInt32;
+  iterations @4 :UInt32;       # per repeat; 0 = enough for one window, at least 10
+  repeats @5 :UInt32;          # the fewest repeats; alone (repeatCap 0) an exact count
   deadlineUnixMillis @6 :Int64;
+  repeatCap @7 :UInt32;        # > repeats: repeat until the repeats agree, or this many
+  agreement @8 :Float64;       # agree = 90% bootstrap half-width of the minimum <= this share of it
+  windowSeconds @9 :Float64;   # one repeat's window; 0 = the agent's (its meter's default)
 }
 
 struct Result {

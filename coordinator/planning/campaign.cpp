@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "common/error.hpp"
+#include "common/layer_parser.hpp"
+#include "common/layer_shapes.hpp"
 #include "coordinator/planning/estimator.hpp"
 
 namespace ampere {
@@ -164,6 +167,39 @@ Campaign::Campaign(std::uint64_t id, ModelSpec family, std::string device_class,
     k.candidates = candidate_grid(profile.bounds());
     kinds_.push_back(std::move(k));
   }
+  if (settings_.acquisition == Acquisition::EstimateVariance) build_demand();
+}
+
+void Campaign::build_demand() {
+  // Models drawn as a user's would be; each weighs 1/FLOPs² (normalized to mean 1), a stand-in for
+  // 1/cost² before any cost is known: a relative objective, as MAPE is.
+  std::map<KindKey, std::vector<std::pair<Channels, std::size_t>>> rows;
+  std::vector<double> weight;
+  for (std::size_t i = 0; i < kDemandModels; ++i) {
+    const ModelSpec model = sample_model(family_, 7000000 + settings_.seed * kDemandModels + i);
+    const double flops = model_cost(model).training_flops_per_iteration;
+    weight.push_back(flops > 0 ? 1.0 / (flops * flops) : 1.0);
+    for (const Block& block : parse_blocks(model)) rows[block.kind].emplace_back(block.channel_values(), i);
+  }
+  double mean = 0;
+  for (double w : weight) mean += w / static_cast<double>(weight.size());
+  for (double& w : weight) w /= mean;
+  for (Kind& k : kinds_) {
+    const auto found = rows.find(k.profile.key);
+    if (found == rows.end()) continue;  // an auxiliary helper: no model asks for it
+    k.demand.points.resize(static_cast<Eigen::Index>(found->second.size()), static_cast<Eigen::Index>(k.profile.bounds().size()));
+    for (std::size_t r = 0; r < found->second.size(); ++r) {
+      const Channels& c = found->second[r].first;
+      if (c.size() != k.profile.bounds().size()) {  // a shape this kind's GP does not take: no demand
+        k.demand = EstimateDemand();
+        break;
+      }
+      for (std::size_t d = 0; d < c.size(); ++d) k.demand.points(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(d)) = static_cast<double>(c[d]);
+      k.demand.model.push_back(found->second[r].second);
+    }
+    if (!k.demand.points.size()) continue;
+    k.demand.weight = weight;
+  }
 }
 
 Campaign::Kind& Campaign::kind(const KindKey& key) {
@@ -277,7 +313,8 @@ std::vector<PlannedJob> Campaign::next_points(Kind& k, std::size_t batch_size) {
     finish(StopReason::NoCandidates);
     return jobs;
   }
-  const StopDecision decision = stop_rule(guide, candidates, budget, settings_.converged_relative_std);
+  const StopDecision decision =
+      stop_rule(guide, candidates, budget, settings_.converged_relative_std, settings_.guided_factor);
   k.relative_std = decision.relative_std;
   k.convergence.emplace_back(k.points.size(), decision.relative_std);
   if (k.asked.size() >= budget) {
@@ -288,7 +325,7 @@ std::vector<PlannedJob> Campaign::next_points(Kind& k, std::size_t batch_size) {
   if (k.state == KindState::Done) return jobs;
   const std::size_t count = std::min(batch_size, budget - k.asked.size());
   const std::uint64_t draw_seed = settings_.seed * 1000003ULL + k.asked.size() * 7919ULL + std::hash<std::string>{}(k.profile.key.str());
-  for (Eigen::Index r : select_batch(guide, candidates, count, settings_.acquisition, draw_seed))
+  for (Eigen::Index r : select_batch(guide, candidates, count, settings_.acquisition, draw_seed, &k.demand))
     jobs.push_back(planned(k, row_channels(candidates, r)));
   return jobs;
 }
@@ -303,6 +340,11 @@ std::vector<PlannedJob> Campaign::plan(std::size_t batch_size) {
     if (k.outstanding > 0) continue;
     for (PlannedJob& job : next_points(k, batch_size)) jobs.push_back(std::move(job));
     if (k.state == KindState::Done) fit(k);
+  }
+  ++plans_;
+  if (settings_.interleave && jobs.size() > 1) {
+    std::mt19937_64 rng(settings_.seed * 1000003ULL + plans_);
+    std::shuffle(jobs.begin(), jobs.end(), rng);
   }
   return jobs;
 }

@@ -71,7 +71,16 @@ struct CampaignSettings {
   /// (docs/method.md §9: measured, no better on the shipped families, so off by default); false is
   /// a constant mean per kind, as the paper's.
   bool work_mean = false;
+  /// A kind may converge after its start points and guided_factor·d² guided points (8; 3 before
+  /// docs/method.md §9).
+  std::size_t guided_factor = kGuidedPointsBeforeConvergence;
+  /// Randomly interleave the jobs of one plan (start points of a kind, several kinds), so that what
+  /// the machine drifts through does not line up with channel size (docs/method.md §5).
+  bool interleave = true;
 };
+
+/// Models sampled from the family for the estimate-variance acquisition's demand.
+constexpr std::size_t kDemandModels = 200;
 
 /// A variant network to measure.
 struct PlannedJob {
@@ -162,6 +171,7 @@ class Campaign {
     KindModel model;  ///< the subtractive fit
     std::shared_ptr<const GaussianProcess> seconds_gp, joules_gp;  ///< the same, as GPs (helpers, guide)
     std::size_t fitted_points = 0;  ///< points in `model` (refit when more arrive)
+    EstimateDemand demand;  ///< where the family's models need this kind (estimate-variance only)
   };
   struct Calibration {
     ModelSpec model;
@@ -173,6 +183,7 @@ class Campaign {
   void fit(Kind& k);
   std::vector<PlannedJob> next_points(Kind& k, std::size_t batch_size);
   PlannedJob planned(Kind& k, const Channels& channels);
+  void build_demand();
 
   std::uint64_t id_;
   ModelSpec family_;
@@ -183,6 +194,7 @@ class Campaign {
   std::vector<Calibration> calibration_;
   std::map<KindKey, KindModel> joint_models_;
   std::size_t joint_measurements_ = 0;
+  std::uint64_t plans_ = 0;  ///< plan() calls, seeding the interleaving
 };
 
 }  // namespace ampere

@@ -157,6 +157,9 @@ void CoordinatorServer::on_work_request(const std::string& peer, const std::stri
     j.setWarmupIterations(config_.warmup_iterations);
     j.setIterations(config_.iterations);
     j.setRepeats(config_.repeats);
+    j.setRepeatCap(config_.repeat_cap);
+    j.setAgreement(config_.agreement);
+    j.setWindowSeconds(config_.window_seconds);
     j.setDeadlineUnixMillis(deadline);
   }));
 }

@@ -27,8 +27,11 @@ namespace ampere {
 struct CoordinatorConfig {
   std::chrono::milliseconds heartbeat_timeout{6000};  ///< an agent silent this long is lost
   std::uint32_t warmup_iterations = 5;                ///< docs/method.md §5
-  std::uint32_t repeats = 5;
-  std::uint32_t iterations = 0;                       ///< per repeat; 0: the agent picks (>= 0.2 s, >= 10)
+  std::uint32_t repeats = 3;                          ///< the fewest repeats per job
+  std::uint32_t repeat_cap = 10;                      ///< repeat until they agree or this many; <= repeats: fixed
+  double agreement = 0.01;                            ///< 90% bootstrap half-width of the minimum, relative
+  double window_seconds = 0;                          ///< one repeat; 0: the agent's meter default
+  std::uint32_t iterations = 0;                       ///< per repeat; 0: the agent picks (one window, >= 10)
   std::uint32_t max_attempts = 3;                     ///< a job failing this often is given up
   std::uint64_t seed = 0;
   std::uint32_t holdout_models = 3;   ///< concrete models per campaign measured for the live MAPE

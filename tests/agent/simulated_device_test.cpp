@@ -1,4 +1,5 @@
 #include "agent/simulated_device.hpp"
+#include "agent/simulated_trainer.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -60,4 +61,39 @@ TEST_CASE("the truth layer by layer adds up to the truth, step cost apart") {
   CHECK(seconds == doctest::Approx(device.truth(model).seconds).epsilon(1e-12));
   CHECK(joules == doctest::Approx(device.truth(model).joules).epsilon(1e-12));
   CHECK_THROWS_AS(device.layer_costs(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/resnet.json")), InputError);
+}
+
+TEST_CASE("the simulated trainer repeats until its repeats agree, or the cap, and a fixed rule exactly") {
+  TrainerPtr trainer = make_simulated_trainer(simulated_profile("iphone"));
+  const ModelSpec model = cnn5(5);
+  JobSettings fixed;
+  fixed.repeats = RepeatRule::fixed(5);
+  CHECK(trainer->measure(model, fixed).seconds_per_iteration.size() == 5);
+  JobSettings adaptive;
+  adaptive.repeats.min_repeats = 3;
+  adaptive.repeats.max_repeats = 12;
+  adaptive.repeats.relative_half_width = 0.01;
+  std::size_t stopped_early = 0, capped = 0;
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    adaptive.seed = seed;
+    const Measurement m = trainer->measure(model, adaptive);
+    const std::size_t n = m.seconds_per_iteration.size();
+    REQUIRE(n >= 3);
+    REQUIRE(n <= 12);
+    CHECK(m.joules_per_iteration.size() == n);
+    if (n < 12) {
+      ++stopped_early;
+      // It stopped at the first prefix that satisfied the rule, on time and on energy.
+      CHECK(repeats_suffice(m.seconds_per_iteration, adaptive.repeats));
+      CHECK(repeats_suffice(m.joules_per_iteration, adaptive.repeats));
+      const std::vector<double> shorter_s(m.seconds_per_iteration.begin(), m.seconds_per_iteration.end() - 1);
+      const std::vector<double> shorter_j(m.joules_per_iteration.begin(), m.joules_per_iteration.end() - 1);
+      CHECK_FALSE((repeats_suffice(shorter_s, adaptive.repeats) && repeats_suffice(shorter_j, adaptive.repeats)));
+    } else {
+      ++capped;
+    }
+  }
+  CHECK(stopped_early > 0);  // the rule decides, not the cap alone
+  adaptive.repeats.max_repeats = 2;
+  CHECK_THROWS_AS(trainer->measure(model, adaptive), InputError);
 }
