@@ -130,6 +130,14 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
 
+  std::int64_t reference_seconds = config.reference_every.count();
+  app.add_option("--reference-every-jobs", config.reference_every_jobs,
+                 "time the reference network before the first job and then every N jobs (0: never; results go without)")
+      ->capture_default_str();
+  app.add_option("--reference-every-s", reference_seconds, "... or every this many seconds, whichever comes first")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+
   CLI::App* measure = app.add_subcommand("measure", "train one model here and print its figures as JSON");
   std::string model_file;
   ampere::JobSettings settings;
@@ -208,6 +216,7 @@ int main(int argc, char** argv) {
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    config.reference_every = std::chrono::seconds(reference_seconds);
     zmq::context_t context;
     ampere::AgentRunner runner(context, *trainer, config);
     runner.run(g_stop);

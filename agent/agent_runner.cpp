@@ -50,7 +50,10 @@ HardwareFacts read_hardware_facts() {
 }
 
 AgentRunner::AgentRunner(zmq::context_t& context, Trainer& trainer, AgentConfig config)
-    : context_(context), trainer_(trainer), config_(std::move(config)) {
+    : context_(context),
+      trainer_(trainer),
+      config_(std::move(config)),
+      reference_(clock_, std::max<std::uint32_t>(1, config_.reference_every_jobs), config_.reference_every) {
   AMPERE_REQUIRE(!config_.agent_id.empty(), "agent: an agent id is required");
   AMPERE_REQUIRE(!config_.device_class.empty(), "agent: a device class is required");
 }
@@ -166,7 +169,27 @@ std::string AgentRunner::execute(const std::string& job_frame, std::uint64_t& jo
     }
     settings.window_seconds = job.getWindowSeconds() > 0 ? job.getWindowSeconds() : config_.min_window_seconds;
     settings.seed = job_id;
+    // The reference reading, when due, right before the job: it sees what the job will.
+    bool reference_ok = config_.reference_every_jobs > 0;
+    if (reference_ok) {
+      try {
+        refresh_reference(reference_, [&] {
+          JobSettings r = settings;
+          r.iterations = 0;
+          r.seed = 1;
+          return trainer_.measure(reference_network(), r);
+        });
+      } catch (const std::exception& e) {
+        reference_ok = false;
+        spdlog::warn("reference reading failed: {}; job {} goes without one", e.what(), job_id);
+      }
+    }
     m = trainer_.measure(model, settings);
+    if (reference_ok) {
+      m.reference_seconds = reference_.seconds();
+      m.reference_joules = reference_.joules();
+    }
+    reference_.job_done();
   } catch (const std::exception& e) {
     error = e.what();
     spdlog::error("job {} failed: {}", job_id, error);

@@ -9,6 +9,7 @@
 
 #include <zmq.hpp>
 
+#include "agent/reference_network.hpp"
 #include "agent/trainer.hpp"
 
 namespace ampere {
@@ -19,6 +20,10 @@ struct AgentConfig {
   std::string device_class;
   int threads = 1;
   double min_window_seconds = 0;  ///< a repeat's window when the job leaves it open; 0: the meter's default
+  /// The reference network is timed before the first job and then every this many jobs or
+  /// seconds (docs/method.md §5); 0 jobs: never (results go without a reference reading).
+  std::uint32_t reference_every_jobs = 5;
+  std::chrono::seconds reference_every{60};
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds reply_timeout{3000};
 };
@@ -50,6 +55,8 @@ class AgentRunner {
   zmq::context_t& context_;
   Trainer& trainer_;
   AgentConfig config_;
+  SystemClock clock_;
+  ReferenceSchedule reference_;
   std::atomic<std::uint64_t> running_job_{0};
 };
 

@@ -2,17 +2,27 @@
 //
 // Runs campaigns in-process (the same Campaign and Estimator the coordinator uses, trainers the
 // agent uses; no sockets, which add nothing to accuracy), then estimates held-out random models and
-// compares with their truth:
+// compares with their truth. Two protocols on the same held-out models and truth (--protocol):
+//   paper   today's protocol before docs/method.md §9 (subtractive, Matérn alone, fixed 5 repeats
+//           of >= 0.2 s, corners + 3·d² before convergence, no calibration, plans in order)
+//   ours    the defaults a coordinator runs (joint fit checked on 3 calibration models, quadratic
+//           trend, adaptive repeats of the meter's window, 8·d², interleaved plans)
 //   --simulated  every shipped family (--families) on every simulated profile (--profiles): truth is
 //                the device's noise-free cost
-//   --real       LibTorch on this machine, every family of --families: cnn5 100 held-out, others 20,
-//                each held-out model measured twice (the pass-to-pass error is the noise floor);
-//                energy is the time surrogate here, so the figures are time accuracy
+//   --real       LibTorch on this machine, every family of --families: cnn5 30 held-out, others 20
+//                (--quick: 10), truth the median of 3 fresh processes (their spread is the noise
+//                floor); energy is the time surrogate here, so the figures are time accuracy;
+//                --neighbour on|off|both runs the campaigns beside a memory-bandwidth neighbour on the
+//                other core (2 s on, 2 s off; the bench starts and stops it)
 //   --blocks     where the error comes from, per kind (simulated): block estimates against the
 //                exact cost of the same layers in their model, fitted targets against the exact
 //                cost in the variant networks, and the context (non-additivity) term
 //   --guided-vs-random  points each acquisition needs to reach 10% MAPE (simulated profiles, cnn5)
 // Prints every figure with the command that reproduces it. Not a test.
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,11 +35,14 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/simulated_device.hpp"
+#include "agent/simulated_trainer.hpp"
 #include "agent/allocator.hpp"
 #include "agent/torch_trainer.hpp"
 #include "common/layer_shapes.hpp"
@@ -44,10 +57,14 @@ struct Options {
   bool simulated = false, real = false, guided_vs_random = false, curve = false, blocks = false;
   bool blocks_joint = false;  ///< --blocks splits the joint fit's error instead of the subtractive's
   std::uint32_t budget = 40;
-  int heldout = 100;
+  int heldout = 100;       ///< simulated; real: 30 for cnn5 and 20 for the others unless --heldout
   std::string acquisition = "max-variance";
-  double min_window = 0.2;
-  std::uint32_t repeats = 5;
+  double window = 0;                 ///< ours: one repeat's window; 0: the meter's default
+  RepeatRule repeats;                ///< ours: adaptive, 3 to 10, 1%
+  std::vector<std::string> protocols = {"paper", "ours"};
+  std::vector<std::string> neighbour = {"off", "on"};  ///< real: campaigns quiet ("off") and/or beside a neighbour ("on")
+  bool quick = false;
+  bool heldout_given = false;
   int calibration = 3;  ///< whole models for the joint fit; -1: the subtractive fit only
   int truth_processes = 3;  ///< real truth: median over this many fresh `ampere-agent measure` processes (0: in-process)
   double converged = kConvergedRelativeStd;
@@ -58,12 +75,45 @@ struct Options {
 /// Measures a variant or held-out model; returns the fitted statistic (minimum of repeats).
 using MeasureFn = std::function<Measurement(const ModelSpec&, std::uint64_t seed)>;
 
+/// How a campaign profiles and measures (docs/method.md §9).
+struct Protocol {
+  std::string name;
+  CampaignSettings settings;  ///< budget and acquisition filled in per run
+  RepeatRule repeats;
+  double window_seconds = 0;  ///< 0: the meter's default
+  int calibration = -1;       ///< whole models for the joint fit; -1: subtractive only
+};
+
+/// Today's protocol at the commit before issue 10: what the paper's method looked like here.
+Protocol paper_protocol() {
+  Protocol p;
+  p.name = "paper";
+  p.settings.trend = GpTrend::None;
+  p.settings.guided_factor = 3;
+  p.settings.interleave = false;
+  p.repeats = RepeatRule::fixed(5);
+  p.window_seconds = 0.2;
+  return p;
+}
+
+/// A trainer's measuring function under `protocol`.
+MeasureFn measuring(Trainer& trainer, const Protocol& protocol) {
+  return [&trainer, protocol](const ModelSpec& m, std::uint64_t seed) {
+    JobSettings s;
+    s.repeats = protocol.repeats;
+    s.window_seconds = protocol.window_seconds;
+    s.seed = seed;
+    return trainer.measure(m, s);
+  };
+}
+
 struct CampaignOutcome {
   std::map<KindKey, KindModel> models;        ///< the paper's subtractive fit
   std::map<KindKey, KindModel> joint_models;  ///< the joint additive GP (empty unless asked for)
   FlopsBaseline baseline;
   std::size_t points = 0;              ///< variant networks
   std::size_t calibration_points = 0;  ///< whole models measured for the joint fit
+  std::size_t repeats = 0;             ///< measured repeats over every job (the cost where wall time means nothing)
   double seconds = 0;                  ///< profiling wall (variants, and their subtractive fits)
   double joint_seconds = 0;            ///< calibration measurements and the joint fit, on top
   bool joint_chosen = false;           ///< the calibration check's choice (what a coordinator serves)
@@ -77,25 +127,28 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
   Campaign campaign(1, family, "bench", settings);
   std::vector<double> flops, seconds, joules;
   std::uint64_t job = 0;
+  CampaignOutcome out;
   while (!campaign.done()) {
     const std::vector<PlannedJob> jobs = campaign.plan(1);
     if (jobs.empty() && !campaign.done()) throw std::runtime_error("campaign stalled");
     for (const PlannedJob& p : jobs) {
       const Measurement m = measure(p.variant, ++job);
+      out.repeats += m.seconds_per_iteration.size();
       campaign.add_result(p.kind, p.channels, m);
       flops.push_back(model_cost(p.variant).training_flops_per_iteration);
       seconds.push_back(summarize_repeats(m.seconds_per_iteration, settings.statistic).value);
       joules.push_back(summarize_repeats(m.joules_per_iteration, settings.statistic).value);
     }
   }
-  CampaignOutcome out;
   out.models = campaign.models();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (calibration >= 0) {
     const auto joint_start = std::chrono::steady_clock::now();
     for (int i = 0; i < calibration; ++i) {
       ModelSpec model = sample_model(family, 500000 + static_cast<std::uint64_t>(i));
-      campaign.add_calibration(model, measure(model, ++job));
+      const Measurement m = measure(model, ++job);
+      out.repeats += m.seconds_per_iteration.size();
+      campaign.add_calibration(model, m);
     }
     out.calibration_points = static_cast<std::size_t>(calibration);
     const JointFit fit = fit_joint(campaign.joint_problem());
@@ -160,32 +213,49 @@ Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int c
 
 ModelSpec family(const char* name) { return load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/" + name + ".json"); }
 
-double g_converged = kConvergedRelativeStd;
 GpTrend g_trend = CampaignSettings().trend;
 bool g_work_mean = CampaignSettings().work_mean;
 
-CampaignSettings settings_of(const std::string& acquisition, std::uint32_t budget) {
-  CampaignSettings s;
-  s.converged_relative_std = g_converged;
-  s.trend = g_trend;
-  s.work_mean = g_work_mean;
+/// What a coordinator runs by default, with the bench's overrides (--trend, --acquisition, ...).
+Protocol our_protocol(const Options& o) {
+  Protocol p;
+  p.name = "ours";
+  p.settings.converged_relative_std = o.converged;
+  p.settings.trend = g_trend;
+  p.settings.work_mean = g_work_mean;
+  p.settings.acquisition = parse_acquisition(o.acquisition);
+  p.repeats = o.repeats;
+  p.window_seconds = o.window;
+  p.calibration = o.calibration;
+  return p;
+}
+
+std::vector<Protocol> protocols_of(const Options& o) {
+  std::vector<Protocol> out;
+  for (const std::string& name : o.protocols) out.push_back(name == "paper" ? paper_protocol() : our_protocol(o));
+  return out;
+}
+
+CampaignSettings settings_of(const Protocol& protocol, std::uint32_t budget) {
+  CampaignSettings s = protocol.settings;
   s.budget_per_kind = budget;
-  s.acquisition = parse_acquisition(acquisition);
   return s;
 }
 
-/// A simulated profile's measuring function and its noise-free truth.
+/// A simulated profile: the agent's simulated trainer (repeats as the protocol says) and the
+/// device's noise-free truth.
 struct SimulatedSetup {
   SimulatedDevice device;
-  MeasureFn measure;
+  TrainerPtr trainer;
   std::function<std::pair<double, double>(const ModelSpec&, int)> truth;
-  SimulatedSetup(const std::string& name, std::uint32_t repeats) : device(simulated_profile(name)) {
-    measure = [this, repeats](const ModelSpec& m, std::uint64_t seed) { return device.measure(m, repeats, seed); };
+  explicit SimulatedSetup(const std::string& name)
+      : device(simulated_profile(name)), trainer(make_simulated_trainer(simulated_profile(name))) {
     truth = [this](const ModelSpec& m, int) {
       const SimulatedCost t = device.truth(m);
       return std::make_pair(t.seconds, t.joules);
     };
   }
+  MeasureFn measure(const Protocol& protocol) const { return measuring(*trainer, protocol); }
   SimulatedSetup(const SimulatedSetup&) = delete;
 };
 
@@ -194,46 +264,64 @@ struct FullBudgetRun {
   std::size_t points = 0;
   double mape = 0;
 };
-FullBudgetRun run_full_budget(const SimulatedSetup& sim, const ModelSpec& fam, const std::string& acquisition,
+FullBudgetRun run_full_budget(const SimulatedSetup& sim, const ModelSpec& fam, const Protocol& protocol,
                               std::uint32_t budget, std::uint64_t seed, int heldout) {
-  CampaignSettings s = settings_of(acquisition, budget);
+  CampaignSettings s = settings_of(protocol, budget);
   s.seed = seed;
   s.converged_relative_std = 0;  // spend the budget: compare points against accuracy
-  const CampaignOutcome c = run_campaign(fam, s, sim.measure);
+  const CampaignOutcome c = run_campaign(fam, s, sim.measure(protocol));
   return {c.points, evaluate(fam, c, heldout, sim.truth).mape_seconds};
 }
 
 void print_header() {
   std::printf("   (* = what a coordinator serves: the joint fit unless the calibration check prefers the subtractive)\n");
-  std::printf("%-10s %-11s %-11s %7s %9s %9s %9s %9s %9s %9s %9s %8s\n", "device", "family", "estimator", "points", "MAPE_t%",
-              "signed_t%", "MAPE_E%", "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s");
+  std::printf("%-10s %-11s %-18s %6s %7s %8s %9s %8s %7s %8s %8s %8s %8s%s\n", "device", "family", "protocol:estimator",
+              "points", "repeats", "MAPE_t%", "signed_t%", "MAPE_E%", "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s",
+              "");
 }
 
-/// One row per estimator: the paper's subtractive fit on the variant networks, and (when the
-/// campaign measured calibration models) the joint GP on the same networks plus those models.
-void print_row(const std::string& device, const std::string& fam, const CampaignOutcome& c, const Accuracy& a, bool joint) {
+/// One row per estimator: the subtractive fit on the variant networks, and (when the campaign
+/// measured calibration models) the joint GP on the same networks plus those models.
+void print_row(const std::string& device, const std::string& fam, const std::string& protocol, const CampaignOutcome& c,
+               const Accuracy& a, bool joint) {
   const std::size_t points = c.points + (joint ? c.calibration_points : 0);
   const double seconds = c.seconds + (joint ? c.joint_seconds : 0.0);
   // * marks what a coordinator serves for a joint campaign: the calibration check's choice
   const bool served = c.calibration_points > 0 && joint == c.joint_chosen;
-  const std::string label = std::string(joint ? "joint" : "subtractive") + (served ? "*" : "");
-  std::printf("%-10s %-11s %-11s %7zu %9.2f %+9.2f %9.2f %9.1f %9.1f %9.1f %9.1f %8.1f%s\n", device.c_str(), fam.c_str(),
-              label.c_str(), points, a.mape_seconds, a.signed_seconds, a.mape_joules, a.within10, a.worst,
-              a.flops_mape_seconds, a.flops_mape_joules, seconds, a.mape_seconds > a.flops_mape_seconds ? "  LOSES TO FLOPs" : "");
+  const std::string label = protocol + ":" + (joint ? "joint" : "subtractive") + (served ? "*" : "");
+  std::printf("%-10s %-11s %-18s %6zu %7zu %8.2f %+9.2f %8.2f %7.1f %8.1f %8.1f %8.1f %8.1f%s\n", device.c_str(), fam.c_str(),
+              label.c_str(), points, c.repeats, a.mape_seconds, a.signed_seconds, a.mape_joules, a.within10, a.worst,
+              a.flops_mape_seconds, a.flops_mape_joules, seconds,
+              a.mape_seconds > a.flops_mape_seconds ? "  LOSES TO FLOPs" : "");
+}
+
+void describe(const Protocol& p, const Options& o) {
+  std::printf("   %-5s %s, acquisition %s, trend %s, %zu·d² guided before convergence, repeats %s, window %s, %s\n",
+              p.name.c_str(), p.calibration >= 0 ? "joint (checked) + subtractive" : "subtractive",
+              acquisition_name(p.settings.acquisition), gp_trend_name(p.settings.trend), p.settings.guided_factor,
+              p.repeats.adaptive() ? ("3..cap " + std::to_string(p.repeats.max_repeats) + " until within " +
+                                      std::to_string(p.repeats.relative_half_width * 100).substr(0, 4) + "%").c_str()
+                                   : ("fixed " + std::to_string(p.repeats.min_repeats)).c_str(),
+              p.window_seconds > 0 ? (std::to_string(p.window_seconds).substr(0, 4) + " s").c_str() : "the meter's",
+              p.calibration >= 0 ? (std::to_string(p.calibration) + " calibration models").c_str() : "no calibration");
+  (void)o;
 }
 
 void simulated(const Options& o) {
   std::printf("\n== simulated profiles (truth = noise-free device cost; labeled simulated, not measurements)\n");
-  std::printf("   acquisition %s, budget %u per kind, %d held-out models per family, kernel trend %s, joint mean %s\n",
-              o.acquisition.c_str(), o.budget, o.heldout, gp_trend_name(g_trend), g_work_mean ? "FLOPs-proportional" : "constant");
+  std::printf("   budget %u per kind, %d held-out models per family; repeats = the cost here (no clock)\n", o.budget, o.heldout);
+  const std::vector<Protocol> protocols = protocols_of(o);
+  for (const Protocol& p : protocols) describe(p, o);
   print_header();
   for (const std::string& fam_name : o.families) {
     const ModelSpec fam = family(fam_name.c_str());
     for (const std::string& name : o.profiles) {
-      const SimulatedSetup sim(name, o.repeats);
-      const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), sim.measure, o.calibration);
-      print_row("sim-" + name, fam_name, c, evaluate(fam, c, o.heldout, sim.truth), false);
-      if (o.calibration >= 0) print_row("sim-" + name, fam_name, c, evaluate(fam, c, o.heldout, sim.truth, true), true);
+      const SimulatedSetup sim(name);
+      for (const Protocol& p : protocols) {
+        const CampaignOutcome c = run_campaign(fam, settings_of(p, o.budget), sim.measure(p), p.calibration);
+        print_row("sim-" + name, fam_name, p.name, c, evaluate(fam, c, o.heldout, sim.truth), false);
+        if (p.calibration >= 0) print_row("sim-" + name, fam_name, p.name, c, evaluate(fam, c, o.heldout, sim.truth, true), true);
+      }
       std::fflush(stdout);
     }
   }
@@ -248,8 +336,9 @@ void block_errors(const Options& o) {
   for (const std::string& fam_name : o.families) {
     const ModelSpec fam = family(fam_name.c_str());
     for (const std::string& name : o.profiles) {
-      const SimulatedSetup sim(name, o.repeats);
-      const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), sim.measure, o.blocks_joint ? o.calibration : -1);
+      const SimulatedSetup sim(name);
+      const Protocol ours = our_protocol(o);
+      const CampaignOutcome c = run_campaign(fam, settings_of(ours, o.budget), sim.measure(ours), o.blocks_joint ? o.calibration : -1);
       Estimator estimator;
       estimator.set_models("bench", o.blocks_joint ? c.joint_models : c.models);
       struct Sum { int n = 0; double signed_block = 0, abs_block = 0, signed_model = 0, signed_context = 0; };
@@ -322,52 +411,80 @@ void block_errors(const Options& o) {
   }
 }
 
+const char* const kAcquisitions[] = {"max-variance", "max-relative-std", "estimate-variance", "random"};
+
+/// Points each acquisition needs to reach 10% and 3% time MAPE, every family and profile; the ratio
+/// to random's points is the figure the issue's target reads (guided ≤ 0.5× random at 3%).
 void guided_vs_random(const Options& o) {
-  std::printf("\n== guided vs random: fewest profiled points reaching a time MAPE, %d held-out cnn5 models\n", o.heldout);
-  std::printf("   (budget per kind grown until reached; every budget spent in full; random averaged over 3 seeds)\n");
-  std::printf("%-10s %-17s %-16s %-16s\n", "device", "acquisition", "<= 10% MAPE", "<= 3% MAPE");
+  std::printf("\n== guided vs random: fewest profiled points reaching a time MAPE, %d held-out models per family\n", o.heldout);
+  std::printf("   (ours, subtractive fit; budget per kind grown until reached; every budget spent in full; random: mean of 3 seeds)\n");
+  std::printf("%-10s %-11s %-17s %-16s %-16s %s\n", "device", "family", "acquisition", "<= 10% MAPE", "<= 3% MAPE", "3%: x random");
   const std::vector<std::uint32_t> budgets = {4, 6, 8, 10, 12, 16, 20, 25, 30, 40, 50};
-  for (const std::string& name : simulated_profile_names()) {
-    const SimulatedSetup sim(name, o.repeats);
-    const ModelSpec cnn5 = family("cnn5");
-    for (const std::string acquisition : {"max-variance", "max-relative-std", "random"}) {
-      std::string cells[2] = {"not reached", "not reached"};
-      const double thresholds[2] = {10.0, 3.0};
-      for (std::uint32_t b : budgets) {
-        const int seeds = acquisition == "random" ? 3 : 1;
-        double points = 0, mape = 0;
-        for (int seed = 0; seed < seeds; ++seed) {
-          const FullBudgetRun run = run_full_budget(sim, cnn5, acquisition, b, static_cast<std::uint64_t>(seed), o.heldout);
-          points += static_cast<double>(run.points) / seeds;
-          mape += run.mape / seeds;
-        }
-        for (int t = 0; t < 2; ++t)
-          if (cells[t] == "not reached" && mape <= thresholds[t]) {
-            char buffer[64];
-            std::snprintf(buffer, sizeof buffer, "%.0f pts (%.1f%%)", points, mape);
-            cells[t] = buffer;
+  for (const std::string& fam_name : o.families) {
+    const ModelSpec fam = family(fam_name.c_str());
+    for (const std::string& name : o.profiles) {
+      const SimulatedSetup sim(name);
+      std::map<std::string, double> at3;  // points at 3%, per acquisition
+      std::vector<std::string> lines;
+      for (const std::string acquisition : kAcquisitions) {
+        Protocol p = our_protocol(o);
+        p.settings.acquisition = parse_acquisition(acquisition);
+        std::string cells[2] = {"not reached", "not reached"};
+        const double thresholds[2] = {10.0, 3.0};
+        for (std::uint32_t b : budgets) {
+          const int seeds = acquisition == "random" ? 3 : 1;
+          double points = 0, mape = 0;
+          for (int seed = 0; seed < seeds; ++seed) {
+            const FullBudgetRun run = run_full_budget(sim, fam, p, b, static_cast<std::uint64_t>(seed), o.heldout);
+            points += static_cast<double>(run.points) / seeds;
+            mape += run.mape / seeds;
           }
-        if (cells[1] != "not reached") break;
+          for (int t = 0; t < 2; ++t)
+            if (cells[t] == "not reached" && mape <= thresholds[t]) {
+              char buffer[64];
+              std::snprintf(buffer, sizeof buffer, "%.0f pts (%.1f%%)", points, mape);
+              cells[t] = buffer;
+              if (t == 1) at3[acquisition] = points;
+            }
+          if (cells[1] != "not reached") break;
+        }
+        char line[256];
+        std::snprintf(line, sizeof line, "%-10s %-11s %-17s %-16s %-16s", ("sim-" + name).c_str(), fam_name.c_str(),
+                      acquisition.c_str(), cells[0].c_str(), cells[1].c_str());
+        lines.push_back(line);
       }
-      std::printf("%-10s %-17s %-16s %-16s\n", ("sim-" + name).c_str(), acquisition.c_str(), cells[0].c_str(), cells[1].c_str());
+      std::size_t i = 0;
+      for (const std::string acquisition : kAcquisitions) {
+        const auto mine = at3.find(acquisition), random = at3.find("random");
+        if (acquisition != std::string("random") && mine != at3.end() && random != at3.end())
+          std::printf("%s %.2f\n", lines[i].c_str(), mine->second / random->second);
+        else
+          std::printf("%s %s\n", lines[i].c_str(), acquisition == std::string("random") ? "" : "-");
+        ++i;
+      }
+      std::fflush(stdout);
     }
   }
 }
 
-/// Time MAPE against the points spent, per acquisition (budget fully spent), per profile.
+/// Time MAPE against the points spent, per acquisition (budget fully spent), per family and profile.
 void curve(const Options& o) {
-  std::printf("\n== MAPE (time, %%) against profiled points, budget spent in full, %d held-out cnn5 models\n", o.heldout);
+  std::printf("\n== MAPE (time, %%) against profiled points, budget spent in full, %d held-out models\n", o.heldout);
   const std::vector<std::uint32_t> budgets = {6, 10, 15, 20, 30, 40, 60};
-  for (const std::string& name : simulated_profile_names()) {
-    const SimulatedSetup sim(name, o.repeats);
-    const ModelSpec cnn5 = family("cnn5");
-    for (const std::string acquisition : {"max-variance", "max-relative-std", "random"}) {
-      std::printf("sim-%-7s %-17s", name.c_str(), acquisition.c_str());
-      for (std::uint32_t b : budgets) {
-        const FullBudgetRun run = run_full_budget(sim, cnn5, acquisition, b, 0, o.heldout);
-        std::printf(" %4zu:%5.1f", run.points, run.mape);
+  for (const std::string& fam_name : o.families) {
+    const ModelSpec fam = family(fam_name.c_str());
+    for (const std::string& name : o.profiles) {
+      const SimulatedSetup sim(name);
+      for (const std::string acquisition : kAcquisitions) {
+        Protocol p = our_protocol(o);
+        p.settings.acquisition = parse_acquisition(acquisition);
+        std::printf("sim-%-7s %-11s %-17s", name.c_str(), fam_name.c_str(), acquisition.c_str());
+        for (std::uint32_t b : budgets) {
+          const FullBudgetRun run = run_full_budget(sim, fam, p, b, 0, o.heldout);
+          std::printf(" %4zu:%5.1f", run.points, run.mape);
+        }
+        std::printf("\n");
       }
-      std::printf("\n");
     }
   }
 }
@@ -385,9 +502,9 @@ ProcessTruth measure_in_fresh_processes(const ModelSpec& model, const Options& o
   const std::string agent = std::filesystem::path(std::string(self, static_cast<std::size_t>(n))).parent_path() / "ampere-agent";
   const std::string file = std::filesystem::temp_directory_path() / ("bench-truth-" + std::to_string(getpid()) + ".json");
   std::ofstream(file) << to_json(model).dump();
-  const std::string command = agent + " --threads 1 --meter time-surrogate --min-window " + std::to_string(o.min_window) +
-                              " measure --model " + file + " --repeats " + std::to_string(o.repeats) + " --processes " +
-                              std::to_string(o.truth_processes) + " 2>/dev/null";
+  // The truth is measured the careful, slow way whatever the protocols: 5 repeats of >= 0.2 s.
+  const std::string command = agent + " --threads 1 --meter time-surrogate --min-window 0.2 measure --model " + file +
+                              " --repeats 5 --processes " + std::to_string(o.truth_processes) + " 2>/dev/null";
   std::string text;
   if (FILE* pipe = popen(command.c_str(), "r")) {
     char buffer[4096];
@@ -404,25 +521,59 @@ ProcessTruth measure_in_fresh_processes(const ModelSpec& model, const Options& o
   return t;
 }
 
+/// An interfering neighbour on the other core: streams through 2 × 64 MiB (memory bandwidth and
+/// the shared cache) for 2 s, sleeps 2 s, again, until destroyed. The bench stays on core 0.
+class Neighbour {
+ public:
+  Neighbour() {
+    pid_ = fork();
+    AMPERE_REQUIRE(pid_ >= 0, "bench: cannot start the neighbour process");
+    if (pid_ > 0) return;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives the bench
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpus > 1 ? 1 : 0, &set);
+    sched_setaffinity(0, sizeof set, &set);
+    std::vector<char> a(64u << 20, 1), b(64u << 20, 2);
+    for (;;) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (std::chrono::steady_clock::now() < until) {
+        std::memcpy(b.data(), a.data(), a.size());
+        std::swap(a, b);
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+  }
+  ~Neighbour() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  Neighbour(const Neighbour&) = delete;
+  Neighbour& operator=(const Neighbour&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
 void real(const Options& o) {
-  std::printf("\n== real LibTorch on this machine, 1 thread, allocator pinned, energy = time surrogate (10 W): "
-              "time accuracy only\n   acquisition %s, budget %u per kind\n", o.acquisition.c_str(), o.budget);
+  std::printf("\n== real LibTorch on this machine, 1 thread on core 0, allocator pinned, energy = time surrogate (10 W): "
+              "time accuracy only\n   budget %u per kind; truth: 5 repeats of >= 0.2 s, median of %d fresh processes\n",
+              o.budget, o.truth_processes);
+  const std::vector<Protocol> protocols = protocols_of(o);
+  for (const Protocol& p : protocols) describe(p, o);
+  std::printf("   local-cpu: quiet; local+nb: beside a memory-bandwidth neighbour on core 1 (2 s on, 2 s off)\n");
   print_header();
+  cpu_set_t core0;
+  CPU_ZERO(&core0);
+  CPU_SET(0, &core0);
+  sched_setaffinity(0, sizeof core0, &core0);  // the neighbour, when it runs, gets the other core
   TrainerPtr trainer = make_torch_trainer(1, make_time_surrogate_meter(10.0));
-  JobSettings job;
-  job.repeats = RepeatRule::fixed(o.repeats);
-  job.window_seconds = o.min_window;
-  const MeasureFn measure = [&](const ModelSpec& m, std::uint64_t seed) {
-    JobSettings s = job;
-    s.seed = seed;
-    return trainer->measure(m, s);
-  };
   for (const std::string& name : o.families) {
-    const int count = name == "cnn5" ? o.heldout : 20;
+    const int count = o.quick ? 10 : o.heldout_given ? o.heldout : name == "cnn5" ? 30 : 20;
     const ModelSpec fam = family(name.c_str());
-    const CampaignOutcome c = run_campaign(fam, settings_of(o.acquisition, o.budget), measure, o.calibration);
     double pass_error = 0;
-    std::vector<std::pair<double, double>> truths;  // measured once, scored against both estimators
+    std::vector<std::pair<double, double>> truths;  // measured once, quiet; scored against every run
     for (int i = 0; i < count; ++i) {
       const ModelSpec m = sample_model(fam, 900000 + static_cast<std::uint64_t>(i));
       if (o.truth_processes > 0) {
@@ -431,6 +582,7 @@ void real(const Options& o) {
         truths.emplace_back(t.seconds, t.joules);
         continue;
       }
+      const MeasureFn measure = measuring(*trainer, paper_protocol());
       const Measurement first = measure(m, 700000 + static_cast<std::uint64_t>(i));
       const Measurement second = measure(m, 800000 + static_cast<std::uint64_t>(i));
       const double s1 = summarize_repeats(first.seconds_per_iteration, RepeatStatistic::Minimum).value;
@@ -439,13 +591,23 @@ void real(const Options& o) {
       truths.emplace_back(s1, summarize_repeats(first.joules_per_iteration, RepeatStatistic::Minimum).value);
     }
     const auto truth = [&](const ModelSpec&, int i) { return truths[static_cast<std::size_t>(i)]; };
-    print_row("local-cpu", name, c, evaluate(fam, c, count, truth), false);
-    if (o.calibration >= 0) print_row("local-cpu", name, c, evaluate(fam, c, count, truth, true), true);
+    for (const std::string& condition : o.neighbour) {
+      for (const Protocol& p : protocols) {
+        std::unique_ptr<Neighbour> neighbour;
+        if (condition == "on") neighbour = std::make_unique<Neighbour>();
+        const CampaignOutcome c = run_campaign(fam, settings_of(p, o.budget), measuring(*trainer, p), p.calibration);
+        neighbour.reset();
+        const std::string device = condition == "on" ? "local+nb" : "local-cpu";
+        print_row(device, name, p.name, c, evaluate(fam, c, count, truth), false);
+        if (p.calibration >= 0) print_row(device, name, p.name, c, evaluate(fam, c, count, truth, true), true);
+        std::fflush(stdout);
+      }
+    }
     if (o.truth_processes > 0)
       std::printf("%-10s %-8s truth: median of %d fresh processes each; their spread (noise floor): %.2f%% over %d models\n", "",
                   name.c_str(), o.truth_processes, 100 * pass_error / count, count);
     else
-      std::printf("%-10s %-8s truth in the campaign's process; pass-to-pass error (noise floor): %.2f%% over %d models\n", "",
+      std::printf("%-10s %-8s truth in the bench's process; pass-to-pass error (noise floor): %.2f%% over %d models\n", "",
                   name.c_str(), 100 * pass_error / count, count);
   }
 }
@@ -465,25 +627,29 @@ int main(int argc, char** argv) {
     else if (a == "--blocks") o.blocks = true;
     else if (a == "--blocks-joint") o.blocks = o.blocks_joint = true;
     else if (a == "--budget") o.budget = static_cast<std::uint32_t>(std::stoul(next()));
-    else if (a == "--heldout") o.heldout = std::stoi(next());
+    else if (a == "--heldout") o.heldout = std::stoi(next()), o.heldout_given = true;
     else if (a == "--acquisition") o.acquisition = next();
-    else if (a == "--min-window") o.min_window = std::stod(next());
+    else if (a == "--window") o.window = std::stod(next());
     else if (a == "--converged") o.converged = std::stod(next());
-    else if (a == "--repeats") o.repeats = static_cast<std::uint32_t>(std::stoul(next()));
+    else if (a == "--repeats") o.repeats = RepeatRule::fixed(static_cast<std::uint32_t>(std::stoul(next())));
+    else if (a == "--repeat-cap") o.repeats.max_repeats = static_cast<std::uint32_t>(std::stoul(next()));
+    else if (a == "--quick") o.quick = true;
     else if (a == "--calibration") o.calibration = std::stoi(next());
     else if (a == "--subtractive-only") o.calibration = -1;
     else if (a == "--truth-processes") o.truth_processes = std::stoi(next());
     else if (a == "--trend") g_trend = parse_gp_trend(next());
     else if (a == "--no-work-mean") g_work_mean = false;
-    else if (a == "--families" || a == "--profiles") {
-      std::vector<std::string>& list = a == "--families" ? o.families : o.profiles;
+    else if (a == "--families" || a == "--profiles" || a == "--protocol" || a == "--neighbour") {
+      std::vector<std::string>& list = a == "--families" ? o.families : a == "--profiles" ? o.profiles
+                                       : a == "--protocol" ? o.protocols : o.neighbour;
       list.clear();
       std::string text = next(), item;
       for (std::stringstream in(text); std::getline(in, item, ',');) list.push_back(item);
     }
     else {
       std::fprintf(stderr, "usage: bench_accuracy [--simulated] [--real] [--guided-vs-random] [--curve] [--blocks] [--blocks-joint] [--budget N]\n"
-                           "                      [--heldout N] [--acquisition A] [--min-window S] [--repeats R]\n"
+                           "                      [--heldout N] [--acquisition A] [--window S (ours; 0: the meter's)] [--repeats R (ours: fixed R)]\n"
+                           "                      [--protocol paper,ours] [--neighbour off,on (real)] [--quick (real: 10 held-out)]\n"
                            "                      [--calibration N (whole models for the joint fit, 3)] [--subtractive-only]\n"
                            "                      [--trend none|quadratic (the kernels' trend; none is the paper's)] [--no-work-mean]\n"
                            "                      [--truth-processes K (real truth: median of K fresh processes, 3; 0: in-process)]\n"
@@ -492,7 +658,6 @@ int main(int argc, char** argv) {
     }
   }
   if (!o.simulated && !o.real && !o.guided_vs_random && !o.curve && !o.blocks) o.simulated = o.guided_vs_random = true;
-  g_converged = o.converged;
   std::string command = "build/bin/bench_accuracy";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   try {

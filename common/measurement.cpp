@@ -60,6 +60,10 @@ void validate_measurement(const Measurement& m) {
   for (std::size_t i = 0; i < m.joules_per_iteration.size(); ++i)
     AMPERE_REQUIRE(std::isfinite(m.joules_per_iteration[i]) && m.joules_per_iteration[i] >= 0,
                    "measurement: joules of repeat ", i, " must be finite and non-negative, got ", m.joules_per_iteration[i]);
+  for (const auto& [name, value] : {std::pair<const char*, double>{"seconds", m.reference_seconds},
+                                    std::pair<const char*, double>{"joules", m.reference_joules}})
+    AMPERE_REQUIRE(std::isnan(value) || (std::isfinite(value) && value > 0), "measurement: the reference reading's ",
+                   name, " must be finite and positive (or absent), got ", value);
 }
 
 }  // namespace ampere

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ struct Measurement {
   std::uint32_t iterations = 0;  ///< per repeat
   std::uint32_t threads = 0;
   double idle_watts = 0;         ///< NaN when not calibrated
+  /// The agent's reading of the fixed reference network taken beside this job (docs/method.md §5):
+  /// seconds and joules per iteration, the minimum of its repeats. NaN when none was taken (an
+  /// older agent) or its meter reads no energy live (joules).
+  double reference_seconds = std::numeric_limits<double>::quiet_NaN();
+  double reference_joules = std::numeric_limits<double>::quiet_NaN();
+  bool has_reference() const { return reference_seconds == reference_seconds; }
 };
 
 enum class RepeatStatistic { Minimum, Median };
@@ -39,7 +46,8 @@ struct RepeatSummary {
 RepeatSummary summarize_repeats(const std::vector<double>& repeats, RepeatStatistic statistic);
 
 /// Throws InputError when a measurement is unusable: no repeats, NaN, negative or zero time,
-/// negative energy, or seconds and joules of different lengths.
+/// negative energy, seconds and joules of different lengths, or a reference reading that is
+/// present (not NaN) but not finite and positive.
 void validate_measurement(const Measurement& m);
 
 }  // namespace ampere

@@ -103,6 +103,8 @@ struct Result {
   iterations @6 :UInt32;
   threads @7 :UInt32;
   error @8 :Text;                          # non-empty: the job failed, the lists are empty
+  referenceSeconds @9 :Float64 = nan;      # the reference network beside this job (docs/method.md §5); nan: none
+  referenceJoules @10 :Float64 = nan;      # nan: none, or no live energy meter
 }
 
 struct Ack {

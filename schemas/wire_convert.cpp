@@ -70,6 +70,8 @@ void fill_result(wire::Result::Builder result, const Measurement& m) {
   result.setIdleWatts(m.idle_watts);
   result.setIterations(m.iterations);
   result.setThreads(m.threads);
+  result.setReferenceSeconds(m.reference_seconds);
+  result.setReferenceJoules(m.reference_joules);
 }
 
 Measurement measurement_of(wire::Result::Reader result) {
@@ -80,6 +82,8 @@ Measurement measurement_of(wire::Result::Reader result) {
   m.idle_watts = result.getIdleWatts();
   m.iterations = result.getIterations();
   m.threads = result.getThreads();
+  m.reference_seconds = result.getReferenceSeconds();
+  m.reference_joules = result.getReferenceJoules();
   return m;
 }
 

@@ -42,6 +42,10 @@ struct CoordinatorMetrics::Impl {
                                              .Name("ampere_calibration_refused_total")
                                              .Help("Calibration models whose result a campaign refused")
                                              .Register(*registry);
+  Family<Counter>& reference_readings = BuildCounter()
+                                            .Name("ampere_reference_readings_total")
+                                            .Help("Results by what their reference reading said: normal, missing, drift (measured again), off-class (refused)")
+                                            .Register(*registry);
   Family<Counter>& jobs_requeued = BuildCounter()
                                        .Name("ampere_jobs_requeued_total")
                                        .Help("Jobs put back in the queue (agent lost, failed attempt)")
@@ -135,6 +139,9 @@ void CoordinatorMetrics::joint_fit(const std::string& device_class, JointFitOutc
 }
 void CoordinatorMetrics::calibration_refused(const std::string& device_class) {
   impl_->calibration_refused.Add({{"device_class", device_class}}).Increment();
+}
+void CoordinatorMetrics::reference_reading(const std::string& device_class, const std::string& verdict) {
+  impl_->reference_readings.Add({{"device_class", device_class}, {"verdict", verdict}}).Increment();
 }
 void CoordinatorMetrics::job_requeued(const std::string& device_class) {
   impl_->jobs_requeued.Add({{"device_class", device_class}}).Increment();

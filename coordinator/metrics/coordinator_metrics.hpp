@@ -36,6 +36,9 @@ class CoordinatorMetrics {
   void joint_fit(const std::string& device_class, JointFitOutcome outcome, double seconds);
   /// A calibration model's result the campaign refused (logged with its reason).
   void calibration_refused(const std::string& device_class);
+  /// A result's reference reading judged (docs/method.md §5): verdict normal | missing | drift |
+  /// off-class (off-class results are refused, drift ones measured again).
+  void reference_reading(const std::string& device_class, const std::string& verdict);
   /// One estimate answered: `source` is http or zmq, `status` its HTTP-like code.
   void estimate_served(const std::string& source, int status, double seconds);
 

@@ -232,13 +232,13 @@ void Campaign::fit(Kind& k) {
   for (Eigen::Index i = 0; i < n; ++i) {
     const Point& p = k.points[static_cast<std::size_t>(i)];
     for (Eigen::Index d = 0; d < dims; ++d) x(i, d) = static_cast<double>(p.channels[static_cast<std::size_t>(d)]);
-    const RepeatSummary s = summarize_repeats(p.measurement.seconds_per_iteration, settings_.statistic);
+    const RepeatSummary s = fitted(p.measurement, false);
     seconds[i] = s.value;
     seconds_noise[i] = s.spread_variance;
     if (p.measurement.joules_per_iteration.empty()) {
       has_energy = false;
     } else {
-      const RepeatSummary e = summarize_repeats(p.measurement.joules_per_iteration, settings_.statistic);
+      const RepeatSummary e = fitted(p.measurement, true);
       joules[i] = e.value;
       joules_noise[i] = e.spread_variance;
     }
@@ -280,7 +280,7 @@ void Campaign::fit(Kind& k) {
 }
 
 PlannedJob Campaign::planned(Kind& k, const Channels& channels) {
-  k.asked.push_back(channels);
+  if (!contains(k.asked, channels)) k.asked.push_back(channels);
   ++k.outstanding;
   return PlannedJob{k.profile.key, channels, variant_network(k.profile, channels, plan_).model};
 }
@@ -288,6 +288,14 @@ PlannedJob Campaign::planned(Kind& k, const Channels& channels) {
 std::vector<PlannedJob> Campaign::next_points(Kind& k, std::size_t batch_size) {
   std::vector<PlannedJob> jobs;
   const std::size_t budget = settings_.budget_per_kind;
+  if (!k.again.empty()) {  // points measured during a drift spike, once more, outside the budget
+    for (const Channels& c : k.again) {
+      k.remeasured.push_back(c);
+      jobs.push_back(planned(k, c));
+    }
+    k.again.clear();
+    return jobs;
+  }
   if (k.asked.empty()) {
     const Eigen::MatrixXd starts = start_points(k.profile.bounds());
     for (Eigen::Index r = 0; r < starts.rows() && k.asked.size() < budget; ++r) jobs.push_back(planned(k, row_channels(starts, r)));
@@ -363,6 +371,66 @@ void Campaign::add_result(const KindKey& key, const Channels& channels, const Me
   if (!contains(k.asked, channels)) k.asked.push_back(channels);  // replayed from the store
   if (k.outstanding > 0) --k.outstanding;
   k.points.push_back(Point{channels, measurement});
+  note_reference(measurement);
+}
+
+void Campaign::note_reference(const Measurement& m) {
+  if (m.has_reference()) reference_seconds_.push_back(m.reference_seconds);
+  if (m.reference_joules == m.reference_joules) reference_joules_.push_back(m.reference_joules);
+}
+
+double Campaign::reference_median(bool energy) const {
+  std::vector<double> readings = energy ? reference_joules_ : reference_seconds_;
+  if (readings.size() < kReferenceQuorum) return std::nan("");
+  const std::size_t n = readings.size();
+  std::nth_element(readings.begin(), readings.begin() + static_cast<std::ptrdiff_t>(n / 2), readings.end());
+  const double upper = readings[n / 2];
+  if (n % 2 == 1) return upper;
+  return 0.5 * (upper + *std::max_element(readings.begin(), readings.begin() + static_cast<std::ptrdiff_t>(n / 2)));
+}
+
+RepeatSummary Campaign::fitted(const Measurement& m, bool energy) const {
+  RepeatSummary s = summarize_repeats(energy ? m.joules_per_iteration : m.seconds_per_iteration, settings_.statistic);
+  if (!settings_.normalize_reference) return s;
+  const double reading = energy ? m.reference_joules : m.reference_seconds;
+  const double median = reference_median(energy);
+  if (!(reading > 0) || !(median > 0)) return s;  // no reading, or too few to normalize to
+  const double scale = median / reading;
+  s.value *= scale;
+  s.spread_variance *= scale * scale;
+  return s;
+}
+
+const char* reference_verdict_name(ReferenceVerdict verdict) {
+  switch (verdict) {
+    case ReferenceVerdict::Normal: return "normal";
+    case ReferenceVerdict::Missing: return "missing";
+    case ReferenceVerdict::Drift: return "drift";
+    case ReferenceVerdict::OffClass: return "off-class";
+  }
+  return "?";
+}
+
+ReferenceCheck Campaign::check_reference(const Measurement& m) const {
+  ReferenceCheck check;
+  if (!m.has_reference()) {
+    check.verdict = ReferenceVerdict::Missing;
+    return check;
+  }
+  const double median = reference_median(false);
+  if (!(median > 0)) return check;  // too few readings to judge yet
+  check.ratio = m.reference_seconds / median;
+  if (check.ratio > kOffClassRatio || check.ratio < 1 / kOffClassRatio) check.verdict = ReferenceVerdict::OffClass;
+  else if (std::abs(check.ratio - 1) > kDriftShare) check.verdict = ReferenceVerdict::Drift;
+  return check;
+}
+
+bool Campaign::remeasure(const KindKey& key, const Channels& channels) {
+  Kind& k = kind(key);
+  // A finished kind keeps its fit: the drifted point stays, normalized like every other.
+  if (k.state == KindState::Done || contains(k.remeasured, channels) || contains(k.again, channels)) return false;
+  k.again.push_back(channels);
+  return true;
 }
 
 void Campaign::withdraw(const KindKey& key, const Channels& channels) {
@@ -431,6 +499,7 @@ void Campaign::add_calibration(const ModelSpec& model, const Measurement& measur
                    ", which the campaign's plan does not profile");
   }
   calibration_.push_back({model, measurement});
+  note_reference(measurement);
 }
 
 std::size_t Campaign::measurement_count() const {
@@ -468,7 +537,7 @@ JointProblem Campaign::joint_problem() {
       time.blocks.push_back({found->second, channels});
     }
     energy.blocks = time.blocks;
-    const RepeatSummary t = summarize_repeats(m.seconds_per_iteration, settings_.statistic);
+    const RepeatSummary t = fitted(m, false);
     time.value = t.value;
     time.noise_variance = t.spread_variance;
     problem.seconds.push_back(std::move(time));
@@ -478,7 +547,7 @@ JointProblem Campaign::joint_problem() {
       has_energy = false;
       return;
     }
-    const RepeatSummary e = summarize_repeats(m.joules_per_iteration, settings_.statistic);
+    const RepeatSummary e = fitted(m, true);
     energy.value = e.value;
     energy.noise_variance = e.spread_variance;
     problem.joules.push_back(std::move(energy));

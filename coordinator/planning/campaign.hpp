@@ -77,7 +77,28 @@ struct CampaignSettings {
   /// Randomly interleave the jobs of one plan (start points of a kind, several kinds), so that what
   /// the machine drifts through does not line up with channel size (docs/method.md §5).
   bool interleave = true;
+  /// Fit measurements divided by the reference reading taken beside them and multiplied by the
+  /// campaign's median reading (docs/method.md §5): estimates stay in the device's own units.
+  bool normalize_reference = true;
 };
+
+/// What a result's reference reading says (docs/method.md §5), against the campaign's median.
+enum class ReferenceVerdict {
+  Normal,    ///< within kDriftShare of the median, or too few readings yet to judge
+  Missing,   ///< no reading: the result is fitted as measured
+  Drift,     ///< beyond kDriftShare: flagged, its point measured again once
+  OffClass,  ///< beyond kOffClassRatio: another kind of machine in this class; refused
+};
+/// "normal", "missing", "drift", "off-class" (the metric's label).
+const char* reference_verdict_name(ReferenceVerdict verdict);
+struct ReferenceCheck {
+  ReferenceVerdict verdict = ReferenceVerdict::Normal;
+  double ratio = std::nan("");  ///< the reading over the campaign's median (NaN: none to compare)
+};
+constexpr double kDriftShare = 0.05;
+constexpr double kOffClassRatio = 1.5;
+/// Readings a campaign needs before it judges one against their median.
+constexpr std::size_t kReferenceQuorum = 3;
 
 /// Models sampled from the family for the estimate-variance acquisition's demand.
 constexpr std::size_t kDemandModels = 200;
@@ -127,6 +148,15 @@ class Campaign {
   void withdraw(const KindKey& kind, const Channels& channels);
   /// A job that failed for good: its point is skipped.
   void job_failed(const KindKey& kind, const Channels& channels);
+  /// Judges a result's reference reading against the campaign's readings so far (before it is added).
+  ReferenceCheck check_reference(const Measurement& measurement) const;
+  /// Plans `channels` of `kind` once more (a point measured during a drift spike); both results are
+  /// fitted. A point is measured again at most once, and only while its kind is profiling; returns
+  /// false when it is not planned again.
+  bool remeasure(const KindKey& kind, const Channels& channels);
+  /// The median of the reference readings (time, or energy) over every result so far; NaN below
+  /// kReferenceQuorum readings.
+  double reference_median(bool energy) const;
 
   /// A whole model of the family measured for calibration (the joint fit reads it). Throws
   /// InputError for a family, an invalid measurement, or a block whose kind the plan lacks.
@@ -172,6 +202,8 @@ class Campaign {
     std::shared_ptr<const GaussianProcess> seconds_gp, joules_gp;  ///< the same, as GPs (helpers, guide)
     std::size_t fitted_points = 0;  ///< points in `model` (refit when more arrive)
     EstimateDemand demand;  ///< where the family's models need this kind (estimate-variance only)
+    std::vector<Channels> again;       ///< points to measure once more (drift), not yet planned
+    std::vector<Channels> remeasured;  ///< points already measured again
   };
   struct Calibration {
     ModelSpec model;
@@ -195,6 +227,11 @@ class Campaign {
   std::map<KindKey, KindModel> joint_models_;
   std::size_t joint_measurements_ = 0;
   std::uint64_t plans_ = 0;  ///< plan() calls, seeding the interleaving
+  std::vector<double> reference_seconds_, reference_joules_;  ///< every result's reading, as added
+  /// The fitted statistic of `m`'s repeats, normalized by its reference reading when the
+  /// campaign normalizes and both readings exist (value × median / reading; noise × the square).
+  RepeatSummary fitted(const Measurement& m, bool energy) const;
+  void note_reference(const Measurement& m);
 };
 
 }  // namespace ampere

@@ -155,8 +155,20 @@ void CampaignService::add_calibration(CampaignEntry& entry, const JobRecord& job
   }
 }
 
+ReferenceCheck CampaignService::check_reference(const JobRecord& job, const Measurement& measurement) const {
+  const auto found = campaigns_.find(job.campaign_id);
+  return found == campaigns_.end() ? ReferenceCheck() : found->second.campaign->check_reference(measurement);
+}
+
 void CampaignService::job_done(const JobRecord& job, const Measurement& measurement) {
   CampaignEntry& entry = campaigns_.at(job.campaign_id);
+  const ReferenceCheck reference = entry.campaign->check_reference(measurement);
+  if (reference.verdict == ReferenceVerdict::Drift) {
+    const bool again = !job.whole_model() && entry.campaign->remeasure(KindKey(job.kind_key), job.channels);
+    spdlog::warn("campaign {}: job {} ran beside a reference reading {:+.1f}% off the class's median (drift); {}",
+                 entry.record.id, job.id, 100 * (reference.ratio - 1),
+                 again ? "its point is measured again" : "kept, normalized (not measured again)");
+  }
   if (job.calibration()) add_calibration(entry, job, measurement);
   else if (!job.holdout()) entry.campaign->add_result(KindKey(job.kind_key), job.channels, measurement);
   catalog_.add_measured(entry.record.device_class, entry.record.id, job, measurement);

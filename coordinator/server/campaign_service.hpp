@@ -71,6 +71,9 @@ class CampaignService {
   void plan(const std::string& device_class);
   /// A job's valid, acknowledged result.
   void job_done(const JobRecord& job, const Measurement& measurement);
+  /// What `measurement`'s reference reading says against its campaign's readings so far
+  /// (docs/method.md §5); a job of an unknown campaign reads as normal.
+  ReferenceCheck check_reference(const JobRecord& job, const Measurement& measurement) const;
   /// A job given up after its last attempt.
   void job_failed(const JobRecord& job);
   /// Installs joint fits that finished on their worker threads (the loop calls it every tick).

@@ -185,6 +185,15 @@ void CoordinatorServer::on_result(const std::string& peer, const std::string& fr
       invalid = e.what();
     }
   }
+  const std::string device_class = jobs_.device_class_of(job_id);
+  if (invalid.empty()) {  // a reference reading far off the class's: another kind of machine
+    const ReferenceCheck reference = campaigns_.check_reference(*job, m);
+    metrics_.reference_reading(device_class, reference_verdict_name(reference.verdict));
+    if (reference.verdict == ReferenceVerdict::OffClass)
+      invalid = "the reference network ran at " + std::to_string(reference.ratio).substr(0, 5) +
+                "x the median of class " + device_class + ": agent " + agent_id +
+                " looks like another kind of machine (refused; check its --device-class)";
+  }
   if (AgentInfo* agent = fleet_.find(agent_id); agent != nullptr && agent->running_job == job_id) agent->running_job = 0;
   if (!invalid.empty()) {
     spdlog::warn("job {} from {}: {}", job_id, agent_id, invalid);
@@ -192,7 +201,6 @@ void CoordinatorServer::on_result(const std::string& peer, const std::string& fr
     attempt_failed(*job, agent_id, invalid);
     return;
   }
-  const std::string device_class = jobs_.device_class_of(job_id);
   // Committed (or spooled to disk) before the ack; with neither, no ack: the agent sends it again.
   if (store_.store_result({job_id, agent_id, m}) == ResultFate::NotAcknowledged) return;
   metrics_.result_stored(device_class, meter_label(m.meter));

@@ -54,6 +54,9 @@ CREATE TABLE kind_models (
       {3, R"sql(
 ALTER TABLE campaigns ADD COLUMN estimator TEXT NOT NULL DEFAULT 'subtractive';
 )sql"},
+      {4, R"sql(
+ALTER TABLE results ADD COLUMN reference_seconds DOUBLE PRECISION, ADD COLUMN reference_joules DOUBLE PRECISION;
+)sql"},
   };
   return all;
 }
@@ -203,17 +206,13 @@ class PostgresStore final : public Store {
         throw DuplicateResult("job " + std::to_string(r.job_id) + " has a stored result already");
       const Measurement& m = r.measurement;
       const row_codec::ResultText text = row_codec::encode_result(m);
-      const std::string insert =
-          std::string("INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts) "
-                      "VALUES ($1,$2,$3,$4,$5,$6,$7,") +
-          (std::isnan(m.idle_watts) ? "NULL)" : "$8)");
-      if (std::isnan(m.idle_watts)) {
-        w.exec_params(insert, static_cast<std::int64_t>(r.job_id), r.agent_id, text.seconds_json, text.joules_json, text.meter,
-                      static_cast<int>(m.iterations), static_cast<int>(m.threads));
-      } else {
-        w.exec_params(insert, static_cast<std::int64_t>(r.job_id), r.agent_id, text.seconds_json, text.joules_json, text.meter,
-                      static_cast<int>(m.iterations), static_cast<int>(m.threads), m.idle_watts);
-      }
+      // NaN (not calibrated, no reference reading) is stored as NULL: PostgreSQL's NaN equals NaN.
+      w.exec_params("INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts, "
+                    "reference_seconds, reference_joules) VALUES ($1,$2,$3,$4,$5,$6,$7,NULLIF($8::float8, 'NaN'), "
+                    "NULLIF($9::float8, 'NaN'), NULLIF($10::float8, 'NaN'))",
+                    static_cast<std::int64_t>(r.job_id), r.agent_id, text.seconds_json, text.joules_json, text.meter,
+                    static_cast<int>(m.iterations), static_cast<int>(m.threads), m.idle_watts, m.reference_seconds,
+                    m.reference_joules);
       w.exec_params("UPDATE jobs SET state = 'done', agent_id = $1 WHERE id = $2", r.agent_id, static_cast<std::int64_t>(r.job_id));
       w.commit();  // before the coordinator acks
     });
@@ -224,8 +223,8 @@ class PostgresStore final : public Store {
       pqxx::read_transaction w(connection);
       std::vector<ResultRecord> out;
       for (const auto& row : w.exec_params(
-               "SELECT r.job_id, r.agent_id, r.seconds_json, r.joules_json, r.meter, r.iterations, r.threads, r.idle_watts "
-               "FROM results r JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = $1 ORDER BY r.job_id",
+               "SELECT r.job_id, r.agent_id, r.seconds_json, r.joules_json, r.meter, r.iterations, r.threads, r.idle_watts, "
+               "r.reference_seconds, r.reference_joules FROM results r JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = $1 ORDER BY r.job_id",
                static_cast<std::int64_t>(campaign_id))) {
         ResultRecord r;
         r.job_id = row[0].as<std::uint64_t>();
@@ -233,6 +232,8 @@ class PostgresStore final : public Store {
         r.measurement = row_codec::decode_result({row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<std::string>()},
                                                  row[5].as<std::int64_t>(), row[6].as<std::int64_t>(),
                                                  row[7].is_null() ? std::nan("") : row[7].as<double>());
+        r.measurement.reference_seconds = row[8].is_null() ? std::nan("") : row[8].as<double>();
+        r.measurement.reference_joules = row[9].is_null() ? std::nan("") : row[9].as<double>();
         out.push_back(std::move(r));
       }
       return out;

@@ -62,7 +62,10 @@ std::string result_to_json_line(const ResultRecord& r) {
                    {"meter", meter_label(m.meter)},
                    {"iterations", m.iterations},
                    {"threads", m.threads},
-                   {"idle_watts", std::isnan(m.idle_watts) ? nlohmann::json(nullptr) : nlohmann::json(m.idle_watts)}};
+                   {"idle_watts", std::isnan(m.idle_watts) ? nlohmann::json(nullptr) : nlohmann::json(m.idle_watts)},
+                   {"reference_seconds", m.has_reference() ? nlohmann::json(m.reference_seconds) : nlohmann::json(nullptr)},
+                   {"reference_joules",
+                    std::isnan(m.reference_joules) ? nlohmann::json(nullptr) : nlohmann::json(m.reference_joules)}};
   return j.dump() + "\n";
 }
 
@@ -77,6 +80,10 @@ ResultRecord result_from_json_line(const std::string& line) {
   r.measurement.iterations = j.at("iterations").get<std::uint32_t>();
   r.measurement.threads = j.at("threads").get<std::uint32_t>();
   r.measurement.idle_watts = j.at("idle_watts").is_null() ? std::nan("") : j.at("idle_watts").get<double>();
+  // Lines spooled by an older coordinator have no reference reading.
+  for (const auto& [key, field] : {std::pair<const char*, double*>{"reference_seconds", &r.measurement.reference_seconds},
+                                   std::pair<const char*, double*>{"reference_joules", &r.measurement.reference_joules}})
+    if (j.contains(key) && !j.at(key).is_null()) *field = j.at(key).get<double>();
   return r;
 }
 

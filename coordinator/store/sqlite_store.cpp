@@ -12,7 +12,7 @@
 namespace ampere {
 namespace {
 
-constexpr int kSchemaVersion = 2;  // 2: campaigns.estimator
+constexpr int kSchemaVersion = 3;  // 2: campaigns.estimator; 3: results.reference_seconds/joules
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS results (
   iterations INTEGER NOT NULL,
   threads INTEGER NOT NULL,
   idle_watts REAL,
+  reference_seconds REAL,
+  reference_joules REAL,
   stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
 CREATE TABLE IF NOT EXISTS kind_models (
   campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
@@ -132,9 +134,16 @@ class SqliteStore final : public Store {
       exec("ROLLBACK");
       throw InputError("store sqlite:" + path + ": schema version " + std::to_string(version.integer(0)) +
                        " is newer than this coordinator's (" + std::to_string(kSchemaVersion) + ")");
-    } else if (version.integer(0) < 2) {  // a version-1 file: campaigns had no estimator (all subtractive)
-      exec("ALTER TABLE campaigns ADD COLUMN estimator TEXT NOT NULL DEFAULT 'subtractive'");
-      exec("UPDATE schema_version SET version = 2");
+    } else {
+      const std::int64_t found = version.integer(0);
+      if (found < 2)  // a version-1 file: campaigns had no estimator (all subtractive)
+        exec("ALTER TABLE campaigns ADD COLUMN estimator TEXT NOT NULL DEFAULT 'subtractive'");
+      // Results before reference readings: NULL, fitted as measured. (A file without a results
+      // table got it from kSchema above, columns and all.)
+      for (const char* column : {"reference_seconds", "reference_joules"})
+        if (found < 3 && !has_column("results", column))
+          exec(("ALTER TABLE results ADD COLUMN " + std::string(column) + " REAL").c_str());
+      if (found < kSchemaVersion) exec(("UPDATE schema_version SET version = " + std::to_string(kSchemaVersion)).c_str());
     }
     exec("COMMIT");
   }
@@ -222,11 +231,12 @@ class SqliteStore final : public Store {
       if (existing.step()) throw DuplicateResult("job " + std::to_string(r.job_id) + " has a stored result already");
       const Measurement& m = r.measurement;
       const row_codec::ResultText text = row_codec::encode_result(m);
-      Statement s(db_, "INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts) "
-                       "VALUES (?,?,?,?,?,?,?,?)");
+      Statement s(db_, "INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts, "
+                       "reference_seconds, reference_joules) VALUES (?,?,?,?,?,?,?,?,?,?)");
       s.bind(1, static_cast<std::int64_t>(r.job_id)).bind(2, r.agent_id).bind(3, text.seconds_json);
       s.bind(4, text.joules_json).bind(5, text.meter);
-      s.bind(6, std::int64_t{m.iterations}).bind(7, std::int64_t{m.threads}).bind(8, m.idle_watts).step();
+      s.bind(6, std::int64_t{m.iterations}).bind(7, std::int64_t{m.threads}).bind(8, m.idle_watts);
+      s.bind(9, m.reference_seconds).bind(10, m.reference_joules).step();
       Statement done(db_, "UPDATE jobs SET state = 'done', agent_id = ? WHERE id = ?");
       done.bind(1, r.agent_id).bind(2, static_cast<std::int64_t>(r.job_id)).step();
       exec("COMMIT");
@@ -234,6 +244,12 @@ class SqliteStore final : public Store {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // the first error is the one to report
       throw;
     }
+  }
+
+  bool has_column(const std::string& table, const std::string& column) {
+    Statement s(db_, ("SELECT 1 FROM pragma_table_info('" + table + "') WHERE name = ?").c_str());
+    s.bind(1, column);
+    return s.step();
   }
 
   void save_kind_model(std::uint64_t campaign_id, const std::string& kind_key, const std::string& model_json) override {
@@ -251,8 +267,8 @@ class SqliteStore final : public Store {
   }
 
   std::vector<ResultRecord> results(std::uint64_t campaign_id) override {
-    Statement s(db_, "SELECT r.job_id, r.agent_id, r.seconds_json, r.joules_json, r.meter, r.iterations, r.threads, r.idle_watts "
-                     "FROM results r JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = ? ORDER BY r.job_id");
+    Statement s(db_, "SELECT r.job_id, r.agent_id, r.seconds_json, r.joules_json, r.meter, r.iterations, r.threads, r.idle_watts, "
+                     "r.reference_seconds, r.reference_joules FROM results r JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = ? ORDER BY r.job_id");
     s.bind(1, static_cast<std::int64_t>(campaign_id));
     std::vector<ResultRecord> out;
     while (s.step()) {
@@ -260,6 +276,8 @@ class SqliteStore final : public Store {
       r.job_id = static_cast<std::uint64_t>(s.integer(0));
       r.agent_id = s.text(1);
       r.measurement = row_codec::decode_result({s.text(2), s.text(3), s.text(4)}, s.integer(5), s.integer(6), s.real(7));
+      r.measurement.reference_seconds = s.real(8);
+      r.measurement.reference_joules = s.real(9);
       out.push_back(std::move(r));
     }
     return out;

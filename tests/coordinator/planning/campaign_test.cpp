@@ -189,3 +189,67 @@ TEST_CASE("an estimate-variance campaign profiles every kind and estimates withi
   }
   CHECK(mape < 0.05);
 }
+
+namespace {
+Measurement timed(double seconds, double reference) {
+  Measurement m;
+  m.seconds_per_iteration = {seconds, seconds * 1.01, seconds * 1.02};
+  m.meter = MeterSource::TimeSurrogate;
+  m.reference_seconds = reference;
+  return m;
+}
+}  // namespace
+
+TEST_CASE("results are fitted normalized to the campaign's median reference reading, in the device's units") {
+  // A device running 10% slow for one job: its reference network ran 10% slow beside it.
+  CampaignSettings settings;
+  Campaign campaign(1, family("lenet5"), "c", settings), plain(1, family("lenet5"), "c", [] {
+    CampaignSettings s;
+    s.normalize_reference = false;
+    return s;
+  }());
+  std::vector<PlannedJob> jobs = campaign.plan(1);
+  REQUIRE(jobs.size() >= 2);
+  const PlannedJob& first = jobs[0];
+  CHECK(std::isnan(campaign.reference_median(false)));
+  CHECK(campaign.check_reference(timed(1.0, 0.002)).verdict == ReferenceVerdict::Normal);  // too few to judge
+  CHECK(campaign.check_reference(timed(1.0, std::nan(""))).verdict == ReferenceVerdict::Missing);
+  // Three readings of 2 ms: the median.
+  for (Campaign* c : {&campaign, &plain}) {
+    c->plan(1);
+    for (std::size_t i = 0; i < jobs.size(); ++i) c->add_result(jobs[i].kind, jobs[i].channels, timed(0.010 * (i + 1), 0.002));
+  }
+  CHECK(campaign.reference_median(false) == doctest::Approx(0.002));
+  // Judged against the median: 4% off is normal, 8% off is a drift spike, 2x is another machine.
+  CHECK(campaign.check_reference(timed(1.0, 0.00208)).verdict == ReferenceVerdict::Normal);
+  const ReferenceCheck drift = campaign.check_reference(timed(1.0, 0.00216));
+  CHECK(drift.verdict == ReferenceVerdict::Drift);
+  CHECK(drift.ratio == doctest::Approx(1.08));
+  CHECK(campaign.check_reference(timed(1.0, 0.004)).verdict == ReferenceVerdict::OffClass);
+  CHECK(campaign.check_reference(timed(1.0, 0.001)).verdict == ReferenceVerdict::OffClass);
+  CHECK(std::string(reference_verdict_name(ReferenceVerdict::OffClass)) == "off-class");
+  // The same point measured again while the machine ran 10% slow (reference 2.2 ms, time +10%):
+  // normalized, it agrees with the first; the plain fit sees it 10% high.
+  REQUIRE(campaign.remeasure(first.kind, first.channels));
+  CHECK_FALSE(campaign.remeasure(first.kind, first.channels));  // at most once
+  const std::vector<PlannedJob> again = campaign.plan(1);
+  bool replanned = false;
+  for (const PlannedJob& j : again) replanned = replanned || (j.kind == first.kind && j.channels == first.channels);
+  CHECK(replanned);
+  for (Campaign* c : {&campaign, &plain}) c->add_result(first.kind, first.channels, timed(0.010 * 1.10, 0.0022));
+  const JointProblem normalized = campaign.joint_problem(), as_measured = plain.joint_problem();
+  REQUIRE(normalized.seconds.size() == as_measured.seconds.size());
+  const double last_normalized = normalized.seconds[normalized.variants - 1].value;
+  double last_plain = 0, first_value = 0;
+  for (std::size_t i = 0; i < as_measured.variants; ++i) {
+    if (as_measured.seconds[i].value > 0.0105 && as_measured.seconds[i].value < 0.0115) last_plain = as_measured.seconds[i].value;
+    if (std::abs(as_measured.seconds[i].value - 0.010) < 1e-12) first_value = as_measured.seconds[i].value;
+  }
+  CHECK(first_value == doctest::Approx(0.010));
+  CHECK(last_plain == doctest::Approx(0.011));
+  bool found = false;  // somewhere among the normalized: the re-measured point at 10 ms again
+  for (std::size_t i = 0; i < normalized.variants; ++i)
+    found = found || std::abs(normalized.seconds[i].value - 0.010) < 1e-9 * 0.010 + 1e-12;
+  CHECK(found);
+  (void)last_normalized;
+}

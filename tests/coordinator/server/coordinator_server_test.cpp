@@ -199,3 +199,51 @@ TEST_CASE("client refusals carry their code: unknown class, bad family, unknown 
         }))) == ErrorCode::InvalidInput);
   CHECK(code(f.client("not a frame at all")) == ErrorCode::InvalidInput);
 }
+
+TEST_CASE("a result whose reference reading is far off the class's is refused, a drifted one kept, a missing one counted") {
+  Fixture f;
+  f.register_agent("a");
+  f.client(start_frame("sim-x"));
+  // Returns whether the Ack said stored.
+  auto report = [&](std::uint64_t job, double reference) {
+    const DecodedEnvelope d(f.agent("a", make_frame([&](wire::Envelope::Body::Builder b) {
+      auto r = b.initResult();
+      r.setJobId(job);
+      r.setAgentId("a");
+      Measurement m;
+      m.seconds_per_iteration = {0.01, 0.0101, 0.0102};
+      m.joules_per_iteration = {0.1, 0.101, 0.102};
+      m.meter = MeterSource::Simulated;
+      m.iterations = 10;
+      m.threads = 1;
+      m.reference_seconds = reference;
+      fill_result(r, m);
+    })));
+    REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ACK);
+    return d.envelope().getBody().getAck().getStored();
+  };
+  for (int i = 0; i < 3; ++i) {  // three readings of 2 ms: the class's median
+    const std::uint64_t job = f.ask_work("a");
+    REQUIRE(job != 0);
+    CHECK(report(job, 0.002));
+  }
+  const std::uint64_t far = f.ask_work("a");
+  REQUIRE(far != 0);
+  CHECK_FALSE(report(far, 0.006));  // 3x the median: another kind of machine
+  CHECK(f.stored_job(far).state == JobState::Queued);  // a failed attempt: another agent may take it
+  CHECK(f.store->results(1).size() == 3);               // nothing stored for it, nothing lost
+  const std::uint64_t drifted = f.ask_work("a");
+  REQUIRE(drifted != 0);
+  CHECK(report(drifted, 0.0022));  // 10% off: a drift spike, stored with its reading
+  const std::uint64_t missing = f.ask_work("a");
+  REQUIRE(missing != 0);
+  CHECK(report(missing, std::nan("")));  // an older agent: stored, fitted as measured
+  const std::string text = f.metrics.text();
+  CHECK(text.find("ampere_reference_readings_total{device_class=\"sim-x\",verdict=\"off-class\"} 1") != std::string::npos);
+  CHECK(text.find("ampere_reference_readings_total{device_class=\"sim-x\",verdict=\"drift\"} 1") != std::string::npos);
+  CHECK(text.find("ampere_reference_readings_total{device_class=\"sim-x\",verdict=\"missing\"} 1") != std::string::npos);
+  CHECK(f.store->results(1).size() == 5);
+  bool kept = false;
+  for (const ResultRecord& r : f.store->results(1)) kept = kept || (r.job_id == drifted && r.measurement.reference_seconds == 0.0022);
+  CHECK(kept);
+}

@@ -43,6 +43,8 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
     Measurement with_idle = m;
     with_idle.idle_watts = 3.5;
     with_idle.meter = MeterSource::Rapl;
+    with_idle.reference_seconds = 0.0042;  // a reference reading beside the job; energy: none
+
     store->store_result({ids[1], "agent-2", with_idle});
     store->save_kind_model(campaign, "k", "{\"v\": 1}");
     CHECK(changed());
@@ -70,6 +72,9 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
   CHECK(std::isnan(results[0].measurement.idle_watts));
   CHECK(results[1].measurement.idle_watts == 3.5);
   CHECK(results[1].measurement.meter == MeterSource::Rapl);
+  CHECK_FALSE(results[0].measurement.has_reference());  // none taken: NULL, read back as NaN
+  CHECK(results[1].measurement.reference_seconds == 0.0042);
+  CHECK(std::isnan(results[1].measurement.reference_joules));
   const auto models = store->kind_models(campaign);
   REQUIRE(models.size() == 1);
   CHECK(models[0].second == "{\"v\": 2}");
