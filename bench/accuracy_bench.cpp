@@ -44,6 +44,7 @@
 #include "agent/simulated_device.hpp"
 #include "agent/simulated_trainer.hpp"
 #include "agent/allocator.hpp"
+#include "agent/reference_network.hpp"
 #include "agent/torch_trainer.hpp"
 #include "common/layer_shapes.hpp"
 #include "coordinator/planning/campaign.hpp"
@@ -91,19 +92,37 @@ Protocol paper_protocol() {
   p.settings.trend = GpTrend::None;
   p.settings.guided_factor = 3;
   p.settings.interleave = false;
+  p.settings.normalize_reference = false;
   p.repeats = RepeatRule::fixed(5);
   p.window_seconds = 0.2;
   return p;
 }
 
-/// A trainer's measuring function under `protocol`.
+/// A trainer's measuring function under `protocol`. With drift normalization it times the
+/// reference network as an agent does (before the first job, then every 5 jobs or 60 s) and stamps
+/// the reading on each result.
 MeasureFn measuring(Trainer& trainer, const Protocol& protocol) {
-  return [&trainer, protocol](const ModelSpec& m, std::uint64_t seed) {
+  static const SystemClock clock;
+  auto schedule = std::make_shared<ReferenceSchedule>(clock);
+  return [&trainer, protocol, schedule](const ModelSpec& m, std::uint64_t seed) {
     JobSettings s;
     s.repeats = protocol.repeats;
     s.window_seconds = protocol.window_seconds;
     s.seed = seed;
-    return trainer.measure(m, s);
+    if (protocol.settings.normalize_reference) {
+      refresh_reference(*schedule, [&] {
+        JobSettings r = s;
+        r.seed = 1;
+        return trainer.measure(reference_network(), r);
+      });
+    }
+    Measurement out = trainer.measure(m, s);
+    if (protocol.settings.normalize_reference) {
+      out.reference_seconds = schedule->seconds();
+      out.reference_joules = schedule->joules();
+      schedule->job_done();
+    }
+    return out;
   };
 }
 
@@ -296,14 +315,15 @@ void print_row(const std::string& device, const std::string& fam, const std::str
 }
 
 void describe(const Protocol& p, const Options& o) {
-  std::printf("   %-5s %s, acquisition %s, trend %s, %zu·d² guided before convergence, repeats %s, window %s, %s\n",
+  std::printf("   %-5s %s, acquisition %s, trend %s, %zu·d² guided before convergence, repeats %s, window %s, %s, %s\n",
               p.name.c_str(), p.calibration >= 0 ? "joint (checked) + subtractive" : "subtractive",
               acquisition_name(p.settings.acquisition), gp_trend_name(p.settings.trend), p.settings.guided_factor,
               p.repeats.adaptive() ? ("3..cap " + std::to_string(p.repeats.max_repeats) + " until within " +
                                       std::to_string(p.repeats.relative_half_width * 100).substr(0, 4) + "%").c_str()
                                    : ("fixed " + std::to_string(p.repeats.min_repeats)).c_str(),
               p.window_seconds > 0 ? (std::to_string(p.window_seconds).substr(0, 4) + " s").c_str() : "the meter's",
-              p.calibration >= 0 ? (std::to_string(p.calibration) + " calibration models").c_str() : "no calibration");
+              p.calibration >= 0 ? (std::to_string(p.calibration) + " calibration models").c_str() : "no calibration",
+              p.settings.normalize_reference ? "reference-normalized" : "no reference");
   (void)o;
 }
 
