@@ -34,12 +34,6 @@ nlohmann::json figures(const std::vector<double>& repeats) {
   return out;
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
 /// Runs this binary again with `args` (a fresh process: its own allocator, caches and thread pool)
 /// and returns what it printed on stdout; its stderr passes through. Throws on a failed run.
 std::string run_fresh_process(const std::vector<std::string>& args) {
@@ -96,7 +90,7 @@ nlohmann::json measure_in_processes(int argc, char** argv, int processes) {
       values.push_back(run.at(quantity).at("value").get<double>());
       per_process.push_back(run.at(quantity));
     }
-    const double mid = median(values);
+    const double mid = ampere::summarize_repeats(values, ampere::RepeatStatistic::Median).value;
     out[quantity] = {{"value", mid},
                      {"statistic", "median over processes of each process's minimum"},
                      {"per_process", values},

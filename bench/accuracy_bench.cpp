@@ -594,6 +594,7 @@ void real(const Options& o) {
     const ModelSpec fam = family(name.c_str());
     double pass_error = 0;
     std::vector<std::pair<double, double>> truths;  // measured once, quiet; scored against every run
+    const MeasureFn measure = measuring(*trainer, paper_protocol());  // in-process truth (--truth-processes 0)
     for (int i = 0; i < count; ++i) {
       const ModelSpec m = sample_model(fam, 900000 + static_cast<std::uint64_t>(i));
       if (o.truth_processes > 0) {
@@ -602,7 +603,6 @@ void real(const Options& o) {
         truths.emplace_back(t.seconds, t.joules);
         continue;
       }
-      const MeasureFn measure = measuring(*trainer, paper_protocol());
       const Measurement first = measure(m, 700000 + static_cast<std::uint64_t>(i));
       const Measurement second = measure(m, 800000 + static_cast<std::uint64_t>(i));
       const double s1 = summarize_repeats(first.seconds_per_iteration, RepeatStatistic::Minimum).value;

@@ -10,16 +10,6 @@
 namespace ampere {
 namespace {
 
-double statistic_of(std::vector<double>& values, RepeatStatistic statistic) {
-  if (statistic == RepeatStatistic::Minimum) return *std::min_element(values.begin(), values.end());
-  const std::size_t n = values.size();
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(n / 2), values.end());
-  const double upper = values[n / 2];
-  if (n % 2 == 1) return upper;
-  const double lower = *std::max_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(n / 2));
-  return 0.5 * (lower + upper);
-}
-
 /// The q-quantile of sorted values, nearest rank.
 double quantile(const std::vector<double>& sorted, double q) {
   const std::size_t rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
@@ -46,15 +36,14 @@ void validate_repeat_rule(const RepeatRule& rule) {
 
 double bootstrap_relative_half_width(const std::vector<double>& repeats, RepeatStatistic statistic) {
   if (repeats.size() < 2) return std::numeric_limits<double>::infinity();
-  std::vector<double> copy = repeats;
-  const double value = statistic_of(copy, statistic);
+  const double value = summarize_repeats(repeats, statistic).value;
   constexpr int kResamples = 2000;
   std::mt19937_64 rng(0x5eedULL);
   std::uniform_int_distribution<std::size_t> pick(0, repeats.size() - 1);
   std::vector<double> stats(kResamples), draw(repeats.size());
   for (double& s : stats) {
     for (double& d : draw) d = repeats[pick(rng)];
-    s = statistic_of(draw, statistic);
+    s = summarize_repeats(draw, statistic).value;
   }
   std::sort(stats.begin(), stats.end());
   const double half_width = 0.5 * (quantile(stats, 0.95) - quantile(stats, 0.05));

@@ -228,17 +228,18 @@ void Campaign::fit(Kind& k) {
   const Eigen::Index dims = static_cast<Eigen::Index>(k.profile.bounds().size());
   Eigen::MatrixXd x(n, dims);
   Eigen::VectorXd seconds(n), joules(n), seconds_noise(n), joules_noise(n);
+  const double seconds_median = reference_median(false), joules_median = reference_median(true);
   bool has_energy = true;
   for (Eigen::Index i = 0; i < n; ++i) {
     const Point& p = k.points[static_cast<std::size_t>(i)];
     for (Eigen::Index d = 0; d < dims; ++d) x(i, d) = static_cast<double>(p.channels[static_cast<std::size_t>(d)]);
-    const RepeatSummary s = fitted(p.measurement, false);
+    const RepeatSummary s = fitted(p.measurement, false, seconds_median);
     seconds[i] = s.value;
     seconds_noise[i] = s.spread_variance;
     if (p.measurement.joules_per_iteration.empty()) {
       has_energy = false;
     } else {
-      const RepeatSummary e = fitted(p.measurement, true);
+      const RepeatSummary e = fitted(p.measurement, true, joules_median);
       joules[i] = e.value;
       joules_noise[i] = e.spread_variance;
     }
@@ -380,20 +381,15 @@ void Campaign::note_reference(const Measurement& m) {
 }
 
 double Campaign::reference_median(bool energy) const {
-  std::vector<double> readings = energy ? reference_joules_ : reference_seconds_;
+  const std::vector<double>& readings = energy ? reference_joules_ : reference_seconds_;
   if (readings.size() < kReferenceQuorum) return std::nan("");
-  const std::size_t n = readings.size();
-  std::nth_element(readings.begin(), readings.begin() + static_cast<std::ptrdiff_t>(n / 2), readings.end());
-  const double upper = readings[n / 2];
-  if (n % 2 == 1) return upper;
-  return 0.5 * (upper + *std::max_element(readings.begin(), readings.begin() + static_cast<std::ptrdiff_t>(n / 2)));
+  return summarize_repeats(readings, RepeatStatistic::Median).value;
 }
 
-RepeatSummary Campaign::fitted(const Measurement& m, bool energy) const {
+RepeatSummary Campaign::fitted(const Measurement& m, bool energy, double median) const {
   RepeatSummary s = summarize_repeats(energy ? m.joules_per_iteration : m.seconds_per_iteration, settings_.statistic);
   if (!settings_.normalize_reference) return s;
   const double reading = energy ? m.reference_joules : m.reference_seconds;
-  const double median = reference_median(energy);
   if (!(reading > 0) || !(median > 0)) return s;  // no reading, or too few to normalize to
   const double scale = median / reading;
   s.value *= scale;
@@ -526,6 +522,7 @@ JointProblem Campaign::joint_problem() {
   }
   bool has_energy = true;
   bool first = true;
+  const double seconds_median = reference_median(false), joules_median = reference_median(true);
   auto add = [&](const ModelSpec& network, const Measurement& m) {
     JointMeasurement time, energy;
     for (const Block& b : parse_blocks(network)) {
@@ -537,7 +534,7 @@ JointProblem Campaign::joint_problem() {
       time.blocks.push_back({found->second, channels});
     }
     energy.blocks = time.blocks;
-    const RepeatSummary t = fitted(m, false);
+    const RepeatSummary t = fitted(m, false, seconds_median);
     time.value = t.value;
     time.noise_variance = t.spread_variance;
     problem.seconds.push_back(std::move(time));
@@ -547,7 +544,7 @@ JointProblem Campaign::joint_problem() {
       has_energy = false;
       return;
     }
-    const RepeatSummary e = fitted(m, true);
+    const RepeatSummary e = fitted(m, true, joules_median);
     energy.value = e.value;
     energy.noise_variance = e.spread_variance;
     problem.joules.push_back(std::move(energy));

@@ -230,7 +230,8 @@ class Campaign {
   std::vector<double> reference_seconds_, reference_joules_;  ///< every result's reading, as added
   /// The fitted statistic of `m`'s repeats, normalized by its reference reading when the
   /// campaign normalizes and both readings exist (value × median / reading; noise × the square).
-  RepeatSummary fitted(const Measurement& m, bool energy) const;
+  /// `median` is reference_median(energy), computed once by the caller for all its results.
+  RepeatSummary fitted(const Measurement& m, bool energy, double median) const;
   void note_reference(const Measurement& m);
 };
 

@@ -160,9 +160,8 @@ ReferenceCheck CampaignService::check_reference(const JobRecord& job, const Meas
   return found == campaigns_.end() ? ReferenceCheck() : found->second.campaign->check_reference(measurement);
 }
 
-void CampaignService::job_done(const JobRecord& job, const Measurement& measurement) {
+void CampaignService::job_done(const JobRecord& job, const Measurement& measurement, const ReferenceCheck& reference) {
   CampaignEntry& entry = campaigns_.at(job.campaign_id);
-  const ReferenceCheck reference = entry.campaign->check_reference(measurement);
   if (reference.verdict == ReferenceVerdict::Drift) {
     const bool again = !job.whole_model() && entry.campaign->remeasure(KindKey(job.kind_key), job.channels);
     spdlog::warn("campaign {}: job {} ran beside a reference reading {:+.1f}% off the class's median (drift); {}",

@@ -70,7 +70,9 @@ class CampaignService {
   /// New jobs for the class's running campaigns, a batch as large as its idle agents.
   void plan(const std::string& device_class);
   /// A job's valid, acknowledged result.
-  void job_done(const JobRecord& job, const Measurement& measurement);
+  /// A stored result; `reference` is check_reference's verdict on it, taken before it was stored
+  /// (a drift spike plans its point once more).
+  void job_done(const JobRecord& job, const Measurement& measurement, const ReferenceCheck& reference);
   /// What `measurement`'s reference reading says against its campaign's readings so far
   /// (docs/method.md §5); a job of an unknown campaign reads as normal.
   ReferenceCheck check_reference(const JobRecord& job, const Measurement& measurement) const;

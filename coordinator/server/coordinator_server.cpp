@@ -186,13 +186,15 @@ void CoordinatorServer::on_result(const std::string& peer, const std::string& fr
     }
   }
   const std::string device_class = jobs_.device_class_of(job_id);
+  ReferenceCheck reference;
   if (invalid.empty()) {  // a reference reading far off the class's: another kind of machine
-    const ReferenceCheck reference = campaigns_.check_reference(*job, m);
-    metrics_.reference_reading(device_class, reference_verdict_name(reference.verdict));
-    if (reference.verdict == ReferenceVerdict::OffClass)
+    reference = campaigns_.check_reference(*job, m);
+    if (reference.verdict == ReferenceVerdict::OffClass) {
+      metrics_.reference_reading(device_class, reference_verdict_name(reference.verdict));
       invalid = "the reference network ran at " + std::to_string(reference.ratio).substr(0, 5) +
                 "x the median of class " + device_class + ": agent " + agent_id +
                 " looks like another kind of machine (refused; check its --device-class)";
+    }
   }
   if (AgentInfo* agent = fleet_.find(agent_id); agent != nullptr && agent->running_job == job_id) agent->running_job = 0;
   if (!invalid.empty()) {
@@ -205,10 +207,11 @@ void CoordinatorServer::on_result(const std::string& peer, const std::string& fr
   if (store_.store_result({job_id, agent_id, m}) == ResultFate::NotAcknowledged) return;
   metrics_.result_stored(device_class, meter_label(m.meter));
   metrics_.job_done(device_class);
+  metrics_.reference_reading(device_class, reference_verdict_name(reference.verdict));  // once, stored
   transport_.send_to_agent(peer, ack_frame(job_id, true, ""));
   const JobRecord done = *job;
   jobs_.finish(job_id);
-  campaigns_.job_done(done, m);
+  campaigns_.job_done(done, m, reference);
 }
 
 void CoordinatorServer::attempt_failed(JobRecord& job, const std::string& agent_id, const std::string& why) {
