@@ -60,6 +60,9 @@ int main(int argc, char** argv) {
   app.add_option("--holdout", config.holdout_models,
                  "concrete models per campaign measured whole to score live estimates (ampere_heldout_mape_ratio)")
       ->capture_default_str();
+  app.add_flag("--calibration-correction", config.calibration_correction,
+               "serve subtractive fits multiplied by the factor their calibration models show (docs/method.md §11; "
+               "measured worse on the simulated profiles, so off)");
   std::string http, token_file, metrics_address;
   app.add_option("--metrics", metrics_address, "serve Prometheus /metrics on ADDR:PORT (off unless given)");
   std::size_t max_body = 1 << 20;

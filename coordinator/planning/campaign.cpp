@@ -129,13 +129,28 @@ JointFit fit_joint(const JointProblem& problem) {
   subtractive.set_models("check", problem.subtractive);
   double joint_error = 0, subtractive_error = 0;
   try {
+    std::vector<double> truths, joint_estimates, subtractive_estimates;
     for (std::size_t i = 0; i < checks; ++i) {
-      const double truth = problem.seconds[problem.variants + i].value;
       const auto estimate = [&](const Estimator& e) {
         return e.estimate(problem.calibration_models[i], "check", 1).at("seconds_per_iteration").at("mean").get<double>();
       };
-      joint_error += std::abs(estimate(joint) / truth - 1.0);
-      subtractive_error += std::abs(estimate(subtractive) / truth - 1.0);
+      truths.push_back(problem.seconds[problem.variants + i].value);
+      joint_estimates.push_back(estimate(joint));
+      subtractive_estimates.push_back(estimate(subtractive));
+    }
+    for (std::size_t i = 0; i < checks; ++i) {
+      double factor = 1.0;
+      if (problem.correct_subtractive) {  // the correction fitted on the other calibration models
+        std::vector<double> others_estimated, others_measured;
+        for (std::size_t j = 0; j < checks; ++j)
+          if (j != i) {
+            others_estimated.push_back(subtractive_estimates[j]);
+            others_measured.push_back(truths[j]);
+          }
+        factor = fit_log_correction(others_estimated, others_measured).factor();
+      }
+      joint_error += std::abs(joint_estimates[i] / truths[i] - 1.0);
+      subtractive_error += std::abs(factor * subtractive_estimates[i] / truths[i] - 1.0);
     }
   } catch (const std::exception&) {
     return out;  // a kind one side lacks: no check, the joint fit serves
@@ -467,7 +482,40 @@ std::map<KindKey, KindModel> Campaign::models() {
     if (k.state != KindState::Done || k.points.empty()) continue;
     fit(k);
     out[k.profile.key] = k.model;
+    out[k.profile.key].calibration = {};
   }
+  const CalibrationCorrection correction = calibration_correction(out);
+  for (auto& [key, model] : out) model.calibration = correction;
+  return out;
+}
+
+CalibrationCorrection Campaign::calibration_correction(const std::map<KindKey, KindModel>& subtractive) const {
+  CalibrationCorrection out;
+  if (!settings_.calibration_correction || calibration_.size() < 2) return out;
+  Estimator estimator;
+  estimator.set_models("campaign", subtractive);
+  const double seconds_median = reference_median(false), joules_median = reference_median(true);
+  std::vector<double> seconds_estimated, seconds_measured, joules_estimated, joules_measured;
+  bool energy = true;
+  try {
+    for (const Calibration& c : calibration_) {
+      const nlohmann::json e = estimator.estimate(c.model, "campaign", 1);
+      seconds_estimated.push_back(e.at("seconds_per_iteration").at("mean").get<double>());
+      seconds_measured.push_back(fitted(c.measurement, false, seconds_median).value);
+      if (e.at("joules_per_iteration").is_null() || c.measurement.joules_per_iteration.empty()) {
+        energy = false;
+        continue;
+      }
+      joules_estimated.push_back(e.at("joules_per_iteration").at("mean").get<double>());
+      joules_measured.push_back(fitted(c.measurement, true, joules_median).value);
+    }
+    out.seconds = fit_log_correction(seconds_estimated, seconds_measured);
+    if (energy) out.joules = fit_log_correction(joules_estimated, joules_measured);
+  } catch (const InputError&) {
+    return {};  // a kind of a calibration model not done yet, or an estimate that is not positive
+  }
+  out.campaign = id_;
+  out.models = calibration_.size();
   return out;
 }
 
@@ -588,7 +636,11 @@ JointProblem Campaign::joint_problem() {
     }
   }
   for (const Kind& k : kinds_)
-    if (k.seconds_gp != nullptr) problem.subtractive[k.profile.key] = k.model;
+    if (k.seconds_gp != nullptr) {
+      problem.subtractive[k.profile.key] = k.model;
+      problem.subtractive[k.profile.key].calibration = {};
+    }
+  problem.correct_subtractive = settings_.calibration_correction;
   if (!problem.seconds.empty()) problem.seconds_start = start(problem.seconds, false);
   if (!problem.joules.empty()) problem.joules_start = start(problem.joules, true);
   return problem;

@@ -36,7 +36,10 @@ struct JointProblem {
   std::size_t measurements = 0;  ///< how many it holds (variants + calibration models)
   std::size_t variants = 0;      ///< the first `variants` of them are variant networks, the rest calibration models
   std::vector<ModelSpec> calibration_models;           ///< the calibration models, in measurement order
-  std::map<KindKey, KindModel> subtractive;            ///< the campaign's subtractive fits
+  std::map<KindKey, KindModel> subtractive;            ///< the campaign's subtractive fits (uncorrected)
+  /// Whether the campaign corrects its subtractive fits by its calibration models: the check then
+  /// scores each calibration model with the correction fitted on the others (leave one out).
+  bool correct_subtractive = false;
   std::uint64_t seed = 0;
 };
 
@@ -80,6 +83,9 @@ struct CampaignSettings {
   /// Fit measurements divided by the reference reading taken beside them and multiplied by the
   /// campaign's median reading (docs/method.md §5): estimates stay in the device's own units.
   bool normalize_reference = true;
+  /// Subtractive fits carry a correction fitted on the campaign's calibration models
+  /// (docs/method.md §11); false (the default: measured worse) serves them as fitted, as the paper does.
+  bool calibration_correction = false;
 };
 
 /// What a result's reference reading says (docs/method.md §5), against the campaign's median.
@@ -175,7 +181,8 @@ class Campaign {
   bool done() const;
   std::vector<KindProgressInfo> progress() const;
   /// Fitted models of finished kinds: the installed joint fit when the campaign's estimator is joint
-  /// and one is installed, else each kind's subtractive fit (fitted here if not yet).
+  /// and one is installed, else each kind's subtractive fit (fitted here if not yet), carrying the
+  /// correction from the calibration models once every kind they hold is done (docs/method.md §11).
   std::map<KindKey, KindModel> models();
   /// A fitted kind model (see kind_model_from_json): a subtractive one is used without refitting
   /// while the kind holds exactly the points it was fitted on; a joint one is installed as the
@@ -233,6 +240,8 @@ class Campaign {
   /// `median` is reference_median(energy), computed once by the caller for all its results.
   RepeatSummary fitted(const Measurement& m, bool energy, double median) const;
   void note_reference(const Measurement& m);
+  /// The correction of `subtractive` by the calibration models (inactive when it cannot estimate them all).
+  CalibrationCorrection calibration_correction(const std::map<KindKey, KindModel>& subtractive) const;
 };
 
 }  // namespace ampere

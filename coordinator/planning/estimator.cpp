@@ -63,6 +63,13 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
                        missing);
   }
   double seconds = 0, seconds_var = 0, joules = 0, joules_var = 0;
+  // A campaign's calibration factor is shared by its blocks: its variance enters once per campaign,
+  // on the sum of their means (docs/method.md §11).
+  struct Group {
+    CalibrationCorrection correction;
+    double seconds = 0, joules = 0;
+  };
+  std::map<std::uint64_t, Group> groups;
   bool has_joules = true;
   std::string meter, fit;
   nlohmann::json block_list = nlohmann::json::array();
@@ -72,8 +79,18 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     const std::vector<std::int64_t> channels = b.channel_values();
     Eigen::MatrixXd q(1, static_cast<Eigen::Index>(channels.size()));
     for (std::size_t d = 0; d < channels.size(); ++d) q(0, static_cast<Eigen::Index>(d)) = static_cast<double>(channels[d]);
-    const GpPrediction t = m.seconds->predict(q);
+    GpPrediction t = m.seconds->predict(q);
     const std::string fitted_by = estimator_method_name(kind_model_fit(m));
+    const CalibrationCorrection& c = m.calibration;
+    Group* group = nullptr;
+    if (c.active()) {
+      group = &groups[c.campaign];
+      group->correction = c;
+      const double f = c.seconds.factor();
+      t.mean[0] *= f;
+      t.variance[0] *= f * f;
+      group->seconds += t.mean[0];
+    }
     seconds += t.mean[0];
     seconds_var += t.variance[0];
     nlohmann::json entry = {{"index", i},
@@ -84,8 +101,15 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
                             {"seconds_per_iteration", mean_std(t.mean[0], t.variance[0])},
                             {"meter", meter_label(m.meter)},
                             {"estimator", fitted_by}};
+    if (c.active()) entry["calibration_factor"] = {{"seconds", c.seconds.factor()}, {"joules", c.joules.factor()}};
     if (m.joules != nullptr) {
-      const GpPrediction e = m.joules->predict(q);
+      GpPrediction e = m.joules->predict(q);
+      if (group != nullptr) {
+        const double f = c.joules.factor();
+        e.mean[0] *= f;
+        e.variance[0] *= f * f;
+        group->joules += e.mean[0];
+      }
       joules += e.mean[0];
       joules_var += e.variance[0];
       entry["joules_per_iteration"] = mean_std(e.mean[0], e.variance[0]);
@@ -98,6 +122,15 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     fit = fit.empty() || fit == fitted_by ? fitted_by : "mixed";
     block_list.push_back(entry);
   }
+  nlohmann::json calibration = nlohmann::json::array();
+  for (const auto& [campaign, g] : groups) {
+    seconds_var += g.seconds * g.seconds * g.correction.seconds.log_variance;
+    joules_var += g.joules * g.joules * g.correction.joules.log_variance;
+    calibration.push_back({{"campaign", campaign},
+                           {"models", g.correction.models},
+                           {"seconds_factor", g.correction.seconds.factor()},
+                           {"joules_factor", g.correction.joules.factor()}});
+  }
   const double n = static_cast<double>(iterations);
   nlohmann::json out = {{"model", model.name},
                         {"device_class", device_class},
@@ -108,6 +141,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
                         {"joules_per_iteration", has_joules ? mean_std(joules, joules_var) : nlohmann::json(nullptr)},
                         {"total", {{"seconds", mean_std(seconds * n, seconds_var * n * n)},
                                    {"joules", has_joules ? mean_std(joules * n, joules_var * n * n) : nlohmann::json(nullptr)}}},
+                        {"calibration", calibration},
                         {"blocks", block_list}};
   const double flops = model_cost(model).training_flops_per_iteration;
   nlohmann::json baseline = {{"training_flops_per_iteration", flops}};

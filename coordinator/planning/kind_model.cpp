@@ -30,10 +30,12 @@ EstimatorMethod kind_model_fit(const KindModel& model) {
 }
 
 nlohmann::json kind_model_to_json(const KindModel& model) {
-  return {{"seconds", model.seconds->to_json()},
-          {"joules", model.joules ? model.joules->to_json() : nlohmann::json(nullptr)},
-          {"meter", meter_label(model.meter)},
-          {"points", model.points}};
+  nlohmann::json out = {{"seconds", model.seconds->to_json()},
+                        {"joules", model.joules ? model.joules->to_json() : nlohmann::json(nullptr)},
+                        {"meter", meter_label(model.meter)},
+                        {"points", model.points}};
+  if (model.calibration.active()) out["calibration"] = calibration_correction_to_json(model.calibration);
+  return out;
 }
 
 KindModel kind_model_from_json(const nlohmann::json& json) {
@@ -43,6 +45,7 @@ KindModel kind_model_from_json(const nlohmann::json& json) {
     if (!json.at("joules").is_null()) model.joules = function_from_json(json.at("joules"));
     model.meter = parse_meter_label(json.at("meter").get<std::string>());
     model.points = json.at("points").get<std::size_t>();
+    if (json.contains("calibration")) model.calibration = calibration_correction_from_json(json.at("calibration"));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("saved kind model: ") + e.what());
   }

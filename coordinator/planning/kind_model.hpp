@@ -10,6 +10,7 @@
 
 #include "common/gaussian_process.hpp"
 #include "common/measurement.hpp"
+#include "coordinator/planning/calibration_correction.hpp"
 
 namespace ampere {
 
@@ -30,12 +31,15 @@ struct KindModel {
   std::shared_ptr<const KindFunction> joules;  ///< null without energy readings
   MeterSource meter = MeterSource::TimeSurrogate;
   std::size_t points = 0;
+  /// The campaign's correction from its calibration models (subtractive fits only; docs/method.md
+  /// §11): estimates multiply this kind's mean by it. Inactive by default.
+  CalibrationCorrection calibration;
 };
 
 /// Which fit made the model: Subtractive (the kind's own GP) or Joint (its view of the joint GP).
 EstimatorMethod kind_model_fit(const KindModel& model);
 
-/// A fitted kind model as JSON (both functions, meter, points) and back; each function is read by
+/// A fitted kind model as JSON (both functions, meter, points, the correction when active) and back; each function is read by
 /// its "format" ("ampere-gp/1" or "ampere-joint-kind/1"). Throws InputError on bad JSON.
 nlohmann::json kind_model_to_json(const KindModel& model);
 KindModel kind_model_from_json(const nlohmann::json& json);

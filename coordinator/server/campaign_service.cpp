@@ -15,12 +15,13 @@ constexpr const char* kDefaultEstimator = "joint";
 constexpr std::uint64_t kHoldoutSeedOffset = 0;
 constexpr std::uint64_t kCalibrationSeedOffset = 500000;
 
-CampaignSettings settings_of(const CampaignRecord& record, std::uint64_t seed) {
+CampaignSettings settings_of(const CampaignRecord& record, const CampaignService::Settings& service) {
   CampaignSettings settings;
   settings.budget_per_kind = record.budget_per_kind;
   settings.acquisition = parse_acquisition(record.acquisition);
   settings.estimator = parse_estimator_method(record.estimator);
-  settings.seed = seed;
+  settings.seed = service.seed;
+  settings.calibration_correction = service.calibration_correction;
   return settings;
 }
 
@@ -43,7 +44,7 @@ void CampaignService::reload() {
     entry.record = record;
     fleet_.saw_class(record.device_class);
     entry.campaign = std::make_unique<Campaign>(record.id, parse_model_spec(nlohmann::json::parse(record.family_json)),
-                                                record.device_class, settings_of(record, settings_.seed));
+                                                record.device_class, settings_of(record, settings_));
     std::map<std::uint64_t, const ResultRecord*> results;
     for (const ResultRecord& r : stored.results) results.emplace(r.job_id, &r);
     const bool running = record.state == CampaignState::Running;
@@ -68,8 +69,10 @@ void CampaignService::reload() {
     }
     std::size_t restored = 0;
     for (const auto& [kind_key, model_json] : stored.kind_models) {
-      entry.campaign->restore_model(KindKey(kind_key), nlohmann::json::parse(model_json));
+      const nlohmann::json model = nlohmann::json::parse(model_json);
+      entry.campaign->restore_model(KindKey(kind_key), model);
       entry.saved_models.insert(kind_key);
+      if (model.contains("calibration")) entry.saved_correction = model["calibration"].value("models", std::size_t{0});
       ++restored;
     }
     spdlog::info("reloaded campaign {} ({} on {}, {}): {} results, {} jobs re-queued, {} fitted kind models restored",
@@ -106,13 +109,13 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
     }
     family = parse_model_spec(family_json);
     record.family_json = to_json(family).dump();
-    Campaign(0, family, record.device_class, settings_of(record, settings_.seed));  // validates before storing
+    Campaign(0, family, record.device_class, settings_of(record, settings_));  // validates before storing
   } catch (const InputError& e) {
     throw InputError(e.what(), ErrorCode::Unprocessable);  // well-formed request, a family or settings we cannot profile
   }
   if (!store_.try_write("create_campaign", [&] { record.id = store_.store().create_campaign(record); }))
     throw InputError("not started, the store is unreachable; try again shortly", ErrorCode::Unavailable);
-  auto campaign = std::make_unique<Campaign>(record.id, family, record.device_class, settings_of(record, settings_.seed));
+  auto campaign = std::make_unique<Campaign>(record.id, family, record.device_class, settings_of(record, settings_));
   spdlog::info("campaign {} started: {} on {}, {} kinds, budget {} per kind, {} estimator", record.id, family.name,
                record.device_class, campaign->plan_kinds().size(), record.budget_per_kind, record.estimator);
   const std::uint64_t id = record.id;
@@ -121,7 +124,8 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
   entry.campaign = std::move(campaign);
   plan(record.device_class);
   enqueue_whole_models(entry, kHoldoutKind, settings_.holdout_models, kHoldoutSeedOffset);
-  if (entry.campaign->settings().estimator == EstimatorMethod::Joint)
+  // the joint fit reads them; a subtractive campaign only with the correction on (docs/method.md §11)
+  if (entry.campaign->settings().estimator == EstimatorMethod::Joint || settings_.calibration_correction)
     enqueue_whole_models(entry, kCalibrationKind, settings_.calibration_models, kCalibrationSeedOffset);
   return id;
 }
@@ -306,7 +310,10 @@ void CampaignService::finish_joint_fits() {
 
 void CampaignService::after_progress(CampaignEntry& entry) {
   const std::map<KindKey, KindModel> models = entry.campaign->models();
-  save_models(entry, models, false);
+  // a correction fitted on more calibration models rewrites the saved models (the bridge reads them)
+  const std::size_t correction = models.empty() ? 0 : models.begin()->second.calibration.models;
+  save_models(entry, models, correction != entry.saved_correction);
+  entry.saved_correction = correction;
   catalog_.set_models(entry.record.device_class, models);
   report_heldout(entry.record.device_class);
   if (entry.record.state == CampaignState::Running && entry.campaign->done()) {

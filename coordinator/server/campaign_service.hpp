@@ -30,6 +30,7 @@ struct CampaignEntry {
   CampaignRecord record;
   std::unique_ptr<Campaign> campaign;
   std::set<std::string> saved_models;  ///< finished kinds whose models are in the store
+  std::size_t saved_correction = 0;     ///< calibration models behind the saved models' correction
   /// A joint fit running on a worker thread.
   std::future<JointFit> joint_fit;
   /// Measurements the last fit started was given (a fit is never retried on the same ones).
@@ -51,7 +52,10 @@ class CampaignService {
   struct Settings {
     std::uint64_t seed = 0;             ///< GP restarts and held-out draws
     std::uint32_t holdout_models = 3;   ///< concrete models per campaign measured for the live MAPE
-    std::uint32_t calibration_models = 3;  ///< whole models a joint campaign measures for its fit
+    std::uint32_t calibration_models = 3;  ///< whole models a campaign measures (the joint fit, the subtractive correction)
+    /// Subtractive fits (a subtractive campaign's, or a joint one's the check kept) corrected by the
+    /// calibration models (docs/method.md §11); off by default: measured worse on the simulated profiles.
+    bool calibration_correction = false;
   };
   /// Every reference must outlive the service.
   CampaignService(ResilientStore& store, JobQueue& jobs, FleetRegistry& fleet, CoordinatorMetrics& metrics,

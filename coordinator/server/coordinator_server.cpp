@@ -33,7 +33,7 @@ CoordinatorServer::CoordinatorServer(Transport& transport, Store& store, const C
       store_(store, clock, std::move(spool), *listener_),
       fleet_(clock, config.heartbeat_timeout),
       jobs_(clock, config.max_attempts),
-      campaigns_(store_, jobs_, fleet_, metrics, {config.seed, config.holdout_models}),
+      campaigns_(store_, jobs_, fleet_, metrics, {config.seed, config.holdout_models, 3, config.calibration_correction}),
       last_maintenance_(clock.now()) {
   store_.replay_on_start();
   campaigns_.reload();

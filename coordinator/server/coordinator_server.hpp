@@ -35,6 +35,8 @@ struct CoordinatorConfig {
   std::uint32_t max_attempts = 3;                     ///< a job failing this often is given up
   std::uint64_t seed = 0;
   std::uint32_t holdout_models = 3;   ///< concrete models per campaign measured for the live MAPE
+  /// Subtractive fits corrected by the calibration models (docs/method.md §11; measured worse, so off).
+  bool calibration_correction = false;
   std::chrono::minutes job_deadline{10};  ///< a Job's deadline, from when it is handed out
 };
 

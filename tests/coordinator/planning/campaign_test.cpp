@@ -1,5 +1,7 @@
 #include "coordinator/planning/campaign.hpp"
 
+#include <algorithm>
+
 #include <doctest/doctest.h>
 
 #include "agent/simulated_device.hpp"
@@ -101,11 +103,21 @@ TEST_CASE("a joint fit is checked against the subtractive fits on calibration mo
   CampaignSettings settings;
   settings.budget_per_kind = 12;
   settings.estimator = EstimatorMethod::Joint;
+  settings.calibration_correction = true;
   const ModelSpec fam = family("cnn5");
   Campaign campaign(1, fam, "sim-tx2", settings);
   std::uint64_t seed = 0;
+  struct Result {
+    KindKey kind;
+    Channels channels;
+    Measurement measurement;
+  };
+  std::vector<Result> results;
   for (int round = 0; round < 500 && !campaign.done(); ++round)
-    for (const PlannedJob& job : campaign.plan(4)) campaign.add_result(job.kind, job.channels, device.measure(job.variant, 3, ++seed));
+    for (const PlannedJob& job : campaign.plan(4)) {
+      results.push_back({job.kind, job.channels, device.measure(job.variant, 3, ++seed)});
+      campaign.add_result(job.kind, job.channels, results.back().measurement);
+    }
   REQUIRE(campaign.done());
 
   // without calibration models there is nothing to check on: the joint fit serves
@@ -114,9 +126,13 @@ TEST_CASE("a joint fit is checked against the subtractive fits on calibration mo
   CHECK(unchecked.joint_chosen());
 
   std::vector<ModelSpec> calibration;
+  std::vector<Measurement> calibration_measured;
   for (std::uint64_t i = 0; i < 3; ++i) {
     calibration.push_back(sample_model(fam, 500000 + i));
-    campaign.add_calibration(calibration.back(), device.measure(calibration.back(), 3, ++seed));
+    calibration_measured.push_back(device.measure(calibration.back(), 3, ++seed));
+    campaign.add_calibration(calibration.back(), calibration_measured.back());
+    // one calibration model says nothing about its scatter: no correction yet
+    if (i == 0) CHECK_FALSE(campaign.models().begin()->second.calibration.active());
   }
   const JointProblem problem = campaign.joint_problem();
   REQUIRE(problem.calibration_models.size() == 3);
@@ -129,15 +145,55 @@ TEST_CASE("a joint fit is checked against the subtractive fits on calibration mo
   CHECK(fit.models.size() == campaign.plan_kinds().size());
   CHECK(fit.models.begin()->second.points == problem.measurements);  // the served fit saw every measurement
 
-  // the subtractive side of the check is the campaign's own subtractive estimate of each model
+  // the subtractive side of the check is the campaign's own subtractive estimate of each model,
+  // corrected by the other calibration models (leave one out, docs/method.md §11)
+  REQUIRE(problem.correct_subtractive);
   Estimator subtractive;
-  subtractive.set_models("c", campaign.models());
+  subtractive.set_models("c", problem.subtractive);
+  std::vector<double> estimated, truth;
+  for (std::size_t i = 0; i < 3; ++i) {
+    truth.push_back(problem.seconds[problem.variants + i].value);
+    estimated.push_back(subtractive.estimate(calibration[i], "c", 1).at("seconds_per_iteration").at("mean").get<double>());
+  }
   double error = 0;
   for (std::size_t i = 0; i < 3; ++i) {
-    const double truth = problem.seconds[problem.variants + i].value;
-    error += std::abs(subtractive.estimate(calibration[i], "c", 1).at("seconds_per_iteration").at("mean").get<double>() / truth - 1);
+    std::vector<double> e, t;
+    for (std::size_t j = 0; j < 3; ++j)
+      if (j != i) e.push_back(estimated[j]), t.push_back(truth[j]);
+    error += std::abs(fit_log_correction(e, t).factor() * estimated[i] / truth[i] - 1);
   }
   CHECK(fit.subtractive_check_mape == doctest::Approx(100 * error / 3).epsilon(1e-9));
+
+  // the served subtractive fits carry the correction fitted on all three (one factor for the campaign)
+  const std::map<KindKey, KindModel> served = campaign.models();
+  const LogCorrection expected = fit_log_correction(estimated, truth);
+  for (const auto& [key, model] : served) {
+    CHECK(model.calibration.active());
+    CHECK(model.calibration.campaign == 1);
+    CHECK(model.calibration.models == 3);
+    CHECK(model.calibration.seconds.log_factor == doctest::Approx(expected.log_factor).epsilon(1e-12));
+    // saved and restored with the model (the bridge reads it)
+    CHECK(kind_model_from_json(kind_model_to_json(model)).calibration.seconds.log_factor == model.calibration.seconds.log_factor);
+  }
+  // switched off, the same measurements serve the fits as fitted, and the check scores them so
+  CampaignSettings off = settings;
+  off.calibration_correction = false;
+  Campaign plain(2, fam, "sim-tx2", off);
+  for (int round = 0; round < 500 && !plain.done(); ++round)
+    for (const PlannedJob& job : plain.plan(4)) {  // the same plans (the correction does not guide): replay
+      const auto same = std::find_if(results.begin(), results.end(),
+                                     [&](const Result& r) { return r.kind == job.kind && r.channels == job.channels; });
+      REQUIRE(same != results.end());
+      plain.add_result(job.kind, job.channels, same->measurement);
+    }
+  for (std::size_t i = 0; i < 3; ++i) plain.add_calibration(calibration[i], calibration_measured[i]);
+  REQUIRE(plain.done());
+  for (const auto& [key, model] : plain.models()) CHECK_FALSE(model.calibration.active());
+  const JointProblem plain_problem = plain.joint_problem();
+  CHECK_FALSE(plain_problem.correct_subtractive);
+  double plain_error = 0;
+  for (std::size_t i = 0; i < 3; ++i) plain_error += std::abs(estimated[i] / truth[i] - 1);
+  CHECK(fit_joint(plain_problem).subtractive_check_mape == doctest::Approx(100 * plain_error / 3).epsilon(1e-9));
 
   // the rule: the joint fit serves unless it missed the calibration models by more
   JointFit rule;

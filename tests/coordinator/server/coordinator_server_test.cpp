@@ -44,7 +44,7 @@ struct Fixture {
   StorePtr store;
   std::unique_ptr<CoordinatorServer> server;
 
-  Fixture() {
+  explicit Fixture(bool calibration_correction = false) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     store = open_store("sqlite:" + (dir / "ampere.db").string());
@@ -52,6 +52,7 @@ struct Fixture {
     config.heartbeat_timeout = 6000ms;
     config.max_attempts = 3;
     config.holdout_models = 0;
+    config.calibration_correction = calibration_correction;
     server = std::make_unique<CoordinatorServer>(transport, *store, clock, nullptr, config, metrics);
   }
   ~Fixture() {
@@ -103,13 +104,14 @@ struct Fixture {
   }
 };
 
-std::string start_frame(const std::string& device_class) {
+std::string start_frame(const std::string& device_class, const std::string& estimator = "") {
   const std::string family = to_json(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/lstm.json")).dump();
   return make_frame([&](wire::Envelope::Body::Builder b) {
     auto s = b.initStartCampaign();
     s.setFamilySpecJson(family);
     s.setDeviceClass(device_class);
     s.setBudgetPerKind(4);
+    s.setEstimator(estimator);
   });
 }
 
@@ -246,4 +248,23 @@ TEST_CASE("a result whose reference reading is far off the class's is refused, a
   bool kept = false;
   for (const ResultRecord& r : f.store->results(1)) kept = kept || (r.job_id == drifted && r.measurement.reference_seconds == 0.0022);
   CHECK(kept);
+}
+
+TEST_CASE("a subtractive campaign measures calibration models only when the coordinator corrects by them") {
+  for (const bool correction : {false, true}) {
+    CAPTURE(correction);
+    Fixture f(correction);
+    f.register_agent("a");
+    REQUIRE(DecodedEnvelope(f.client(start_frame("sim-x", "subtractive"))).envelope().getBody().which() ==
+            wire::Envelope::Body::CAMPAIGN_STATUS);
+    std::size_t calibration = 0;
+    for (const JobRecord& j : f.store->jobs(1)) calibration += j.calibration() ? 1 : 0;
+    CHECK(calibration == (correction ? 3u : 0u));
+  }
+  Fixture joint;  // a joint campaign's fit reads them either way
+  joint.register_agent("a");
+  joint.client(start_frame("sim-x", "joint"));
+  std::size_t calibration = 0;
+  for (const JobRecord& j : joint.store->jobs(1)) calibration += j.calibration() ? 1 : 0;
+  CHECK(calibration == 3u);
 }
