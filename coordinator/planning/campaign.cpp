@@ -483,7 +483,6 @@ std::map<KindKey, KindModel> Campaign::models() {
     if (k.state != KindState::Done || k.points.empty()) continue;
     fit(k);
     out[k.profile.key] = k.model;
-    out[k.profile.key].calibration = {};
   }
   const CalibrationCorrection correction = calibration_correction(out);
   for (auto& [key, model] : out) model.calibration = correction;
@@ -529,6 +528,7 @@ void Campaign::restore_model(const KindKey& key, const nlohmann::json& json) {
     return;
   }
   k.model = model;
+  k.model.calibration = {};  // a kind's own fit is uncorrected; models() applies the campaign's correction
   k.seconds_gp = std::dynamic_pointer_cast<const GaussianProcess>(model.seconds);
   k.joules_gp = std::dynamic_pointer_cast<const GaussianProcess>(model.joules);
   k.fitted_points = k.model.points;
@@ -637,10 +637,7 @@ JointProblem Campaign::joint_problem() {
     }
   }
   for (const Kind& k : kinds_)
-    if (k.seconds_gp != nullptr) {
-      problem.subtractive[k.profile.key] = k.model;
-      problem.subtractive[k.profile.key].calibration = {};
-    }
+    if (k.seconds_gp != nullptr) problem.subtractive[k.profile.key] = k.model;
   problem.correct_subtractive = settings_.calibration_correction;
   if (!problem.seconds.empty()) problem.seconds_start = start(problem.seconds, false);
   if (!problem.joules.empty()) problem.joules_start = start(problem.joules, true);
