@@ -3,10 +3,11 @@
 // Runs campaigns in-process (the same Campaign and Estimator the coordinator uses, trainers the
 // agent uses; no sockets, which add nothing to accuracy), then estimates held-out random models and
 // compares with their truth. Two protocols on the same held-out models and truth (--protocol):
-//   paper   today's protocol before docs/method.md §9 (subtractive, Matérn alone, fixed 5 repeats
+//   paper   today's protocol before docs/method.md §9 (subtractive, Matérn alone on linear channels, fixed 5 repeats
 //           of >= 0.2 s, corners + 3·d² before convergence, no calibration, plans in order)
 //   ours    the defaults a coordinator runs (joint fit checked on 3 calibration models, quadratic
-//           trend, adaptive repeats of the meter's window, 8·d², interleaved plans)
+//           trend, log-warped channels, adaptive repeats of the meter's window, 8·d², interleaved
+//           plans)
 //   --simulated  every shipped family (--families) on every simulated profile (--profiles): truth is
 //                the device's noise-free cost
 //   --real       LibTorch on this machine, every family of --families: cnn5 30 held-out, others 20
@@ -91,6 +92,7 @@ Protocol paper_protocol() {
   Protocol p;
   p.name = "paper";
   p.settings.trend = GpTrend::None;
+  p.settings.warp = GpWarp::Linear;
   p.settings.guided_factor = 3;
   p.settings.interleave = false;
   p.settings.normalize_reference = false;
@@ -128,6 +130,10 @@ MeasureFn measuring(Trainer& trainer, const Protocol& protocol) {
   };
 }
 
+/// `--seed S`: the campaigns' seed, which also shifts the simulated noise and the calibration draws
+/// (0: the figures of the docs).
+std::uint64_t g_seed = 0;
+
 struct CampaignOutcome {
   std::map<KindKey, KindModel> models;        ///< the paper's subtractive fit
   std::map<KindKey, KindModel> joint_models;  ///< the joint additive GP (empty unless asked for)
@@ -153,7 +159,7 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
     const std::vector<PlannedJob> jobs = campaign.plan(1);
     if (jobs.empty() && !campaign.done()) throw std::runtime_error("campaign stalled");
     for (const PlannedJob& p : jobs) {
-      const Measurement m = measure(p.variant, ++job);
+      const Measurement m = measure(p.variant, ++job + g_seed * 1000003);
       out.repeats += m.seconds_per_iteration.size();
       campaign.add_result(p.kind, p.channels, m);
       flops.push_back(model_cost(p.variant).training_flops_per_iteration);
@@ -166,8 +172,8 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
   if (calibration >= 0) {
     const auto joint_start = std::chrono::steady_clock::now();
     for (int i = 0; i < calibration; ++i) {
-      ModelSpec model = sample_model(family, 500000 + static_cast<std::uint64_t>(i));
-      const Measurement m = measure(model, ++job);
+      ModelSpec model = sample_model(family, 500000 + g_seed * 1000 + static_cast<std::uint64_t>(i));
+      const Measurement m = measure(model, ++job + g_seed * 1000003);
       out.repeats += m.seconds_per_iteration.size();
       campaign.add_calibration(model, m);
     }
@@ -236,6 +242,7 @@ Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int c
 ModelSpec family(const char* name) { return load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/" + name + ".json"); }
 
 GpTrend g_trend = CampaignSettings().trend;
+GpWarp g_warp = CampaignSettings().warp;
 bool g_work_mean = CampaignSettings().work_mean;
 
 /// What a coordinator runs by default, with the bench's overrides (--trend, --acquisition, ...).
@@ -244,6 +251,7 @@ Protocol our_protocol(const Options& o) {
   p.name = "ours";
   p.settings.converged_relative_std = o.converged;
   p.settings.trend = g_trend;
+  p.settings.warp = g_warp;
   p.settings.work_mean = g_work_mean;
   p.settings.acquisition = parse_acquisition(o.acquisition);
   p.repeats = o.repeats;
@@ -262,6 +270,7 @@ std::vector<Protocol> protocols_of(const Options& o) {
 CampaignSettings settings_of(const Protocol& protocol, std::uint32_t budget) {
   CampaignSettings s = protocol.settings;
   s.budget_per_kind = budget;
+  s.seed = g_seed;
   return s;
 }
 
@@ -319,12 +328,13 @@ void print_row(const std::string& device, const std::string& fam, const std::str
 }
 
 void describe(const Protocol& p, const Options& o) {
-  std::printf("   %-5s %s, acquisition %s, trend %s, %zu·d² guided before convergence, repeats %s, window %s, %s, %s\n",
+  std::printf("   %-5s %s, acquisition %s, trend %s, %s channels, %zu·d² guided before convergence, repeats %s, window %s, %s, %s\n",
               p.name.c_str(),
               p.calibration >= 0 ? (p.settings.calibration_correction ? "joint (checked) + subtractive (calibration-corrected)"
                                                                       : "joint (checked) + subtractive")
                                  : "subtractive",
-              acquisition_name(p.settings.acquisition), gp_trend_name(p.settings.trend), p.settings.guided_factor,
+              acquisition_name(p.settings.acquisition), gp_trend_name(p.settings.trend), gp_warp_name(p.settings.warp),
+              p.settings.guided_factor,
               p.repeats.adaptive() ? ("3..cap " + std::to_string(p.repeats.max_repeats) + " until within " +
                                       std::to_string(p.repeats.relative_half_width * 100).substr(0, 4) + "%").c_str()
                                    : ("fixed " + std::to_string(p.repeats.min_repeats)).c_str(),
@@ -417,11 +427,18 @@ void block_errors(const Options& o) {
         if (own == nullptr) continue;
         const GaussianProcess& gp = *own;
         double bias = 0;
+        const bool dump = std::getenv("AMPERE_BLOCK_TRACE") && kind.key.str().find(std::getenv("AMPERE_BLOCK_TRACE")) != std::string::npos;
+        if (dump) std::fprintf(stderr, "  gp %s\n", gp.to_json().dump().substr(0, 400).c_str());
         for (Eigen::Index i = 0; i < gp.inputs().rows(); ++i) {
           Channels ch;
           for (std::size_t d = 0; d < gp.dimensions(); ++d) ch.push_back(static_cast<std::int64_t>(gp.inputs()(i, static_cast<Eigen::Index>(d))));
           const double truth = in_variant_truth(kind, ch);
           bias += (gp.targets()[i] - truth) / truth;
+          if (dump) {
+            const GpPrediction pr = gp.predict(gp.inputs().row(i));
+            std::fprintf(stderr, "  point %s target %.4g truth %.4g (%+.1f%%) fit %.4g\n", nlohmann::json(ch).dump().c_str(), gp.targets()[i], truth,
+                         100 * (gp.targets()[i] - truth) / truth, pr.mean[0]);
+          }
         }
         target_bias[kind.key.str()] = 100 * bias / static_cast<double>(gp.inputs().rows());
         target_points[kind.key.str()] = static_cast<std::size_t>(gp.inputs().rows());
@@ -653,6 +670,7 @@ int main(int argc, char** argv) {
     else if (a == "--curve") o.curve = true;
     else if (a == "--blocks") o.blocks = true;
     else if (a == "--blocks-joint") o.blocks = o.blocks_joint = true;
+    else if (a == "--seed") g_seed = std::stoull(next());
     else if (a == "--budget") o.budget = static_cast<std::uint32_t>(std::stoul(next()));
     else if (a == "--heldout") o.heldout = std::stoi(next()), o.heldout_given = true;
     else if (a == "--acquisition") o.acquisition = next();
@@ -666,6 +684,7 @@ int main(int argc, char** argv) {
     else if (a == "--correction") o.correction = true;
     else if (a == "--truth-processes") o.truth_processes = std::stoi(next());
     else if (a == "--trend") g_trend = parse_gp_trend(next());
+    else if (a == "--warp") g_warp = parse_gp_warp(next());
     else if (a == "--no-work-mean") g_work_mean = false;
     else if (a == "--families" || a == "--profiles" || a == "--protocol" || a == "--neighbour") {
       std::vector<std::string>& list = a == "--families" ? o.families : a == "--profiles" ? o.profiles
@@ -678,8 +697,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "usage: bench_accuracy [--simulated] [--real] [--guided-vs-random] [--curve] [--blocks] [--blocks-joint] [--budget N]\n"
                            "                      [--heldout N] [--acquisition A] [--window S (ours; 0: the meter's)] [--repeats R (ours: fixed R)]\n"
                            "                      [--protocol paper,ours] [--neighbour off,on (real)] [--quick (real: 10 held-out)]\n"
-                           "                      [--calibration N (whole models for the joint fit, 3)] [--subtractive-only] [--correction]\n"
+                           "                      [--calibration N (whole models for the joint fit, 3)] [--subtractive-only] [--correction] [--seed S]\n"
                            "                      [--trend none|quadratic (the kernels' trend; none is the paper's)] [--no-work-mean]\n"
+                           "                      [--warp linear|log (how channels enter the kernels; linear is the paper's)]\n"
                            "                      [--truth-processes K (real truth: median of K fresh processes, 3; 0: in-process)]\n"
                            "                      [--families cnn5,lenet5,har,lstm,resnet,transformer] [--profiles oppo,server]\n");
       return 2;

@@ -42,6 +42,34 @@ GpTrend parse_gp_trend(const std::string& name) {
   throw InputError("GP trend: unknown '" + name + "' (known: none, quadratic)");
 }
 
+const char* gp_warp_name(GpWarp warp) { return warp == GpWarp::Log ? "log" : "linear"; }
+
+GpWarp parse_gp_warp(const std::string& name) {
+  if (name == "linear") return GpWarp::Linear;
+  if (name == "log") return GpWarp::Log;
+  throw InputError("GP warp: unknown '" + name + "' (known: linear, log)");
+}
+
+Eigen::MatrixXd warp_for_kernel(const Eigen::MatrixXd& scaled, const std::vector<std::pair<double, double>>& bounds,
+                                GpWarp warp) {
+  if (warp == GpWarp::Linear) return scaled;
+  AMPERE_REQUIRE(static_cast<std::size_t>(scaled.cols()) == bounds.size(), "GP: inputs have ", scaled.cols(),
+                 " columns, the model has ", bounds.size(), " dimensions");
+  Eigen::MatrixXd out(scaled.rows(), scaled.cols());
+  for (Eigen::Index d = 0; d < scaled.cols(); ++d) {
+    const double lo = bounds[static_cast<std::size_t>(d)].first, hi = bounds[static_cast<std::size_t>(d)].second;
+    AMPERE_REQUIRE(lo > 0, "GP: a log warp needs positive bounds, input ", d, " starts at ", lo);
+    if (hi == lo) {
+      out.col(d).setZero();
+      continue;
+    }
+    // back to raw values, kept inside the bounds (a prediction may ask just outside them)
+    const Eigen::ArrayXd raw = (lo + scaled.col(d).array() * (hi - lo)).max(lo);
+    out.col(d) = ((raw / lo).log() / std::log(hi / lo)).matrix();
+  }
+  return out;
+}
+
 Eigen::MatrixXd quadratic_trend_features(const Eigen::MatrixXd& scaled) {
   const Eigen::Index d = scaled.cols();
   Eigen::MatrixXd phi(scaled.rows(), d + d * (d + 1) / 2);
@@ -71,14 +99,18 @@ Eigen::MatrixXd scale_to_unit(const Eigen::MatrixXd& x, const std::vector<std::p
   return out;
 }
 
-GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bounds, GpTrend trend)
-    : bounds_(std::move(input_bounds)), trend_(trend) {
+GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bounds, GpTrend trend, GpWarp warp)
+    : bounds_(std::move(input_bounds)), trend_(trend), warp_(warp) {
   AMPERE_REQUIRE(!bounds_.empty(), "GP: needs at least one input dimension");
   for (std::size_t d = 0; d < bounds_.size(); ++d)
     AMPERE_REQUIRE(std::isfinite(bounds_[d].first) && std::isfinite(bounds_[d].second) &&
                        bounds_[d].first <= bounds_[d].second,
                    "GP: bounds of input ", d, " must be finite with lo <= hi, got [", bounds_[d].first, ", ",
                    bounds_[d].second, "]");
+  if (warp_ == GpWarp::Log)
+    for (std::size_t d = 0; d < bounds_.size(); ++d)
+      AMPERE_REQUIRE(bounds_[d].first > 0, "GP: a log warp needs positive bounds, input ", d, " starts at ",
+                     bounds_[d].first);
   hyper_.length_scales.assign(bounds_.size(), 1.0);
 }
 
@@ -106,10 +138,10 @@ void GaussianProcess::set_data(const Eigen::MatrixXd& x, const Eigen::VectorXd& 
   }
   x_scaled_ = scale(x);
   sq_diff_.clear();
-  for (Eigen::Index d = 0; d < x_scaled_.cols(); ++d) {
-    Eigen::MatrixXd diff(x_scaled_.rows(), x_scaled_.rows());
-    for (Eigen::Index j = 0; j < x_scaled_.rows(); ++j)
-      diff.col(j) = (x_scaled_.col(d).array() - x_scaled_(j, d)).square().matrix();
+  const Eigen::MatrixXd w = warp_for_kernel(x_scaled_, bounds_, warp_);
+  for (Eigen::Index d = 0; d < w.cols(); ++d) {
+    Eigen::MatrixXd diff(w.rows(), w.rows());
+    for (Eigen::Index j = 0; j < w.rows(); ++j) diff.col(j) = (w.col(d).array() - w(j, d)).square().matrix();
     sq_diff_.push_back(std::move(diff));
   }
   if (trend_ == GpTrend::Quadratic) {
@@ -233,7 +265,9 @@ void GaussianProcess::fit(const GpFitOptions& options) {
 }
 
 Eigen::MatrixXd GaussianProcess::scaled_covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) const {
-  Eigen::MatrixXd k = hyper_.signal_variance * matern_matrix(scaled_sq_distance(a, b, hyper_.length_scales));
+  Eigen::MatrixXd k = hyper_.signal_variance * matern_matrix(scaled_sq_distance(
+                                                   warp_for_kernel(a, bounds_, warp_), warp_for_kernel(b, bounds_, warp_),
+                                                   hyper_.length_scales));
   if (trend_ == GpTrend::Quadratic)
     k += hyper_.trend_variance * quadratic_trend_features(a) * quadratic_trend_features(b).transpose();
   return k;
@@ -275,6 +309,7 @@ nlohmann::json GaussianProcess::to_json() const {
   nlohmann::json out;
   out["format"] = "ampere-gp/1";
   if (trend_ != GpTrend::None) out["trend"] = gp_trend_name(trend_);
+  if (warp_ != GpWarp::Linear) out["warp"] = gp_warp_name(warp_);
   out["bounds"] = nlohmann::json::array();
   for (const auto& b : bounds_) out["bounds"].push_back({b.first, b.second});
   out["hyperparameters"] = {{"signal_variance", hyper_.signal_variance},
@@ -300,7 +335,7 @@ GaussianProcess GaussianProcess::from_json(const nlohmann::json& json) {
                    "format: expected \"ampere-gp/1\"");
     std::vector<std::pair<double, double>> bounds;
     for (const auto& b : json.at("bounds")) bounds.emplace_back(b.at(0).get<double>(), b.at(1).get<double>());
-    GaussianProcess gp(bounds, parse_gp_trend(json.value("trend", "none")));
+    GaussianProcess gp(bounds, parse_gp_trend(json.value("trend", "none")), parse_gp_warp(json.value("warp", "linear")));
     GpHyperparameters h;
     const auto& hj = json.at("hyperparameters");
     h.signal_variance = hj.at("signal_variance").get<double>();

@@ -29,6 +29,16 @@ enum class GpTrend { None, Quadratic };
 const char* gp_trend_name(GpTrend trend);
 GpTrend parse_gp_trend(const std::string& name);
 
+/// How channels enter the Matérn kernel (docs/method.md §12): linearly (the paper), or by their
+/// logarithm, w = log(x/lo) / log(hi/lo) over the kind's bounds, so that the step from 1 to 2
+/// channels counts as much as the step from 32 to 64: cost bends sharply at small widths (lanes
+/// left empty, fixed overheads) and smoothly at large ones, which one stationary length-scale on
+/// linear channels cannot follow. The quadratic trend always sees linear channels.
+enum class GpWarp { Linear, Log };
+/// "linear", "log"; parse throws InputError naming the choices.
+const char* gp_warp_name(GpWarp warp);
+GpWarp parse_gp_warp(const std::string& name);
+
 /// Kernel hyper-parameters (normalized target space; length-scales in scaled input space).
 struct GpHyperparameters {
   double signal_variance = 1.0;        ///< σ_f²
@@ -51,8 +61,10 @@ struct GpFitOptions {
 class GaussianProcess : public KindFunction {
  public:
   /// `input_bounds[d]` = (lo, hi) of input dimension d, used to scale inputs to [0, 1]
-  /// (a dimension with lo == hi maps to 0). Throws InputError on lo > hi or non-finite bounds.
-  explicit GaussianProcess(std::vector<std::pair<double, double>> input_bounds, GpTrend trend = GpTrend::None);
+  /// (a dimension with lo == hi maps to 0). Throws InputError on lo > hi, non-finite bounds, or a
+  /// log warp over bounds that are not positive.
+  explicit GaussianProcess(std::vector<std::pair<double, double>> input_bounds, GpTrend trend = GpTrend::None,
+                           GpWarp warp = GpWarp::Linear);
 
   /// Sets the training data and recomputes the posterior with the current hyper-parameters.
   /// `extra_noise_variance` (target units², one per row, may be empty) adds to that point's noise:
@@ -79,6 +91,7 @@ class GaussianProcess : public KindFunction {
 
   std::size_t dimensions() const override { return bounds_.size(); }
   GpTrend trend() const { return trend_; }
+  GpWarp warp() const { return warp_; }
   std::size_t size() const { return static_cast<std::size_t>(y_.size()); }
   const Eigen::MatrixXd& inputs() const { return x_; }
   const Eigen::VectorXd& targets() const { return y_; }
@@ -111,10 +124,11 @@ class GaussianProcess : public KindFunction {
 
   std::vector<std::pair<double, double>> bounds_;
   GpTrend trend_ = GpTrend::None;
+  GpWarp warp_ = GpWarp::Linear;
   GpHyperparameters hyper_;
   Eigen::MatrixXd x_;         // raw
   Eigen::MatrixXd x_scaled_;
-  std::vector<Eigen::MatrixXd> sq_diff_;  // per dimension: (x_i,d − x_j,d)², scaled inputs
+  std::vector<Eigen::MatrixXd> sq_diff_;  // per dimension: (w_i,d − w_j,d)², the kernel's (warped) inputs
   Eigen::MatrixXd trend_gram_;            // φ(u_i)ᵀφ(u_j) (quadratic trend only)
   Eigen::VectorXd y_;         // raw
   Eigen::VectorXd y_norm_;
@@ -134,6 +148,11 @@ Eigen::MatrixXd matern52_correlation(const Eigen::MatrixXd& a, const Eigen::Matr
                                      const std::vector<double>& length_scales);
 /// The quadratic trend's features of scaled inputs: per row (u_1..u_d, u_i·u_j for i <= j).
 Eigen::MatrixXd quadratic_trend_features(const Eigen::MatrixXd& scaled);
+/// Scaled inputs (in [0, 1] by `bounds`) as the Matérn kernel sees them under `warp`: unchanged
+/// when linear; log(x/lo)/log(hi/lo) of the raw value x when log (a column with lo == hi maps to
+/// 0). Throws InputError when a log warp meets a bound that is not positive.
+Eigen::MatrixXd warp_for_kernel(const Eigen::MatrixXd& scaled, const std::vector<std::pair<double, double>>& bounds,
+                                GpWarp warp);
 /// Raw inputs scaled to [0, 1] per column by `bounds` (a column with lo == hi maps to 0); throws
 /// InputError when the column count differs from the bounds'.
 Eigen::MatrixXd scale_to_unit(const Eigen::MatrixXd& x, const std::vector<std::pair<double, double>>& bounds);

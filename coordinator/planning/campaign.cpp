@@ -281,8 +281,9 @@ void Campaign::fit(Kind& k) {
   options.seed = settings_.seed;
   auto fit_one = [&](const Eigen::VectorXd& y, const Eigen::VectorXd& noise,
                      const std::shared_ptr<const GaussianProcess>& previous) {
-    auto gp = std::make_shared<GaussianProcess>(bounds, settings_.trend);
-    if (previous) gp->set_hyperparameters(previous->hyperparameters());  // warm start
+    auto gp = std::make_shared<GaussianProcess>(bounds, settings_.trend, settings_.warp);
+    // warm start (a model saved before the warp existed is linear: its length-scales mean other distances)
+    if (previous && previous->warp() == settings_.warp) gp->set_hyperparameters(previous->hyperparameters());
     gp->set_data(x, y, noise);
     gp->fit(options);
     return std::shared_ptr<const GaussianProcess>(gp);
@@ -565,7 +566,7 @@ JointProblem Campaign::joint_problem() {
   for (const Kind& k : kinds_) {
     index[k.profile.key] = problem.keys.size();
     problem.keys.push_back(k.profile.key);
-    JointKind joint{k.profile.key.str(), gp_bounds(k.profile.bounds()), settings_.trend, {}};
+    JointKind joint{k.profile.key.str(), gp_bounds(k.profile.bounds()), settings_.trend, {}, settings_.warp};
     if (settings_.work_mean) joint.work_polynomial = work_polynomial(k.profile, plan_);
     problem.kinds.push_back(std::move(joint));
   }
@@ -620,7 +621,7 @@ JointProblem Campaign::joint_problem() {
       if (gp != nullptr) {
         kh.mean = gp->targets().mean();
         kh.signal_variance = gp->hyperparameters().signal_variance * gp->target_variance_scale();
-        kh.length_scales = gp->hyperparameters().length_scales;
+        if (gp->warp() == settings_.warp) kh.length_scales = gp->hyperparameters().length_scales;
         if (gp->trend() == settings_.trend && settings_.trend == GpTrend::Quadratic)
           kh.trend_variance = gp->hyperparameters().trend_variance * gp->target_variance_scale();
       }

@@ -70,6 +70,8 @@ struct CampaignSettings {
   EstimatorMethod estimator = EstimatorMethod::Subtractive;
   /// The kernels' trend (docs/method.md §9); GpTrend::None is the paper's Matérn alone.
   GpTrend trend = GpTrend::Quadratic;
+  /// How channels enter the kernels (docs/method.md §12); GpWarp::Linear is the paper's.
+  GpWarp warp = GpWarp::Log;
   /// Joint fits: every kind's mean follows its block's FLOPs with one slope shared by the class
   /// (docs/method.md §9: measured, no better on the shipped families, so off by default); false is
   /// a constant mean per kind, as the paper's.

@@ -72,7 +72,11 @@ JointKindPosterior::JointKindPosterior(Parts parts) : parts_(std::move(parts)) {
   work_at(parts_.mean_polynomial, parts_.bounds, Eigen::MatrixXd::Zero(1, static_cast<Eigen::Index>(parts_.bounds.size())));  // checks its length
   AMPERE_REQUIRE(parts_.weights.allFinite() && parts_.precision.allFinite() && parts_.instances.allFinite(),
                  "joint kind posterior: non-finite weights, precision or instances");
+  if (parts_.warp == GpWarp::Log)
+    for (std::size_t d = 0; d < parts_.bounds.size(); ++d)
+      AMPERE_REQUIRE(parts_.bounds[d].first > 0, "joint kind posterior: a log warp needs positive bounds");
   scaled_instances_ = scale(parts_.instances);
+  warped_instances_ = warp_for_kernel(scaled_instances_, parts_.bounds, parts_.warp);
   if (parts_.prior.trend_variance > 0) instance_trend_features_ = quadratic_trend_features(scaled_instances_);
 }
 
@@ -80,7 +84,8 @@ Eigen::MatrixXd JointKindPosterior::scale(const Eigen::MatrixXd& x) const { retu
 
 GpPrediction JointKindPosterior::predict(const Eigen::MatrixXd& x, bool /*include_noise*/) const {
   const Eigen::MatrixXd u = scale(x);
-  Eigen::MatrixXd c = matern52_correlation(u, scaled_instances_, parts_.prior.length_scales);  // m × N
+  Eigen::MatrixXd c = matern52_correlation(warp_for_kernel(u, parts_.bounds, parts_.warp), warped_instances_,
+                                           parts_.prior.length_scales);  // m × N
   Eigen::VectorXd prior = Eigen::VectorXd::Constant(x.rows(), parts_.prior.signal_variance);
   if (parts_.prior.trend_variance > 0) {
     const Eigen::MatrixXd phi = quadratic_trend_features(u);
@@ -104,6 +109,7 @@ nlohmann::json JointKindPosterior::to_json() const {
   out["signal_variance"] = parts_.prior.signal_variance;
   out["length_scales"] = parts_.prior.length_scales;
   if (parts_.prior.trend_variance > 0) out["trend_variance"] = parts_.prior.trend_variance;  // quadratic trend
+  if (parts_.warp != GpWarp::Linear) out["warp"] = gp_warp_name(parts_.warp);
   out["instances"] = nlohmann::json::array();
   for (Eigen::Index i = 0; i < parts_.instances.rows(); ++i) {
     std::vector<double> row(parts_.instances.cols());
@@ -149,6 +155,7 @@ JointKindPosterior JointKindPosterior::from_json(const nlohmann::json& json) {
       for (Eigen::Index j = 0; j < n; ++j) parts.precision(i, j) = precision[static_cast<std::size_t>(i * n + j)];
     parts.measurements = json.at("measurements").get<std::size_t>();
     parts.mean_polynomial = json.value("mean_polynomial", std::vector<double>{});
+    parts.warp = parse_gp_warp(json.value("warp", "linear"));
     return JointKindPosterior(std::move(parts));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("saved joint kind posterior: ") + e.what());
@@ -165,6 +172,9 @@ JointAdditiveGp::JointAdditiveGp(std::vector<JointKind> kinds, std::vector<Joint
   AMPERE_REQUIRE(!measurements.empty(), "joint GP: needs at least one measurement");
   for (JointKind& kind : kinds) {
     check_bounds("joint GP: kind " + kind.name, kind.bounds);
+    if (kind.warp == GpWarp::Log)
+      for (const auto& b : kind.bounds)
+        AMPERE_REQUIRE(b.first > 0, "joint GP: kind ", kind.name, ": a log warp needs positive bounds, got ", b.first);
     KindData data;
     data.kind = std::move(kind);
     kinds_.push_back(std::move(data));
@@ -230,9 +240,10 @@ JointAdditiveGp::JointAdditiveGp(std::vector<JointKind> kinds, std::vector<Joint
     for (Eigen::Index i = 0; i < rows; ++i)
       for (Eigen::Index d = 0; d < dims; ++d) data.raw(i, d) = setting_rows[k][static_cast<std::size_t>(i)][static_cast<std::size_t>(d)];
     data.scaled = scale_to_unit(data.raw, data.kind.bounds);
+    data.warped = warp_for_kernel(data.scaled, data.kind.bounds, data.kind.warp);
     for (Eigen::Index d = 0; d < dims; ++d) {
       Eigen::MatrixXd diff(rows, rows);
-      for (Eigen::Index j = 0; j < rows; ++j) diff.col(j) = (data.scaled.col(d).array() - data.scaled(j, d)).square().matrix();
+      for (Eigen::Index j = 0; j < rows; ++j) diff.col(j) = (data.warped.col(d).array() - data.warped(j, d)).square().matrix();
       data.sq_diff.push_back(std::move(diff));
     }
     if (data.kind.trend == GpTrend::Quadratic) {
@@ -281,7 +292,7 @@ JointHyperparameters JointAdditiveGp::from_theta(const Eigen::VectorXd& theta, c
 
 Eigen::MatrixXd JointAdditiveGp::kind_covariance(const KindData& k, double signal, const std::vector<double>& length_scales,
                                                  double trend) const {
-  Eigen::MatrixXd c = signal * matern52_correlation(k.scaled, k.scaled, length_scales);
+  Eigen::MatrixXd c = signal * matern52_correlation(k.warped, k.warped, length_scales);
   if (k.kind.trend == GpTrend::Quadratic) c += trend * k.trend_gram;
   return c;
 }
@@ -450,6 +461,7 @@ std::shared_ptr<const JointKindPosterior> JointAdditiveGp::posterior(std::size_t
   }
   JointKindPosterior::Parts parts;
   parts.bounds = data.kind.bounds;
+  parts.warp = data.kind.warp;
   parts.prior = h;
   if (data.kind.trend == GpTrend::None) parts.prior.trend_variance = 0;
   parts.instances = data.raw;

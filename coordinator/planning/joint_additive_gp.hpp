@@ -36,7 +36,8 @@
 namespace ampere {
 
 /// A kind of the joint model: its name (for messages), its channel bounds (inputs are scaled to
-/// [0, 1] by them, as in the kind's own GP), its kernel's trend (as in GaussianProcess), and its
+/// [0, 1] by them, as in the kind's own GP), its kernel's trend and channel warp (as in
+/// GaussianProcess), and its
 /// block's work: forward FLOPs per sample as a polynomial of the scaled channels, W(u) = p·(1, φ(u))
 /// with φ the quadratic trend's features (empty: the kind adds no work).
 struct JointKind {
@@ -44,6 +45,7 @@ struct JointKind {
   std::vector<std::pair<double, double>> bounds;
   GpTrend trend = GpTrend::None;
   std::vector<double> work_polynomial;
+  GpWarp warp = GpWarp::Linear;
 };
 
 /// The work polynomial's features of scaled channels: per row (1, φ(u)).
@@ -113,6 +115,7 @@ class JointKindPosterior : public KindFunction {
     std::size_t measurements = 0;
     /// β·W(x) of the kind, target units, over (1, φ(u)); empty: no work term in the mean.
     std::vector<double> mean_polynomial;
+    GpWarp warp = GpWarp::Linear;  ///< how channels enter the Matérn kernel
   };
   explicit JointKindPosterior(Parts parts);
 
@@ -128,6 +131,7 @@ class JointKindPosterior : public KindFunction {
   Eigen::MatrixXd scale(const Eigen::MatrixXd& x) const;
   Parts parts_;
   Eigen::MatrixXd scaled_instances_;
+  Eigen::MatrixXd warped_instances_;          // the scaled instances as the kernel sees them
   Eigen::MatrixXd instance_trend_features_;  // φ of the scaled instances (with a trend only)
 };
 
@@ -169,7 +173,8 @@ class JointAdditiveGp {
     JointKind kind;
     Eigen::MatrixXd raw;                    // distinct settings, raw channels
     Eigen::MatrixXd scaled;                 // the same in [0, 1]
-    std::vector<Eigen::MatrixXd> sq_diff;   // per dimension, between settings (scaled)
+    Eigen::MatrixXd warped;                 // the same as the kernel sees them (the kind's warp)
+    std::vector<Eigen::MatrixXd> sq_diff;   // per dimension, between settings (warped)
     Eigen::MatrixXd trend_gram;             // φᵀφ between settings (quadratic trend only)
     std::vector<Entry> entries;
   };

@@ -275,3 +275,77 @@ TEST_CASE("with the quadratic trend, a block's bilinear cost measured on the edg
   MESSAGE("interior mean relative error: Matérn alone ", 100 * plain, "%, with the quadratic trend ", 100 * trended, "%");
   CHECK(trended < 0.7 * plain);  // measured here: 5.8% → 3.4%
 }
+
+TEST_CASE("a log warp: gradient against finite differences, saved and restored, refused on bounds that are not positive") {
+  const auto ref = load_gp_reference("2d_noisy_100");
+  std::vector<std::pair<double, double>> bounds = ref.bounds;
+  for (auto& b : bounds) REQUIRE(b.first > 0);  // the reference data's inputs are positive
+  GaussianProcess gp(bounds, ampere::GpTrend::Quadratic, ampere::GpWarp::Log);
+  gp.set_data(ref.x, ref.y, Eigen::VectorXd::Constant(ref.y.size(), 1e-6));
+  Eigen::VectorXd theta(5);
+  theta << 0.3, -1.1, -0.4, -3.0, 0.7;
+  check_gradient(gp, theta);
+  gp.fit();
+  const nlohmann::json saved = nlohmann::json::parse(gp.to_json().dump());
+  CHECK(saved.at("warp") == "log");
+  const GaussianProcess restored = GaussianProcess::from_json(saved);
+  CHECK(restored.warp() == ampere::GpWarp::Log);
+  const auto a = gp.predict(ref.query), b = restored.predict(ref.query);
+  CHECK((a.mean - b.mean).cwiseAbs().maxCoeff() == 0.0);
+  // a linear GP on the same data predicts differently: the warp is in the kernel
+  GaussianProcess linear(bounds, ampere::GpTrend::Quadratic);
+  linear.set_data(ref.x, ref.y, Eigen::VectorXd::Constant(ref.y.size(), 1e-6));
+  linear.set_hyperparameters(gp.hyperparameters());
+  CHECK((linear.predict(ref.query).mean - a.mean).cwiseAbs().maxCoeff() > 1e-9);
+  // an old save without the field is linear
+  nlohmann::json old = linear.to_json();
+  CHECK_FALSE(old.contains("warp"));
+  CHECK(GaussianProcess::from_json(old).warp() == ampere::GpWarp::Linear);
+  nlohmann::json broken = saved;
+  broken["warp"] = "sqrt";
+  CHECK_THROWS_WITH_AS(GaussianProcess::from_json(broken), doctest::Contains("unknown 'sqrt'"), ampere::InputError);
+  CHECK_THROWS_WITH_AS(GaussianProcess({{0, 64}}, ampere::GpTrend::None, ampere::GpWarp::Log),
+                       doctest::Contains("positive bounds"), ampere::InputError);
+}
+
+TEST_CASE("warp_for_kernel: log(x/lo)/log(hi/lo) of the raw channels, a fixed dimension at zero") {
+  Eigen::MatrixXd raw(3, 2);
+  raw << 1, 16, 8, 16, 64, 16;
+  const std::vector<std::pair<double, double>> bounds{{1, 64}, {16, 16}};
+  const Eigen::MatrixXd w = ampere::warp_for_kernel(ampere::scale_to_unit(raw, bounds), bounds, ampere::GpWarp::Log);
+  CHECK(w(0, 0) == doctest::Approx(0.0));
+  CHECK(w(1, 0) == doctest::Approx(0.5));  // 8 is halfway from 1 to 64 in log
+  CHECK(w(2, 0) == doctest::Approx(1.0));
+  CHECK(w.col(1).cwiseAbs().maxCoeff() == 0.0);
+  CHECK(ampere::warp_for_kernel(raw, bounds, ampere::GpWarp::Linear) == raw);
+}
+
+TEST_CASE("with a log warp, a cost that bends at small widths is followed better between the points") {
+  // Cost per channel falls fast over the first few channels (fixed overheads, lanes left empty)
+  // and slowly after: the shape a stationary kernel on linear channels cannot follow at both ends.
+  const auto cost = [](double c) { return 1e-3 * c + 4e-3 * std::sqrt(c) + 2e-3 / c; };
+  const std::vector<double> at{1, 2, 3, 5, 8, 12, 18, 27, 40, 52, 64};
+  Eigen::MatrixXd x(static_cast<Eigen::Index>(at.size()), 1);
+  Eigen::VectorXd y(x.rows());
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    x(i, 0) = at[static_cast<std::size_t>(i)];
+    y[i] = cost(x(i, 0));
+  }
+  const auto error = [&](ampere::GpWarp warp) {
+    GaussianProcess gp({{1, 64}}, ampere::GpTrend::Quadratic, warp);
+    gp.set_data(x, y);
+    gp.fit();
+    double sum = 0;
+    int n = 0;
+    for (double c = 1; c <= 64; c += 1) {
+      Eigen::MatrixXd q(1, 1);
+      q << c;
+      sum += std::abs(gp.predict(q).mean[0] / cost(c) - 1.0);
+      ++n;
+    }
+    return sum / n;
+  };
+  const double linear = error(ampere::GpWarp::Linear), log = error(ampere::GpWarp::Log);
+  MESSAGE("mean relative error, linear " << linear << ", log " << log);
+  CHECK(log < 0.5 * linear);
+}

@@ -26,8 +26,8 @@ const std::vector<double> kHiddenSide{4, 28, 64};
 
 enum Kind : std::size_t { O = 0, I = 1, H = 2 };
 
-std::vector<JointKind> kinds(GpTrend trend = GpTrend::None) {
-  return {{"O", kOneD, trend, {}}, {"I", kOneD, trend, {}}, {"H", kTwoD, trend, {}}};
+std::vector<JointKind> kinds(GpTrend trend = GpTrend::None, GpWarp warp = GpWarp::Linear) {
+  return {{"O", kOneD, trend, {}, warp}, {"I", kOneD, trend, {}, warp}, {"H", kTwoD, trend, {}, warp}};
 }
 
 /// The variant networks of the three kinds, values from `o`, `i`, `h` (truth, or truth with noise).
@@ -84,16 +84,16 @@ struct Subtractive {
   std::shared_ptr<GaussianProcess> o, i, h;
 };
 Subtractive subtractive(const Synthetic& s, const GpHyperparameters& one_d, const GpHyperparameters& two_d, bool fit,
-                        GpTrend trend = GpTrend::None) {
+                        GpTrend trend = GpTrend::None, GpWarp warp = GpWarp::Linear) {
   Subtractive out;
-  out.o = std::make_shared<GaussianProcess>(kOneD, trend);
+  out.o = std::make_shared<GaussianProcess>(kOneD, trend, warp);
   out.o->set_hyperparameters(one_d);
   Eigen::VectorXd o_noise(static_cast<Eigen::Index>(kOutputPoints.size()));
   for (std::size_t k = 0; k < kOutputPoints.size(); ++k) o_noise[static_cast<Eigen::Index>(k)] = s.measurements[k].noise_variance;
   out.o->set_data(column(kOutputPoints), column(s.o_values), o_noise);
   if (fit) out.o->fit();
   const GpPrediction o_at_i = out.o->predict(column(kInputPoints));
-  out.i = std::make_shared<GaussianProcess>(kOneD, trend);
+  out.i = std::make_shared<GaussianProcess>(kOneD, trend, warp);
   out.i->set_hyperparameters(one_d);
   out.i->set_data(column(kInputPoints), column(s.i_values) - o_at_i.mean, o_at_i.variance);
   if (fit) out.i->fit();
@@ -104,7 +104,7 @@ Subtractive subtractive(const Synthetic& s, const GpHyperparameters& one_d, cons
     x(r, 1) = b(r, 0) = s.h_points[static_cast<std::size_t>(r)].second;
   }
   const GpPrediction i_at = out.i->predict(a), o_at = out.o->predict(b);
-  out.h = std::make_shared<GaussianProcess>(kTwoD, trend);
+  out.h = std::make_shared<GaussianProcess>(kTwoD, trend, warp);
   out.h->set_hyperparameters(two_d);
   out.h->set_data(x, column(s.h_values) - i_at.mean - o_at.mean, i_at.variance + o_at.variance);
   if (fit) out.h->fit();
@@ -138,15 +138,21 @@ double whole_model_error(Fo o, Fi i, Fh h) {
 
 TEST_CASE("the joint GP equals the subtractive fit on exactly additive, noise-free data at fixed hyper-parameters") {
   GpTrend trend = GpTrend::None;
+  GpWarp warp = GpWarp::Linear;
   SUBCASE("Matérn alone") {}
   SUBCASE("with the quadratic trend") { trend = GpTrend::Quadratic; }
+  SUBCASE("with the quadratic trend and log-warped channels") {
+    trend = GpTrend::Quadratic;
+    warp = GpWarp::Log;
+  }
   CAPTURE(gp_trend_name(trend));
+  CAPTURE(gp_warp_name(warp));
   const Synthetic s = variants(0.0, 1);
   GpHyperparameters one_d{1.0, {0.35}, 1e-10, 0.8};
   GpHyperparameters two_d{1.0, {0.6, 0.6}, 1e-10, 1.7};
-  const Subtractive sub = subtractive(s, one_d, two_d, false, trend);
+  const Subtractive sub = subtractive(s, one_d, two_d, false, trend, warp);
 
-  JointAdditiveGp joint(kinds(trend), s.measurements);
+  JointAdditiveGp joint(kinds(trend, warp), s.measurements);
   joint.set_hyperparameters({{same_prior(*sub.o), same_prior(*sub.i), same_prior(*sub.h)}, 1e-12, 1e-16});
   const auto o = joint.posterior(O), i = joint.posterior(I), h = joint.posterior(H);
   for (double c : {5.0, 11.0, 23.0, 37.5, 50.0, 63.0}) {
@@ -159,7 +165,10 @@ TEST_CASE("the joint GP equals the subtractive fit on exactly additive, noise-fr
     for (double b : {7.0, 33.0, 60.0}) CHECK(one(*h, {c, b}) == doctest::Approx(one(*sub.h, {c, b})).epsilon(1e-6));
   }
   // the posterior saved and restored predicts the same
-  const JointKindPosterior restored = JointKindPosterior::from_json(nlohmann::json::parse(h->to_json().dump()));
+  const nlohmann::json saved = nlohmann::json::parse(h->to_json().dump());
+  CHECK(saved.contains("warp") == (warp == GpWarp::Log));
+  const JointKindPosterior restored = JointKindPosterior::from_json(saved);
+  CHECK(restored.parts().warp == warp);
   CHECK(one(restored, {20.0, 40.0}) == doctest::Approx(one(*h, {20.0, 40.0})).epsilon(1e-12));
   CHECK(one_variance(restored, {20.0, 40.0}) == doctest::Approx(one_variance(*h, {20.0, 40.0})).epsilon(1e-9));
 }
@@ -190,15 +199,21 @@ TEST_CASE("the joint GP beats the subtractive fit when one block's helper is noi
 
 TEST_CASE("the joint GP's likelihood gradient matches finite differences") {
   GpTrend trend = GpTrend::None;
+  GpWarp warp = GpWarp::Linear;
   SUBCASE("Matérn alone") {}
   SUBCASE("with the quadratic trend") { trend = GpTrend::Quadratic; }
+  SUBCASE("with the quadratic trend and log-warped channels") {
+    trend = GpTrend::Quadratic;
+    warp = GpWarp::Log;
+  }
   CAPTURE(gp_trend_name(trend));
+  CAPTURE(gp_warp_name(warp));
   const Synthetic s = variants(0.05, 7);
   std::vector<JointMeasurement> data = s.measurements;
   // a whole model too: two hidden blocks of the same kind, one of them twice
   data.push_back({{{I, {10}}, {H, {10, 30}}, {H, {30, 30}}, {H, {30, 30}}, {O, {30}}},
                   truth_i(10) + truth_h(10, 30) + 2 * truth_h(30, 30) + truth_o(30), 1e-10});
-  JointAdditiveGp joint(kinds(trend), data);
+  JointAdditiveGp joint(kinds(trend, warp), data);
   JointHyperparameters h{{{0.0, 1e-6, {0.4}, 4e-6}, {0.0, 2e-6, {0.7}, 1e-6}, {0.0, 3e-6, {0.5, 1.3}, 2e-6}}, 3e-4, 2e-7};
   joint.set_hyperparameters(h);
   const Eigen::VectorXd theta = joint.theta();
@@ -230,6 +245,8 @@ TEST_CASE("the joint GP refuses bad measurements by name") {
   CHECK(only_o.measured(O));
   CHECK_FALSE(only_o.measured(H));
   CHECK_THROWS_WITH_AS(only_o.posterior(H), doctest::Contains("H appears in no measurement"), InputError);
+  CHECK_THROWS_WITH_AS(JointAdditiveGp({{"Z", {{0, 8}}, GpTrend::None, {}, GpWarp::Log}}, {{{{0, {4}}}, 1.0, 0.0}}),
+                       doctest::Contains("kind Z: a log warp needs positive bounds"), InputError);
   CHECK_THROWS_WITH_AS(JointKindPosterior::from_json(nlohmann::json{{"format", "ampere-gp/1"}}),
                        doctest::Contains("expected \"ampere-joint-kind/1\""), InputError);
 }
