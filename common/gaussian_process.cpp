@@ -50,15 +50,21 @@ GpWarp parse_gp_warp(const std::string& name) {
   throw InputError("GP warp: unknown '" + name + "' (known: linear, log)");
 }
 
+void require_warp_bounds(const std::vector<std::pair<double, double>>& bounds, GpWarp warp, const std::string& who) {
+  if (warp != GpWarp::Log) return;
+  for (std::size_t d = 0; d < bounds.size(); ++d)
+    AMPERE_REQUIRE(bounds[d].first > 0, who, ": a log warp needs positive bounds, input ", d, " starts at ", bounds[d].first);
+}
+
 Eigen::MatrixXd warp_for_kernel(const Eigen::MatrixXd& scaled, const std::vector<std::pair<double, double>>& bounds,
                                 GpWarp warp) {
   if (warp == GpWarp::Linear) return scaled;
   AMPERE_REQUIRE(static_cast<std::size_t>(scaled.cols()) == bounds.size(), "GP: inputs have ", scaled.cols(),
                  " columns, the model has ", bounds.size(), " dimensions");
+  require_warp_bounds(bounds, warp, "GP");
   Eigen::MatrixXd out(scaled.rows(), scaled.cols());
   for (Eigen::Index d = 0; d < scaled.cols(); ++d) {
     const double lo = bounds[static_cast<std::size_t>(d)].first, hi = bounds[static_cast<std::size_t>(d)].second;
-    AMPERE_REQUIRE(lo > 0, "GP: a log warp needs positive bounds, input ", d, " starts at ", lo);
     if (hi == lo) {
       out.col(d).setZero();
       continue;
@@ -107,10 +113,7 @@ GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bo
                        bounds_[d].first <= bounds_[d].second,
                    "GP: bounds of input ", d, " must be finite with lo <= hi, got [", bounds_[d].first, ", ",
                    bounds_[d].second, "]");
-  if (warp_ == GpWarp::Log)
-    for (std::size_t d = 0; d < bounds_.size(); ++d)
-      AMPERE_REQUIRE(bounds_[d].first > 0, "GP: a log warp needs positive bounds, input ", d, " starts at ",
-                     bounds_[d].first);
+  require_warp_bounds(bounds_, warp_, "GP");
   hyper_.length_scales.assign(bounds_.size(), 1.0);
 }
 
@@ -136,18 +139,15 @@ void GaussianProcess::set_data(const Eigen::MatrixXd& x, const Eigen::VectorXd& 
                      "GP: extra noise variance of point ", i, " must be finite and >= 0, got ",
                      extra_noise_variance[i]);
   }
-  x_scaled_ = scale(x);
+  x_kernel_ = kernel_inputs(x);
   sq_diff_.clear();
-  const Eigen::MatrixXd w = warp_for_kernel(x_scaled_, bounds_, warp_);
+  const Eigen::MatrixXd& w = x_kernel_.warped;
   for (Eigen::Index d = 0; d < w.cols(); ++d) {
     Eigen::MatrixXd diff(w.rows(), w.rows());
     for (Eigen::Index j = 0; j < w.rows(); ++j) diff.col(j) = (w.col(d).array() - w(j, d)).square().matrix();
     sq_diff_.push_back(std::move(diff));
   }
-  if (trend_ == GpTrend::Quadratic) {
-    const Eigen::MatrixXd phi = quadratic_trend_features(x_scaled_);
-    trend_gram_ = phi * phi.transpose();
-  }
+  if (trend_ == GpTrend::Quadratic) trend_gram_ = x_kernel_.trend_features * x_kernel_.trend_features.transpose();
   x_ = x;
   y_ = y;
   y_mean_ = y.mean();
@@ -264,17 +264,22 @@ void GaussianProcess::fit(const GpFitOptions& options) {
   update_posterior();
 }
 
-Eigen::MatrixXd GaussianProcess::scaled_covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) const {
-  Eigen::MatrixXd k = hyper_.signal_variance * matern_matrix(scaled_sq_distance(
-                                                   warp_for_kernel(a, bounds_, warp_), warp_for_kernel(b, bounds_, warp_),
-                                                   hyper_.length_scales));
-  if (trend_ == GpTrend::Quadratic)
-    k += hyper_.trend_variance * quadratic_trend_features(a) * quadratic_trend_features(b).transpose();
+GaussianProcess::KernelInputs GaussianProcess::kernel_inputs(const Eigen::MatrixXd& x) const {
+  const Eigen::MatrixXd scaled = scale(x);
+  KernelInputs out;
+  out.warped = warp_for_kernel(scaled, bounds_, warp_);
+  if (trend_ == GpTrend::Quadratic) out.trend_features = quadratic_trend_features(scaled);
+  return out;
+}
+
+Eigen::MatrixXd GaussianProcess::covariance(const KernelInputs& a, const KernelInputs& b) const {
+  Eigen::MatrixXd k = hyper_.signal_variance * matern_matrix(scaled_sq_distance(a.warped, b.warped, hyper_.length_scales));
+  if (trend_ == GpTrend::Quadratic) k += hyper_.trend_variance * a.trend_features * b.trend_features.transpose();
   return k;
 }
 
 Eigen::MatrixXd GaussianProcess::prior_covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) const {
-  return scaled_covariance(scale(a), scale(b));
+  return covariance(kernel_inputs(a), kernel_inputs(b));
 }
 
 Eigen::VectorXd GaussianProcess::prior_variance(const Eigen::MatrixXd& x) const {
@@ -284,8 +289,8 @@ Eigen::VectorXd GaussianProcess::prior_variance(const Eigen::MatrixXd& x) const 
 }
 
 Eigen::MatrixXd GaussianProcess::cross_covariance(const Eigen::MatrixXd& x) const {
-  // the training inputs were scaled once, in set_data
-  return scaled_covariance(x_scaled_, scale(x));
+  // the training side was warped (and its trend features taken) once, in set_data
+  return covariance(x_kernel_, kernel_inputs(x));
 }
 
 Eigen::MatrixXd GaussianProcess::whitened_cross_covariance(const Eigen::MatrixXd& x) const {

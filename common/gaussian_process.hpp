@@ -119,15 +119,21 @@ class GaussianProcess : public KindFunction {
   Eigen::VectorXd theta() const;
   GpHyperparameters from_theta(const Eigen::VectorXd& theta) const;
 
-  /// Prior covariance of scaled inputs (either side already in [0, 1]).
-  Eigen::MatrixXd scaled_covariance(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) const;
+  /// Inputs as the kernel reads them: the warped channels (Matérn part) and the trend features of
+  /// the scaled ones (empty without a trend).
+  struct KernelInputs {
+    Eigen::MatrixXd warped;
+    Eigen::MatrixXd trend_features;
+  };
+  KernelInputs kernel_inputs(const Eigen::MatrixXd& x) const;  ///< of raw inputs
+  Eigen::MatrixXd covariance(const KernelInputs& a, const KernelInputs& b) const;
 
   std::vector<std::pair<double, double>> bounds_;
   GpTrend trend_ = GpTrend::None;
   GpWarp warp_ = GpWarp::Linear;
   GpHyperparameters hyper_;
   Eigen::MatrixXd x_;         // raw
-  Eigen::MatrixXd x_scaled_;
+  KernelInputs x_kernel_;     // the training inputs as the kernel reads them (computed once, in set_data)
   std::vector<Eigen::MatrixXd> sq_diff_;  // per dimension: (w_i,d − w_j,d)², the kernel's (warped) inputs
   Eigen::MatrixXd trend_gram_;            // φ(u_i)ᵀφ(u_j) (quadratic trend only)
   Eigen::VectorXd y_;         // raw
@@ -148,6 +154,8 @@ Eigen::MatrixXd matern52_correlation(const Eigen::MatrixXd& a, const Eigen::Matr
                                      const std::vector<double>& length_scales);
 /// The quadratic trend's features of scaled inputs: per row (u_1..u_d, u_i·u_j for i <= j).
 Eigen::MatrixXd quadratic_trend_features(const Eigen::MatrixXd& scaled);
+/// Throws InputError, prefixed by `who`, when `warp` is log and a bound does not start above 0.
+void require_warp_bounds(const std::vector<std::pair<double, double>>& bounds, GpWarp warp, const std::string& who);
 /// Scaled inputs (in [0, 1] by `bounds`) as the Matérn kernel sees them under `warp`: unchanged
 /// when linear; log(x/lo)/log(hi/lo) of the raw value x when log (a column with lo == hi maps to
 /// 0). Throws InputError when a log warp meets a bound that is not positive.

@@ -72,9 +72,7 @@ JointKindPosterior::JointKindPosterior(Parts parts) : parts_(std::move(parts)) {
   work_at(parts_.mean_polynomial, parts_.bounds, Eigen::MatrixXd::Zero(1, static_cast<Eigen::Index>(parts_.bounds.size())));  // checks its length
   AMPERE_REQUIRE(parts_.weights.allFinite() && parts_.precision.allFinite() && parts_.instances.allFinite(),
                  "joint kind posterior: non-finite weights, precision or instances");
-  if (parts_.warp == GpWarp::Log)
-    for (std::size_t d = 0; d < parts_.bounds.size(); ++d)
-      AMPERE_REQUIRE(parts_.bounds[d].first > 0, "joint kind posterior: a log warp needs positive bounds");
+  require_warp_bounds(parts_.bounds, parts_.warp, "joint kind posterior");
   scaled_instances_ = scale(parts_.instances);
   warped_instances_ = warp_for_kernel(scaled_instances_, parts_.bounds, parts_.warp);
   if (parts_.prior.trend_variance > 0) instance_trend_features_ = quadratic_trend_features(scaled_instances_);
@@ -172,9 +170,7 @@ JointAdditiveGp::JointAdditiveGp(std::vector<JointKind> kinds, std::vector<Joint
   AMPERE_REQUIRE(!measurements.empty(), "joint GP: needs at least one measurement");
   for (JointKind& kind : kinds) {
     check_bounds("joint GP: kind " + kind.name, kind.bounds);
-    if (kind.warp == GpWarp::Log)
-      for (const auto& b : kind.bounds)
-        AMPERE_REQUIRE(b.first > 0, "joint GP: kind ", kind.name, ": a log warp needs positive bounds, got ", b.first);
+    require_warp_bounds(kind.bounds, kind.warp, "joint GP: kind " + kind.name);
     KindData data;
     data.kind = std::move(kind);
     kinds_.push_back(std::move(data));
