@@ -9,6 +9,18 @@
 #include "wire_convert.hpp"
 
 namespace ampere {
+namespace {
+
+/// The campaign service's settings from the coordinator's; the rest keep the service's defaults.
+CampaignService::Settings service_settings(const CoordinatorConfig& config) {
+  CampaignService::Settings settings;
+  settings.seed = config.seed;
+  settings.holdout_models = config.holdout_models;
+  settings.calibration_correction = config.calibration_correction;
+  return settings;
+}
+
+}  // namespace
 
 /// The store's health as metrics.
 class CoordinatorServer::MetricsListener final : public StoreHealthListener {
@@ -33,7 +45,7 @@ CoordinatorServer::CoordinatorServer(Transport& transport, Store& store, const C
       store_(store, clock, std::move(spool), *listener_),
       fleet_(clock, config.heartbeat_timeout),
       jobs_(clock, config.max_attempts),
-      campaigns_(store_, jobs_, fleet_, metrics, {config.seed, config.holdout_models, 3, config.calibration_correction}),
+      campaigns_(store_, jobs_, fleet_, metrics, service_settings(config)),
       last_maintenance_(clock.now()) {
   store_.replay_on_start();
   campaigns_.reload();
