@@ -15,6 +15,7 @@
 
 #include "agent/agent_runner.hpp"
 #include "agent/allocator.hpp"
+#include "agent/reference_network.hpp"
 #include "agent/simulated_trainer.hpp"
 #include "agent/torch_trainer.hpp"
 #include "common/error.hpp"
@@ -82,6 +83,18 @@ nlohmann::json measure_in_processes(int argc, char** argv, int processes) {
   for (int k = 0; k < processes; ++k) runs.push_back(nlohmann::json::parse(run_fresh_process(args)));
   nlohmann::json out = runs.front();
   out["processes"] = processes;
+  if (out.contains("reference")) {  // --reference: each process's reading and its own ratio
+    std::vector<double> readings, ratios;
+    for (const nlohmann::json& run : runs) {
+      readings.push_back(run.at("reference").at("seconds_per_iteration").get<double>());
+      ratios.push_back(run.at("seconds_over_reference").get<double>());
+    }
+    out["reference"] = {{"seconds_per_iteration", ampere::summarize_repeats(readings, ampere::RepeatStatistic::Median).value},
+                        {"statistic", "median over processes of each process's reading"},
+                        {"per_process", readings}};
+    out["seconds_over_reference"] = ampere::summarize_repeats(ratios, ampere::RepeatStatistic::Median).value;
+    out["seconds_over_reference_per_process"] = ratios;
+  }
   for (const char* quantity : {"seconds_per_iteration", "joules_per_iteration"}) {
     if (out.at(quantity).is_null()) continue;
     std::vector<double> values;
@@ -149,6 +162,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
   measure->add_option("--warmup", settings.warmup, "warm-up iterations")->capture_default_str();
+  bool with_reference = false;
+  measure->add_flag("--reference", with_reference,
+                    "also time the reference network in the same process, right before the model (as an agent does "
+                    "before its jobs), and report the model's seconds over the reading");
   int processes = 1;
   measure->add_option("--processes", processes, "fresh processes to measure in, one after another; value = their median")
       ->capture_default_str()
@@ -190,6 +207,15 @@ int main(int argc, char** argv) {
         settings.repeats.relative_half_width = agreement;
       }
       const ampere::ModelSpec model = ampere::load_model_spec(model_file);
+      double reference_seconds = 0;
+      if (with_reference) {  // the agent's reading: the job's settings, on the fixed reference network
+        ampere::JobSettings r = settings;
+        r.iterations = 0;
+        r.seed = 1;
+        const ampere::Measurement reading = trainer->measure(ampere::reference_network(), r);
+        reference_seconds = ampere::summarize_repeats(reading.seconds_per_iteration, ampere::RepeatStatistic::Minimum).value;
+        AMPERE_REQUIRE(reference_seconds > 0, "measure --reference: the reference reading is not positive (", reference_seconds, ")");
+      }
       const ampere::Measurement m = trainer->measure(model, settings);
       nlohmann::json out = {{"model", model.name},
                             {"backend", trainer->backend()},
@@ -200,6 +226,10 @@ int main(int argc, char** argv) {
                             {"seconds_per_iteration", figures(m.seconds_per_iteration)},
                             {"joules_per_iteration", m.joules_per_iteration.empty() ? nlohmann::json(nullptr)
                                                                                      : figures(m.joules_per_iteration)}};
+      if (with_reference) {
+        out["reference"] = {{"seconds_per_iteration", reference_seconds}, {"statistic", "minimum"}};
+        out["seconds_over_reference"] = out["seconds_per_iteration"]["value"].get<double>() / reference_seconds;
+      }
       std::cout << out.dump(2) << "\n";
       return;
     }

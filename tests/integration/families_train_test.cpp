@@ -69,3 +69,35 @@ TEST_CASE("measure --processes K reports the median over K fresh processes") {
   CHECK(refused.exit_code != 0);
   CHECK(refused.err.find("--processes") != std::string::npos);
 }
+
+TEST_CASE("measure --reference reports the reference reading beside the model, per process and as a ratio") {
+  ampere::testing::TempDir dir;
+  const std::string file =
+      dir.file("m.json", ampere::to_json(ampere::sample_model(ampere::load_model_spec(std::string(AMPERE_MODELS_DIR) + "/cnn5.json"), 3)).dump());
+  const auto one = run_binary("ampere-agent", {"--backend", "simulated", "--profile", "tx2", "measure", "--model", file,
+                                               "--repeats", "3", "--reference"});
+  REQUIRE(one.exit_code == 0);
+  const auto single = nlohmann::json::parse(one.out);
+  const double reading = single.at("reference").at("seconds_per_iteration").get<double>();
+  CHECK(reading > 0);
+  // the reference network is smaller than a cnn5 model: a reading is not the model's figure
+  CHECK(reading < single.at("seconds_per_iteration").at("value").get<double>());
+  CHECK(single.at("seconds_over_reference").get<double>() ==
+        doctest::Approx(single.at("seconds_per_iteration").at("value").get<double>() / reading));
+
+  const auto three = run_binary("ampere-agent", {"--backend", "simulated", "--profile", "tx2", "measure", "--model", file,
+                                                 "--repeats", "3", "--reference", "--processes", "3"});
+  REQUIRE(three.exit_code == 0);
+  const auto json = nlohmann::json::parse(three.out);
+  const auto ratios = json.at("seconds_over_reference_per_process").get<std::vector<double>>();
+  REQUIRE(ratios.size() == 3);
+  std::vector<double> sorted = ratios;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(json.at("seconds_over_reference").get<double>() == sorted[1]);
+  CHECK(json.at("reference").at("per_process").size() == 3);
+
+  const auto plain = run_binary("ampere-agent", {"--backend", "simulated", "--profile", "tx2", "measure", "--model", file,
+                                                 "--repeats", "3"});
+  REQUIRE(plain.exit_code == 0);
+  CHECK_FALSE(nlohmann::json::parse(plain.out).contains("reference"));  // only when asked
+}
