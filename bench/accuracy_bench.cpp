@@ -37,6 +37,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -105,23 +106,31 @@ Protocol paper_protocol() {
 /// A trainer's measuring function under `protocol`. With drift normalization it times the
 /// reference network as an agent does (before the first job, then every 5 jobs or 60 s) and stamps
 /// the reading on each result.
-MeasureFn measuring(Trainer& trainer, const Protocol& protocol) {
+/// Wall seconds spent on reference readings that only the bench reads (`readings` on a protocol
+/// that does not normalize): a campaign's profiling time leaves them out.
+double g_bench_reference_wall = 0;
+
+MeasureFn measuring(Trainer& trainer, const Protocol& protocol, bool readings = false) {
   static const SystemClock clock;
   auto schedule = std::make_shared<ReferenceSchedule>(clock);
-  return [&trainer, protocol, schedule](const ModelSpec& m, std::uint64_t seed) {
+  readings = readings || protocol.settings.normalize_reference;
+  return [&trainer, protocol, schedule, readings](const ModelSpec& m, std::uint64_t seed) {
     JobSettings s;
     s.repeats = protocol.repeats;
     s.window_seconds = protocol.window_seconds;
     s.seed = seed;
-    if (protocol.settings.normalize_reference) {
+    if (readings) {
+      const auto start = std::chrono::steady_clock::now();
       refresh_reference(*schedule, [&] {
         JobSettings r = s;
         r.seed = 1;
         return trainer.measure(reference_network(), r);
       });
+      if (!protocol.settings.normalize_reference)
+        g_bench_reference_wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     Measurement out = trainer.measure(m, s);
-    if (protocol.settings.normalize_reference) {
+    if (readings) {
       out.reference_seconds = schedule->seconds();
       out.reference_joules = schedule->joules();
       schedule->job_done();
@@ -144,15 +153,42 @@ struct CampaignOutcome {
   double seconds = 0;                  ///< profiling wall (variants, and their subtractive fits)
   double joint_seconds = 0;            ///< calibration measurements and the joint fit, on top
   bool joint_chosen = false;           ///< the calibration check's choice (what a coordinator serves)
+  /// With `raw` (a reference-normalized campaign): the same fits on the same measurements, not
+  /// normalized — what drift normalization changed, with nothing else different.
+  std::map<KindKey, KindModel> raw_models, raw_joint_models;
+  bool raw_joint_chosen = false;
+  bool has_raw = false;
+  /// With `raw` and calibration models: the subtractive fits with §11's correction (empty: none).
+  std::map<KindKey, KindModel> corrected_models;
+  /// With reference readings on the results: their median over the campaign (the units the
+  /// normalized fits answer in), and the FLOPs line fitted on the normalized variant seconds.
+  double reference_median = std::nan("");
+  FlopsBaseline normalized_baseline;
 };
 
 /// Profiles `family`; with `calibration` >= 0 also measures that many whole models of it (seeds
 /// 500000+, distinct from held-out ones) and fits the joint additive GP on everything measured.
 CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& settings, const MeasureFn& measure,
-                             int calibration = -1) {
+                             int calibration = -1, bool raw = false) {
   const auto start = std::chrono::steady_clock::now();
+  const double reference_wall_before = g_bench_reference_wall;
   Campaign campaign(1, family, "bench", settings);
-  std::vector<double> flops, seconds, joules;
+  // The shadow is fed every result the campaign gets and plans nothing; at the end one plan() with
+  // a budget of 2 (every kind has more points already) finishes and fits each kind in plan order.
+  std::optional<Campaign> shadow, corrected;
+  if (raw && settings.normalize_reference) {
+    CampaignSettings s = settings;
+    s.normalize_reference = false;
+    s.budget_per_kind = 2;
+    shadow.emplace(2, family, "bench", s);
+  }
+  if (raw && calibration >= 2 && !settings.calibration_correction) {  // §11's correction, on the same measurements
+    CampaignSettings s = settings;
+    s.calibration_correction = true;
+    s.budget_per_kind = 2;
+    corrected.emplace(3, family, "bench", s);
+  }
+  std::vector<double> flops, seconds, joules, readings;
   std::uint64_t job = 0;
   CampaignOutcome out;
   while (!campaign.done()) {
@@ -162,31 +198,65 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
       const Measurement m = measure(p.variant, ++job + g_seed * 1000003);
       out.repeats += m.seconds_per_iteration.size();
       campaign.add_result(p.kind, p.channels, m);
+      if (shadow) shadow->add_result(p.kind, p.channels, m);
+      if (corrected) corrected->add_result(p.kind, p.channels, m);
       flops.push_back(model_cost(p.variant).training_flops_per_iteration);
       seconds.push_back(summarize_repeats(m.seconds_per_iteration, settings.statistic).value);
       joules.push_back(summarize_repeats(m.joules_per_iteration, settings.statistic).value);
+      readings.push_back(m.reference_seconds);
     }
   }
   out.models = campaign.models();
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
+                (g_bench_reference_wall - reference_wall_before);
   if (calibration >= 0) {
     const auto joint_start = std::chrono::steady_clock::now();
+    const double reference_wall_variants = g_bench_reference_wall;
     for (int i = 0; i < calibration; ++i) {
       ModelSpec model = sample_model(family, 500000 + g_seed * 1000 + static_cast<std::uint64_t>(i));
       const Measurement m = measure(model, ++job + g_seed * 1000003);
       out.repeats += m.seconds_per_iteration.size();
       campaign.add_calibration(model, m);
+      if (shadow) shadow->add_calibration(model, m);
+      if (corrected) corrected->add_calibration(model, m);
     }
     out.calibration_points = static_cast<std::size_t>(calibration);
     out.models = campaign.models();  // the subtractive fits, corrected by the calibration models (§11)
     const JointFit fit = fit_joint(campaign.joint_problem());
     out.joint_models = fit.models;
     out.joint_chosen = fit.joint_chosen();
-    out.joint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - joint_start).count();
+    out.joint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - joint_start).count() -
+                        (g_bench_reference_wall - reference_wall_variants);
+  }
+  if (corrected) {
+    if (!corrected->plan(1).empty() || !corrected->done()) throw std::runtime_error("bench: the corrected shadow campaign did not finish");
+    out.corrected_models = corrected->models();
+  }
+  if (shadow) {
+    if (!shadow->plan(1).empty() || !shadow->done()) throw std::runtime_error("bench: the raw shadow campaign did not finish");
+    out.raw_models = shadow->models();
+    if (calibration >= 0) {
+      const JointFit fit = fit_joint(shadow->joint_problem());
+      out.raw_joint_models = fit.models;
+      out.raw_joint_chosen = fit.joint_chosen();
+    }
+    out.has_raw = true;
   }
   out.baseline.seconds = fit_line(flops, seconds);
   out.baseline.joules = fit_line(flops, joules);
   out.baseline.has_joules = true;
+  out.reference_median = campaign.reference_median(false);
+  if (out.reference_median > 0) {
+    std::vector<double> normalized_seconds, normalized_joules;
+    for (std::size_t i = 0; i < seconds.size(); ++i) {
+      const double scale = readings[i] > 0 ? out.reference_median / readings[i] : 1.0;
+      normalized_seconds.push_back(seconds[i] * scale);
+      normalized_joules.push_back(joules[i] * scale);
+    }
+    out.normalized_baseline.seconds = fit_line(flops, normalized_seconds);
+    out.normalized_baseline.joules = fit_line(flops, normalized_joules);
+    out.normalized_baseline.has_joules = true;
+  }
   out.points = job - out.calibration_points;
   return out;
 }
@@ -222,10 +292,11 @@ void finish(Accuracy& a) {
 
 /// Estimates held-out models of `family` (seeds 900000+) against `truth`.
 Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int count,
-                  const std::function<std::pair<double, double>(const ModelSpec&, int)>& truth, bool joint = false) {
+                  const std::function<std::pair<double, double>(const ModelSpec&, int)>& truth, bool joint = false,
+                  bool normalized_flops = false) {
   Estimator estimator;
   estimator.set_models("bench", joint ? outcome.joint_models : outcome.models);
-  estimator.set_flops_baseline("bench", outcome.baseline);
+  estimator.set_flops_baseline("bench", normalized_flops ? outcome.normalized_baseline : outcome.baseline);
   Accuracy a;
   for (int i = 0; i < count; ++i) {
     const ModelSpec model = sample_model(family, 900000 + static_cast<std::uint64_t>(i));
@@ -307,7 +378,7 @@ FullBudgetRun run_full_budget(const SimulatedSetup& sim, const ModelSpec& fam, c
 
 void print_header() {
   std::printf("   (* = what a coordinator serves: the joint fit unless the calibration check prefers the subtractive)\n");
-  std::printf("%-10s %-11s %-18s %6s %7s %8s %9s %8s %7s %8s %8s %8s %8s%s\n", "device", "family", "protocol:estimator",
+  std::printf("%-10s %-11s %-22s %6s %7s %8s %9s %8s %7s %8s %8s %8s %8s%s\n", "device", "family", "protocol:estimator",
               "points", "repeats", "MAPE_t%", "signed_t%", "MAPE_E%", "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s",
               "");
 }
@@ -315,16 +386,20 @@ void print_header() {
 /// One row per estimator: the subtractive fit on the variant networks, and (when the campaign
 /// measured calibration models) the joint GP on the same networks plus those models.
 void print_row(const std::string& device, const std::string& fam, const std::string& protocol, const CampaignOutcome& c,
-               const Accuracy& a, bool joint) {
+               const Accuracy& a, bool joint, const Accuracy* normalized = nullptr) {
   const std::size_t points = c.points + (joint ? c.calibration_points : 0);
   const double seconds = c.seconds + (joint ? c.joint_seconds : 0.0);
   // * marks what a coordinator serves for a joint campaign: the calibration check's choice
   const bool served = c.calibration_points > 0 && joint == c.joint_chosen;
   const std::string label = protocol + ":" + (joint ? "joint" : "subtractive") + (served ? "*" : "");
-  std::printf("%-10s %-11s %-18s %6zu %7zu %8.2f %+9.2f %8.2f %7.1f %8.1f %8.1f %8.1f %8.1f%s\n", device.c_str(), fam.c_str(),
+  std::printf("%-10s %-11s %-22s %6zu %7zu %8.2f %+9.2f %8.2f %7.1f %8.1f %8.1f %8.1f %8.1f%s\n", device.c_str(), fam.c_str(),
               label.c_str(), points, c.repeats, a.mape_seconds, a.signed_seconds, a.mape_joules, a.within10, a.worst,
               a.flops_mape_seconds, a.flops_mape_joules, seconds,
               a.mape_seconds > a.flops_mape_seconds ? "  LOSES TO FLOPs" : "");
+  if (normalized)
+    std::printf("%-10s %-11s %-22s   ref-normalized truth: MAPE_t %6.2f%%  signed %+6.2f%%  FLOPs_t %6.2f%%%s\n", "", "", "",
+                normalized->mape_seconds, normalized->signed_seconds, normalized->flops_mape_seconds,
+                normalized->mape_seconds > normalized->flops_mape_seconds ? "  LOSES TO FLOPs" : "");
 }
 
 void describe(const Protocol& p, const Options& o) {
@@ -538,6 +613,10 @@ void curve(const Options& o) {
 struct ProcessTruth {
   double seconds = 0, joules = 0;
   double spread = 0;  ///< (max − min)/median over the processes
+  /// The median over the processes of each one's seconds over its reference reading, taken right
+  /// before the model as an agent takes it: the truth in the units of a campaign's normalized fits.
+  double over_reference = 0;
+  double over_reference_spread = 0;  ///< the same spread, of the ratios
 };
 ProcessTruth measure_in_fresh_processes(const ModelSpec& model, const Options& o) {
   char self[4096] = {0};
@@ -548,7 +627,7 @@ ProcessTruth measure_in_fresh_processes(const ModelSpec& model, const Options& o
   std::ofstream(file) << to_json(model).dump();
   // The truth is measured the careful, slow way whatever the protocols: 5 repeats of >= 0.2 s.
   const std::string command = agent + " --threads 1 --meter time-surrogate --min-window 0.2 measure --model " + file +
-                              " --repeats 5 --processes " + std::to_string(o.truth_processes) + " 2>/dev/null";
+                              " --repeats 5 --reference --processes " + std::to_string(o.truth_processes) + " 2>/dev/null";
   std::string text;
   if (FILE* pipe = popen(command.c_str(), "r")) {
     char buffer[4096];
@@ -562,6 +641,12 @@ ProcessTruth measure_in_fresh_processes(const ModelSpec& model, const Options& o
   t.seconds = j.at("seconds_per_iteration").at("value").get<double>();
   t.joules = j.at("joules_per_iteration").at("value").get<double>();
   t.spread = o.truth_processes > 1 ? j.at("seconds_per_iteration").at("spread").get<double>() : 0.0;
+  t.over_reference = j.at("seconds_over_reference").get<double>();
+  if (o.truth_processes > 1) {
+    const std::vector<double> ratios = j.at("seconds_over_reference_per_process").get<std::vector<double>>();
+    t.over_reference_spread = (*std::max_element(ratios.begin(), ratios.end()) - *std::min_element(ratios.begin(), ratios.end())) /
+                              t.over_reference;
+  }
   return t;
 }
 
@@ -607,6 +692,8 @@ void real(const Options& o) {
   const std::vector<Protocol> protocols = protocols_of(o);
   for (const Protocol& p : protocols) describe(p, o);
   std::printf("   local-cpu: quiet; local+nb: beside a memory-bandwidth neighbour on core 1 (2 s on, 2 s off)\n");
+  std::printf("   ours-raw: ours' own measurements fitted again without drift normalization (what normalization changed)\n"
+              "   ours-corr: ours' subtractive fits with the calibration correction (docs/method.md §11), same measurements\n");
   print_header();
   cpu_set_t core0;
   CPU_ZERO(&core0);
@@ -616,15 +703,18 @@ void real(const Options& o) {
   for (const std::string& name : o.families) {
     const int count = o.quick ? 10 : o.heldout_given ? o.heldout : name == "cnn5" ? 30 : 20;
     const ModelSpec fam = family(name.c_str());
-    double pass_error = 0;
+    double pass_error = 0, ratio_error = 0;
     std::vector<std::pair<double, double>> truths;  // measured once, quiet; scored against every run
+    std::vector<double> over_reference;              // each truth over its processes' reference readings
     const MeasureFn measure = measuring(*trainer, paper_protocol());  // in-process truth (--truth-processes 0)
     for (int i = 0; i < count; ++i) {
       const ModelSpec m = sample_model(fam, 900000 + static_cast<std::uint64_t>(i));
       if (o.truth_processes > 0) {
         const ProcessTruth t = measure_in_fresh_processes(m, o);
         pass_error += t.spread;
+        ratio_error += t.over_reference_spread;
         truths.emplace_back(t.seconds, t.joules);
+        over_reference.push_back(t.over_reference);
         continue;
       }
       const Measurement first = measure(m, 700000 + static_cast<std::uint64_t>(i));
@@ -639,18 +729,50 @@ void real(const Options& o) {
       for (const Protocol& p : protocols) {
         std::unique_ptr<Neighbour> neighbour;
         if (condition == "on") neighbour = std::make_unique<Neighbour>();
-        const CampaignOutcome c = run_campaign(fam, settings_of(p, o.budget), measuring(*trainer, p), p.calibration);
+        // readings on every protocol's results, so that each can also be scored in its own campaign's units
+        const CampaignOutcome c = run_campaign(fam, settings_of(p, o.budget), measuring(*trainer, p, true), p.calibration, true);
         neighbour.reset();
         const std::string device = condition == "on" ? "local+nb" : "local-cpu";
-        print_row(device, name, p.name, c, evaluate(fam, c, count, truth), false);
-        if (p.calibration >= 0) print_row(device, name, p.name, c, evaluate(fam, c, count, truth, true), true);
+        // The truth moved into the campaign's units: each model's seconds over the reference reading
+        // taken beside it in its truth processes, times the campaign's median reading. What is left
+        // is the estimator's error without the machine's change of speed between campaign and truth.
+        const bool normalizable = c.reference_median > 0 && over_reference.size() == truths.size();
+        const auto normalized_truth = [&](const ModelSpec&, int i) {
+          const auto [s, j] = truths[static_cast<std::size_t>(i)];
+          const double moved = over_reference[static_cast<std::size_t>(i)] * c.reference_median;
+          return std::make_pair(moved, j * moved / s);
+        };
+        const auto row = [&](const std::string& protocol, const CampaignOutcome& outcome, bool joint) {
+          const Accuracy normalized = normalizable ? evaluate(fam, outcome, count, normalized_truth, joint, true) : Accuracy{};
+          print_row(device, name, protocol, outcome, evaluate(fam, outcome, count, truth, joint), joint,
+                    normalizable ? &normalized : nullptr);
+        };
+        row(p.name, c, false);
+        if (p.calibration >= 0) row(p.name, c, true);
+        if (!c.corrected_models.empty()) {  // the same campaign's subtractive fits with §11's correction
+          CampaignOutcome corrected = c;
+          corrected.models = c.corrected_models;
+          corrected.calibration_points = 0;  // no served mark: a side-by-side row
+          row(p.name + "-corr", corrected, false);
+        }
+        if (c.has_raw) {  // the same campaign's fits without drift normalization
+          CampaignOutcome raw = c;
+          raw.models = c.raw_models;
+          raw.joint_models = c.raw_joint_models;
+          raw.joint_chosen = c.raw_joint_chosen;
+          row(p.name + "-raw", raw, false);
+          if (p.calibration >= 0) row(p.name + "-raw", raw, true);
+        }
         std::fflush(stdout);
       }
     }
     if (o.truth_processes > 0)
       std::printf("%-10s %-8s truth: median of %d fresh processes each; their spread (noise floor): %.2f%% over %d models\n", "",
                   name.c_str(), o.truth_processes, 100 * pass_error / count, count);
-    else
+    if (o.truth_processes > 1)
+      std::printf("%-10s %-8s ref-normalized truth: the spread of each process's seconds over its reference reading: %.2f%%\n", "",
+                  name.c_str(), 100 * ratio_error / count);
+    if (o.truth_processes <= 0)
       std::printf("%-10s %-8s truth in the bench's process; pass-to-pass error (noise floor): %.2f%% over %d models\n", "",
                   name.c_str(), 100 * pass_error / count, count);
   }
