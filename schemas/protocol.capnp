@@ -135,7 +135,7 @@ struct Error {
 struct StartCampaign {
   familySpecJson @0 :Text;
   deviceClass @1 :Text;
-  budgetPerKind @2 :UInt32;
+  budgetPerKind @2 :UInt32;                # points per kind, 1..10000 (0 and larger are refused: send 30 for the default)
   acquisition @3 :Text;                    # "max-variance" (paper) or "max-relative-std"
   estimator @4 :Text;                      # "joint" (default when empty) or "subtractive" (paper)
 }

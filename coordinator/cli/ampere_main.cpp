@@ -10,6 +10,7 @@
 #include "coordinator/cli/client_commands.hpp"
 #include "coordinator/client/coordinator_client.hpp"
 
+#include "common/campaign_budget.hpp"
 #include "common/error.hpp"
 #include "coordinator/cli/gp_command.hpp"
 #include "coordinator/cli/model_command.hpp"
@@ -26,11 +27,11 @@ int main(int argc, char** argv) {
   CLI::App* campaign = app.add_subcommand("campaign", "profiling campaigns");
   campaign->require_subcommand(1);
   std::string family_file, device_class, acquisition = "max-variance", estimator = "joint";
-  std::uint32_t budget = 30;
+  std::uint32_t budget = ampere::kDefaultBudget;
   CLI::App* start = campaign->add_subcommand("start", "profile a model family on a device class");
   start->add_option("--family", family_file, "family JSON")->required()->check(CLI::ExistingFile);
   start->add_option("--device-class", device_class, "device class")->required();
-  start->add_option("--budget", budget, "points per kind")->capture_default_str()->check(CLI::Range(2, 100000));
+  start->add_option("--budget", budget, "points per kind")->capture_default_str()->check(CLI::Range(ampere::kMinBudget, ampere::kMaxBudget));
   start->add_option("--acquisition", acquisition, "max-variance | max-relative-std")->capture_default_str();
   start->add_option("--estimator", estimator,
                     "joint (all measurements in one additive GP, with calibration models) | subtractive (the paper's)")

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/campaign_budget.hpp"
 #include "common/error.hpp"
 #include "coordinator/http/convergence_page.hpp"
 #include "coordinator/http/openapi.hpp"
@@ -175,7 +176,17 @@ void post_campaign(const RouteContext& c, const httplib::Request& req, httplib::
   if (!body->contains("family") || !body->contains("device_class") || !body->at("device_class").is_string())
     return error(res, 400, "needs \"family\" (a model family spec) and \"device_class\"");
   try {
-    const std::uint32_t budget = body->value("budget", 30u);
+    std::uint32_t budget = kDefaultBudget;
+    if (body->contains("budget")) {
+      const json& given = body->at("budget");
+      if (!given.is_number_integer()) return error(res, 422, "budget: points per kind must be a whole number, got " + given.dump());
+      try {
+        require_budget(given.get<std::int64_t>());  // -1 is refused here, not stored as 4294967295
+      } catch (const InputError& e) {
+        return error(res, 422, e.what());
+      }
+      budget = given.get<std::uint32_t>();
+    }
     const std::string acquisition = body->value("acquisition", std::string("max-variance"));
     const std::string estimator = body->value("estimator", std::string());  // empty: the coordinator's default
     reply(res, 201,

@@ -174,8 +174,7 @@ Campaign::Campaign(std::uint64_t id, ModelSpec family, std::string device_class,
     : id_(id), family_(std::move(family)), device_class_(std::move(device_class)), settings_(settings) {
   AMPERE_REQUIRE(family_.is_family(), family_.name,
                  ": the family has no channel ranges ({\"min\": a, \"max\": b}), so there is nothing to profile");
-  AMPERE_REQUIRE(settings_.budget_per_kind >= 2, "campaign: budget per kind must be at least 2, got ",
-                 settings_.budget_per_kind);
+  require_budget(settings_.budget_per_kind);
   plan_ = derive_profile_kinds(family_);
   for (const ProfileKind& profile : plan_) {
     Kind k;

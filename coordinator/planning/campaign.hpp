@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/campaign_budget.hpp"
 #include "common/acquisition.hpp"
 #include "common/layer_parser.hpp"
 #include "common/measurement.hpp"
@@ -62,7 +63,7 @@ JointFit fit_joint(const JointProblem& problem);
 using Channels = std::vector<std::int64_t>;
 
 struct CampaignSettings {
-  std::uint32_t budget_per_kind = 30;  ///< points per kind, start points included
+  std::uint32_t budget_per_kind = kDefaultBudget;  ///< points per kind, start points included
   Acquisition acquisition = Acquisition::MaxVariance;
   RepeatStatistic statistic = RepeatStatistic::Minimum;
   double converged_relative_std = kConvergedRelativeStd;

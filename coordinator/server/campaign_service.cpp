@@ -10,7 +10,6 @@
 namespace ampere {
 namespace {
 
-constexpr std::uint32_t kDefaultBudget = 30;
 constexpr const char* kDefaultEstimator = "joint";
 constexpr std::uint64_t kHoldoutSeedOffset = 0;
 constexpr std::uint64_t kCalibrationSeedOffset = 500000;
@@ -92,10 +91,15 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
                          (known.empty() ? "none yet" : known) + ")",
                      ErrorCode::NotFound);
   }
+  try {
+    require_budget(request.budget_per_kind);  // 0 too: a client that leaves it out sends the default
+  } catch (const InputError& e) {
+    throw InputError(e.what(), ErrorCode::Unprocessable);
+  }
   CampaignRecord record{0,
                         "",
                         request.device_class,
-                        request.budget_per_kind == 0 ? kDefaultBudget : request.budget_per_kind,
+                        request.budget_per_kind,
                         request.acquisition.empty() ? "max-variance" : request.acquisition,
                         CampaignState::Running,
                         request.estimator.empty() ? kDefaultEstimator : request.estimator};

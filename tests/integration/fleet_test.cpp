@@ -159,6 +159,11 @@ TEST_CASE("bad client requests get clear errors and the coordinator keeps servin
                        doctest::Contains("no channel ranges"), ampere::InputError);
   CHECK_THROWS_WITH_AS(client.start_campaign("{not json", "sim-tx2", 10, "max-variance"),
                        doctest::Contains("not valid JSON"), ampere::InputError);
+  // a budget outside 1..10000 is refused over ZeroMQ as over HTTP and the CLI (0 is not "the default")
+  for (const std::uint32_t budget : {0u, 10001u, 4294967295u})
+    CHECK_THROWS_WITH_AS(client.start_campaign(slurp(models("cnn5")), "sim-tx2", budget, "max-variance"),
+                         doctest::Contains(("budget: points per kind must be 1..10000, got " + std::to_string(budget)).c_str()),
+                         ampere::InputError);
   CHECK_THROWS_WITH_AS(client.estimate(fixed.dump(), "sim-tx2", 1), doctest::Contains("has no profiled kinds"),
                        ampere::InputError);  // nothing profiled on this class yet
   CHECK_THROWS_WITH_AS(client.estimate(fixed.dump(), "unknown-class", 1), doctest::Contains("device class 'unknown-class'"),
@@ -491,6 +496,17 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
   nlohmann::json fixed_family = start;
   fixed_family["family"] = ampere::to_json(ampere::sample_model(ampere::load_model_spec(models("lstm")), 1));
   CHECK(post("/v1/campaigns", fixed_family.dump(), auth)->status == 422);
+  // bad budgets are refused by name and nothing is stored (today's campaigns: just the one above)
+  for (const nlohmann::json& budget : {nlohmann::json(-1), nlohmann::json(0), nlohmann::json(10001), nlohmann::json("8"),
+                                       nlohmann::json(2.5)}) {
+    nlohmann::json bad = start;
+    bad["budget"] = budget;
+    const auto refused = post("/v1/campaigns", bad.dump(), auth);
+    CAPTURE(budget.dump());
+    CHECK(refused->status == 422);
+    CHECK(refused->body.find("budget") != std::string::npos);
+  }
+  CHECK(nlohmann::json::parse(http.Get("/v1/campaigns")->body).size() == 1);
   coordinator.wait_done(id, 60s);
   std::this_thread::sleep_for(1500ms);  // the bridge's snapshot refreshes every second
 

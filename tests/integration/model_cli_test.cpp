@@ -38,3 +38,15 @@ TEST_CASE("ampere model show refuses a bad spec with its JSON path and exit code
   CHECK(result.exit_code == 2);
   CHECK(result.err.find("garbage.json: not valid JSON") != std::string::npos);
 }
+
+TEST_CASE("ampere campaign start refuses a budget outside 1..10000 before it asks the coordinator") {
+  const std::string family = std::string(AMPERE_MODELS_DIR) + "/cnn5.json";
+  for (const std::string budget : {"0", "-1", "10001", "4294967295"}) {
+    CAPTURE(budget);
+    // no coordinator listens at this endpoint: the refusal comes from the CLI itself
+    const auto result = run_binary("ampere", {"--coordinator", "tcp://127.0.0.1:1", "campaign", "start", "--family", family,
+                                              "--device-class", "sim-tx2", "--budget", budget});
+    CHECK(result.exit_code != 0);
+    CHECK(result.err.find("--budget") != std::string::npos);
+  }
+}

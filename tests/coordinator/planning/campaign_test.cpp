@@ -50,6 +50,32 @@ TEST_CASE("a campaign profiles kinds in dependency order and finishes within its
         model.seconds->predict(q).mean[0]);
 }
 
+TEST_CASE("a budget is 1..10000 points per kind; a budget of 1 measures one point per kind and still estimates") {
+  for (const std::uint32_t bad : {0u, 10001u}) {
+    CampaignSettings settings;
+    settings.budget_per_kind = bad;
+    CHECK_THROWS_WITH_AS(Campaign(1, family("lenet5"), "c", settings),
+                         doctest::Contains(("budget: points per kind must be 1..10000, got " + std::to_string(bad)).c_str()), InputError);
+  }
+  CHECK_THROWS_AS(require_budget(-1), InputError);
+  CHECK_NOTHROW(require_budget(10000));
+  const SimulatedDevice device(simulated_profile("oppo"));
+  CampaignSettings settings;
+  settings.budget_per_kind = 1;
+  Campaign campaign(1, family("lenet5"), "sim-oppo", settings);
+  std::uint64_t seed = 0;
+  for (int rounds = 0; !campaign.done() && rounds < 100; ++rounds)
+    for (const PlannedJob& job : campaign.plan(4)) campaign.add_result(job.kind, job.channels, device.measure(job.variant, 3, ++seed));
+  REQUIRE(campaign.done());
+  for (const KindProgressInfo& p : campaign.progress()) CHECK(p.points == 1);
+  Estimator estimator;
+  estimator.set_models("sim-oppo", campaign.models());
+  const ModelSpec model = sample_model(family("lenet5"), 4);
+  const double estimate = estimator.estimate(model, "sim-oppo", 1).at("seconds_per_iteration").at("mean").get<double>();
+  CHECK(std::isfinite(estimate));
+  CHECK(estimate > 0);
+}
+
 TEST_CASE("a campaign refuses families without ranges and bad results") {
   const ModelSpec fixed = sample_model(family("cnn5"), 1);
   CHECK_THROWS_WITH_AS(Campaign(1, fixed, "c", CampaignSettings()), doctest::Contains("no channel ranges"), InputError);
