@@ -50,7 +50,7 @@ TEST_CASE("a campaign profiles kinds in dependency order and finishes within its
         model.seconds->predict(q).mean[0]);
 }
 
-TEST_CASE("a budget is 1..10000 points per kind; a budget of 1 measures one point per kind and still estimates") {
+TEST_CASE("a budget is 1..10000 points per kind, and a budget of 1 measures one point per kind and still estimates") {
   for (const std::uint32_t bad : {0u, 10001u}) {
     CampaignSettings settings;
     settings.budget_per_kind = bad;
