@@ -275,4 +275,25 @@ ModelCost model_cost(const ModelSpec& model) {
   return cost;
 }
 
+TrainingMemory training_memory(const ModelSpec& model) {
+  AMPERE_REQUIRE(!model.is_family(), model.name, ": training memory needs a concrete model, not a family");
+  constexpr double kFloat = 4;
+  const double batch = static_cast<double>(model.batch_size);
+  TrainingMemory memory;
+  memory.bytes = batch * static_cast<double>(input_tensor(model).elements()) * kFloat;
+  const std::vector<LayerShape> shapes = infer_shapes(model);
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    const LayerSpec& layer = model.layers[i];
+    const double kept = layer.type == LayerType::Residual ? static_cast<double>(layer.inner.size() + 1) : 1.0;
+    const double bytes = 2 * kFloat * static_cast<double>(shapes[i].parameters) +
+                         2 * kFloat * batch * kept * static_cast<double>(shapes[i].out.elements());
+    memory.bytes += bytes;
+    if (bytes > memory.largest_layer_bytes) {
+      memory.largest_layer_bytes = bytes;
+      memory.largest_layer = i;
+    }
+  }
+  return memory;
+}
+
 }  // namespace ampere

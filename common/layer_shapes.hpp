@@ -76,4 +76,16 @@ struct ModelCost {
 };
 ModelCost model_cost(const ModelSpec& model);
 
+/// What training a concrete model for one iteration holds in memory, estimated from its shapes
+/// (float32): weights and their gradients (8 bytes per parameter; plain SGD keeps no optimizer
+/// state), the input batch, and every activation kept for the backward pass (each layer's output
+/// for the batch, a residual block's once per layer inside it, twice: the value and its gradient).
+/// An estimate of the tensors, not of the allocator's or the library's own overheads.
+struct TrainingMemory {
+  double bytes = 0;
+  std::size_t largest_layer = 0;  ///< index of the top-level layer that holds the most
+  double largest_layer_bytes = 0;
+};
+TrainingMemory training_memory(const ModelSpec& model);
+
 }  // namespace ampere

@@ -63,6 +63,12 @@ int main(int argc, char** argv) {
   app.add_flag("--calibration-correction", config.calibration_correction,
                "serve subtractive fits multiplied by the factor their calibration models show (docs/method.md §11; "
                "measured worse on the simulated profiles, so off)");
+  double max_job_memory_gb = 0;
+  app.add_option("--max-job-memory", max_job_memory_gb,
+                 "GB (1e9 bytes) a variant network may need to train (weights, gradients, kept activations, from its "
+                 "shapes); a family with a larger one is refused at start, naming the kind and the bytes (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
   std::string http, token_file, metrics_address;
   app.add_option("--metrics", metrics_address, "serve Prometheus /metrics on ADDR:PORT (off unless given)");
   std::size_t max_body = 1 << 20;
@@ -70,6 +76,7 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", token_file, "file holding the bearer token for HTTP writes")->check(CLI::ExistingFile);
   app.add_option("--max-body", max_body, "largest HTTP request body in bytes")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  config.max_job_memory_bytes = max_job_memory_gb * 1e9;
   spdlog::set_default_logger(spdlog::stderr_color_mt("ampere"));  // stdout is for results
   config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_ms);
   return ampere::run_reporting_errors([&] {

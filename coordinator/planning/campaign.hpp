@@ -91,6 +91,11 @@ struct CampaignSettings {
   bool calibration_correction = false;
 };
 
+/// Throws InputError when a variant network of `plan` at its kind's largest channels needs more
+/// than `limit_bytes` to train (training_memory), naming the kind, the bytes, the limit and the
+/// variant's largest layer.
+void require_jobs_fit(const std::vector<ProfileKind>& plan, const std::string& family, double limit_bytes);
+
 /// What a result's reference reading says (docs/method.md §5), against the campaign's median.
 enum class ReferenceVerdict {
   Normal,    ///< within kDriftShare of the median, or too few readings yet to judge

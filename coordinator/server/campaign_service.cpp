@@ -113,6 +113,8 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
     }
     family = parse_model_spec(family_json);
     record.family_json = to_json(family).dump();
+    if (settings_.max_job_memory_bytes > 0)  // before the campaign's candidate grids are built
+      require_jobs_fit(derive_profile_kinds(family), family.name, settings_.max_job_memory_bytes);
     Campaign(0, family, record.device_class, settings_of(record, settings_));  // validates before storing
   } catch (const InputError& e) {
     throw InputError(e.what(), ErrorCode::Unprocessable);  // well-formed request, a family or settings we cannot profile

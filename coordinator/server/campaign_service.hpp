@@ -56,6 +56,9 @@ class CampaignService {
     /// Subtractive fits (a subtractive campaign's, or a joint one's the check kept) corrected by the
     /// calibration models (docs/method.md §11); off by default: measured worse on the simulated profiles.
     bool calibration_correction = false;
+    /// A new campaign whose largest variant network needs more than this to train is refused
+    /// (require_jobs_fit); 0: no limit. Stored campaigns reload whatever it is.
+    double max_job_memory_bytes = 0;
   };
   /// Every reference must outlive the service.
   CampaignService(ResilientStore& store, JobQueue& jobs, FleetRegistry& fleet, CoordinatorMetrics& metrics,

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/error.hpp"
+
 using ampere::LayerShape;
 using ampere::ModelSpec;
 using nlohmann::json;
@@ -130,4 +132,19 @@ TEST_CASE("pooling, normalization and point-wise layers") {
   CHECK(s[6].forward_flops == 5 * 8);
   CHECK(s[6].parameters == 16);
   CHECK(s[9].out.str() == "flat 2");
+}
+
+TEST_CASE("training memory counts weights, gradients, the input batch and the kept activations") {
+  const ModelSpec m = ampere::parse_model_spec(json::parse(R"({"name": "t", "batch_size": 2, "classes": 10,
+      "input": {"shape": [3, 8, 8]}, "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "bias": false},
+        {"type": "relu"}, {"type": "flatten"}, {"type": "linear", "out_features": 10, "bias": true}]})"));
+  const ampere::TrainingMemory memory = ampere::training_memory(m);
+  // input 2·3·8·8·4; conv 8·108 + 8·2·256; relu and flatten 8·2·256 each; linear 8·2570 + 8·2·10
+  CHECK(memory.bytes == doctest::Approx(1536 + 4960 + 4096 + 4096 + 20720));
+  CHECK(memory.largest_layer == 3);
+  CHECK(memory.largest_layer_bytes == doctest::Approx(20720));
+  // a family has no single memory figure
+  CHECK_THROWS_AS(ampere::training_memory(ampere::load_model_spec(std::string(AMPERE_MODELS_DIR) + "/cnn5.json")),
+                  ampere::InputError);
 }
