@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
       AMPERE_REQUIRE(meter_label == "auto" || meter_label == "simulated", "--meter ", meter_label,
                      ": the simulated backend reports simulated energy only (--meter simulated)");
       trainer = ampere::make_simulated_trainer(ampere::simulated_profile(profile), pace_ms);
+      config.memory_bytes = static_cast<std::uint64_t>(ampere::simulated_profile(profile).memory_bytes);
       if (config.device_class.empty()) config.device_class = "sim-" + profile;
     } else {
       AMPERE_REQUIRE(profile.empty(), "--profile applies to --backend simulated only");

@@ -69,7 +69,7 @@ std::string AgentRunner::register_frame() const {
     auto h = r.initHardware();
     h.setCpuModel(hw.cpu_model);
     h.setCores(hw.cores);
-    h.setMemoryBytes(hw.memory_bytes);
+    h.setMemoryBytes(config_.memory_bytes > 0 ? config_.memory_bytes : hw.memory_bytes);
     h.setHostname(hw.hostname);
     const auto libs = trainer_.libraries();
     auto list = r.initLibraries(static_cast<unsigned>(libs.size()));

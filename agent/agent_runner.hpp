@@ -24,6 +24,9 @@ struct AgentConfig {
   /// seconds (docs/method.md §5); 0 jobs: never (results go without a reference reading).
   std::uint32_t reference_every_jobs = 5;
   std::chrono::seconds reference_every{60};
+  /// Memory reported at registration (the coordinator refuses jobs over half its class's
+  /// smallest); 0: this host's RAM. A simulated agent reports its profile's.
+  std::uint64_t memory_bytes = 0;
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds reply_timeout{3000};
 };

@@ -14,12 +14,12 @@ namespace {
 // the numbers are synthetic). Phones are slow with wide vectors; the server is fast and hungry.
 const std::vector<DeviceProfile>& profiles() {
   static const std::vector<DeviceProfile> all = {
-      // name     peak     bandwidth cache  speedup vw  sat     launch  step    idle  dyn   inter noise
-      {"oppo",    2.0e10,  8.0e9,    2e6,   3.0,    4,  2.0e5,  4e-5,   2e-4,   0.6,  3.0,  0.30, 0.02},
-      {"iphone",  4.0e10,  1.5e10,   4e6,   3.0,    8,  2.0e5,  3e-5,   1.5e-4, 0.5,  2.5,  0.25, 0.02},
-      {"xavier",  1.0e11,  5.0e10,   4e6,   2.5,    8,  1.0e6,  6e-5,   3e-4,   5.0,  15.0, 0.20, 0.01},
-      {"tx2",     5.0e10,  2.5e10,   2e6,   2.5,    8,  1.0e6,  8e-5,   4e-4,   3.0,  9.0,  0.20, 0.015},
-      {"server",  1.0e12,  4.0e11,   3e7,   2.0,    16, 1.0e7,  1e-5,   5e-5,   60.0, 190.0, 0.15, 0.02},
+      // name     peak     bandwidth cache  speedup vw  sat     launch  step    idle  dyn   inter noise  memory (RAM)
+      {"oppo",    2.0e10,  8.0e9,    2e6,   3.0,    4,  2.0e5,  4e-5,   2e-4,   0.6,  3.0,  0.30, 0.02,  8e9},
+      {"iphone",  4.0e10,  1.5e10,   4e6,   3.0,    8,  2.0e5,  3e-5,   1.5e-4, 0.5,  2.5,  0.25, 0.02,  6e9},
+      {"xavier",  1.0e11,  5.0e10,   4e6,   2.5,    8,  1.0e6,  6e-5,   3e-4,   5.0,  15.0, 0.20, 0.01,  16e9},
+      {"tx2",     5.0e10,  2.5e10,   2e6,   2.5,    8,  1.0e6,  8e-5,   4e-4,   3.0,  9.0,  0.20, 0.015, 8e9},
+      {"server",  1.0e12,  4.0e11,   3e7,   2.0,    16, 1.0e7,  1e-5,   5e-5,   60.0, 190.0, 0.15, 0.02,  64e9},
   };
   return all;
 }

@@ -27,6 +27,7 @@ struct DeviceProfile {
   double dynamic_watts;     ///< added at full compute utilization
   double interaction;       ///< share of a layer's memory time saved when its input is still cached
   double noise;             ///< multiplicative log-normal σ per repeat
+  double memory_bytes;      ///< what a device of this kind has for training (its agent reports it)
 };
 
 /// The shipped profiles: oppo, iphone, xavier, tx2, server. Throws InputError on another name.

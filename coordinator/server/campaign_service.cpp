@@ -1,5 +1,6 @@
 #include "coordinator/server/campaign_service.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -113,8 +114,12 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
     }
     family = parse_model_spec(family_json);
     record.family_json = to_json(family).dump();
-    if (settings_.max_job_memory_bytes > 0)  // before the campaign's candidate grids are built
-      require_jobs_fit(derive_profile_kinds(family), family.name, settings_.max_job_memory_bytes);
+    // before the campaign's candidate grids are built: half the least memory an agent of the class
+    // reported, or the coordinator's --max-job-memory, whichever is smaller
+    double limit = settings_.max_job_memory_bytes;
+    if (const std::uint64_t smallest = fleet_.smallest_memory(record.device_class); smallest > 0)
+      limit = limit > 0 ? std::min(limit, smallest / 2.0) : smallest / 2.0;
+    if (limit > 0) require_jobs_fit(derive_profile_kinds(family), family.name, limit);
     Campaign(0, family, record.device_class, settings_of(record, settings_));  // validates before storing
   } catch (const InputError& e) {
     throw InputError(e.what(), ErrorCode::Unprocessable);  // well-formed request, a family or settings we cannot profile

@@ -128,6 +128,7 @@ void CoordinatorServer::on_register(const std::string& peer, const std::string& 
   agent.routing_id = peer;
   agent.device_class = r.getDeviceClass().cStr();
   agent.backend = r.getBackend().cStr();
+  agent.memory_bytes = r.getHardware().getMemoryBytes();
   if (agent.id.empty() || agent.device_class.empty()) {
     transport_.send_to_agent(peer, error_frame(ErrorCode::InvalidInput, "register: agentId and deviceClass must be non-empty",
                                                "register"));

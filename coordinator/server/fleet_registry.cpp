@@ -70,4 +70,12 @@ std::size_t FleetRegistry::idle(const std::string& device_class) const {
   return n;
 }
 
+std::uint64_t FleetRegistry::smallest_memory(const std::string& device_class) const {
+  std::uint64_t smallest = 0;
+  for (const auto& [id, agent] : agents_)
+    if (agent.device_class == device_class && agent.memory_bytes > 0 && (smallest == 0 || agent.memory_bytes < smallest))
+      smallest = agent.memory_bytes;
+  return smallest;
+}
+
 }  // namespace ampere

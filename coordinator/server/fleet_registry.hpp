@@ -21,6 +21,7 @@ struct AgentInfo {
   std::string backend;
   Clock::TimePoint last_seen{};
   std::uint64_t running_job = 0;  ///< 0: idle
+  std::uint64_t memory_bytes = 0;  ///< what it reported at registration (0: nothing)
 };
 
 class FleetRegistry {
@@ -49,6 +50,8 @@ class FleetRegistry {
   std::map<std::string, std::size_t> connected_per_class() const;
   std::size_t connected(const std::string& device_class) const;
   std::size_t idle(const std::string& device_class) const;
+  /// The least memory a connected agent of the class reported; 0 when none reported any.
+  std::uint64_t smallest_memory(const std::string& device_class) const;
 
  private:
   const Clock& clock_;

@@ -43,6 +43,10 @@ TEST_CASE("the simulated cost has utilization steps at the vector width") {
 TEST_CASE("profiles are the paper's devices, others are refused") {
   CHECK(simulated_profile_names() == std::vector<std::string>{"oppo", "iphone", "xavier", "tx2", "server"});
   CHECK_THROWS_WITH_AS(simulated_profile("pixel"), doctest::Contains("unknown 'pixel'"), InputError);
+  // each declares the memory its agents report (the coordinator's job memory guard reads it)
+  CHECK(simulated_profile("iphone").memory_bytes == 6e9);
+  CHECK(simulated_profile("server").memory_bytes == 64e9);
+  for (const std::string& name : simulated_profile_names()) CHECK(simulated_profile(name).memory_bytes >= 1e9);
   CHECK_THROWS_AS(SimulatedDevice(simulated_profile("tx2")).truth(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/cnn5.json")),
                   InputError);
 }

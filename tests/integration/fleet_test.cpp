@@ -506,6 +506,12 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
     CHECK(refused->status == 422);
     CHECK(refused->body.find("budget") != std::string::npos);
   }
+  // a family no sim-server agent (64 GB declared) could train: refused with the bytes, nothing stored
+  nlohmann::json wide = start;
+  wide["family"]["layers"][0]["hidden_size"]["max"] = 1000000;
+  const auto too_big = post("/v1/campaigns", wide.dump(), auth);
+  CHECK(too_big->status == 422);
+  CHECK(too_big->body.find("bytes) to train, over the job memory limit of 32000 MB") != std::string::npos);
   CHECK(nlohmann::json::parse(http.Get("/v1/campaigns")->body).size() == 1);
   coordinator.wait_done(id, 60s);
   std::this_thread::sleep_for(1500ms);  // the bridge's snapshot refreshes every second

@@ -44,3 +44,21 @@ TEST_CASE("an agent that registers again hands back the job it held") {
   fleet.saw_class("sim-y");
   CHECK(fleet.known_classes() == "sim-x, sim-y");
 }
+
+TEST_CASE("a class's smallest memory is the least any of its connected agents reported") {
+  FakeClock clock;
+  FleetRegistry fleet(clock, 6000ms);
+  CHECK(fleet.smallest_memory("sim-x") == 0);  // no agents: no limit from them
+  fleet.register_agent({"a", "route-a", "sim-x", "simulated", {}, 0, 8000000000});
+  fleet.register_agent({"b", "route-b", "sim-x", "simulated", {}, 0, 6000000000});
+  fleet.register_agent({"c", "route-c", "sim-x", "simulated", {}, 0, 0});  // reported nothing: not counted
+  fleet.register_agent({"d", "route-d", "sim-y", "simulated", {}, 0, 1000000000});
+  CHECK(fleet.smallest_memory("sim-x") == 6000000000);
+  CHECK(fleet.smallest_memory("sim-y") == 1000000000);
+  clock.advance(5000ms);
+  fleet.heard_from("a");
+  clock.advance(2000ms);
+  fleet.expire();  // b, c and d are lost
+  CHECK(fleet.smallest_memory("sim-x") == 8000000000);
+  CHECK(fleet.smallest_memory("sim-y") == 0);
+}
