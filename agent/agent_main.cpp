@@ -7,6 +7,10 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -16,6 +20,7 @@
 #include "agent/agent_runner.hpp"
 #include "agent/allocator.hpp"
 #include "agent/reference_network.hpp"
+#include "agent/simulated_device.hpp"
 #include "agent/simulated_trainer.hpp"
 #include "agent/torch_trainer.hpp"
 #include "common/error.hpp"
@@ -114,6 +119,54 @@ nlohmann::json measure_in_processes(int argc, char** argv, int processes) {
   return out;
 }
 
+/// HOSTNAME-PID.
+std::string default_agent_id() {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size() && !text.empty()) {
+    const std::size_t comma = text.find(',', start);
+    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+/// `--fleet N`: N simulated agents in this process, each with its own identity, sockets, heartbeat
+/// and jobs (one thread each, plus its heartbeat thread), the i-th on profiles[i mod P].
+void run_simulated_fleet(ampere::AgentConfig base, const std::vector<std::string>& profiles, int fleet, int pace_ms,
+                         std::int64_t reference_seconds) {
+  AMPERE_REQUIRE(!profiles.empty(), "--fleet needs --profile (a comma list of simulated profiles)");
+  for (const std::string& p : profiles) ampere::simulated_profile(p);  // throws, naming an unknown one
+  if (base.agent_id.empty()) base.agent_id = default_agent_id();
+  base.reference_every = std::chrono::seconds(reference_seconds);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  zmq::context_t context;
+  context.set(zmq::ctxopt::max_sockets, 2 * fleet + 64);  // a job socket and a heartbeat socket per agent
+  std::vector<ampere::TrainerPtr> trainers;
+  std::vector<std::unique_ptr<ampere::AgentRunner>> runners;
+  for (int i = 0; i < fleet; ++i) {
+    const ampere::DeviceProfile& profile = ampere::simulated_profile(profiles[static_cast<std::size_t>(i) % profiles.size()]);
+    ampere::AgentConfig config = base;
+    config.agent_id = base.agent_id + "-" + std::to_string(i);
+    if (config.device_class.empty()) config.device_class = "sim-" + profile.name;
+    config.memory_bytes = static_cast<std::uint64_t>(profile.memory_bytes);
+    trainers.push_back(ampere::make_simulated_trainer(profile, pace_ms));
+    runners.push_back(std::make_unique<ampere::AgentRunner>(context, *trainers.back(), config));
+  }
+  spdlog::info("fleet of {} simulated agents over {} profile(s)", fleet, profiles.size());
+  std::vector<std::thread> threads;
+  for (auto& runner : runners) threads.emplace_back([&runner] { runner->run(g_stop); });
+  for (std::thread& t : threads) t.join();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -125,7 +178,14 @@ int main(int argc, char** argv) {
   app.add_option("--coordinator", config.coordinator, "the coordinator's agent endpoint")->capture_default_str();
   app.add_option("--threads", config.threads, "torch intra-op threads")->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_option("--backend", backend, "torch | simulated")->capture_default_str()->check(CLI::IsMember({"torch", "simulated"}));
-  app.add_option("--profile", profile, "simulated device profile: oppo, iphone, xavier, tx2, server");
+  app.add_option("--profile", profile,
+                 "simulated device profile: oppo, iphone, xavier, tx2, server (with --fleet, a comma list the agents are spread over)");
+  int fleet = 1;
+  app.add_option("--fleet", fleet,
+                 "simulated backend: run this many agents in this one process, each its own identity (ID-0, ID-1, ...), "
+                 "heartbeats and jobs, the i-th on the (i mod P)-th --profile")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   app.add_option("--meter", meter_label, "auto | rapl | time-surrogate | simulated")->capture_default_str();
   app.add_option("--watts", watts, "watts for the time-surrogate meter")->capture_default_str();
   app.add_option("--pace-ms", pace_ms, "simulated backend: wall time each job takes")->capture_default_str();
@@ -179,6 +239,13 @@ int main(int argc, char** argv) {
       return;
     }
     if (!ampere::pin_allocator()) spdlog::warn("could not pin the allocator's thresholds; timings may drift");
+    const std::vector<std::string> profiles = split_list(profile);
+    if (fleet > 1 || profiles.size() > 1) {
+      AMPERE_REQUIRE(backend == "simulated", "--fleet and a list of profiles need --backend simulated (one LibTorch agent per process)");
+      AMPERE_REQUIRE(!measure->parsed(), "measure takes one --profile, not a fleet");
+      run_simulated_fleet(config, profiles, fleet, pace_ms, reference_seconds);
+      return;
+    }
     ampere::TrainerPtr trainer;
     if (backend == "simulated") {
       AMPERE_REQUIRE(!profile.empty(), "--backend simulated needs --profile (", [] {
@@ -234,11 +301,7 @@ int main(int argc, char** argv) {
       std::cout << out.dump(2) << "\n";
       return;
     }
-    if (config.agent_id.empty()) {
-      char host[256] = {0};
-      gethostname(host, sizeof host - 1);
-      config.agent_id = std::string(host) + "-" + std::to_string(getpid());
-    }
+    if (config.agent_id.empty()) config.agent_id = default_agent_id();
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     config.reference_every = std::chrono::seconds(reference_seconds);

@@ -227,6 +227,30 @@ TEST_CASE("a campaign with two real LibTorch agents on a tiny family completes")
   CHECK(e.at("flops_baseline").at("seconds_per_iteration").is_object());
 }
 
+TEST_CASE("one process holds a fleet of simulated agents, each its own identity, spread over the profiles") {
+  TempDir dir;
+  Coordinator coordinator(dir);
+  BackgroundProcess fleet("ampere-agent", {"--coordinator", coordinator.agents, "--backend", "simulated", "--profile",
+                                           "tx2,oppo", "--fleet", "6", "--agent-id", "f"},
+                          dir.path() + "/fleet.log");
+  coordinator.wait_for_agents("sim-tx2", 3);
+  coordinator.wait_for_agents("sim-oppo", 3);
+  auto client = coordinator.client();
+  const auto id = client.start_campaign(slurp(models("lenet5")), "sim-oppo", 8, "max-variance").at("id").get<std::uint64_t>();
+  coordinator.wait_done(id, 60s);
+  std::set<std::string> agents;  // the jobs went to the fleet's oppo agents (f-1, f-3, f-5), more than one of them
+  for (const auto& job : ampere::open_store(coordinator.store)->jobs(id)) agents.insert(job.agent_id);
+  for (const std::string& a : agents) CHECK((a == "f-1" || a == "f-3" || a == "f-5"));
+  CHECK(agents.size() >= 2);
+  // a fleet is simulated only, and its profiles are checked by name
+  const auto torch = ampere::testing::run_binary("ampere-agent", {"--fleet", "2"});
+  CHECK(torch.exit_code != 0);
+  CHECK(torch.err.find("--backend simulated") != std::string::npos);
+  const auto unknown = ampere::testing::run_binary("ampere-agent", {"--backend", "simulated", "--profile", "tx2,pixel", "--fleet", "2"});
+  CHECK(unknown.exit_code != 0);
+  CHECK(unknown.err.find("pixel") != std::string::npos);
+}
+
 TEST_CASE("killing an agent mid-job re-queues its job") {
   TempDir dir;
   Coordinator coordinator(dir, {"--heartbeat-timeout-ms", "1500", "--warmup", "0", "--repeats", "1"});
