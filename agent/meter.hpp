@@ -27,8 +27,29 @@ MeterPtr make_rapl_meter(const std::string& powercap_root = "/sys/class/powercap
 /// seconds × a configured watts figure; says it is a surrogate (label time-surrogate).
 MeterPtr make_time_surrogate_meter(double watts);
 
-/// The meter named by `label` ("rapl", "time-surrogate"); "auto" picks rapl when readable, else
+/// Which sign of `current_now` means discharging: the kernel documents negative; some vendors
+/// report positive only. Auto takes it from the first window: while the battery reads Discharging,
+/// the sign the current has is the discharge sign.
+enum class CurrentSign { Auto, DischargeNegative, DischargePositive };
+/// "auto", "discharge-negative", "discharge-positive"; throws InputError on another.
+CurrentSign parse_current_sign(const std::string& text);
+
+struct AndroidBatteryOptions {
+  std::string sysfs_root = "/";  ///< a fake tree in tests
+  CurrentSign sign = CurrentSign::Auto;
+  bool allow_charging = false;  ///< USB/AC power confounds the reading: refused unless this
+  double sample_hz = 10;
+};
+/// An Android phone's fuel gauge: power_supply/battery/{current_now (µA), voltage_now (µV)} sampled
+/// at sample_hz in a thread during the window, |I|·V integrated by the trapezoid rule. Refuses
+/// (InputError, naming the file and value) while charging — battery/status Charging or Full, or a
+/// power_supply/*/online of type USB, AC or Wireless reading 1 — unless allow_charging, at the
+/// start and, when the phone starts charging mid-window, at the end; and a current of the wrong
+/// sign for the chosen convention.
+MeterPtr make_android_battery_meter(const AndroidBatteryOptions& options);
+
+/// The meter named by `label` ("rapl", "time-surrogate", "android-battery"); "auto" picks rapl when readable, else
 /// the time surrogate. Throws InputError with the reason when the meter cannot be used here.
-MeterPtr make_meter(const std::string& label, double surrogate_watts);
+MeterPtr make_meter(const std::string& label, double surrogate_watts, const AndroidBatteryOptions& android = {});
 
 }  // namespace ampere

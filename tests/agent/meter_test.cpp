@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <utility>
 
 #include <doctest/doctest.h>
 
@@ -51,4 +54,98 @@ TEST_CASE("the time surrogate is seconds times watts and says so") {
   CHECK_THROWS_AS(make_time_surrogate_meter(0), InputError);
   CHECK_THROWS_WITH_AS(make_meter("simulated", 10), doctest::Contains("--backend simulated"), InputError);
   CHECK_THROWS_AS(make_meter("bogus", 10), InputError);
+}
+
+namespace {
+/// A fake Android sysfs tree (the layout the kernel's power_supply class documents): tests our
+/// code against that documented behaviour, not a phone.
+struct FakePhone {
+  std::filesystem::path root = std::filesystem::temp_directory_path() / ("ampere-phone-" + std::to_string(::getpid()));
+  std::filesystem::path supply = root / "sys/class/power_supply";
+  FakePhone() {
+    std::filesystem::create_directories(supply / "battery");
+    std::filesystem::create_directories(supply / "usb");
+    write("usb/type", "USB");
+    write("usb/online", "0");
+    write("battery/status", "Discharging");
+  }
+  ~FakePhone() { std::filesystem::remove_all(root); }
+  void write(const std::string& file, const std::string& value) { std::ofstream(supply / file) << value << "\n"; }
+  void battery(double micro_amps, double micro_volts) {
+    write("battery/current_now", std::to_string(static_cast<long long>(micro_amps)));
+    write("battery/voltage_now", std::to_string(static_cast<long long>(micro_volts)));
+  }
+  AndroidBatteryOptions options(CurrentSign sign) const {
+    AndroidBatteryOptions o;
+    o.sysfs_root = root.string();
+    o.sign = sign;
+    o.sample_hz = 50;
+    return o;
+  }
+};
+
+/// Joules over a window of about `seconds`, and the wall it took.
+std::pair<double, double> window(Meter& meter, double seconds) {
+  const auto start = std::chrono::steady_clock::now();
+  meter.begin();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const double joules = meter.end(seconds);
+  return {joules, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+}
+}  // namespace
+
+TEST_CASE("android-battery integrates |I|·V under both sign conventions") {
+  FakePhone phone;
+  phone.battery(-500000, 4000000);  // the kernel's convention: discharging is negative; 0.5 A at 4 V = 2 W
+  for (const CurrentSign sign : {CurrentSign::DischargeNegative, CurrentSign::Auto}) {
+    MeterPtr meter = make_android_battery_meter(phone.options(sign));
+    CHECK(meter->source() == MeterSource::AndroidBattery);
+    const auto [joules, wall] = window(*meter, 0.5);
+    CHECK(joules == doctest::Approx(2.0 * wall).epsilon(0.2));
+  }
+  phone.battery(500000, 4000000);  // a vendor that reports discharge as positive
+  for (const CurrentSign sign : {CurrentSign::DischargePositive, CurrentSign::Auto}) {
+    MeterPtr meter = make_android_battery_meter(phone.options(sign));
+    const auto [joules, wall] = window(*meter, 0.5);
+    CHECK(joules == doctest::Approx(2.0 * wall).epsilon(0.2));
+  }
+  // the wrong sign for the convention asked for is charging: refused by name
+  MeterPtr wrong = make_android_battery_meter(phone.options(CurrentSign::DischargeNegative));
+  wrong->begin();
+  CHECK_THROWS_WITH_AS(wrong->end(0.1), doctest::Contains("means charging under the discharge-negative convention"), InputError);
+}
+
+TEST_CASE("android-battery refuses to measure while charging, unless allowed") {
+  FakePhone phone;
+  phone.battery(-500000, 4000000);
+  phone.write("battery/status", "Charging");
+  CHECK_THROWS_WITH_AS(make_android_battery_meter(phone.options(CurrentSign::Auto)), doctest::Contains("reads Charging"), InputError);
+  phone.write("battery/status", "Full");
+  CHECK_THROWS_WITH_AS(make_android_battery_meter(phone.options(CurrentSign::Auto)), doctest::Contains("reads Full"), InputError);
+  phone.write("battery/status", "Discharging");
+  phone.write("usb/online", "1");
+  CHECK_THROWS_WITH_AS(make_android_battery_meter(phone.options(CurrentSign::Auto)), doctest::Contains("(USB) reads 1"), InputError);
+  AndroidBatteryOptions allowed = phone.options(CurrentSign::DischargeNegative);
+  allowed.allow_charging = true;
+  CHECK(window(*make_android_battery_meter(allowed), 0.1).first > 0);
+  // plugged in mid-window: the window is refused at its end
+  phone.write("usb/online", "0");
+  MeterPtr meter = make_android_battery_meter(phone.options(CurrentSign::Auto));
+  meter->begin();
+  phone.write("usb/online", "1");
+  CHECK_THROWS_WITH_AS(meter->end(0.1), doctest::Contains("during the window"), InputError);
+}
+
+TEST_CASE("android-battery refuses a missing, vanished or absurd reading by name") {
+  FakePhone phone;
+  CHECK_THROWS_WITH_AS(make_android_battery_meter(phone.options(CurrentSign::Auto)), doctest::Contains("current_now"), InputError);
+  phone.battery(-500000, 4000000);
+  MeterPtr meter = make_android_battery_meter(phone.options(CurrentSign::Auto));
+  meter->begin();
+  std::filesystem::remove(phone.supply / "battery/current_now");
+  CHECK_THROWS_WITH_AS(meter->end(0.1), doctest::Contains("vanished or became unreadable"), InputError);
+  phone.battery(-500000, -4000000);
+  meter->begin();
+  CHECK_THROWS_WITH_AS(meter->end(0.1), doctest::Contains("absurd sample"), InputError);
+  CHECK_THROWS_AS(parse_current_sign("sideways"), InputError);
 }
