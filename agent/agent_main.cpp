@@ -186,13 +186,16 @@ int main(int argc, char** argv) {
                  "heartbeats and jobs, the i-th on the (i mod P)-th --profile")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  app.add_option("--meter", meter_label, "auto | rapl | time-surrogate | android-battery | simulated")->capture_default_str();
+  app.add_option("--meter", meter_label, "auto | rapl | time-surrogate | android-battery | jetson-ina | simulated")->capture_default_str();
   ampere::AndroidBatteryOptions android;
   std::string current_sign = "auto";
   app.add_option("--sysfs-root", android.sysfs_root, "where sysfs is mounted (a fake tree in tests)")->capture_default_str();
   app.add_option("--current-sign", current_sign,
                  "android-battery: which sign of current_now is discharge: auto | discharge-negative | discharge-positive")
       ->capture_default_str();
+  ampere::JetsonInaOptions jetson;
+  std::string rails;
+  app.add_option("--rails", rails, "jetson-ina: comma list of INA3221 rails to sum (default: the board's input rail)");
   app.add_flag("--allow-charging", android.allow_charging,
                "android-battery: measure while on USB/AC power (it confounds the reading; refused otherwise)");
   app.add_option("--watts", watts, "watts for the time-surrogate meter")->capture_default_str();
@@ -269,7 +272,9 @@ int main(int argc, char** argv) {
     } else {
       AMPERE_REQUIRE(profile.empty(), "--profile applies to --backend simulated only");
       android.sign = ampere::parse_current_sign(current_sign);
-      ampere::MeterPtr meter = ampere::make_meter(meter_label, watts, android);
+      jetson.sysfs_root = android.sysfs_root;
+      jetson.rails = split_list(rails);
+      ampere::MeterPtr meter = ampere::make_meter(meter_label, watts, android, jetson);
       if (meter->source() == ampere::MeterSource::TimeSurrogate)
         spdlog::info("energy: time-surrogate at {} W (seconds x watts; not a measured joule)", watts);
       trainer = ampere::make_torch_trainer(config.threads, std::move(meter));

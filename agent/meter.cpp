@@ -1,5 +1,6 @@
 #include "agent/meter.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -69,33 +70,23 @@ std::string read_word(const std::filesystem::path& file) {
   return word;
 }
 
-/// The fuel gauge of an Android phone (docs/meters.md): samples current and voltage in a thread.
-class AndroidBatteryMeter final : public Meter {
+/// Power sampled in a thread from begin() to end() (a first sample at begin, a last at end) and
+/// integrated by the trapezoid rule. A subclass reads one sample's watts and says what stops a
+/// window (charging, a vanished file); the first failure ends the window with its reason.
+class SampledPowerMeter : public Meter {
  public:
-  explicit AndroidBatteryMeter(AndroidBatteryOptions options)
-      : options_(std::move(options)),
-        supply_(std::filesystem::path(options_.sysfs_root) / "sys/class/power_supply"),
-        battery_(supply_ / "battery"),
-        sign_(options_.sign) {
-    refuse_if_charging("the window starts");
-    double probe = 0;
-    AMPERE_REQUIRE(read_number((battery_ / "current_now").string(), probe), "meter android-battery: cannot read ",
-                   (battery_ / "current_now").string());
-    AMPERE_REQUIRE(read_number((battery_ / "voltage_now").string(), probe), "meter android-battery: cannot read ",
-                   (battery_ / "voltage_now").string());
-  }
-  ~AndroidBatteryMeter() override { stop(); }
-  MeterSource source() const override { return MeterSource::AndroidBattery; }
+  explicit SampledPowerMeter(double sample_hz) : sample_hz_(sample_hz) {}
+  ~SampledPowerMeter() override { stop(); }
 
   void begin() override {
     stop();
-    refuse_if_charging("the window starts");
+    check_window("the window starts");
     samples_.clear();
     failure_.clear();
-    sample();  // the window's first sample, now
+    sample();
     running_ = true;
     sampler_ = std::thread([this] {
-      const auto period = std::chrono::duration<double>(1.0 / options_.sample_hz);
+      const auto period = std::chrono::duration<double>(1.0 / sample_hz_);
       std::unique_lock<std::mutex> lock(wake_mutex_);
       while (!wake_.wait_for(lock, period, [this] { return !running_.load(); })) sample();
     });
@@ -104,23 +95,22 @@ class AndroidBatteryMeter final : public Meter {
   double end(double) override {
     stop();
     sample();
-    {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      if (!failure_.empty()) throw InputError(failure_);
-    }
-    refuse_if_charging("during the window");
-    AMPERE_REQUIRE(samples_.size() >= 2, "meter android-battery: fewer than 2 samples in the window");
+    if (!failure_.empty()) throw InputError(failure_);
+    check_window("during the window");
+    AMPERE_REQUIRE(samples_.size() >= 2, meter_label(source()), ": fewer than 2 samples in the window");
     double joules = 0;
     for (std::size_t i = 1; i < samples_.size(); ++i)
       joules += 0.5 * (samples_[i].watts + samples_[i - 1].watts) * (samples_[i].seconds - samples_[i - 1].seconds);
     return joules;
   }
 
- private:
-  struct Sample {
-    double seconds, watts;
-  };
-
+ protected:
+  /// One sample's watts; an empty string, or the reason the window fails. Called on the sampler
+  /// thread and on the caller's, never both at once.
+  virtual std::string read_watts(double& watts) = 0;
+  /// Throws InputError when a window cannot start or must not count (`when` says which).
+  virtual void check_window(const std::string& when) const = 0;
+  /// Stops the sampler; a subclass's destructor calls it before its members go.
   void stop() {  // prompt: the sampler waits on a condition, not a sleep
     {
       const std::lock_guard<std::mutex> lock(wake_mutex_);
@@ -130,35 +120,67 @@ class AndroidBatteryMeter final : public Meter {
     if (sampler_.joinable()) sampler_.join();
   }
 
+ private:
+  struct Sample {
+    double seconds, watts;
+  };
   void sample() {
-    double micro_amps = 0, micro_volts = 0;
-    const bool ok = read_number((battery_ / "current_now").string(), micro_amps) &&
-                    read_number((battery_ / "voltage_now").string(), micro_volts);
-    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    const std::lock_guard<std::mutex> lock(mutex_);
     if (!failure_.empty()) return;
-    if (!ok) {
-      failure_ = "meter android-battery: " + battery_.string() + "/current_now or voltage_now vanished or became unreadable";
-      return;
-    }
-    if (!(micro_volts > 0 && micro_volts < 1e8) || !(std::abs(micro_amps) < 1e8)) {
-      failure_ = "meter android-battery: absurd sample (current_now " + std::to_string(micro_amps) + " µA, voltage_now " +
-                 std::to_string(micro_volts) + " µV)";
-      return;
-    }
+    double watts = 0;
+    const std::string failure = read_watts(watts);
+    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (!failure.empty()) failure_ = failure;
+    else samples_.push_back({now, watts});
+  }
+
+  double sample_hz_;
+  std::thread sampler_;
+  std::atomic<bool> running_{false};
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  std::vector<Sample> samples_;  ///< the sampler's while it runs, the caller's after stop()
+  std::string failure_;
+};
+
+/// The fuel gauge of an Android phone (docs/meters.md).
+class AndroidBatteryMeter final : public SampledPowerMeter {
+ public:
+  explicit AndroidBatteryMeter(AndroidBatteryOptions options)
+      : SampledPowerMeter(options.sample_hz),
+        options_(std::move(options)),
+        supply_(std::filesystem::path(options_.sysfs_root) / "sys/class/power_supply"),
+        battery_(supply_ / "battery"),
+        sign_(options_.sign) {
+    check_window("the window starts");
+    double probe = 0;
+    AMPERE_REQUIRE(read_number((battery_ / "current_now").string(), probe), "meter android-battery: cannot read ",
+                   (battery_ / "current_now").string());
+    AMPERE_REQUIRE(read_number((battery_ / "voltage_now").string(), probe), "meter android-battery: cannot read ",
+                   (battery_ / "voltage_now").string());
+  }
+  ~AndroidBatteryMeter() override { stop(); }
+  MeterSource source() const override { return MeterSource::AndroidBattery; }
+
+ private:
+  std::string read_watts(double& watts) override {
+    double micro_amps = 0, micro_volts = 0;
+    if (!read_number((battery_ / "current_now").string(), micro_amps) || !read_number((battery_ / "voltage_now").string(), micro_volts))
+      return "meter android-battery: " + battery_.string() + "/current_now or voltage_now vanished or became unreadable";
+    if (!(micro_volts > 0 && micro_volts < 1e8) || !(std::abs(micro_amps) < 1e8))
+      return "meter android-battery: absurd sample (current_now " + std::to_string(micro_amps) + " µA, voltage_now " +
+             std::to_string(micro_volts) + " µV)";
     if (sign_ == CurrentSign::Auto && micro_amps != 0)  // the battery reads Discharging: this sign is discharge
       sign_ = micro_amps < 0 ? CurrentSign::DischargeNegative : CurrentSign::DischargePositive;
     const double discharge = sign_ == CurrentSign::DischargePositive ? micro_amps : -micro_amps;
-    if (discharge < 0 && !options_.allow_charging) {
-      failure_ = "meter android-battery: current_now " + std::to_string(micro_amps) + " µA means charging under the " +
-                 (sign_ == CurrentSign::DischargePositive ? "discharge-positive" : "discharge-negative") +
-                 " convention (--current-sign)";
-      return;
-    }
-    samples_.push_back({now, std::abs(discharge) * 1e-6 * micro_volts * 1e-6});
+    if (discharge < 0 && !options_.allow_charging)
+      return "meter android-battery: current_now " + std::to_string(micro_amps) + " µA means charging under the " +
+             (sign_ == CurrentSign::DischargePositive ? "discharge-positive" : "discharge-negative") +
+             " convention (--current-sign)";
+    watts = std::abs(discharge) * 1e-6 * micro_volts * 1e-6;
+    return "";
   }
 
-  void refuse_if_charging(const std::string& when) const {
+  void check_window(const std::string& when) const override {
     if (options_.allow_charging) return;
     const std::string status = read_word(battery_ / "status");
     AMPERE_REQUIRE(status != "Charging" && status != "Full", "meter android-battery: ", (battery_ / "status").string(), " reads ",
@@ -177,16 +199,110 @@ class AndroidBatteryMeter final : public Meter {
   AndroidBatteryOptions options_;
   std::filesystem::path supply_, battery_;
   CurrentSign sign_;
-  std::thread sampler_;
-  std::atomic<bool> running_{false};
-  std::mutex wake_mutex_;
-  std::condition_variable wake_;
-  std::mutex mutex_;
-  std::vector<Sample> samples_;
-  std::string failure_;
 };
 
+/// One INA3221 channel: mW from IIO, or mV × mA from hwmon.
+struct InaRail {
+  std::string label;
+  std::string power_mw;            ///< IIO: in_powerN_input
+  std::string volts_mv, amps_ma;  ///< hwmon: inN_input, currN_input
+};
+
+class JetsonInaMeter final : public SampledPowerMeter {
+ public:
+  JetsonInaMeter(std::vector<InaRail> rails, double sample_hz) : SampledPowerMeter(sample_hz), rails_(std::move(rails)) {}
+  ~JetsonInaMeter() override { stop(); }
+  MeterSource source() const override { return MeterSource::JetsonIna; }
+
+ private:
+  std::string read_watts(double& watts) override {
+    watts = 0;
+    for (const InaRail& rail : rails_) {
+      double a = 0, b = 0;
+      const bool ok = rail.power_mw.empty() ? read_number(rail.volts_mv, a) && read_number(rail.amps_ma, b)
+                                            : read_number(rail.power_mw, a);
+      if (!ok) return "meter jetson-ina: rail " + rail.label + " vanished or became unreadable (" +
+                      (rail.power_mw.empty() ? rail.volts_mv : rail.power_mw) + ")";
+      const double w = rail.power_mw.empty() ? a * b * 1e-6 : a * 1e-3;
+      if (!(w >= 0 && w < 1e4)) return "meter jetson-ina: absurd sample on rail " + rail.label + ": " + std::to_string(w) + " W";
+      watts += w;
+    }
+    return "";
+  }
+  void check_window(const std::string&) const override {}
+  std::vector<InaRail> rails_;
+};
+
+bool skipped_channel(const std::string& label) {
+  return label.empty() || label == "NC" || label.find("sum") != std::string::npos || label.find("Sum") != std::string::npos;
+}
+
+std::string read_line(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+std::vector<InaRail> scan_ina_rails(const std::filesystem::path& devices) {
+  namespace fs = std::filesystem;
+  std::vector<InaRail> rails;
+  std::error_code ec;
+  for (const auto& device : fs::directory_iterator(devices, ec)) {
+    const std::string name = read_line(device.path() / "name");
+    if (name == "ina3221x") {  // L4T <= 32: an IIO device
+      for (const auto& sub : fs::directory_iterator(device.path(), ec)) {
+        if (sub.path().filename().string().rfind("iio:device", 0) != 0) continue;
+        for (int n = 0; n < 8; ++n) {
+          const std::string label = read_line(sub.path() / ("rail_name_" + std::to_string(n)));
+          if (skipped_channel(label)) continue;
+          rails.push_back({label, (sub.path() / ("in_power" + std::to_string(n) + "_input")).string(), "", ""});
+        }
+      }
+    } else if (name == "ina3221") {  // JetPack >= 5: hwmon, one level deeper
+      for (const auto& hwmon : fs::directory_iterator(device.path() / "hwmon", ec)) {
+        for (int n = 1; n <= 8; ++n) {
+          const std::string label = read_line(hwmon.path() / ("in" + std::to_string(n) + "_label"));
+          if (skipped_channel(label) || !fs::exists(hwmon.path() / ("curr" + std::to_string(n) + "_input"))) continue;
+          rails.push_back({label, "", (hwmon.path() / ("in" + std::to_string(n) + "_input")).string(),
+                           (hwmon.path() / ("curr" + std::to_string(n) + "_input")).string()});
+        }
+      }
+    }
+  }
+  return rails;
+}
+
 }  // namespace
+
+MeterPtr make_jetson_ina_meter(const JetsonInaOptions& options) {
+  AMPERE_REQUIRE(options.sample_hz >= 1 && options.sample_hz <= 1000, "meter jetson-ina: sample rate must be 1..1000 Hz, got ",
+                 options.sample_hz);
+  const std::filesystem::path devices = std::filesystem::path(options.sysfs_root) / "sys/bus/i2c/devices";
+  const std::vector<InaRail> found = scan_ina_rails(devices);
+  AMPERE_REQUIRE(!found.empty(), "meter jetson-ina: no INA3221 power monitor under ", devices.string(),
+                 " (no device named ina3221x or ina3221; not a Jetson, or its driver is not loaded)");
+  std::string names;
+  for (const InaRail& r : found) names += (names.empty() ? "" : ", ") + r.label;
+  static const std::vector<std::string> kInputRails = {"VDD_IN", "POM_5V_IN", "VIN_SYS_5V0"};
+  const std::vector<std::string>& wanted = options.rails.empty() ? kInputRails : options.rails;
+  std::vector<InaRail> chosen;
+  for (const InaRail& r : found)
+    if (std::find(wanted.begin(), wanted.end(), r.label) != wanted.end()) chosen.push_back(r);
+  if (!options.rails.empty())
+    for (const std::string& w : options.rails)
+      AMPERE_REQUIRE(std::any_of(found.begin(), found.end(), [&](const InaRail& r) { return r.label == w; }),
+                     "meter jetson-ina: no rail ", w, " on this board (rails: ", names, ")");
+  AMPERE_REQUIRE(!chosen.empty(), "meter jetson-ina: no input rail (VDD_IN, POM_5V_IN, VIN_SYS_5V0) on this board; "
+                                  "pick the rails to sum with --rails (rails: ", names, ")");
+  for (const InaRail& r : chosen) {
+    double probe = 0;
+    AMPERE_REQUIRE(r.power_mw.empty() ? read_number(r.volts_mv, probe) : read_number(r.power_mw, probe), "meter jetson-ina: cannot read rail ",
+                   r.label, " (", r.power_mw.empty() ? r.volts_mv : r.power_mw, ")");
+  }
+  return std::make_unique<JetsonInaMeter>(chosen, options.sample_hz);
+}
 
 CurrentSign parse_current_sign(const std::string& text) {
   if (text == "auto") return CurrentSign::Auto;
@@ -232,7 +348,8 @@ MeterPtr make_time_surrogate_meter(double watts) {
   return std::make_unique<TimeSurrogateMeter>(watts);
 }
 
-MeterPtr make_meter(const std::string& label, double surrogate_watts, const AndroidBatteryOptions& android) {
+MeterPtr make_meter(const std::string& label, double surrogate_watts, const AndroidBatteryOptions& android,
+                    const JetsonInaOptions& jetson) {
   if (label == "auto") {
     try {
       return make_rapl_meter();
@@ -245,6 +362,7 @@ MeterPtr make_meter(const std::string& label, double surrogate_watts, const Andr
     case MeterSource::Rapl: return make_rapl_meter();
     case MeterSource::TimeSurrogate: return make_time_surrogate_meter(surrogate_watts);
     case MeterSource::AndroidBattery: return make_android_battery_meter(android);
+    case MeterSource::JetsonIna: return make_jetson_ina_meter(jetson);
     case MeterSource::Simulated:
       throw InputError("meter simulated: only the simulated backend reports simulated energy (--backend simulated)");
     default:

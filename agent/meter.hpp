@@ -48,8 +48,22 @@ struct AndroidBatteryOptions {
 /// sign for the chosen convention.
 MeterPtr make_android_battery_meter(const AndroidBatteryOptions& options);
 
-/// The meter named by `label` ("rapl", "time-surrogate", "android-battery"); "auto" picks rapl when readable, else
+struct JetsonInaOptions {
+  std::string sysfs_root = "/";
+  std::vector<std::string> rails;  ///< empty: the board's input rail(s)
+  double sample_hz = 10;
+};
+/// A Jetson board's INA3221 power monitors, found by scanning SYSFS/sys/bus/i2c/devices/*/name:
+/// `ina3221x` (L4T ≤ 32, IIO: rail_name_N, in_powerN_input in mW) or `ina3221` (JetPack ≥ 5,
+/// hwmon/hwmonK/: inN_label, inN_input in mV, currN_input in mA); "NC" and sum-of-shunts channels
+/// are skipped. Samples the chosen rails at sample_hz and integrates; the default is the input
+/// rail (VDD_IN, POM_5V_IN, VIN_SYS_5V0 — summed when a board has more than one). Throws
+/// InputError naming what it found when no monitor, or no rail asked for, is there.
+MeterPtr make_jetson_ina_meter(const JetsonInaOptions& options);
+
+/// The meter named by `label` ("rapl", "time-surrogate", "android-battery", "jetson-ina"); "auto" picks rapl when readable, else
 /// the time surrogate. Throws InputError with the reason when the meter cannot be used here.
-MeterPtr make_meter(const std::string& label, double surrogate_watts, const AndroidBatteryOptions& android = {});
+MeterPtr make_meter(const std::string& label, double surrogate_watts, const AndroidBatteryOptions& android = {},
+                    const JetsonInaOptions& jetson = {});
 
 }  // namespace ampere

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -148,4 +150,81 @@ TEST_CASE("android-battery refuses a missing, vanished or absurd reading by name
   meter->begin();
   CHECK_THROWS_WITH_AS(meter->end(0.1), doctest::Contains("absurd sample"), InputError);
   CHECK_THROWS_AS(parse_current_sign("sideways"), InputError);
+}
+
+namespace {
+/// Fake Jetson sysfs trees in the two documented INA3221 layouts: tests our code against them, not
+/// a board.
+struct FakeJetson {
+  std::filesystem::path root = std::filesystem::temp_directory_path() / ("ampere-jetson-" + std::to_string(::getpid()));
+  std::filesystem::path devices = root / "sys/bus/i2c/devices";
+  FakeJetson() { std::filesystem::create_directories(devices / "0-0050"); write("0-0050/name", "eeprom"); }
+  ~FakeJetson() { std::filesystem::remove_all(root); }
+  void write(const std::string& file, const std::string& value) {
+    std::filesystem::create_directories((devices / file).parent_path());
+    std::ofstream(devices / file) << value << "\n";
+  }
+  JetsonInaOptions options(std::vector<std::string> rails = {}) const {
+    JetsonInaOptions o;
+    o.sysfs_root = root.string();
+    o.rails = std::move(rails);
+    o.sample_hz = 50;
+    return o;
+  }
+};
+}  // namespace
+
+TEST_CASE("jetson-ina reads the input rail on the L4T IIO layout (mW)") {
+  FakeJetson board;
+  board.write("1-0040/name", "ina3221x");
+  board.write("1-0040/iio:device0/rail_name_0", "POM_5V_IN");
+  board.write("1-0040/iio:device0/in_power0_input", "5000");
+  board.write("1-0040/iio:device0/rail_name_1", "POM_5V_GPU");
+  board.write("1-0040/iio:device0/in_power1_input", "1500");
+  board.write("1-0040/iio:device0/rail_name_2", "NC");
+  MeterPtr meter = make_jetson_ina_meter(board.options());
+  CHECK(meter->source() == MeterSource::JetsonIna);
+  auto [joules, wall] = window(*meter, 0.5);
+  CHECK(joules == doctest::Approx(5.0 * wall).epsilon(0.2));  // the input rail alone, not input + GPU
+  std::tie(joules, wall) = window(*make_jetson_ina_meter(board.options({"POM_5V_GPU"})), 0.5);
+  CHECK(joules == doctest::Approx(1.5 * wall).epsilon(0.2));
+  CHECK_THROWS_WITH_AS(make_jetson_ina_meter(board.options({"VDD_CPU"})), doctest::Contains("no rail VDD_CPU on this board (rails: POM_5V_IN, POM_5V_GPU)"),
+                       InputError);
+}
+
+TEST_CASE("jetson-ina reads the JetPack 5 hwmon layout (mV x mA), skipping NC and the sum of shunts") {
+  FakeJetson board;
+  board.write("1-0040/name", "ina3221");
+  board.write("1-0040/hwmon/hwmon3/in1_label", "VDD_IN");
+  board.write("1-0040/hwmon/hwmon3/in1_input", "5000");
+  board.write("1-0040/hwmon/hwmon3/curr1_input", "1200");  // 5 V x 1.2 A = 6 W
+  board.write("1-0040/hwmon/hwmon3/in2_label", "VDD_CPU_GPU_CV");
+  board.write("1-0040/hwmon/hwmon3/in2_input", "5000");
+  board.write("1-0040/hwmon/hwmon3/curr2_input", "400");
+  board.write("1-0040/hwmon/hwmon3/in3_label", "NC");
+  board.write("1-0040/hwmon/hwmon3/in3_input", "0");
+  board.write("1-0040/hwmon/hwmon3/curr3_input", "0");
+  board.write("1-0040/hwmon/hwmon3/in7_label", "sum of shunt voltages");
+  board.write("1-0040/hwmon/hwmon3/in7_input", "80");
+  board.write("1-0040/hwmon/hwmon3/curr7_input", "1600");
+  MeterPtr meter = make_jetson_ina_meter(board.options());
+  const auto [joules, wall] = window(*meter, 0.5);
+  CHECK(joules == doctest::Approx(6.0 * wall).epsilon(0.2));
+  // a rail that vanishes mid-window fails the window by name
+  meter->begin();
+  std::filesystem::remove(board.devices / "1-0040/hwmon/hwmon3/curr1_input");
+  CHECK_THROWS_WITH_AS(meter->end(0.1), doctest::Contains("rail VDD_IN vanished"), InputError);
+}
+
+TEST_CASE("jetson-ina refuses a board without monitors or without an input rail, naming what it found") {
+  FakeJetson board;
+  CHECK_THROWS_WITH_AS(make_jetson_ina_meter(board.options()), doctest::Contains("no INA3221 power monitor"), InputError);
+  board.write("1-0040/name", "ina3221x");
+  board.write("1-0040/iio:device0/rail_name_0", "GPU");
+  board.write("1-0040/iio:device0/in_power0_input", "1000");
+  board.write("1-0040/iio:device0/rail_name_1", "CPU");
+  board.write("1-0040/iio:device0/in_power1_input", "800");
+  CHECK_THROWS_WITH_AS(make_jetson_ina_meter(board.options()), doctest::Contains("--rails (rails: GPU, CPU)"), InputError);
+  const auto [joules, wall] = window(*make_jetson_ina_meter(board.options({"GPU", "CPU"})), 0.5);  // a board summed by hand
+  CHECK(joules == doctest::Approx(1.8 * wall).epsilon(0.2));
 }
