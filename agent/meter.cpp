@@ -1,5 +1,7 @@
 #include "agent/meter.hpp"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -274,7 +276,113 @@ std::vector<InaRail> scan_ina_rails(const std::filesystem::path& devices) {
   return rails;
 }
 
+/// The few NVML entry points the meter calls (nvml.h's signatures; nvmlDevice_t is opaque).
+struct NvmlLibrary {
+  using Init = int (*)();
+  using Handle = int (*)(unsigned, void**);
+  using Energy = int (*)(void*, unsigned long long*);
+  using Power = int (*)(void*, unsigned*);
+  static constexpr int kSuccess = 0, kNotSupported = 3;
+
+  explicit NvmlLibrary(const NvmlOptions& options) {
+    handle_ = dlopen(options.library.c_str(), RTLD_NOW | RTLD_LOCAL);
+    AMPERE_REQUIRE(handle_ != nullptr, "meter nvml: cannot load ", options.library, " (", dlerror(),
+                   "): no NVIDIA driver here, or its library is not on the loader's path");
+    init_ = reinterpret_cast<Init>(dlsym(handle_, "nvmlInit_v2"));
+    shutdown_ = reinterpret_cast<Init>(dlsym(handle_, "nvmlShutdown"));
+    const auto get_handle = reinterpret_cast<Handle>(dlsym(handle_, "nvmlDeviceGetHandleByIndex_v2"));
+    energy_ = reinterpret_cast<Energy>(dlsym(handle_, "nvmlDeviceGetTotalEnergyConsumption"));
+    power_ = reinterpret_cast<Power>(dlsym(handle_, "nvmlDeviceGetPowerUsage"));
+    if (!init_ || !shutdown_ || !get_handle || !power_) {
+      dlclose(handle_);
+      throw InputError("meter nvml: " + options.library + " lacks the NVML entry points the meter needs");
+    }
+    if (const int rc = init_(); rc != kSuccess) {
+      dlclose(handle_);
+      throw InputError("meter nvml: nvmlInit_v2 failed with NVML error " + std::to_string(rc));
+    }
+    if (const int rc = get_handle(options.device_index, &device_); rc != kSuccess) {
+      shutdown_();
+      dlclose(handle_);
+      throw InputError("meter nvml: no GPU at NVML index " + std::to_string(options.device_index) + " (NVML error " +
+                       std::to_string(rc) + ")");
+    }
+  }
+  ~NvmlLibrary() {
+    shutdown_();
+    dlclose(handle_);
+  }
+  NvmlLibrary(const NvmlLibrary&) = delete;
+  NvmlLibrary& operator=(const NvmlLibrary&) = delete;
+
+  /// NVML's return code; `millijoules` set on success.
+  int energy(unsigned long long& millijoules) const { return energy_ ? energy_(device_, &millijoules) : kNotSupported; }
+  int power(unsigned& milliwatts) const { return power_(device_, &milliwatts); }
+
+ private:
+  void* handle_ = nullptr;
+  void* device_ = nullptr;
+  Init init_ = nullptr, shutdown_ = nullptr;
+  Energy energy_ = nullptr;
+  Power power_ = nullptr;
+};
+
+/// The energy counter, read at both ends of the window.
+class NvmlCounterMeter final : public Meter {
+ public:
+  explicit NvmlCounterMeter(std::unique_ptr<NvmlLibrary> nvml) : nvml_(std::move(nvml)) {}
+  MeterSource source() const override { return MeterSource::Nvml; }
+  void begin() override { start_ = read(); }
+  double end(double) override {
+    const unsigned long long stop = read();
+    // a 64-bit counter that went backwards wrapped (or the driver reset it): count up through 2^64
+    const unsigned long long delta = stop - start_;  // unsigned arithmetic wraps exactly so
+    return static_cast<double>(delta) * 1e-3;
+  }
+
+ private:
+  unsigned long long read() const {
+    unsigned long long mj = 0;
+    const int rc = nvml_->energy(mj);
+    AMPERE_REQUIRE(rc == NvmlLibrary::kSuccess, "meter nvml: nvmlDeviceGetTotalEnergyConsumption failed with NVML error ", rc);
+    return mj;
+  }
+  std::unique_ptr<NvmlLibrary> nvml_;
+  unsigned long long start_ = 0;
+};
+
+/// Power sampled and integrated, for GPUs without the counter.
+class NvmlPowerMeter final : public SampledPowerMeter {
+ public:
+  NvmlPowerMeter(std::unique_ptr<NvmlLibrary> nvml, double sample_hz) : SampledPowerMeter(sample_hz), nvml_(std::move(nvml)) {}
+  ~NvmlPowerMeter() override { stop(); }
+  MeterSource source() const override { return MeterSource::Nvml; }
+
+ private:
+  std::string read_watts(double& watts) override {
+    unsigned mw = 0;
+    if (const int rc = nvml_->power(mw); rc != NvmlLibrary::kSuccess)
+      return "meter nvml: nvmlDeviceGetPowerUsage failed with NVML error " + std::to_string(rc);
+    watts = mw * 1e-3;
+    if (!(watts < 1e4)) return "meter nvml: absurd power sample " + std::to_string(watts) + " W";
+    return "";
+  }
+  void check_window(const std::string&) const override {}
+  std::unique_ptr<NvmlLibrary> nvml_;
+};
+
 }  // namespace
+
+MeterPtr make_nvml_meter(const NvmlOptions& options) {
+  AMPERE_REQUIRE(options.sample_hz >= 1 && options.sample_hz <= 1000, "meter nvml: sample rate must be 1..1000 Hz, got ",
+                 options.sample_hz);
+  auto nvml = std::make_unique<NvmlLibrary>(options);
+  unsigned long long probe = 0;
+  const int rc = nvml->energy(probe);
+  if (rc == NvmlLibrary::kSuccess) return std::make_unique<NvmlCounterMeter>(std::move(nvml));
+  AMPERE_REQUIRE(rc == NvmlLibrary::kNotSupported, "meter nvml: nvmlDeviceGetTotalEnergyConsumption failed with NVML error ", rc);
+  return std::make_unique<NvmlPowerMeter>(std::move(nvml), options.sample_hz);  // pre-Volta: no counter
+}
 
 MeterPtr make_jetson_ina_meter(const JetsonInaOptions& options) {
   AMPERE_REQUIRE(options.sample_hz >= 1 && options.sample_hz <= 1000, "meter jetson-ina: sample rate must be 1..1000 Hz, got ",
@@ -363,6 +471,7 @@ MeterPtr make_meter(const std::string& label, double surrogate_watts, const Andr
     case MeterSource::TimeSurrogate: return make_time_surrogate_meter(surrogate_watts);
     case MeterSource::AndroidBattery: return make_android_battery_meter(android);
     case MeterSource::JetsonIna: return make_jetson_ina_meter(jetson);
+    case MeterSource::Nvml: return make_nvml_meter(NvmlOptions{});
     case MeterSource::Simulated:
       throw InputError("meter simulated: only the simulated backend reports simulated energy (--backend simulated)");
     default:

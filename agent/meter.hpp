@@ -61,6 +61,17 @@ struct JetsonInaOptions {
 /// InputError naming what it found when no monitor, or no rail asked for, is there.
 MeterPtr make_jetson_ina_meter(const JetsonInaOptions& options);
 
+struct NvmlOptions {
+  std::string library = "libnvidia-ml.so.1";  ///< dlopen'ed: no build-time dependency
+  unsigned device_index = 0;                   ///< NVML's index of the GPU the trainer uses
+  double sample_hz = 10;                       ///< power sampling, for GPUs without the counter
+};
+/// NVIDIA GPUs through NVML, loaded with dlopen: the total-energy counter (mJ, Volta and newer)
+/// read at begin and end, a counter that went backwards read as a wrap of its 64 bits; on a GPU
+/// without it (NOT_SUPPORTED), nvmlDeviceGetPowerUsage (mW) sampled at sample_hz and integrated.
+/// Throws InputError saying why when the library, NVML or the device cannot be had.
+MeterPtr make_nvml_meter(const NvmlOptions& options);
+
 /// The meter named by `label` ("rapl", "time-surrogate", "android-battery", "jetson-ina"); "auto" picks rapl when readable, else
 /// the time surrogate. Throws InputError with the reason when the meter cannot be used here.
 MeterPtr make_meter(const std::string& label, double surrogate_watts, const AndroidBatteryOptions& android = {},

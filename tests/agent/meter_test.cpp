@@ -228,3 +228,59 @@ TEST_CASE("jetson-ina refuses a board without monitors or without an input rail,
   const auto [joules, wall] = window(*make_jetson_ina_meter(board.options({"GPU", "CPU"})), 0.5);  // a board summed by hand
   CHECK(joules == doctest::Approx(1.8 * wall).epsilon(0.2));
 }
+
+namespace {
+/// Scripts the fake libnvidia-ml.so.1 built in the test tree (tests/support/fake_nvml.cpp): our
+/// code against NVML's documented entry points and return codes, not a GPU.
+struct FakeNvml {
+  std::filesystem::path script = std::filesystem::temp_directory_path() / ("ampere-nvml-" + std::to_string(::getpid()));
+  explicit FakeNvml(const std::string& text) {
+    std::ofstream(script) << text;
+    ::setenv("AMPERE_FAKE_NVML", script.c_str(), 1);
+  }
+  ~FakeNvml() {
+    ::unsetenv("AMPERE_FAKE_NVML");
+    std::filesystem::remove(script);
+  }
+  static NvmlOptions options() {
+    NvmlOptions o;
+    o.library = AMPERE_FAKE_NVML_LIBRARY;
+    o.sample_hz = 50;
+    return o;
+  }
+};
+}  // namespace
+
+TEST_CASE("nvml reads the energy counter at both ends of a window, across a wrap") {
+  {
+    FakeNvml fake("energy_mj: 1000,1000,3500\n");  // the probe, begin, end
+    MeterPtr meter = make_nvml_meter(FakeNvml::options());
+    CHECK(meter->source() == MeterSource::Nvml);
+    meter->begin();
+    CHECK(meter->end(1.0) == doctest::Approx(2.5));
+  }
+  {
+    FakeNvml fake("energy_mj: 18446744073709551000,18446744073709551000,400\n");  // 616 mJ to 2^64, then 400
+    MeterPtr meter = make_nvml_meter(FakeNvml::options());
+    meter->begin();
+    CHECK(meter->end(1.0) == doctest::Approx(1.016));
+  }
+}
+
+TEST_CASE("nvml integrates sampled power on a GPU without the counter") {
+  FakeNvml fake("energy_mj: unsupported\npower_mw: 250000\n");  // NOT_SUPPORTED, 250 W
+  MeterPtr meter = make_nvml_meter(FakeNvml::options());
+  CHECK(meter->source() == MeterSource::Nvml);
+  const auto [joules, wall] = window(*meter, 0.5);
+  CHECK(joules == doctest::Approx(250.0 * wall).epsilon(0.2));
+}
+
+TEST_CASE("nvml without its library or its GPU is refused with the reason") {
+  NvmlOptions missing;
+  missing.library = "/nonexistent/libnvidia-ml.so.1";
+  CHECK_THROWS_WITH_AS(make_nvml_meter(missing), doctest::Contains("cannot load /nonexistent/libnvidia-ml.so.1"), InputError);
+  FakeNvml fake("energy_mj: 1\n");
+  NvmlOptions second = FakeNvml::options();
+  second.device_index = 1;
+  CHECK_THROWS_WITH_AS(make_nvml_meter(second), doctest::Contains("no GPU at NVML index 1"), InputError);
+}
