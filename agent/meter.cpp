@@ -65,11 +65,17 @@ class TimeSurrogateMeter final : public Meter {
   double watts_;
 };
 
-std::string read_word(const std::filesystem::path& file) {
+/// A sysfs file's first line without its trailing blanks ("" when unreadable).
+std::string read_line(const std::filesystem::path& file) {
   std::ifstream in(file);
-  std::string word;
-  in >> word;
-  return word;
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+void require_sample_rate(const char* meter, double sample_hz) {
+  AMPERE_REQUIRE(sample_hz >= 1 && sample_hz <= 1000, "meter ", meter, ": sample rate must be 1..1000 Hz, got ", sample_hz);
 }
 
 /// Power sampled in a thread from begin() to end() (a first sample at begin, a last at end) and
@@ -184,12 +190,12 @@ class AndroidBatteryMeter final : public SampledPowerMeter {
 
   void check_window(const std::string& when) const override {
     if (options_.allow_charging) return;
-    const std::string status = read_word(battery_ / "status");
+    const std::string status = read_line(battery_ / "status");
     AMPERE_REQUIRE(status != "Charging" && status != "Full", "meter android-battery: ", (battery_ / "status").string(), " reads ",
                    status, " as ", when, "; USB or AC power confounds the reading (unplug, or --allow-charging)");
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(supply_, ec)) {
-      const std::string type = read_word(entry.path() / "type");
+      const std::string type = read_line(entry.path() / "type");
       if (type != "USB" && type != "AC" && type != "Wireless") continue;
       double online = 0;
       AMPERE_REQUIRE(!(read_number((entry.path() / "online").string(), online) && online == 1), "meter android-battery: ",
@@ -208,6 +214,16 @@ struct InaRail {
   std::string label;
   std::string power_mw;            ///< IIO: in_powerN_input
   std::string volts_mv, amps_ma;  ///< hwmon: inN_input, currN_input
+
+  /// The file the rail is read from, for messages.
+  const std::string& file() const { return power_mw.empty() ? volts_mv : power_mw; }
+  /// The rail's watts now; false when a file cannot be read.
+  bool read_watts(double& watts) const {
+    double a = 0, b = 0;
+    if (power_mw.empty() ? !(read_number(volts_mv, a) && read_number(amps_ma, b)) : !read_number(power_mw, a)) return false;
+    watts = power_mw.empty() ? a * b * 1e-6 : a * 1e-3;
+    return true;
+  }
 };
 
 class JetsonInaMeter final : public SampledPowerMeter {
@@ -220,12 +236,8 @@ class JetsonInaMeter final : public SampledPowerMeter {
   std::string read_watts(double& watts) override {
     watts = 0;
     for (const InaRail& rail : rails_) {
-      double a = 0, b = 0;
-      const bool ok = rail.power_mw.empty() ? read_number(rail.volts_mv, a) && read_number(rail.amps_ma, b)
-                                            : read_number(rail.power_mw, a);
-      if (!ok) return "meter jetson-ina: rail " + rail.label + " vanished or became unreadable (" +
-                      (rail.power_mw.empty() ? rail.volts_mv : rail.power_mw) + ")";
-      const double w = rail.power_mw.empty() ? a * b * 1e-6 : a * 1e-3;
+      double w = 0;
+      if (!rail.read_watts(w)) return "meter jetson-ina: rail " + rail.label + " vanished or became unreadable (" + rail.file() + ")";
       if (!(w >= 0 && w < 1e4)) return "meter jetson-ina: absurd sample on rail " + rail.label + ": " + std::to_string(w) + " W";
       watts += w;
     }
@@ -237,14 +249,6 @@ class JetsonInaMeter final : public SampledPowerMeter {
 
 bool skipped_channel(const std::string& label) {
   return label.empty() || label == "NC" || label.find("sum") != std::string::npos || label.find("Sum") != std::string::npos;
-}
-
-std::string read_line(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  std::getline(in, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
 }
 
 std::vector<InaRail> scan_ina_rails(const std::filesystem::path& devices) {
@@ -374,8 +378,7 @@ class NvmlPowerMeter final : public SampledPowerMeter {
 }  // namespace
 
 MeterPtr make_nvml_meter(const NvmlOptions& options) {
-  AMPERE_REQUIRE(options.sample_hz >= 1 && options.sample_hz <= 1000, "meter nvml: sample rate must be 1..1000 Hz, got ",
-                 options.sample_hz);
+  require_sample_rate("nvml", options.sample_hz);
   auto nvml = std::make_unique<NvmlLibrary>(options);
   unsigned long long probe = 0;
   const int rc = nvml->energy(probe);
@@ -385,8 +388,7 @@ MeterPtr make_nvml_meter(const NvmlOptions& options) {
 }
 
 MeterPtr make_jetson_ina_meter(const JetsonInaOptions& options) {
-  AMPERE_REQUIRE(options.sample_hz >= 1 && options.sample_hz <= 1000, "meter jetson-ina: sample rate must be 1..1000 Hz, got ",
-                 options.sample_hz);
+  require_sample_rate("jetson-ina", options.sample_hz);
   const std::filesystem::path devices = std::filesystem::path(options.sysfs_root) / "sys/bus/i2c/devices";
   const std::vector<InaRail> found = scan_ina_rails(devices);
   AMPERE_REQUIRE(!found.empty(), "meter jetson-ina: no INA3221 power monitor under ", devices.string(),
@@ -406,8 +408,7 @@ MeterPtr make_jetson_ina_meter(const JetsonInaOptions& options) {
                                   "pick the rails to sum with --rails (rails: ", names, ")");
   for (const InaRail& r : chosen) {
     double probe = 0;
-    AMPERE_REQUIRE(r.power_mw.empty() ? read_number(r.volts_mv, probe) : read_number(r.power_mw, probe), "meter jetson-ina: cannot read rail ",
-                   r.label, " (", r.power_mw.empty() ? r.volts_mv : r.power_mw, ")");
+    AMPERE_REQUIRE(r.read_watts(probe), "meter jetson-ina: cannot read rail ", r.label, " (", r.file(), ")");
   }
   return std::make_unique<JetsonInaMeter>(chosen, options.sample_hz);
 }
@@ -420,8 +421,7 @@ CurrentSign parse_current_sign(const std::string& text) {
 }
 
 MeterPtr make_android_battery_meter(const AndroidBatteryOptions& options) {
-  AMPERE_REQUIRE(options.sample_hz >= 1 && options.sample_hz <= 1000, "meter android-battery: sample rate must be 1..1000 Hz, got ",
-                 options.sample_hz);
+  require_sample_rate("android-battery", options.sample_hz);
   return std::make_unique<AndroidBatteryMeter>(options);
 }
 

@@ -164,6 +164,17 @@ struct FakeJetson {
     std::filesystem::create_directories((devices / file).parent_path());
     std::ofstream(devices / file) << value << "\n";
   }
+  /// L4T <= 32: rail N of the IIO monitor at 1-0040, in mW.
+  void iio_rail(int n, const std::string& label, const std::string& milliwatts) {
+    write("1-0040/iio:device0/rail_name_" + std::to_string(n), label);
+    write("1-0040/iio:device0/in_power" + std::to_string(n) + "_input", milliwatts);
+  }
+  /// JetPack >= 5: channel N of the hwmon monitor at 1-0040, in mV and mA.
+  void hwmon_channel(int n, const std::string& label, const std::string& millivolts, const std::string& milliamps) {
+    write("1-0040/hwmon/hwmon3/in" + std::to_string(n) + "_label", label);
+    write("1-0040/hwmon/hwmon3/in" + std::to_string(n) + "_input", millivolts);
+    write("1-0040/hwmon/hwmon3/curr" + std::to_string(n) + "_input", milliamps);
+  }
   JetsonInaOptions options(std::vector<std::string> rails = {}) const {
     JetsonInaOptions o;
     o.sysfs_root = root.string();
@@ -177,10 +188,8 @@ struct FakeJetson {
 TEST_CASE("jetson-ina reads the input rail on the L4T IIO layout (mW)") {
   FakeJetson board;
   board.write("1-0040/name", "ina3221x");
-  board.write("1-0040/iio:device0/rail_name_0", "POM_5V_IN");
-  board.write("1-0040/iio:device0/in_power0_input", "5000");
-  board.write("1-0040/iio:device0/rail_name_1", "POM_5V_GPU");
-  board.write("1-0040/iio:device0/in_power1_input", "1500");
+  board.iio_rail(0, "POM_5V_IN", "5000");
+  board.iio_rail(1, "POM_5V_GPU", "1500");
   board.write("1-0040/iio:device0/rail_name_2", "NC");
   MeterPtr meter = make_jetson_ina_meter(board.options());
   CHECK(meter->source() == MeterSource::JetsonIna);
@@ -195,18 +204,10 @@ TEST_CASE("jetson-ina reads the input rail on the L4T IIO layout (mW)") {
 TEST_CASE("jetson-ina reads the JetPack 5 hwmon layout (mV x mA), skipping NC and the sum of shunts") {
   FakeJetson board;
   board.write("1-0040/name", "ina3221");
-  board.write("1-0040/hwmon/hwmon3/in1_label", "VDD_IN");
-  board.write("1-0040/hwmon/hwmon3/in1_input", "5000");
-  board.write("1-0040/hwmon/hwmon3/curr1_input", "1200");  // 5 V x 1.2 A = 6 W
-  board.write("1-0040/hwmon/hwmon3/in2_label", "VDD_CPU_GPU_CV");
-  board.write("1-0040/hwmon/hwmon3/in2_input", "5000");
-  board.write("1-0040/hwmon/hwmon3/curr2_input", "400");
-  board.write("1-0040/hwmon/hwmon3/in3_label", "NC");
-  board.write("1-0040/hwmon/hwmon3/in3_input", "0");
-  board.write("1-0040/hwmon/hwmon3/curr3_input", "0");
-  board.write("1-0040/hwmon/hwmon3/in7_label", "sum of shunt voltages");
-  board.write("1-0040/hwmon/hwmon3/in7_input", "80");
-  board.write("1-0040/hwmon/hwmon3/curr7_input", "1600");
+  board.hwmon_channel(1, "VDD_IN", "5000", "1200");  // 5 V x 1.2 A = 6 W
+  board.hwmon_channel(2, "VDD_CPU_GPU_CV", "5000", "400");
+  board.hwmon_channel(3, "NC", "0", "0");
+  board.hwmon_channel(7, "sum of shunt voltages", "80", "1600");
   MeterPtr meter = make_jetson_ina_meter(board.options());
   const auto [joules, wall] = window(*meter, 0.5);
   CHECK(joules == doctest::Approx(6.0 * wall).epsilon(0.2));
@@ -220,10 +221,8 @@ TEST_CASE("jetson-ina refuses a board without monitors or without an input rail,
   FakeJetson board;
   CHECK_THROWS_WITH_AS(make_jetson_ina_meter(board.options()), doctest::Contains("no INA3221 power monitor"), InputError);
   board.write("1-0040/name", "ina3221x");
-  board.write("1-0040/iio:device0/rail_name_0", "GPU");
-  board.write("1-0040/iio:device0/in_power0_input", "1000");
-  board.write("1-0040/iio:device0/rail_name_1", "CPU");
-  board.write("1-0040/iio:device0/in_power1_input", "800");
+  board.iio_rail(0, "GPU", "1000");
+  board.iio_rail(1, "CPU", "800");
   CHECK_THROWS_WITH_AS(make_jetson_ina_meter(board.options()), doctest::Contains("--rails (rails: GPU, CPU)"), InputError);
   const auto [joules, wall] = window(*make_jetson_ina_meter(board.options({"GPU", "CPU"})), 0.5);  // a board summed by hand
   CHECK(joules == doctest::Approx(1.8 * wall).epsilon(0.2));
