@@ -69,6 +69,12 @@ std::string run_fresh_process(const std::vector<std::string>& args) {
   return text;
 }
 
+/// (max − min) / median of the processes' figures: how far fresh processes disagree.
+double relative_spread(const std::vector<double>& values) {
+  return (*std::max_element(values.begin(), values.end()) - *std::min_element(values.begin(), values.end())) /
+         ampere::summarize_repeats(values, ampere::RepeatStatistic::Median).value;
+}
+
 /// `measure --processes K`: the same measurement in K fresh processes, one after another. The same
 /// model differs by a few percent between processes (allocator, thread pool, cache and frequency
 /// state), far more than between repeats inside one; the median over processes of each process's
@@ -99,6 +105,7 @@ nlohmann::json measure_in_processes(int argc, char** argv, int processes) {
                         {"per_process", readings}};
     out["seconds_over_reference"] = ampere::summarize_repeats(ratios, ampere::RepeatStatistic::Median).value;
     out["seconds_over_reference_per_process"] = ratios;
+    out["seconds_over_reference_spread"] = relative_spread(ratios);
   }
   for (const char* quantity : {"seconds_per_iteration", "joules_per_iteration"}) {
     if (out.at(quantity).is_null()) continue;
@@ -112,8 +119,7 @@ nlohmann::json measure_in_processes(int argc, char** argv, int processes) {
     out[quantity] = {{"value", mid},
                      {"statistic", "median over processes of each process's minimum"},
                      {"per_process", values},
-                     {"spread", (*std::max_element(values.begin(), values.end()) -
-                                 *std::min_element(values.begin(), values.end())) / mid},
+                     {"spread", relative_spread(values)},
                      {"processes", per_process}};
   }
   return out;
@@ -138,6 +144,12 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+/// What a simulated agent of `profile` registers as: its class (unless one is given) and its memory.
+void simulate(ampere::AgentConfig& config, const ampere::DeviceProfile& profile) {
+  if (config.device_class.empty()) config.device_class = "sim-" + profile.name;
+  config.memory_bytes = static_cast<std::uint64_t>(profile.memory_bytes);
+}
+
 /// `--fleet N`: N simulated agents in this process, each with its own identity, sockets, heartbeat
 /// and jobs (one thread each, plus its heartbeat thread), the i-th on profiles[i mod P].
 void run_simulated_fleet(ampere::AgentConfig base, const std::vector<std::string>& profiles, int fleet, int pace_ms,
@@ -156,8 +168,7 @@ void run_simulated_fleet(ampere::AgentConfig base, const std::vector<std::string
     const ampere::DeviceProfile& profile = ampere::simulated_profile(profiles[static_cast<std::size_t>(i) % profiles.size()]);
     ampere::AgentConfig config = base;
     config.agent_id = base.agent_id + "-" + std::to_string(i);
-    if (config.device_class.empty()) config.device_class = "sim-" + profile.name;
-    config.memory_bytes = static_cast<std::uint64_t>(profile.memory_bytes);
+    simulate(config, profile);
     trainers.push_back(ampere::make_simulated_trainer(profile, pace_ms));
     runners.push_back(std::make_unique<ampere::AgentRunner>(context, *trainers.back(), config));
   }
@@ -267,8 +278,7 @@ int main(int argc, char** argv) {
       AMPERE_REQUIRE(meter_label == "auto" || meter_label == "simulated", "--meter ", meter_label,
                      ": the simulated backend reports simulated energy only (--meter simulated)");
       trainer = ampere::make_simulated_trainer(ampere::simulated_profile(profile), pace_ms);
-      config.memory_bytes = static_cast<std::uint64_t>(ampere::simulated_profile(profile).memory_bytes);
-      if (config.device_class.empty()) config.device_class = "sim-" + profile;
+      simulate(config, ampere::simulated_profile(profile));
     } else {
       AMPERE_REQUIRE(profile.empty(), "--profile applies to --backend simulated only");
       android.sign = ampere::parse_current_sign(current_sign);

@@ -94,6 +94,7 @@ TEST_CASE("measure --reference reports the reference reading beside the model, p
   std::vector<double> sorted = ratios;
   std::sort(sorted.begin(), sorted.end());
   CHECK(json.at("seconds_over_reference").get<double>() == sorted[1]);
+  CHECK(json.at("seconds_over_reference_spread").get<double>() == doctest::Approx((sorted[2] - sorted[0]) / sorted[1]));
   CHECK(json.at("reference").at("per_process").size() == 3);
 
   const auto plain = run_binary("ampere-agent", {"--backend", "simulated", "--profile", "tx2", "measure", "--model", file,
