@@ -92,11 +92,6 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
                          (known.empty() ? "none yet" : known) + ")",
                      ErrorCode::NotFound);
   }
-  try {
-    require_budget(request.budget_per_kind);  // 0 too: a client that leaves it out sends the default
-  } catch (const InputError& e) {
-    throw InputError(e.what(), ErrorCode::Unprocessable);
-  }
   CampaignRecord record{0,
                         "",
                         request.device_class,
@@ -120,7 +115,8 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
     if (const std::uint64_t smallest = fleet_.smallest_memory(record.device_class); smallest > 0)
       limit = limit > 0 ? std::min(limit, smallest / 2.0) : smallest / 2.0;
     if (limit > 0) require_jobs_fit(derive_profile_kinds(family), family.name, limit);
-    Campaign(0, family, record.device_class, settings_of(record, settings_));  // validates before storing
+    // validates before storing, the budget included (0 too: a client that leaves it out sends the default)
+    Campaign(0, family, record.device_class, settings_of(record, settings_));
   } catch (const InputError& e) {
     throw InputError(e.what(), ErrorCode::Unprocessable);  // well-formed request, a family or settings we cannot profile
   }
