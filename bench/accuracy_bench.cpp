@@ -173,21 +173,22 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
   const auto start = std::chrono::steady_clock::now();
   const double reference_wall_before = g_bench_reference_wall;
   Campaign campaign(1, family, "bench", settings);
-  // The shadow is fed every result the campaign gets and plans nothing; at the end one plan() with
-  // a budget of 2 (every kind has more points already) finishes and fits each kind in plan order.
+  // A shadow is fed every result the campaign gets and plans nothing; at the end one plan() with a
+  // budget of 2 (every kind has more points already) finishes and fits each kind in plan order.
   std::optional<Campaign> shadow, corrected;
-  if (raw && settings.normalize_reference) {
+  const auto shadow_of = [&](std::optional<Campaign>& into, std::uint64_t id, auto&& change) {
     CampaignSettings s = settings;
-    s.normalize_reference = false;
+    change(s);
     s.budget_per_kind = 2;
-    shadow.emplace(2, family, "bench", s);
-  }
-  if (raw && calibration >= 2 && !settings.calibration_correction) {  // §11's correction, on the same measurements
-    CampaignSettings s = settings;
-    s.calibration_correction = true;
-    s.budget_per_kind = 2;
-    corrected.emplace(3, family, "bench", s);
-  }
+    into.emplace(id, family, "bench", s);
+  };
+  const auto finish_shadow = [](Campaign& c, const char* name) {
+    if (!c.plan(1).empty() || !c.done()) throw std::runtime_error(std::string("bench: the ") + name + " shadow campaign did not finish");
+    return c.models();
+  };
+  if (raw && settings.normalize_reference) shadow_of(shadow, 2, [](CampaignSettings& s) { s.normalize_reference = false; });
+  if (raw && calibration >= 2 && !settings.calibration_correction)  // §11's correction, on the same measurements
+    shadow_of(corrected, 3, [](CampaignSettings& s) { s.calibration_correction = true; });
   std::vector<double> flops, seconds, joules, readings;
   std::uint64_t job = 0;
   CampaignOutcome out;
@@ -228,13 +229,9 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
     out.joint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - joint_start).count() -
                         (g_bench_reference_wall - reference_wall_variants);
   }
-  if (corrected) {
-    if (!corrected->plan(1).empty() || !corrected->done()) throw std::runtime_error("bench: the corrected shadow campaign did not finish");
-    out.corrected_models = corrected->models();
-  }
+  if (corrected) out.corrected_models = finish_shadow(*corrected, "corrected");
   if (shadow) {
-    if (!shadow->plan(1).empty() || !shadow->done()) throw std::runtime_error("bench: the raw shadow campaign did not finish");
-    out.raw_models = shadow->models();
+    out.raw_models = finish_shadow(*shadow, "raw");
     if (calibration >= 0) {
       const JointFit fit = fit_joint(shadow->joint_problem());
       out.raw_joint_models = fit.models;
