@@ -18,11 +18,12 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/agent_runner.hpp"
-#include "agent/allocator.hpp"
+#include "agent/device_class.hpp"
 #include "agent/reference_network.hpp"
 #include "agent/simulated_device.hpp"
 #include "agent/simulated_trainer.hpp"
-#include "agent/torch_trainer.hpp"
+#include "agent/trainer_link/messages.hpp"
+#include "agent/trainer_process.hpp"
 #include "common/error.hpp"
 
 namespace {
@@ -30,14 +31,25 @@ namespace {
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
 
-nlohmann::json figures(const std::vector<double>& repeats) {
-  nlohmann::json out;
-  const ampere::RepeatSummary min = ampere::summarize_repeats(repeats, ampere::RepeatStatistic::Minimum);
-  out["value"] = min.value;
-  out["statistic"] = "minimum";
-  out["median"] = ampere::summarize_repeats(repeats, ampere::RepeatStatistic::Median).value;
-  out["per_repeat"] = repeats;
-  return out;
+/// ampere-trainer beside this binary (they are built and installed side by side).
+std::string trainer_beside_this_binary() {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "ampere-trainer";
+  std::string path(self, static_cast<std::size_t>(n));
+  return path.substr(0, path.rfind('/') + 1) + "ampere-trainer";
+}
+
+/// `getprop ro.product.model` on a phone (the agent running on it); empty elsewhere.
+std::string android_product_model() {
+  FILE* p = popen("getprop ro.product.model 2>/dev/null", "r");
+  if (!p) return "";
+  char line[256] = {0};
+  const bool got = std::fgets(line, sizeof line, p) != nullptr;
+  pclose(p);
+  std::string model = got ? line : "";
+  while (!model.empty() && (model.back() == '\n' || model.back() == '\r')) model.pop_back();
+  return model;
 }
 
 /// Runs this binary again with `args` (a fresh process: its own allocator, caches and thread pool)
@@ -197,7 +209,22 @@ int main(int argc, char** argv) {
                  "heartbeats and jobs, the i-th on the (i mod P)-th --profile")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  app.add_option("--meter", meter_label, "auto | rapl | time-surrogate | android-battery | jetson-ina | simulated")->capture_default_str();
+  app.add_option("--meter", meter_label, "auto | rapl | nvml | jetson-ina | android-battery | time-surrogate | simulated")
+      ->capture_default_str();
+  std::string device = "cpu", trainer_path = trainer_beside_this_binary(), runner = "local";
+  app.add_option("--device", device, "torch backend: where ampere-trainer trains: cpu | cuda | cuda:N")->capture_default_str();
+  app.add_option("--trainer", trainer_path, "torch backend: the ampere-trainer binary to start")->capture_default_str();
+  app.add_option("--runner", runner, "local: the trainer runs on this machine")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"local"}));
+  ampere::TrainerProcessConfig supervision;
+  double slack_mb = static_cast<double>(supervision.memory_slack_bytes) / (1 << 20);
+  app.add_option("--memory-factor", supervision.memory_factor,
+                 "a job's memory ceiling: the trainer's memory at its start + this x the job's estimated training memory + "
+                 "--memory-slack-mb")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 1000.0));
+  app.add_option("--memory-slack-mb", slack_mb, "see --memory-factor")->capture_default_str()->check(CLI::Range(0.0, 1e7));
   ampere::AndroidBatteryOptions android;
   std::string current_sign = "auto";
   app.add_option("--sysfs-root", android.sysfs_root, "where sysfs is mounted (a fake tree in tests)")->capture_default_str();
@@ -212,7 +239,9 @@ int main(int argc, char** argv) {
   app.add_option("--watts", watts, "watts for the time-surrogate meter")->capture_default_str();
   app.add_option("--pace-ms", pace_ms, "simulated backend: wall time each job takes")->capture_default_str();
   app.add_option("--agent-id", config.agent_id, "default: HOSTNAME-PID");
-  app.add_option("--device-class", config.device_class, "default: local-cpu-<threads>t, or sim-<profile>");
+  app.add_option("--device-class", config.device_class,
+                 "default: local-cpu-<threads>t, cuda-<gpu name>, jetson-<model>-<nvpmodel mode>, android-<ro.product.model>, "
+                 "or sim-<profile>");
   app.add_option("--min-window", config.min_window_seconds,
                  "seconds per measured repeat when the job leaves it open; 0: the meter's default "
                  "(0.1 s time and rapl, 1 s nvml and jetson-ina, 5 s android-battery)")
@@ -260,7 +289,6 @@ int main(int argc, char** argv) {
       std::cout << measure_in_processes(argc, argv, processes).dump(2) << "\n";
       return;
     }
-    if (!ampere::pin_allocator()) spdlog::warn("could not pin the allocator's thresholds; timings may drift");
     const std::vector<std::string> profiles = split_list(profile);
     if (fleet > 1 || profiles.size() > 1) {
       AMPERE_REQUIRE(backend == "simulated", "--fleet and a list of profiles need --backend simulated (one LibTorch agent per process)");
@@ -281,14 +309,35 @@ int main(int argc, char** argv) {
       simulate(config, ampere::simulated_profile(profile));
     } else {
       AMPERE_REQUIRE(profile.empty(), "--profile applies to --backend simulated only");
-      android.sign = ampere::parse_current_sign(current_sign);
-      jetson.sysfs_root = android.sysfs_root;
-      jetson.rails = split_list(rails);
-      ampere::MeterPtr meter = ampere::make_meter(meter_label, watts, android, jetson);
-      if (meter->source() == ampere::MeterSource::TimeSurrogate)
-        spdlog::info("energy: time-surrogate at {} W (seconds x watts; not a measured joule)", watts);
-      trainer = ampere::make_torch_trainer(config.threads, std::move(meter));
-      if (config.device_class.empty()) config.device_class = "local-cpu-" + std::to_string(config.threads) + "t";
+      ampere::MeterOptions meters;
+      meters.surrogate_watts = watts;
+      meters.android = android;
+      meters.android.sign = ampere::parse_current_sign(current_sign);
+      meters.jetson = jetson;
+      meters.jetson.sysfs_root = android.sysfs_root;
+      meters.jetson.rails = split_list(rails);
+      supervision.command = {trainer_path, "serve", "--device", device, "--threads", std::to_string(config.threads)};
+      supervision.memory_slack_bytes = static_cast<std::uint64_t>(slack_mb * (1 << 20));
+      // The trainer starts first: it says which GPU it got, and the nvml meter reads that one.
+      auto process = std::make_unique<ampere::TrainerProcess>(supervision, [&](const ampere::TrainerInfo& info) {
+        meters.nvml.device_uuid = info.device_uuid;
+        ampere::MeterPtr meter = ampere::make_meter(meter_label, meters);
+        if (meter->source() == ampere::MeterSource::TimeSurrogate)
+          spdlog::info("energy: time-surrogate at {} W (seconds x watts; not a measured joule)", watts);
+        return meter;
+      });
+      const ampere::TrainerInfo& info = process->info();
+      spdlog::info("trainer pid {} on {}{}", info.pid, info.device, info.device_name.empty() ? "" : " (" + info.device_name + ")");
+      if (config.device_class.empty()) {
+        const ampere::MeterSource source = process->meter_source();
+        if (info.device != "cpu") config.device_class = ampere::cuda_device_class(info.device_name);
+        else if (source == ampere::MeterSource::JetsonIna)
+          config.device_class = ampere::jetson_device_class(ampere::read_jetson_facts(meters.jetson.sysfs_root));
+        else if (source == ampere::MeterSource::AndroidBattery)
+          config.device_class = ampere::android_device_class(android_product_model());
+        else config.device_class = ampere::cpu_device_class(config.threads);
+      }
+      trainer = std::move(process);
     }
     if (measure->parsed()) {
       settings.window_seconds = config.min_window_seconds;
@@ -308,16 +357,8 @@ int main(int argc, char** argv) {
         reference_seconds = ampere::summarize_repeats(reading.seconds_per_iteration, ampere::RepeatStatistic::Minimum).value;
         AMPERE_REQUIRE(reference_seconds > 0, "measure --reference: the reference reading is not positive (", reference_seconds, ")");
       }
-      const ampere::Measurement m = trainer->measure(model, settings);
-      nlohmann::json out = {{"model", model.name},
-                            {"backend", trainer->backend()},
-                            {"meter", ampere::meter_label(m.meter)},
-                            {"threads", m.threads},
-                            {"iterations_per_repeat", m.iterations},
-                            {"repeats", m.seconds_per_iteration.size()},
-                            {"seconds_per_iteration", figures(m.seconds_per_iteration)},
-                            {"joules_per_iteration", m.joules_per_iteration.empty() ? nlohmann::json(nullptr)
-                                                                                     : figures(m.joules_per_iteration)}};
+      nlohmann::json out = ampere::measurement_report(model.name, trainer->backend(), trainer->measure(model, settings));
+      out["device_class"] = config.device_class;
       if (with_reference) {
         out["reference"] = {{"seconds_per_iteration", reference_seconds}, {"statistic", "minimum"}};
         out["seconds_over_reference"] = out["seconds_per_iteration"]["value"].get<double>() / reference_seconds;

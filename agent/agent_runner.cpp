@@ -169,6 +169,7 @@ std::string AgentRunner::execute(const std::string& job_frame, std::uint64_t& jo
     }
     settings.window_seconds = job.getWindowSeconds() > 0 ? job.getWindowSeconds() : config_.min_window_seconds;
     settings.seed = job_id;
+    settings.deadline_unix_millis = job.getDeadlineUnixMillis();
     // The reference reading, when due, right before the job: it sees what the job will.
     bool reference_ok = config_.reference_every_jobs > 0;
     if (reference_ok) {

@@ -1,5 +1,7 @@
 // What measures a job: the interface the agent's runner talks to. Implementations: the LibTorch
-// trainer (torch_trainer.hpp) and the simulated device (simulated_trainer.hpp).
+// trainer in its own supervised process (trainer_process.hpp, which drives agent/trainer/'s
+// ampere-trainer; that one implements this interface too, inside the child) and the simulated
+// device (simulated_trainer.hpp).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,9 @@ struct JobSettings {
   RepeatRule repeats;
   double window_seconds = 0;     ///< one repeat's length when iterations is 0; 0: the meter's default
   std::uint64_t seed = 0;        ///< synthetic data and initial weights
+  /// When the job must be done by (the Job's deadline, Unix milliseconds); 0: no deadline. The
+  /// trainer process stops a job that outruns it.
+  std::int64_t deadline_unix_millis = 0;
 };
 
 class Trainer {

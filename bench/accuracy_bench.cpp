@@ -45,9 +45,8 @@
 
 #include "agent/simulated_device.hpp"
 #include "agent/simulated_trainer.hpp"
-#include "agent/allocator.hpp"
 #include "agent/reference_network.hpp"
-#include "agent/torch_trainer.hpp"
+#include "agent/trainer_process.hpp"
 #include "common/layer_shapes.hpp"
 #include "coordinator/planning/campaign.hpp"
 #include "coordinator/planning/estimator.hpp"
@@ -615,11 +614,16 @@ struct ProcessTruth {
   double over_reference = 0;
   double over_reference_spread = 0;  ///< the same spread, of the ratios
 };
-ProcessTruth measure_in_fresh_processes(const ModelSpec& model, const Options& o) {
+/// bin/NAME beside this bench's binary.
+std::string beside_this_binary(const std::string& name) {
   char self[4096] = {0};
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   AMPERE_REQUIRE(n > 0, "bench: cannot find its own binary");
-  const std::string agent = std::filesystem::path(std::string(self, static_cast<std::size_t>(n))).parent_path() / "ampere-agent";
+  return std::filesystem::path(std::string(self, static_cast<std::size_t>(n))).parent_path() / name;
+}
+
+ProcessTruth measure_in_fresh_processes(const ModelSpec& model, const Options& o) {
+  const std::string agent = beside_this_binary("ampere-agent");
   const std::string file = std::filesystem::temp_directory_path() / ("bench-truth-" + std::to_string(getpid()) + ".json");
   std::ofstream(file) << to_json(model).dump();
   // The truth is measured the careful, slow way whatever the protocols: 5 repeats of >= 0.2 s.
@@ -692,7 +696,10 @@ void real(const Options& o) {
   CPU_ZERO(&core0);
   CPU_SET(0, &core0);
   sched_setaffinity(0, sizeof core0, &core0);  // the neighbour, when it runs, gets the other core
-  TrainerPtr trainer = make_torch_trainer(1, make_time_surrogate_meter(10.0));
+  // One long-lived trainer process, as an agent has.
+  TrainerProcessConfig trainer_config;
+  trainer_config.command = {beside_this_binary("ampere-trainer"), "serve", "--threads", "1"};
+  TrainerPtr trainer = std::make_unique<TrainerProcess>(trainer_config, [](const TrainerInfo&) { return make_time_surrogate_meter(10.0); });
   for (const std::string& name : o.families) {
     const int count = o.quick ? 10 : o.heldout_given ? o.heldout : name == "cnn5" ? 30 : 20;
     const ModelSpec fam = family(name.c_str());
@@ -774,7 +781,7 @@ void real(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (!pin_allocator()) std::fprintf(stderr, "warning: could not pin the allocator; timings may drift\n");
+  // The trainer process pins its own allocator (agent/trainer/allocator.hpp).
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

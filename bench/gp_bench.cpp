@@ -18,8 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/csv_table.hpp"
-#include "common/gaussian_process.hpp"
+#include "gp/csv_table.hpp"
+#include "gp/gaussian_process.hpp"
 
 namespace {
 

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/csv_table.hpp"
+#include "gp/csv_table.hpp"
 #include "common/error.hpp"
-#include "common/gaussian_process.hpp"
+#include "gp/gaussian_process.hpp"
 
 namespace ampere {
 namespace {

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/campaign_budget.hpp"
-#include "common/acquisition.hpp"
+#include "gp/acquisition.hpp"
 #include "common/layer_parser.hpp"
 #include "common/measurement.hpp"
 #include "common/model_spec.hpp"

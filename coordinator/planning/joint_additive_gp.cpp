@@ -5,10 +5,10 @@
 #include <map>
 #include <random>
 
-#include "common/cholesky.hpp"
+#include "gp/cholesky.hpp"
 #include "common/error.hpp"
-#include "common/gaussian_process.hpp"
-#include "common/likelihood_search.hpp"
+#include "gp/gaussian_process.hpp"
+#include "gp/likelihood_search.hpp"
 
 namespace ampere {
 namespace {

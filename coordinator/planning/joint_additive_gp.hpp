@@ -30,8 +30,8 @@
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
-#include "common/gaussian_process.hpp"
-#include "common/kind_function.hpp"
+#include "gp/gaussian_process.hpp"
+#include "gp/kind_function.hpp"
 
 namespace ampere {
 

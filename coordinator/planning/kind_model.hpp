@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/gaussian_process.hpp"
+#include "gp/gaussian_process.hpp"
 #include "common/measurement.hpp"
 #include "coordinator/planning/calibration_correction.hpp"
 

@@ -37,7 +37,7 @@ struct CampaignRecord {
   std::string family_json;
   std::string device_class;
   std::uint32_t budget_per_kind = 0;
-  std::string acquisition;  ///< its name (common/acquisition.hpp parses it)
+  std::string acquisition;  ///< its name (gp/acquisition.hpp parses it)
   CampaignState state = CampaignState::Running;
   std::string estimator = "subtractive";  ///< its name (planning/campaign.hpp parses it)
 };

@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "common/csv_table.hpp"
-#include "common/reference_data.hpp"
+#include "gp/csv_table.hpp"
+#include "support/reference_data.hpp"
 #include "integration/process.hpp"
 
 using ampere::testing::run_binary;

@@ -7,6 +7,7 @@
 //   energy_mj: 1000,3000,500        (successive reads; the last repeats)
 //   power_mw: 250000                (nvmlDeviceGetPowerUsage)
 //   name: Fake GPU
+//   uuid: GPU-00000000-1111-2222-3333-444444444444   (nvmlDeviceGetHandleByUUID finds only this one)
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +23,7 @@ struct Script {
   std::size_t next = 0;
   unsigned int power_mw = 0;
   std::string name = "Fake GPU";
+  std::string uuid = "GPU-00000000-1111-2222-3333-444444444444";
   bool loaded = false;
 };
 Script g_script;
@@ -47,6 +49,8 @@ void load() {
       g_script.power_mw = static_cast<unsigned int>(std::stoul(value));
     } else if (key == "name") {
       g_script.name = value;
+    } else if (key == "uuid") {
+      g_script.uuid = value;
     }
   }
   g_script.loaded = true;
@@ -63,6 +67,13 @@ int nvmlDeviceGetHandleByIndex_v2(unsigned int index, void** device) {
   if (!g_script.loaded) return kUninitialized;
   if (!device) return kInvalidArgument;
   if (index != 0) return kNotFound;
+  *device = &g_device;
+  return kSuccess;
+}
+int nvmlDeviceGetHandleByUUID(const char* uuid, void** device) {
+  if (!g_script.loaded) return kUninitialized;
+  if (!uuid || !device) return kInvalidArgument;
+  if (g_script.uuid != uuid) return kNotFound;
   *device = &g_device;
   return kSuccess;
 }

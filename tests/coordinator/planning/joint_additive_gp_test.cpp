@@ -6,7 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "common/error.hpp"
-#include "common/gaussian_process.hpp"
+#include "gp/gaussian_process.hpp"
 
 using namespace ampere;
 

@@ -1,12 +1,15 @@
 // The only LibTorch translation unit: builds a variant network from its spec and trains it on
 // synthetic data (docs/method.md §5). Kept alone because one LibTorch TU costs ~12 s to compile.
+#include <torch/cuda.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
-#include "agent/torch_trainer.hpp"
+#include "agent/trainer/cuda_device.hpp"
+#include "agent/trainer/torch_trainer.hpp"
 #include "common/error.hpp"
 #include "common/layer_shapes.hpp"
 
@@ -106,17 +109,37 @@ nn::AnyModule build_layer(const LayerSpec& layer, const TensorShape& in, std::in
   throw std::logic_error("build_layer: unhandled layer type");
 }
 
+/// "cpu", "cuda" or "cuda:N" as a torch device; throws InputError for another, or for CUDA that
+/// this build or machine lacks.
+torch::Device parse_device(const std::string& text) {
+  const bool known = text == "cpu" || text == "cuda" ||
+                     (text.rfind("cuda:", 0) == 0 && text.size() > 5 &&
+                      text.find_first_not_of("0123456789", 5) == std::string::npos);
+  AMPERE_REQUIRE(known, "unknown device '", text, "' (cpu, cuda, cuda:N)");
+  torch::Device device(text);
+  if (device.is_cuda()) {
+    AMPERE_REQUIRE(torch::cuda::is_available(), "--device ", text,
+                   ": no CUDA here (this LibTorch build has no CUDA, or no GPU is visible); build the trainer against a "
+                   "CUDA LibTorch (CMAKE_PREFIX_PATH, docs/operations.md)");
+    const int index = device.has_index() ? device.index() : 0;
+    AMPERE_REQUIRE(index < static_cast<int>(torch::cuda::device_count()), "--device ", text, ": only ",
+                   torch::cuda::device_count(), " CUDA device(s) visible");
+  }
+  return device;
+}
+
 class TorchTrainer final : public Trainer {
  public:
-  TorchTrainer(int threads, MeterPtr meter) : threads_(threads), meter_(std::move(meter)) {
-    AMPERE_REQUIRE(threads >= 1, "--threads must be at least 1, got ", threads);
-    torch::set_num_threads(threads);
+  TorchTrainer(const TorchOptions& options, Meter& meter)
+      : threads_(options.threads), device_(parse_device(options.device)), meter_(meter) {
+    AMPERE_REQUIRE(options.threads >= 1, "--threads must be at least 1, got ", options.threads);
+    torch::set_num_threads(options.threads);
   }
 
   Measurement measure(const ModelSpec& model, const JobSettings& settings) override {
     AMPERE_REQUIRE(!model.is_family(), model.name, ": the agent trains concrete models, not families");
     AMPERE_REQUIRE(model.dtype == "float32" || model.dtype == "float64", model.name, ": dtype ", model.dtype,
-                   " training is not supported on this CPU agent (float32, float64)");
+                   " training is not supported by this trainer (float32, float64)");
     validate_repeat_rule(settings.repeats);
     torch::manual_seed(settings.seed);
     const auto dtype = model.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
@@ -124,7 +147,7 @@ class TorchTrainer final : public Trainer {
     nn::Sequential net;
     for (std::size_t i = 0; i < model.layers.size(); ++i)
       net->push_back(build_layer(model.layers[i], shapes[i].in, model.layers[i].width.min));
-    net->to(dtype);
+    net->to(device_, dtype);
     net->train();
 
     const TensorShape input = input_tensor(model);
@@ -134,11 +157,11 @@ class TorchTrainer final : public Trainer {
     if (input.form == TensorForm::Tokens) {
       const auto vocab = std::find_if(model.layers.begin(), model.layers.end(),
                                       [](const LayerSpec& l) { return l.type == LayerType::Embedding; })->vocab;
-      data = torch::randint(vocab, dims, torch::kLong);
+      data = torch::randint(vocab, dims, torch::kLong).to(device_);
     } else {
-      data = torch::randn(dims, torch::TensorOptions().dtype(dtype));
+      data = torch::randn(dims, torch::TensorOptions().dtype(dtype)).to(device_);
     }
-    const torch::Tensor labels = torch::randint(model.classes, {model.batch_size}, torch::kLong);
+    const torch::Tensor labels = torch::randint(model.classes, {model.batch_size}, torch::kLong).to(device_);
     torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(0.01));
     auto step = [&] {
       optimizer.zero_grad();
@@ -147,22 +170,25 @@ class TorchTrainer final : public Trainer {
       optimizer.step();
     };
     using Clock = std::chrono::steady_clock;
-    const auto warm_start = Clock::now();
+    // On CUDA the host only queues kernels: wait for the device before every clock read.
+    auto now = [&] {
+      if (device_.is_cuda()) torch::cuda::synchronize(device_.has_index() ? device_.index() : 0);
+      return Clock::now();
+    };
     for (std::uint32_t i = 0; i < settings.warmup; ++i) step();
     std::uint32_t iterations = settings.iterations;
     if (iterations == 0) {
       // Enough iterations for one window (timed on two extra steps), at least 10. The window
       // follows the meter unless the job names one: a fuel gauge needs seconds, a clock does not.
-      const double window = settings.window_seconds > 0 ? settings.window_seconds : default_window_seconds(meter_->source());
-      const auto t0 = Clock::now();
+      const double window = settings.window_seconds > 0 ? settings.window_seconds : default_window_seconds(meter_.source());
+      const auto t0 = now();
       step();
       step();
-      const double per_step = std::chrono::duration<double>(Clock::now() - t0).count() / 2;
+      const double per_step = std::chrono::duration<double>(now() - t0).count() / 2;
       iterations = static_cast<std::uint32_t>(std::max(10.0, std::ceil(window / std::max(per_step, 1e-6))));
     }
-    (void)warm_start;
     Measurement m;
-    m.meter = meter_->source();
+    m.meter = meter_.source();
     m.iterations = iterations;
     m.threads = static_cast<std::uint32_t>(threads_);
     m.idle_watts = std::nan("");
@@ -170,11 +196,12 @@ class TorchTrainer final : public Trainer {
     const bool energy_live = reads_energy_live(m.meter);
     while (!repeats_suffice(m.seconds_per_iteration, settings.repeats) ||
            (energy_live && !repeats_suffice(m.joules_per_iteration, settings.repeats))) {
-      meter_->begin();
-      const auto start = Clock::now();
+      now();  // nothing queued from before runs inside the window
+      meter_.begin();
+      const auto start = now();
       for (std::uint32_t i = 0; i < iterations; ++i) step();
-      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      const double joules = meter_->end(seconds);
+      const double seconds = std::chrono::duration<double>(now() - start).count();
+      const double joules = meter_.end(seconds);
       m.seconds_per_iteration.push_back(seconds / iterations);
       m.joules_per_iteration.push_back(joules / iterations);
     }
@@ -188,13 +215,30 @@ class TorchTrainer final : public Trainer {
 
  private:
   int threads_;
-  MeterPtr meter_;
+  torch::Device device_;
+  Meter& meter_;
 };
 
 }  // namespace
 
-TrainerPtr make_torch_trainer(int threads, MeterPtr meter) {
-  return std::make_unique<TorchTrainer>(threads, std::move(meter));
+TrainerPtr make_torch_trainer(const TorchOptions& options, Meter& meter) {
+  return std::make_unique<TorchTrainer>(options, meter);
+}
+
+TrainerInfo torch_trainer_info(const TorchOptions& options) {
+  const torch::Device device = parse_device(options.device);
+  TrainerInfo info;
+  info.backend = "torch";
+  info.libraries = {{"libtorch", TORCH_VERSION}};
+  info.device = device.is_cuda() ? "cuda:" + std::to_string(device.has_index() ? device.index() : 0) : "cpu";
+  if (device.is_cuda()) {
+    const CudaDeviceFacts facts = cuda_device_facts(device.has_index() ? device.index() : 0);
+    info.device_name = facts.name;
+    info.device_uuid = facts.uuid;
+  }
+  info.threads = options.threads;
+  info.pid = static_cast<long>(getpid());
+  return info;
 }
 
 }  // namespace ampere

@@ -1,4 +1,4 @@
-#include "common/gaussian_process.hpp"
+#include "gp/gaussian_process.hpp"
 
 #include <cmath>
 #include <limits>
@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "common/reference_data.hpp"
+#include "support/reference_data.hpp"
 
 using ampere::GaussianProcess;
 using ampere::GpHyperparameters;

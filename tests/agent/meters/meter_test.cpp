@@ -1,4 +1,4 @@
-#include "agent/meter.hpp"
+#include "agent/meters/meter.hpp"
 
 #include <unistd.h>
 
@@ -54,8 +54,8 @@ TEST_CASE("the time surrogate is seconds times watts and says so") {
   meter->begin();
   CHECK(meter->end(2.0) == doctest::Approx(25.0));
   CHECK_THROWS_AS(make_time_surrogate_meter(0), InputError);
-  CHECK_THROWS_WITH_AS(make_meter("simulated", 10), doctest::Contains("--backend simulated"), InputError);
-  CHECK_THROWS_AS(make_meter("bogus", 10), InputError);
+  CHECK_THROWS_WITH_AS(make_meter("simulated"), doctest::Contains("--backend simulated"), InputError);
+  CHECK_THROWS_WITH_AS(make_meter("bogus"), doctest::Contains("unknown meter 'bogus' (auto, rapl, nvml"), InputError);
 }
 
 namespace {
@@ -282,4 +282,16 @@ TEST_CASE("nvml without its library or its GPU is refused with the reason") {
   NvmlOptions second = FakeNvml::options();
   second.device_index = 1;
   CHECK_THROWS_WITH_AS(make_nvml_meter(second), doctest::Contains("no GPU at NVML index 1"), InputError);
+}
+
+TEST_CASE("nvml finds the trainer's GPU by its UUID, and refuses a UUID it does not have") {
+  FakeNvml fake("energy_mj: 1000,1000,2000\nuuid: GPU-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n");
+  NvmlOptions by_uuid = FakeNvml::options();
+  by_uuid.device_index = 7;  // ignored when a UUID is given (CUDA_VISIBLE_DEVICES renumbers GPUs)
+  by_uuid.device_uuid = "GPU-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+  MeterPtr meter = make_nvml_meter(by_uuid);
+  meter->begin();
+  CHECK(meter->end(1.0) == doctest::Approx(1.0));
+  by_uuid.device_uuid = "GPU-ffffffff-0000-0000-0000-000000000000";
+  CHECK_THROWS_WITH_AS(make_nvml_meter(by_uuid), doctest::Contains("no GPU with UUID GPU-ffffffff"), InputError);
 }

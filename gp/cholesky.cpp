@@ -1,4 +1,4 @@
-#include "common/cholesky.hpp"
+#include "gp/cholesky.hpp"
 
 #include <string>
 

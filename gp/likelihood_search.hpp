@@ -1,4 +1,4 @@
-// The hyper-parameter search both GPs use (a kind's own, common/gaussian_process.hpp, and the
+// The hyper-parameter search both GPs use (a kind's own, gp/gaussian_process.hpp, and the
 // joint additive GP, coordinator/planning/joint_additive_gp.hpp): L-BFGS-B on a box of log
 // parameters, maximizing a log marginal likelihood with its analytic gradient, from a first start
 // and then restarts, keeping the best point any run reached (a run whose line search fails or whose

@@ -1,4 +1,4 @@
-#include "agent/allocator.hpp"
+#include "agent/trainer/allocator.hpp"
 
 #include <malloc.h>
 

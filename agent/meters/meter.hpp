@@ -63,7 +63,10 @@ MeterPtr make_jetson_ina_meter(const JetsonInaOptions& options);
 
 struct NvmlOptions {
   std::string library = "libnvidia-ml.so.1";  ///< dlopen'ed: no build-time dependency
-  unsigned device_index = 0;                   ///< NVML's index of the GPU the trainer uses
+  unsigned device_index = 0;                   ///< NVML's index of the GPU, when no UUID is given
+  /// The GPU the trainer trains on, by UUID ("GPU-…", as the CUDA driver reports it): NVML's
+  /// indices ignore CUDA_VISIBLE_DEVICES and may order GPUs differently, a UUID does not.
+  std::string device_uuid;
   double sample_hz = 10;                       ///< power sampling, for GPUs without the counter
 };
 /// NVIDIA GPUs through NVML, loaded with dlopen: the total-energy counter (mJ, Volta and newer)
@@ -72,9 +75,17 @@ struct NvmlOptions {
 /// Throws InputError saying why when the library, NVML or the device cannot be had.
 MeterPtr make_nvml_meter(const NvmlOptions& options);
 
-/// The meter named by `label` ("rapl", "time-surrogate", "android-battery", "jetson-ina"); "auto" picks rapl when readable, else
-/// the time surrogate. Throws InputError with the reason when the meter cannot be used here.
-MeterPtr make_meter(const std::string& label, double surrogate_watts, const AndroidBatteryOptions& android = {},
-                    const JetsonInaOptions& jetson = {});
+/// Every meter's options, for make_meter.
+struct MeterOptions {
+  double surrogate_watts = 10;  ///< time-surrogate: seconds × this
+  AndroidBatteryOptions android;
+  JetsonInaOptions jetson;
+  NvmlOptions nvml;
+};
+
+/// The meter named by `label` ("rapl", "nvml", "jetson-ina", "android-battery", "time-surrogate");
+/// "auto" picks rapl when readable, else the time surrogate. Throws InputError with the reason
+/// when the meter cannot be used here, or naming the known labels for an unknown one.
+MeterPtr make_meter(const std::string& label, const MeterOptions& options = {});
 
 }  // namespace ampere

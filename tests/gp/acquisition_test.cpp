@@ -1,9 +1,9 @@
-#include "common/acquisition.hpp"
+#include "gp/acquisition.hpp"
 
 #include <doctest/doctest.h>
 
 #include "common/error.hpp"
-#include "common/reference_data.hpp"
+#include "support/reference_data.hpp"
 
 using ampere::Acquisition;
 using ampere::ChannelRange;

@@ -17,7 +17,7 @@
 #include <Eigen/Dense>
 #include <nlohmann/json_fwd.hpp>
 
-#include "common/kind_function.hpp"
+#include "gp/kind_function.hpp"
 
 namespace ampere {
 

@@ -1,4 +1,4 @@
-#include "common/gaussian_process.hpp"
+#include "gp/gaussian_process.hpp"
 
 #include <cmath>
 #include <limits>
@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/cholesky.hpp"
+#include "gp/cholesky.hpp"
 #include "common/error.hpp"
-#include "common/likelihood_search.hpp"
+#include "gp/likelihood_search.hpp"
 
 namespace ampere {
 namespace {

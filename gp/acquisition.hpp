@@ -9,7 +9,7 @@
 
 #include <Eigen/Dense>
 
-#include "common/gaussian_process.hpp"
+#include "gp/gaussian_process.hpp"
 #include "common/model_spec.hpp"
 
 namespace ampere {

@@ -1,8 +1,8 @@
-#include "common/reference_data.hpp"
+#include "support/reference_data.hpp"
 
 #include <fstream>
 
-#include "common/csv_table.hpp"
+#include "gp/csv_table.hpp"
 
 namespace ampere::testing {
 

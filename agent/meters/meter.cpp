@@ -1,4 +1,4 @@
-#include "agent/meter.hpp"
+#include "agent/meters/meter.hpp"
 
 #include <dlfcn.h>
 
@@ -284,6 +284,7 @@ std::vector<InaRail> scan_ina_rails(const std::filesystem::path& devices) {
 struct NvmlLibrary {
   using Init = int (*)();
   using Handle = int (*)(unsigned, void**);
+  using HandleByUuid = int (*)(const char*, void**);
   using Energy = int (*)(void*, unsigned long long*);
   using Power = int (*)(void*, unsigned*);
   static constexpr int kSuccess = 0, kNotSupported = 3;
@@ -305,7 +306,15 @@ struct NvmlLibrary {
       dlclose(handle_);
       throw InputError("meter nvml: nvmlInit_v2 failed with NVML error " + std::to_string(rc));
     }
-    if (const int rc = get_handle(options.device_index, &device_); rc != kSuccess) {
+    if (!options.device_uuid.empty()) {  // the trainer's GPU, whatever CUDA_VISIBLE_DEVICES made its index
+      const auto by_uuid = reinterpret_cast<HandleByUuid>(dlsym(handle_, "nvmlDeviceGetHandleByUUID"));
+      const int rc = by_uuid ? by_uuid(options.device_uuid.c_str(), &device_) : -1;
+      if (rc != kSuccess) {
+        shutdown_();
+        dlclose(handle_);
+        throw InputError("meter nvml: no GPU with UUID " + options.device_uuid + " (NVML error " + std::to_string(rc) + ")");
+      }
+    } else if (const int rc = get_handle(options.device_index, &device_); rc != kSuccess) {
       shutdown_();
       dlclose(handle_);
       throw InputError("meter nvml: no GPU at NVML index " + std::to_string(options.device_index) + " (NVML error " +
@@ -456,22 +465,26 @@ MeterPtr make_time_surrogate_meter(double watts) {
   return std::make_unique<TimeSurrogateMeter>(watts);
 }
 
-MeterPtr make_meter(const std::string& label, double surrogate_watts, const AndroidBatteryOptions& android,
-                    const JetsonInaOptions& jetson) {
+MeterPtr make_meter(const std::string& label, const MeterOptions& options) {
   if (label == "auto") {
     try {
       return make_rapl_meter();
     } catch (const InputError&) {
-      return make_time_surrogate_meter(surrogate_watts);
+      return make_time_surrogate_meter(options.surrogate_watts);
     }
   }
-  const MeterSource source = parse_meter_label(label);
+  MeterSource source;
+  try {
+    source = parse_meter_label(label);
+  } catch (const InputError&) {
+    throw InputError("unknown meter '" + label + "' (auto, rapl, nvml, jetson-ina, android-battery, time-surrogate)");
+  }
   switch (source) {
     case MeterSource::Rapl: return make_rapl_meter();
-    case MeterSource::TimeSurrogate: return make_time_surrogate_meter(surrogate_watts);
-    case MeterSource::AndroidBattery: return make_android_battery_meter(android);
-    case MeterSource::JetsonIna: return make_jetson_ina_meter(jetson);
-    case MeterSource::Nvml: return make_nvml_meter(NvmlOptions{});
+    case MeterSource::TimeSurrogate: return make_time_surrogate_meter(options.surrogate_watts);
+    case MeterSource::AndroidBattery: return make_android_battery_meter(options.android);
+    case MeterSource::JetsonIna: return make_jetson_ina_meter(options.jetson);
+    case MeterSource::Nvml: return make_nvml_meter(options.nvml);
     case MeterSource::Simulated:
       throw InputError("meter simulated: only the simulated backend reports simulated energy (--backend simulated)");
     default:

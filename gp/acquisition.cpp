@@ -1,4 +1,4 @@
-#include "common/acquisition.hpp"
+#include "gp/acquisition.hpp"
 
 #include <algorithm>
 #include <cmath>

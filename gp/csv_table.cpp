@@ -1,4 +1,4 @@
-#include "common/csv_table.hpp"
+#include "gp/csv_table.hpp"
 
 #include <cmath>
 #include <fstream>

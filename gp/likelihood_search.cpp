@@ -1,4 +1,4 @@
-#include "common/likelihood_search.hpp"
+#include "gp/likelihood_search.hpp"
 
 #include <cmath>
 #include <limits>

@@ -1,0 +1,146 @@
+// The trainer supervisor against a fake trainer (tests/support/fake_trainer.cpp) that speaks the
+// pipe protocol and crashes, hangs, grows or refuses on cue: our supervision, not LibTorch.
+#include "agent/trainer_process.hpp"
+
+#include <signal.h>
+
+#include <chrono>
+#include <doctest/doctest.h>
+
+#include "common/error.hpp"
+
+using namespace ampere;
+
+namespace {
+
+/// A meter that counts its windows and reports 2 J each (or refuses, when asked).
+struct CountingMeter final : Meter {
+  int* windows;
+  bool refuse;
+  CountingMeter(int* w, bool r) : windows(w), refuse(r) {}
+  MeterSource source() const override { return MeterSource::Rapl; }
+  void begin() override {
+    if (refuse) throw InputError("meter android-battery: battery/status reads Charging");
+  }
+  double end(double) override {
+    ++*windows;
+    return 2.0;
+  }
+};
+
+TrainerProcessConfig fake_config(const std::string& device = "cpu") {
+  TrainerProcessConfig c;
+  c.command = {AMPERE_FAKE_TRAINER, "serve", "--device", device, "--threads", "1"};
+  c.memory_factor = 1;
+  c.memory_slack_bytes = 200ull << 20;
+  c.start_timeout = std::chrono::seconds(10);
+  return c;
+}
+
+ModelSpec model_named(const std::string& name) {
+  ModelSpec m = parse_model_spec(nlohmann::json{{"name", name},
+                                                {"input", {{"shape", {8}}}},
+                                                {"batch_size", 4},
+                                                {"classes", 2},
+                                                {"layers", {{{"type", "linear"}, {"out_features", 2}}}}});
+  return m;
+}
+
+JobSettings three_repeats() {
+  JobSettings s;
+  s.repeats = RepeatRule::fixed(3);
+  return s;
+}
+
+std::int64_t millis_from_now(int ms) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             (std::chrono::system_clock::now() + std::chrono::milliseconds(ms)).time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+TEST_CASE("the trainer process measures a job, the agent's meter reading each window the trainer opens") {
+  int windows = 0;
+  TrainerProcess trainer(fake_config(), [&](const TrainerInfo&) { return std::make_unique<CountingMeter>(&windows, false); });
+  CHECK(trainer.backend() == "torch");
+  CHECK(trainer.info().libraries.front().first == "fake-trainer");
+  const Measurement m = trainer.measure(model_named("plain"), three_repeats());
+  CHECK(windows == 3);
+  REQUIRE(m.joules_per_iteration.size() == 3);
+  CHECK(m.joules_per_iteration[0] == doctest::Approx(2.0));
+  CHECK(m.meter == MeterSource::Rapl);  // the job carried the agent's meter label
+  const pid_t first = trainer.pid();
+  trainer.measure(model_named("again"), three_repeats());
+  CHECK(trainer.pid() == first);  // one long-lived trainer, not one per job
+  CHECK(trainer.restarts() == 0);
+}
+
+TEST_CASE("a trainer that crashes mid-window becomes an error naming the signal, and a fresh trainer takes the next job") {
+  int windows = 0;
+  TrainerProcess trainer(fake_config(), [&](const TrainerInfo&) { return std::make_unique<CountingMeter>(&windows, false); });
+  const pid_t first = trainer.pid();
+  CHECK_THROWS_WITH_AS(trainer.measure(model_named("fake-crash"), three_repeats()),
+                       doctest::Contains("was killed by signal 11"), InputError);
+  CHECK(trainer.restarts() == 1);
+  CHECK(trainer.pid() != first);
+  CHECK(trainer.measure(model_named("plain"), three_repeats()).seconds_per_iteration.size() == 3);
+}
+
+TEST_CASE("a trainer that exits mid-job is named with its status, and a trainer killed from outside too") {
+  int windows = 0;
+  TrainerProcess trainer(fake_config(), [&](const TrainerInfo&) { return std::make_unique<CountingMeter>(&windows, false); });
+  CHECK_THROWS_WITH_AS(trainer.measure(model_named("fake-exit"), three_repeats()), doctest::Contains("exited with status 3"),
+                       InputError);
+  ::kill(trainer.pid(), SIGKILL);  // an operator, or the kernel's OOM killer, between jobs
+  CHECK_THROWS_WITH_AS(trainer.measure(model_named("plain"), three_repeats()), doctest::Contains("signal 9"), InputError);
+  CHECK(trainer.measure(model_named("plain"), three_repeats()).seconds_per_iteration.size() == 3);
+  CHECK(trainer.restarts() == 2);
+}
+
+TEST_CASE("a job that outruns its deadline is stopped, the trainer restarted") {
+  int windows = 0;
+  TrainerProcess trainer(fake_config(), [&](const TrainerInfo&) { return std::make_unique<CountingMeter>(&windows, false); });
+  JobSettings s = three_repeats();
+  s.deadline_unix_millis = millis_from_now(300);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH_AS(trainer.measure(model_named("fake-hang"), s), doctest::Contains("outran its deadline"), InputError);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(trainer.restarts() == 1);
+  CHECK(trainer.measure(model_named("plain"), three_repeats()).seconds_per_iteration.size() == 3);
+}
+
+TEST_CASE("a job that grows past its memory ceiling is stopped with the sizes named") {
+  int windows = 0;
+  TrainerProcess trainer(fake_config(), [&](const TrainerInfo&) { return std::make_unique<CountingMeter>(&windows, false); });
+  CHECK_THROWS_WITH_AS(trainer.measure(model_named("fake-grow"), three_repeats()),
+                       doctest::Contains("past the job's memory ceiling of"), InputError);
+  CHECK(trainer.restarts() == 1);
+  CHECK(trainer.measure(model_named("plain"), three_repeats()).seconds_per_iteration.size() == 3);
+}
+
+TEST_CASE("the trainer's own refusal and a meter's refusal come back as errors without a restart") {
+  int windows = 0;
+  {
+    TrainerProcess trainer(fake_config(), [&](const TrainerInfo&) { return std::make_unique<CountingMeter>(&windows, false); });
+    try {
+      trainer.measure(model_named("fake-refuse"), three_repeats());
+      FAIL("no error");
+    } catch (const InputError& e) {
+      CHECK(e.code() == ErrorCode::Unprocessable);  // the code crossed the pipe
+      CHECK(std::string(e.what()) == "fake-refuse: refused as asked");
+    }
+    CHECK(trainer.restarts() == 0);
+  }
+  TrainerProcess charging(fake_config(), [&](const TrainerInfo&) { return std::make_unique<CountingMeter>(&windows, true); });
+  CHECK_THROWS_WITH_AS(charging.measure(model_named("plain"), three_repeats()), doctest::Contains("reads Charging"), InputError);
+  CHECK(charging.restarts() == 0);
+}
+
+TEST_CASE("a trainer that refuses its device, or cannot be run, is refused at start with the reason") {
+  auto meter = [](const TrainerInfo&) { return make_time_surrogate_meter(1); };
+  CHECK_THROWS_WITH_AS(TrainerProcess(fake_config("tpu"), meter), doctest::Contains("unknown device 'tpu'"), InputError);
+  TrainerProcessConfig missing = fake_config();
+  missing.command.front() = "/nonexistent/ampere-trainer";
+  CHECK_THROWS_WITH_AS(TrainerProcess(missing, meter), doctest::Contains("exited with status 127 before it was ready"), InputError);
+}

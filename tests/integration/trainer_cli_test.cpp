@@ -1,0 +1,72 @@
+// ampere-trainer on its own, and the agent driving it: devices it refuses, a trainer that crashes.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/model_spec.hpp"
+#include "integration/process.hpp"
+
+using ampere::testing::run_binary;
+using ampere::testing::TempDir;
+
+namespace {
+std::string small_model(TempDir& dir, const std::string& name = "m") {
+  ampere::ModelSpec m = ampere::sample_model(ampere::load_model_spec(std::string(AMPERE_MODELS_DIR) + "/lenet5.json"), 1);
+  m.name = name;
+  return dir.file(name + ".json", ampere::to_json(m).dump());
+}
+}  // namespace
+
+TEST_CASE("ampere-trainer measure trains a model with a meter of its own") {
+  TempDir dir;
+  const auto r = run_binary("ampere-trainer", {"measure", "--model", small_model(dir), "--meter", "time-surrogate", "--watts", "7",
+                                               "--iterations", "2", "--repeats", "2", "--warmup", "0"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto out = nlohmann::json::parse(r.out);
+  CHECK(out.at("backend") == "torch");
+  CHECK(out.at("device") == "cpu");
+  CHECK(out.at("meter") == "time-surrogate");
+  CHECK(out.at("repeats") == 2);
+  CHECK(out.at("joules_per_iteration").at("value").get<double>() ==
+        doctest::Approx(7 * out.at("seconds_per_iteration").at("value").get<double>()));
+}
+
+TEST_CASE("unknown devices, meters and options are refused at start with the reason") {
+  TempDir dir;
+  const std::string model = small_model(dir);
+  const auto tpu = run_binary("ampere-trainer", {"measure", "--model", model, "--device", "tpu"});
+  CHECK(tpu.exit_code == 2);
+  CHECK(tpu.err.find("unknown device 'tpu' (cpu, cuda, cuda:N)") != std::string::npos);
+  const auto bogus = run_binary("ampere-trainer", {"measure", "--model", model, "--meter", "bogus"});
+  CHECK(bogus.exit_code == 2);
+  CHECK(bogus.err.find("unknown meter 'bogus'") != std::string::npos);
+  const auto option = run_binary("ampere-trainer", {"measure", "--model", model, "--colour", "red"});
+  CHECK(option.exit_code == 2);
+  CHECK(option.err.find("unknown option '--colour'") != std::string::npos);
+  // The agent starts its trainer first: a device the trainer refuses stops the agent, saying why.
+  const auto agent = run_binary("ampere-agent", {"--device", "tpu", "measure", "--model", model});
+  CHECK(agent.exit_code == 2);
+  CHECK(agent.err.find("trainer refused to start: unknown device 'tpu'") != std::string::npos);
+  const auto runner = run_binary("ampere-agent", {"--runner", "ssh", "measure", "--model", model});
+  CHECK(runner.exit_code != 0);
+  CHECK(runner.err.find("--runner") != std::string::npos);
+}
+
+TEST_CASE("on a machine without CUDA, --device cuda is refused with the reason, not run on the CPU") {
+  TempDir dir;
+  const auto r = run_binary("ampere-trainer", {"measure", "--model", small_model(dir), "--device", "cuda"});
+  if (r.exit_code == 0) return;  // a GPU machine: gpu-check.sh covers it
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--device cuda: no CUDA here") != std::string::npos);
+}
+
+TEST_CASE("the agent's measure goes through the trainer process: a crash there is an error naming the signal") {
+  TempDir dir;
+  const auto crash = run_binary("ampere-agent", {"--trainer", AMPERE_FAKE_TRAINER, "--meter", "time-surrogate", "measure", "--model",
+                                                 small_model(dir, "fake-crash"), "--repeats", "1"});
+  CHECK(crash.exit_code != 0);
+  CHECK(crash.err.find("killed by signal 11") != std::string::npos);
+  const auto fine = run_binary("ampere-agent", {"--trainer", AMPERE_FAKE_TRAINER, "--meter", "time-surrogate", "measure", "--model",
+                                                small_model(dir, "fine"), "--repeats", "2"});
+  REQUIRE_MESSAGE(fine.exit_code == 0, fine.err);
+  CHECK(nlohmann::json::parse(fine.out).at("repeats") == 2);
+}
