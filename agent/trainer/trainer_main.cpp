@@ -29,8 +29,8 @@ constexpr const char* kUsage = R"(ampere-trainer: trains variant networks with L
   ampere-trainer measure --model M.json [--device cpu|cuda[:N]] [--threads T]
       [--meter auto|rapl|nvml|jetson-ina|android-battery|time-surrogate] [--watts W]
       [--sysfs-root DIR] [--rails A,B] [--current-sign auto|discharge-negative|discharge-positive]
-      [--allow-charging] [--iterations N] [--repeats N] [--warmup N] [--min-window S]
-      trains one model here and prints its figures as JSON
+      [--allow-charging] [--iterations N] [--repeats N] [--warmup N] [--min-window S] [--sample SEED]
+      trains one model here and prints its figures as JSON (a family: its member drawn with --sample)
   ampere-trainer --version
 )";
 
@@ -185,7 +185,11 @@ int measure(const Arguments& args) {
     std::cerr << "energy: time-surrogate at " << meters.surrogate_watts << " W (seconds x watts; not a measured joule)\n";
   TrainerPtr trainer = make_torch_trainer(options, *meter);
   AMPERE_REQUIRE(args.values.count("--model"), "measure needs --model M.json");
-  const ModelSpec model = load_model_spec(args.text("--model", ""));
+  ModelSpec model = load_model_spec(args.text("--model", ""));
+  if (args.values.count("--sample")) {
+    AMPERE_REQUIRE(model.is_family(), "--sample draws a member of a family; ", model.name, " is a concrete model");
+    model = sample_model(model, args.count("--sample", 0, 0, 1u << 31));
+  }
   JobSettings settings;
   settings.warmup = args.count("--warmup", 5, 0, 100000);
   settings.iterations = args.count("--iterations", 0, 0, 100000000);
@@ -222,7 +226,7 @@ int main(int argc, char** argv) {
     AMPERE_REQUIRE(command == "measure", "unknown command '", command, "'\n", kUsage);
     measure(Arguments(argc, argv,
                       {"--model", "--device", "--threads", "--meter", "--watts", "--sysfs-root", "--rails", "--current-sign",
-                       "--iterations", "--repeats", "--warmup", "--min-window"},
+                       "--iterations", "--repeats", "--warmup", "--min-window", "--sample"},
                       {"--allow-charging"}));
   });
 }
