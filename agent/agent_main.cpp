@@ -165,7 +165,9 @@ void simulate(ampere::AgentConfig& config, const ampere::DeviceProfile& profile)
 /// `--fleet N`: N simulated agents in this process, each with its own identity, sockets, heartbeat
 /// and jobs (one thread each, plus its heartbeat thread), the i-th on profiles[i mod P].
 void run_simulated_fleet(ampere::AgentConfig base, const std::vector<std::string>& profiles, int fleet, int pace_ms,
-                         std::int64_t reference_seconds) {
+                         std::int64_t reference_seconds, const std::string& tally_file) {
+  ampere::AgentTally tally;
+  if (!tally_file.empty()) base.tally = &tally;
   AMPERE_REQUIRE(!profiles.empty(), "--fleet needs --profile (a comma list of simulated profiles)");
   for (const std::string& p : profiles) ampere::simulated_profile(p);  // throws, naming an unknown one
   if (base.agent_id.empty()) base.agent_id = default_agent_id();
@@ -188,6 +190,17 @@ void run_simulated_fleet(ampere::AgentConfig base, const std::vector<std::string
   std::vector<std::thread> threads;
   for (auto& runner : runners) threads.emplace_back([&runner] { runner->run(g_stop); });
   for (std::thread& t : threads) t.join();
+  if (tally_file.empty()) return;
+  // What the fleet saw acknowledged, for bench/fleet to hold against what the store holds.
+  std::vector<double> trips = tally.round_trips_ms();
+  std::sort(trips.begin(), trips.end());
+  auto quantile = [&](double q) { return trips.empty() ? 0.0 : trips[static_cast<std::size_t>(q * static_cast<double>(trips.size() - 1))]; };
+  std::ofstream(tally_file) << nlohmann::json{{"agents", fleet},
+                                              {"results_acknowledged_stored", tally.stored()},
+                                              {"results_acknowledged_refused", tally.refused()},
+                                              {"round_trip_ms", {{"p50", quantile(0.5)}, {"p99", quantile(0.99)}, {"max", quantile(1.0)}}}}
+                                   .dump(2)
+                            << "\n";
 }
 
 }  // namespace
@@ -238,6 +251,9 @@ int main(int argc, char** argv) {
                "android-battery: measure while on USB/AC power (it confounds the reading; refused otherwise)");
   app.add_option("--watts", watts, "watts for the time-surrogate meter")->capture_default_str();
   app.add_option("--pace-ms", pace_ms, "simulated backend: wall time each job takes")->capture_default_str();
+  std::string tally_file;
+  app.add_option("--tally-file", tally_file,
+                 "--fleet: on exit, write what the fleet saw acknowledged (results stored and refused, round trips) as JSON here");
   app.add_option("--agent-id", config.agent_id, "default: HOSTNAME-PID");
   app.add_option("--device-class", config.device_class,
                  "default: local-cpu-<threads>t, cuda-<gpu name>, jetson-<model>-<nvpmodel mode>, android-<ro.product.model>, "
@@ -293,7 +309,7 @@ int main(int argc, char** argv) {
     if (fleet > 1 || profiles.size() > 1) {
       AMPERE_REQUIRE(backend == "simulated", "--fleet and a list of profiles need --backend simulated (one LibTorch agent per process)");
       AMPERE_REQUIRE(!measure->parsed(), "measure takes one --profile, not a fleet");
-      run_simulated_fleet(config, profiles, fleet, pace_ms, reference_seconds);
+      run_simulated_fleet(config, profiles, fleet, pace_ms, reference_seconds, tally_file);
       return;
     }
     ampere::TrainerPtr trainer;

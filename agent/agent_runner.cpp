@@ -49,6 +49,17 @@ HardwareFacts read_hardware_facts() {
   return facts;
 }
 
+void AgentTally::acknowledged(bool stored, std::chrono::steady_clock::duration round_trip) {
+  (stored ? stored_ : refused_)++;
+  const std::lock_guard<std::mutex> lock(mutex_);
+  round_trips_ms_.push_back(std::chrono::duration<double, std::milli>(round_trip).count());
+}
+
+std::vector<double> AgentTally::round_trips_ms() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return round_trips_ms_;
+}
+
 AgentRunner::AgentRunner(zmq::context_t& context, Trainer& trainer, AgentConfig config)
     : context_(context),
       trainer_(trainer),
@@ -205,7 +216,7 @@ std::string AgentRunner::execute(const std::string& job_frame, std::uint64_t& jo
 }
 
 void AgentRunner::report(zmq::socket_t& socket, std::uint64_t job_id, const std::string& result,
-                         const std::atomic<bool>& stop) {
+                         const std::atomic<bool>& stop, std::chrono::steady_clock::time_point asked) {
   bool acked = false;
   while (!acked && !stop.load()) {
     socket.send(zmq::buffer(result), zmq::send_flags::none);
@@ -216,6 +227,7 @@ void AgentRunner::report(zmq::socket_t& socket, std::uint64_t job_id, const std:
       const auto ab = a.envelope().getBody();
       if (ab.which() == wire::Envelope::Body::ACK && ab.getAck().getJobId() == job_id) {
         acked = true;
+        if (config_.tally) config_.tally->acknowledged(ab.getAck().getStored(), std::chrono::steady_clock::now() - asked);
         if (!ab.getAck().getStored()) spdlog::warn("job {} result not stored: {}", job_id, ab.getAck().getReason().cStr());
       }
     } catch (const InputError& e) {
@@ -239,13 +251,14 @@ void AgentRunner::run(const std::atomic<bool>& stop) {
       registered = register_agent(socket, stop);
       continue;
     }
+    const auto asked = std::chrono::steady_clock::now();
     switch (request_work(socket, job_frame)) {
       case Reply::Unregistered: registered = false; break;
       case Reply::NoWork: break;
       case Reply::Job: {
         std::uint64_t job_id = 0;
         const std::string result = execute(job_frame, job_id);
-        report(socket, job_id, result, stop);
+        report(socket, job_id, result, stop, asked);
         break;
       }
     }

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -13,6 +15,22 @@
 #include "agent/trainer.hpp"
 
 namespace ampere {
+
+/// What a fleet's runners did, for bench/fleet: results the coordinator acknowledged as stored or
+/// refused, and each job's round trip (work request sent → its result acknowledged).
+class AgentTally {
+ public:
+  void acknowledged(bool stored, std::chrono::steady_clock::duration round_trip);
+  std::uint64_t stored() const { return stored_.load(); }
+  std::uint64_t refused() const { return refused_.load(); }
+  /// Round trips in milliseconds, in the order they ended.
+  std::vector<double> round_trips_ms() const;
+
+ private:
+  std::atomic<std::uint64_t> stored_{0}, refused_{0};
+  mutable std::mutex mutex_;
+  std::vector<double> round_trips_ms_;
+};
 
 struct AgentConfig {
   std::string coordinator = "tcp://127.0.0.1:5555";
@@ -27,6 +45,7 @@ struct AgentConfig {
   /// Memory reported at registration (the coordinator refuses jobs over half its class's
   /// smallest); 0: this host's RAM. A simulated agent reports its profile's.
   std::uint64_t memory_bytes = 0;
+  AgentTally* tally = nullptr;  ///< counts acknowledgements when set (bench/fleet); not owned
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds reply_timeout{3000};
 };
@@ -53,7 +72,8 @@ class AgentRunner {
   std::string execute(const std::string& job_frame, std::uint64_t& job_id);
   /// Sends the Result until the coordinator acknowledges it (or `stop`): a coordinator that
   /// restarted in between gets it again.
-  void report(zmq::socket_t& socket, std::uint64_t job_id, const std::string& result, const std::atomic<bool>& stop);
+  void report(zmq::socket_t& socket, std::uint64_t job_id, const std::string& result, const std::atomic<bool>& stop,
+              std::chrono::steady_clock::time_point asked);
 
   zmq::context_t& context_;
   Trainer& trainer_;

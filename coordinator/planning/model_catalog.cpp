@@ -48,7 +48,13 @@ void ModelCatalog::set_models(const std::string& device_class, const std::map<Ki
 void ModelCatalog::add_measured(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
                                 const Measurement& measurement) {
   record(device_class, campaign_id, job, measurement);
-  if (!job.whole_model()) refit_flops_line(device_class);
+  if (!job.whole_model()) stale_flops_lines_.insert(device_class);
+}
+
+const Estimator& ModelCatalog::estimator() const {
+  for (const std::string& device_class : stale_flops_lines_) refit_flops_line(device_class);
+  stale_flops_lines_.clear();
+  return estimator_;
 }
 
 void ModelCatalog::record(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
@@ -56,19 +62,23 @@ void ModelCatalog::record(const std::string& device_class, std::uint64_t campaig
   if (job.calibration()) return;  // the joint fit's, not the FLOPs line's nor the live score's
   ModelSpec model = parse_stored_model(job);
   if (!job.holdout()) baselines_.add(device_class, model, measurement);  // the FLOPs line never sees held-out models
+  if (job.holdout()) heldout_models_[device_class].push_back(measured_.size());
   measured_.push_back({device_class, campaign_id, job.holdout(), std::move(model), measurement});
 }
 
-void ModelCatalog::refit_flops_line(const std::string& device_class) {
+void ModelCatalog::refit_flops_line(const std::string& device_class) const {
   if (const auto line = baselines_.baseline(device_class)) estimator_.set_flops_baseline(device_class, *line);
 }
 
 AccuracyScore ModelCatalog::heldout_score(const std::string& device_class) const {
   std::vector<std::pair<nlohmann::json, Measurement>> scored;
-  for (const Measured& m : measured_) {
-    if (!m.heldout || m.device_class != device_class) continue;
+  const auto heldout = heldout_models_.find(device_class);
+  if (heldout == heldout_models_.end()) return score_estimates(scored);
+  const Estimator& current = estimator();
+  for (const std::size_t i : heldout->second) {
+    const Measured& m = measured_[i];
     try {
-      scored.emplace_back(estimator_.estimate(m.model, device_class, 1), m.measurement);
+      scored.emplace_back(current.estimate(m.model, device_class, 1), m.measurement);
     } catch (const InputError&) {
       // its kinds are not all profiled yet
     }
@@ -84,7 +94,7 @@ std::map<std::string, nlohmann::json> ModelCatalog::accuracy_report() const {
     if (accuracy.is_null()) accuracy = {{"device_class", m.device_class}, {"points", json::array()}};
     json e;
     try {
-      e = estimator_.estimate(m.model, m.device_class, 1);
+      e = estimator().estimate(m.model, m.device_class, 1);
     } catch (const InputError&) {
       continue;  // its kinds are not all profiled yet
     }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,9 @@ class ModelCatalog {
   void add_measured(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
                     const Measurement& measurement);
 
-  const Estimator& estimator() const { return estimator_; }
+  /// The estimator, its FLOPs lines refitted first where results came since (a line is refitted
+  /// when read, not per result: a fleet's results would make that quadratic).
+  const Estimator& estimator() const;
   /// The class's held-out models scored against their estimates (those whose kinds are all
   /// profiled); empty figures before any can be scored.
   AccuracyScore heldout_score(const std::string& device_class) const;
@@ -55,11 +58,15 @@ class ModelCatalog {
   /// Keeps a measured job (parsing its model) without refitting the FLOPs line.
   void record(const std::string& device_class, std::uint64_t campaign_id, const JobRecord& job,
               const Measurement& measurement);
-  void refit_flops_line(const std::string& device_class);
+  void refit_flops_line(const std::string& device_class) const;
 
-  Estimator estimator_;
+  // mutable: the FLOPs lines of stale classes are refitted on first read. A snapshot built by
+  // from_stored() has none stale, so reading it from many threads changes nothing.
+  mutable Estimator estimator_;
   FlopsBaselineBuilder baselines_;
+  mutable std::set<std::string> stale_flops_lines_;
   std::vector<Measured> measured_;
+  std::map<std::string, std::vector<std::size_t>> heldout_models_;  ///< per class: which of measured_ are held out
 };
 
 }  // namespace ampere

@@ -257,6 +257,7 @@ void CampaignService::update_joint_fit(CampaignEntry& entry, bool wait) {
   if (entry.joint_fit.valid()) {
     if (!wait && entry.joint_fit.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
     const double seconds = steady_seconds() - entry.joint_started;
+    --joint_fits_running_;
     try {
       const JointFit fit = entry.joint_fit.get();
       if (fit.joint_chosen()) {
@@ -288,10 +289,10 @@ void CampaignService::update_joint_fit(CampaignEntry& entry, bool wait) {
     }
   }
   Campaign& campaign = *entry.campaign;
+  if (campaign.settings().estimator != EstimatorMethod::Joint || !campaign.done()) return;
+  if (!wait && joint_fits_running_ >= std::max<std::size_t>(1, settings_.max_joint_fits)) return;  // next turn
   const std::size_t measurements = campaign.measurement_count();
-  if (campaign.settings().estimator != EstimatorMethod::Joint || !campaign.done() ||
-      measurements == campaign.joint_measurements() || measurements == entry.joint_attempted)
-    return;
+  if (measurements == campaign.joint_measurements() || measurements == entry.joint_attempted) return;
   JointProblem problem;
   try {
     problem = campaign.joint_problem();
@@ -304,6 +305,7 @@ void CampaignService::update_joint_fit(CampaignEntry& entry, bool wait) {
   entry.joint_attempted = measurements;  // = problem.measurements
   entry.joint_started = steady_seconds();
   entry.joint_fit = std::async(std::launch::async, [problem = std::move(problem)] { return fit_joint(problem); });
+  ++joint_fits_running_;
   if (wait) update_joint_fit(entry, true);
 }
 

@@ -59,6 +59,9 @@ class CampaignService {
     /// A new campaign whose largest variant network needs more than this to train is refused
     /// (require_jobs_fit); 0: no limit. Stored campaigns reload whatever it is.
     double max_job_memory_bytes = 0;
+    /// Joint fits running at once on worker threads; a campaign ready for one waits its turn (a
+    /// fleet finishing many campaigns together must not take every core from the loop).
+    std::size_t max_joint_fits = 1;
   };
   /// Every reference must outlive the service.
   CampaignService(ResilientStore& store, JobQueue& jobs, FleetRegistry& fleet, CoordinatorMetrics& metrics,
@@ -109,6 +112,7 @@ class CampaignService {
   /// Starts a joint fit on a worker thread when a joint campaign is finished and has measurements
   /// its installed fit lacks; installs one that finished.
   void update_joint_fit(CampaignEntry& entry, bool wait);
+  std::size_t joint_fits_running_ = 0;
   void add_calibration(CampaignEntry& entry, const JobRecord& job, const Measurement& measurement);
   void save_models(CampaignEntry& entry, const std::map<KindKey, KindModel>& models, bool overwrite);
   /// Stores the jobs (ids from the store) and queues them; false when the store is away.

@@ -61,7 +61,9 @@ void CoordinatorServer::run(const std::atomic<bool>& stop) {
 }
 
 void CoordinatorServer::turn(std::chrono::milliseconds wait) {
-  if (std::optional<Incoming> in = transport_.receive(wait)) {
+  for (std::size_t taken = 0; taken < std::max<std::size_t>(1, config_.messages_per_turn); ++taken) {
+    std::optional<Incoming> in = transport_.receive(taken == 0 ? wait : std::chrono::milliseconds(0));
+    if (!in) break;
     if (in->from == Incoming::From::Agent) {
       try {
         handle_agent(in->peer, in->frame);
@@ -82,6 +84,8 @@ void CoordinatorServer::turn(std::chrono::milliseconds wait) {
       transport_.reply_to_client(in->peer, reply);
     }
   }
+  write_job_states();
+  commit_results();
   campaigns_.poll_joint_fits();  // fits finished on their worker threads
   if (clock_.now() - last_maintenance_ > std::chrono::milliseconds(500)) {
     maintain();
@@ -159,7 +163,7 @@ void CoordinatorServer::on_work_request(const std::string& peer, const std::stri
     transport_.send_to_agent(peer, make_frame([](wire::Envelope::Body::Builder body) { body.initNoWork().setRetryAfterMillis(300); }));
     return;
   }
-  store_.try_write("set_job_state", [&] { store_.store().set_job_state(job->id, JobState::Running, agent_id); });
+  pending_states_.push_back({job->id, JobState::Running, agent_id});  // written with the turn's others
   agent->running_job = job->id;  // map nodes are stable: planning and re-queueing keep `agent` valid
   const auto deadline =
       std::chrono::duration_cast<std::chrono::milliseconds>((clock_.wall_now() + config_.job_deadline).time_since_epoch()).count();
@@ -217,18 +221,48 @@ void CoordinatorServer::on_result(const std::string& peer, const std::string& fr
     attempt_failed(*job, agent_id, invalid);
     return;
   }
-  // Committed (or spooled to disk) before the ack; with neither, no ack: the agent sends it again.
-  if (store_.store_result({job_id, agent_id, m}) == ResultFate::NotAcknowledged) return;
-  metrics_.result_stored(device_class, meter_label(m.meter));
-  metrics_.job_done(device_class);
-  metrics_.reference_reading(device_class, reference_verdict_name(reference.verdict));  // once, stored
-  transport_.send_to_agent(peer, ack_frame(job_id, true, ""));
-  const JobRecord done = *job;
-  jobs_.finish(job_id);
-  campaigns_.job_done(done, m, reference);
+  for (const PendingResult& p : pending_results_)
+    if (p.record.job_id == job_id) return;  // sent twice within a turn: the first one counts, acked after the commit
+  pending_results_.push_back({peer, {job_id, agent_id, m}, reference, device_class});
+}
+
+void CoordinatorServer::commit_results() {
+  if (pending_results_.empty()) return;
+  std::vector<PendingResult> group;
+  group.swap(pending_results_);
+  std::vector<ResultRecord> records;
+  for (const PendingResult& p : group) records.push_back(p.record);
+  // Committed (or spooled to disk) before any ack; with neither, no ack: the agent sends it again.
+  const std::vector<ResultFate> fates = store_.store_results(records);
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    const PendingResult& p = group[i];
+    const std::uint64_t job_id = p.record.job_id;
+    if (fates[i] == ResultFate::NotAcknowledged) continue;
+    if (fates[i] == ResultFate::Refused) {
+      transport_.send_to_agent(p.peer, ack_frame(job_id, false, "the store refused the result (its job is unknown there)"));
+      continue;
+    }
+    metrics_.result_stored(p.device_class, meter_label(p.record.measurement.meter));
+    metrics_.job_done(p.device_class);
+    metrics_.reference_reading(p.device_class, reference_verdict_name(p.reference.verdict));  // once, stored
+    transport_.send_to_agent(p.peer, ack_frame(job_id, true, ""));
+    const JobRecord* job = jobs_.find(job_id);
+    if (job == nullptr) continue;  // finished meanwhile (cannot happen within a turn; kept safe)
+    const JobRecord done = *job;
+    jobs_.finish(job_id);
+    campaigns_.job_done(done, p.record.measurement, p.reference);
+  }
+}
+
+void CoordinatorServer::write_job_states() {
+  if (pending_states_.empty()) return;
+  std::vector<JobStateChange> changes;
+  changes.swap(pending_states_);
+  store_.try_write("set_job_state", [&] { store_.store().set_job_states(changes); });
 }
 
 void CoordinatorServer::attempt_failed(JobRecord& job, const std::string& agent_id, const std::string& why) {
+  write_job_states();  // its running state first, then what follows it
   if (jobs_.may_retry(job)) {
     requeue(job.id, "failed attempt " + std::to_string(job.attempts) + ": " + why);
     return;
@@ -244,6 +278,7 @@ void CoordinatorServer::requeue(std::uint64_t job_id, const std::string& why) {
   fleet_.release_job(job_id);
   const std::string device_class = jobs_.device_class_of(job_id);
   if (!jobs_.requeue(job_id)) return;
+  write_job_states();  // its running state first
   store_.try_write("set_job_state", [&] { store_.store().set_job_state(job_id, JobState::Queued, ""); });
   metrics_.job_requeued(device_class);
   spdlog::warn("job {} re-queued: {}", job_id, why);

@@ -39,6 +39,9 @@ struct CoordinatorConfig {
   bool calibration_correction = false;
   double max_job_memory_bytes = 0;  ///< refuse new campaigns whose variant networks need more (0: no limit)
   std::chrono::minutes job_deadline{10};  ///< a Job's deadline, from when it is handed out
+  /// Messages one turn takes when they are waiting (the first is waited for): results received in
+  /// a turn are committed together, then acknowledged (group commit: one fsync for the group).
+  std::size_t messages_per_turn = 256;
 };
 
 class CoordinatorServer {
@@ -51,8 +54,9 @@ class CoordinatorServer {
 
   /// Serves until `stop` becomes true (checked at least every 100 ms).
   void run(const std::atomic<bool>& stop);
-  /// One turn of the loop: at most one message (waiting up to `wait` for it), then the
-  /// maintenance tick when 500 ms have passed since the last.
+  /// One turn of the loop: the messages waiting, up to messages_per_turn (waiting up to `wait`
+  /// for the first); then the results they brought are committed together and acknowledged;
+  /// then the maintenance tick when 500 ms have passed since the last.
   void turn(std::chrono::milliseconds wait);
 
  private:
@@ -61,6 +65,11 @@ class CoordinatorServer {
   void on_register(const std::string& peer, const std::string& frame);
   void on_work_request(const std::string& peer, const std::string& agent_id);
   void on_result(const std::string& peer, const std::string& frame);
+  /// Commits the turn's results in one group, then acknowledges each and hands it to its campaign.
+  void commit_results();
+  /// Writes the job states (running) handed out since the last write, in one commit: before any
+  /// other state write, so the store sees them in order.
+  void write_job_states();
   /// A failed attempt: re-queued, or given up after the last.
   void attempt_failed(JobRecord& job, const std::string& agent_id, const std::string& why);
   void requeue(std::uint64_t job_id, const std::string& why);
@@ -68,6 +77,16 @@ class CoordinatorServer {
   void update_metrics();
 
   class MetricsListener;
+
+  /// A result received this turn, checked, waiting for the group commit.
+  struct PendingResult {
+    std::string peer;
+    ResultRecord record;
+    ReferenceCheck reference;
+    std::string device_class;
+  };
+  std::vector<PendingResult> pending_results_;
+  std::vector<JobStateChange> pending_states_;
 
   Transport& transport_;
   const Clock& clock_;

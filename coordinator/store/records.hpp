@@ -77,6 +77,19 @@ struct ResultRecord {
   Measurement measurement;
 };
 
+/// One job's new state, for Store::set_job_states.
+struct JobStateChange {
+  std::uint64_t job_id = 0;
+  JobState state = JobState::Queued;
+  std::string agent_id;
+};
+
+/// What became of one result of a group handed to Store::store_results.
+struct GroupedResultOutcome {
+  enum class Kind { Stored, Duplicate, Refused } kind = Kind::Stored;
+  std::string message;  ///< why, for Duplicate and Refused
+};
+
 /// Everything stored about one campaign, as the readers that rebuild from the store see it.
 struct StoredCampaign {
   CampaignRecord record;

@@ -48,6 +48,40 @@ ResultFate ResilientStore::store_result(const ResultRecord& result) {
   } catch (const StoreUnavailable& e) {
     if (tried) down("store_result", e);
   }
+  return spool(result);
+}
+
+std::vector<ResultFate> ResilientStore::store_results(const std::vector<ResultRecord>& results) {
+  std::vector<ResultFate> fates;
+  if (results.empty()) return fates;
+  const bool tried = may_be_tried();
+  try {
+    if (!tried) throw StoreUnavailable("away since an earlier failure; next probe pending");
+    const std::vector<GroupedResultOutcome> outcomes = store_.store_results(results);
+    back();
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      switch (outcomes[i].kind) {
+        case GroupedResultOutcome::Kind::Stored: fates.push_back(ResultFate::Stored); break;
+        case GroupedResultOutcome::Kind::Duplicate:
+          spdlog::warn("job {}: {}; acknowledging", results[i].job_id, outcomes[i].message);
+          fates.push_back(ResultFate::AlreadyStored);
+          break;
+        case GroupedResultOutcome::Kind::Refused:
+          spdlog::error("job {} from {}: the store refused its result: {}", results[i].job_id, results[i].agent_id,
+                        outcomes[i].message);
+          fates.push_back(ResultFate::Refused);
+          break;
+      }
+    }
+    return fates;
+  } catch (const StoreUnavailable& e) {
+    if (tried) down("store_results", e);
+  }
+  for (const ResultRecord& r : results) fates.push_back(spool(r));
+  return fates;
+}
+
+ResultFate ResilientStore::spool(const ResultRecord& result) {
   if (!spool_) {
     spdlog::error("job {} from {}: not acknowledged (store unreachable, no spool); the agent will send it again",
                   result.job_id, result.agent_id);

@@ -35,6 +35,7 @@ enum class ResultFate {
   AlreadyStored,    ///< the store had it (a resend after a lost Ack): counts as stored
   Spooled,          ///< the store is away; on disk in the spool, replayed later
   NotAcknowledged,  ///< neither store nor spool took it: the agent must send it again
+  Refused,          ///< the store refused it (its job is unknown there): acknowledged as not stored
 };
 
 class ResilientStore {
@@ -54,6 +55,9 @@ class ResilientStore {
   bool try_write(const char* operation, const std::function<void()>& write);
   /// Commits a result, or spools it when the store is away (see ResultFate).
   ResultFate store_result(const ResultRecord& result);
+  /// Commits a group of results together (one commit where the store allows), or spools each when
+  /// the store is away; one fate per result, in order. None may be acknowledged before this returns.
+  std::vector<ResultFate> store_results(const std::vector<ResultRecord>& results);
   /// Each maintenance tick: replays the spool, or probes an away store, when due.
   void maintain();
 
@@ -70,6 +74,8 @@ class ResilientStore {
 
  private:
   void down(const char* operation, const std::exception& e);
+  /// The store is away: into the spool, when there is one with room.
+  ResultFate spool(const ResultRecord& result);
   void back();
   void replay();
 

@@ -223,27 +223,72 @@ class SqliteStore final : public Store {
   void store_result(const ResultRecord& r) override {
     exec("BEGIN IMMEDIATE");
     try {
-      Statement check(db_, "SELECT state FROM jobs WHERE id = ?");
-      check.bind(1, static_cast<std::int64_t>(r.job_id));
-      AMPERE_REQUIRE(check.step(), "result for unknown job ", r.job_id);
-      Statement existing(db_, "SELECT 1 FROM results WHERE job_id = ?");
-      existing.bind(1, static_cast<std::int64_t>(r.job_id));
-      if (existing.step()) throw DuplicateResult("job " + std::to_string(r.job_id) + " has a stored result already");
-      const Measurement& m = r.measurement;
-      const row_codec::ResultText text = row_codec::encode_result(m);
-      Statement s(db_, "INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts, "
-                       "reference_seconds, reference_joules) VALUES (?,?,?,?,?,?,?,?,?,?)");
-      s.bind(1, static_cast<std::int64_t>(r.job_id)).bind(2, r.agent_id).bind(3, text.seconds_json);
-      s.bind(4, text.joules_json).bind(5, text.meter);
-      s.bind(6, std::int64_t{m.iterations}).bind(7, std::int64_t{m.threads}).bind(8, m.idle_watts);
-      s.bind(9, m.reference_seconds).bind(10, m.reference_joules).step();
-      Statement done(db_, "UPDATE jobs SET state = 'done', agent_id = ? WHERE id = ?");
-      done.bind(1, r.agent_id).bind(2, static_cast<std::int64_t>(r.job_id)).step();
+      insert_result(r);
       exec("COMMIT");
     } catch (...) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // the first error is the one to report
       throw;
     }
+  }
+
+  /// One transaction, one commit (one fsync) for the group; each result inside its own savepoint,
+  /// so a refused one leaves the others.
+  std::vector<GroupedResultOutcome> store_results(const std::vector<ResultRecord>& results) override {
+    std::vector<GroupedResultOutcome> out;
+    exec("BEGIN IMMEDIATE");
+    try {
+      for (const ResultRecord& r : results) {
+        exec("SAVEPOINT result");
+        try {
+          insert_result(r);
+          exec("RELEASE result");
+          out.push_back({GroupedResultOutcome::Kind::Stored, ""});
+        } catch (const InputError& e) {
+          exec("ROLLBACK TO result");
+          exec("RELEASE result");
+          const bool duplicate = dynamic_cast<const DuplicateResult*>(&e) != nullptr;
+          out.push_back({duplicate ? GroupedResultOutcome::Kind::Duplicate : GroupedResultOutcome::Kind::Refused, e.what()});
+        }
+      }
+      exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+    return out;
+  }
+
+  void set_job_states(const std::vector<JobStateChange>& changes) override {
+    if (changes.empty()) return;
+    exec("BEGIN IMMEDIATE");
+    try {
+      for (const JobStateChange& c : changes) set_job_state(c.job_id, c.state, c.agent_id);
+      exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  /// The result's row and its job's state, inside the caller's transaction. Throws InputError for
+  /// an unknown job, DuplicateResult for a job with a result already.
+  void insert_result(const ResultRecord& r) {
+    Statement check(db_, "SELECT state FROM jobs WHERE id = ?");
+    check.bind(1, static_cast<std::int64_t>(r.job_id));
+    AMPERE_REQUIRE(check.step(), "result for unknown job ", r.job_id);
+    Statement existing(db_, "SELECT 1 FROM results WHERE job_id = ?");
+    existing.bind(1, static_cast<std::int64_t>(r.job_id));
+    if (existing.step()) throw DuplicateResult("job " + std::to_string(r.job_id) + " has a stored result already");
+    const Measurement& m = r.measurement;
+    const row_codec::ResultText text = row_codec::encode_result(m);
+    Statement s(db_, "INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts, "
+                     "reference_seconds, reference_joules) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, static_cast<std::int64_t>(r.job_id)).bind(2, r.agent_id).bind(3, text.seconds_json);
+    s.bind(4, text.joules_json).bind(5, text.meter);
+    s.bind(6, std::int64_t{m.iterations}).bind(7, std::int64_t{m.threads}).bind(8, m.idle_watts);
+    s.bind(9, m.reference_seconds).bind(10, m.reference_joules).step();
+    Statement done(db_, "UPDATE jobs SET state = 'done', agent_id = ? WHERE id = ?");
+    done.bind(1, r.agent_id).bind(2, static_cast<std::int64_t>(r.job_id)).step();
   }
 
   bool has_column(const std::string& table, const std::string& column) {

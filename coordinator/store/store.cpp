@@ -19,6 +19,25 @@ StorePtr open_store(const std::string& url) {
   throw InputError("store " + url + ": unknown scheme (known: sqlite:PATH, postgresql://USER@HOST:PORT/DB)");
 }
 
+void Store::set_job_states(const std::vector<JobStateChange>& changes) {
+  for (const JobStateChange& c : changes) set_job_state(c.job_id, c.state, c.agent_id);
+}
+
+std::vector<GroupedResultOutcome> Store::store_results(const std::vector<ResultRecord>& results) {
+  std::vector<GroupedResultOutcome> out;
+  for (const ResultRecord& r : results) {
+    try {
+      store_result(r);
+      out.push_back({GroupedResultOutcome::Kind::Stored, ""});
+    } catch (const DuplicateResult& e) {
+      out.push_back({GroupedResultOutcome::Kind::Duplicate, e.what()});
+    } catch (const InputError& e) {
+      out.push_back({GroupedResultOutcome::Kind::Refused, e.what()});
+    }
+  }
+  return out;
+}
+
 std::vector<StoredCampaign> read_stored_campaigns(Store& store) {
   std::vector<StoredCampaign> out;
   for (CampaignRecord& record : store.campaigns()) {

@@ -23,10 +23,19 @@ class Store {
   /// Assigns ids to the jobs (in order) in one transaction.
   virtual std::vector<std::uint64_t> create_jobs(const std::vector<JobRecord>& jobs) = 0;
   virtual void set_job_state(std::uint64_t job_id, JobState state, const std::string& agent_id) = 0;
+  /// Several job states in as few commits as the store allows (SQLite: one transaction; the
+  /// default: one set_job_state each).
+  virtual void set_job_states(const std::vector<JobStateChange>& changes);
   virtual std::vector<JobRecord> jobs(std::uint64_t campaign_id) = 0;
   /// Stores a result and marks its job done, atomically. Throws InputError when the job is unknown,
   /// DuplicateResult when it has a result already, StoreUnavailable when the store is away.
   virtual void store_result(const ResultRecord& result) = 0;
+  /// A group of results in as few commits as the store allows (SQLite: one transaction), each
+  /// stored atomically with its job's state; a result refused (unknown job, a duplicate) does not
+  /// stop the others, its outcome says why. Throws StoreUnavailable when the store is away, after
+  /// which any of the group may or may not be stored (the caller spools them all; a replayed
+  /// duplicate counts as stored). The default: one store_result each.
+  virtual std::vector<GroupedResultOutcome> store_results(const std::vector<ResultRecord>& results);
   virtual std::vector<ResultRecord> results(std::uint64_t campaign_id) = 0;
   /// A finished kind's fitted models (JSON), replaced when saved again: a restarted coordinator
   /// restores them instead of refitting.
