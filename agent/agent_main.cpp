@@ -238,6 +238,13 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0.1, 1000.0));
   app.add_option("--memory-slack-mb", slack_mb, "see --memory-factor")->capture_default_str()->check(CLI::Range(0.0, 1e7));
+  std::int64_t idle_every_s = supervision.idle_every.count();
+  app.add_option("--idle-seconds", supervision.idle_seconds,
+                 "idle baseline: read the meter this long with nothing training, at start and every --idle-every-s "
+                 "(meters that read energy live; 0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0));
+  app.add_option("--idle-every-s", idle_every_s, "see --idle-seconds")->capture_default_str()->check(CLI::Range(1, 86400));
   ampere::AndroidBatteryOptions android;
   std::string current_sign = "auto";
   app.add_option("--sysfs-root", android.sysfs_root, "where sysfs is mounted (a fake tree in tests)")->capture_default_str();
@@ -334,6 +341,7 @@ int main(int argc, char** argv) {
       meters.jetson.rails = split_list(rails);
       supervision.command = {trainer_path, "serve", "--device", device, "--threads", std::to_string(config.threads)};
       supervision.memory_slack_bytes = static_cast<std::uint64_t>(slack_mb * (1 << 20));
+      supervision.idle_every = std::chrono::seconds(idle_every_s);
       // The trainer starts first: it says which GPU it got, and the nvml meter reads that one.
       auto process = std::make_unique<ampere::TrainerProcess>(supervision, [&](const ampere::TrainerInfo& info) {
         meters.nvml.device_uuid = info.device_uuid;

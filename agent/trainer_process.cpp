@@ -13,6 +13,8 @@
 #include "common/error.hpp"
 #include "common/layer_shapes.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace ampere {
 namespace {
 
@@ -40,6 +42,21 @@ TrainerProcess::TrainerProcess(TrainerProcessConfig config, MeterFactory make_me
   ::signal(SIGPIPE, SIG_IGN);  // a trainer that died mid-write is seen as a closed pipe, not a signal here
   start();
   meter_ = make_meter_(info_);
+  refresh_idle();
+}
+
+void TrainerProcess::refresh_idle() {
+  if (config_.idle_seconds <= 0) return;
+  idle_at_ = std::chrono::steady_clock::now();
+  try {
+    const double watts = measure_idle_watts(*meter_, config_.idle_seconds);
+    if (!std::isnan(watts)) {
+      idle_watts_ = watts;
+      spdlog::info("idle baseline: {:.2f} W ({} over {} s)", watts, meter_label(meter_->source()), config_.idle_seconds);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("idle baseline not taken: {}", e.what());
+  }
 }
 
 TrainerProcess::~TrainerProcess() {
@@ -141,6 +158,7 @@ void TrainerProcess::fail(const std::string& reason, bool kill_first) {
 
 Measurement TrainerProcess::measure(const ModelSpec& model, const JobSettings& settings) {
   if (pid_ <= 0) start();  // the last restart failed: try again now
+  if (config_.idle_seconds > 0 && std::chrono::steady_clock::now() - idle_at_ > config_.idle_every) refresh_idle();
   const double estimate = training_memory(model).bytes;
   const double ceiling = static_cast<double>(resident_bytes(pid_)) + config_.memory_factor * estimate +
                          static_cast<double>(config_.memory_slack_bytes);
@@ -193,7 +211,9 @@ Measurement TrainerProcess::measure(const ModelSpec& model, const JobSettings& s
           pipe_->write_line(encode_error(e.code(), e.what(), true));
         }
       } else if (message.type == "result") {
-        return measurement_of(message);
+        Measurement m = measurement_of(message);
+        m.idle_watts = idle_watts_;
+        return m;
       } else if (message.type == "error") {
         throw error_of(message);
       } else {

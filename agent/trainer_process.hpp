@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,11 @@ struct TrainerProcessConfig {
   std::uint64_t memory_slack_bytes = 1ull << 30;
   std::chrono::milliseconds watch_interval{50};  ///< how often deadline and memory are checked
   std::chrono::seconds start_timeout{120};      ///< for the trainer's ready message
+  /// Idle baseline (docs/meters.md): the meter read this long with the trainer waiting, at start
+  /// and then before a job once `idle_every` has passed; 0: never (results carry no idle watts).
+  /// Only meters that read energy live take one.
+  double idle_seconds = 3;
+  std::chrono::seconds idle_every{600};
 };
 
 /// Makes the meter once the trainer has said what it trains on (the nvml meter needs the GPU's UUID).
@@ -58,6 +64,8 @@ class TrainerProcess final : public Trainer {
   unsigned restarts() const { return restarts_; }
   /// The meter's label (what the results carry).
   MeterSource meter_source() const { return meter_->source(); }
+  /// The latest idle baseline in watts; NaN when none was taken.
+  double idle_watts() const { return idle_watts_; }
 
  private:
   void start();
@@ -75,6 +83,10 @@ class TrainerProcess final : public Trainer {
   std::optional<LinePipe> pipe_;
   unsigned starts_ = 0, restarts_ = 0;
   bool window_open_ = false;
+  double idle_watts_ = std::numeric_limits<double>::quiet_NaN();
+  std::chrono::steady_clock::time_point idle_at_{};
+  /// Takes the idle baseline now (the trainer is between jobs); a failure leaves the last one.
+  void refresh_idle();
 };
 
 /// Resident memory of process `pid` in bytes (VmRSS of /proc/PID/status); 0 when unreadable.

@@ -465,6 +465,18 @@ MeterPtr make_time_surrogate_meter(double watts) {
   return std::make_unique<TimeSurrogateMeter>(watts);
 }
 
+double measure_idle_watts(Meter& meter, double seconds) {
+  AMPERE_REQUIRE(seconds > 0 && std::isfinite(seconds), "idle baseline: seconds must be positive, got ", seconds);
+  if (!reads_energy_live(meter.source()) || meter.source() == MeterSource::Simulated) return std::nan("");
+  const auto start = std::chrono::steady_clock::now();
+  meter.begin();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double joules = meter.end(wall);
+  AMPERE_REQUIRE(joules >= 0 && std::isfinite(joules), "idle baseline: the meter read ", joules, " J over ", wall, " s");
+  return joules / wall;
+}
+
 MeterPtr make_meter(const std::string& label, const MeterOptions& options) {
   if (label == "auto") {
     try {

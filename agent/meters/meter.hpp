@@ -75,6 +75,12 @@ struct NvmlOptions {
 /// Throws InputError saying why when the library, NVML or the device cannot be had.
 MeterPtr make_nvml_meter(const NvmlOptions& options);
 
+/// Idle power: what `meter` reads over `seconds` while nothing trains, in watts — the baseline
+/// beside which a result's energy above idle is J − idle_watts × s. NaN for a meter that reads no
+/// energy live (the time surrogate's watts are a setting, not a reading). Throws what the meter
+/// throws (an unreadable file, a phone that is charging) and InputError for seconds <= 0.
+double measure_idle_watts(Meter& meter, double seconds);
+
 /// Every meter's options, for make_meter.
 struct MeterOptions {
   double surrogate_watts = 10;  ///< time-surrogate: seconds × this

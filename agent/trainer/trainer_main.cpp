@@ -3,6 +3,7 @@
 // its figures, on a machine that has nothing but this binary and LibTorch.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -30,6 +31,7 @@ constexpr const char* kUsage = R"(ampere-trainer: trains variant networks with L
       [--meter auto|rapl|nvml|jetson-ina|android-battery|time-surrogate] [--watts W]
       [--sysfs-root DIR] [--rails A,B] [--current-sign auto|discharge-negative|discharge-positive]
       [--allow-charging] [--iterations N] [--repeats N] [--warmup N] [--min-window S] [--sample SEED]
+      [--idle-seconds S]
       trains one model here and prints its figures as JSON (a family: its member drawn with --sample)
   ampere-trainer --version
 )";
@@ -185,6 +187,10 @@ int measure(const Arguments& args) {
     std::cerr << "energy: time-surrogate at " << meters.surrogate_watts << " W (seconds x watts; not a measured joule)\n";
   TrainerPtr trainer = make_torch_trainer(options, *meter);
   AMPERE_REQUIRE(args.values.count("--model"), "measure needs --model M.json");
+  // The idle baseline first, with nothing training (a meter that reads energy live only).
+  const double idle_seconds = args.number("--idle-seconds", 3);
+  AMPERE_REQUIRE(idle_seconds >= 0 && idle_seconds <= 600, "--idle-seconds must be in 0..600");
+  const double idle_watts = idle_seconds > 0 ? measure_idle_watts(*meter, idle_seconds) : std::nan("");
   ModelSpec model = load_model_spec(args.text("--model", ""));
   if (args.values.count("--sample")) {
     AMPERE_REQUIRE(model.is_family(), "--sample draws a member of a family; ", model.name, " is a concrete model");
@@ -196,7 +202,9 @@ int measure(const Arguments& args) {
   settings.repeats = RepeatRule::fixed(args.count("--repeats", 5, 1, 1000));
   settings.window_seconds = args.number("--min-window", 0);
   AMPERE_REQUIRE(settings.window_seconds >= 0 && settings.window_seconds <= 3600, "--min-window must be in 0..3600 s");
-  nlohmann::json out = measurement_report(model.name, trainer->backend(), trainer->measure(model, settings));
+  Measurement m = trainer->measure(model, settings);
+  m.idle_watts = idle_watts;
+  nlohmann::json out = measurement_report(model.name, trainer->backend(), m);
   out["device"] = info.device;
   if (!info.device_name.empty()) out["device_name"] = info.device_name;
   if (!info.device_uuid.empty()) out["device_uuid"] = info.device_uuid;
@@ -226,7 +234,7 @@ int main(int argc, char** argv) {
     AMPERE_REQUIRE(command == "measure", "unknown command '", command, "'\n", kUsage);
     measure(Arguments(argc, argv,
                       {"--model", "--device", "--threads", "--meter", "--watts", "--sysfs-root", "--rails", "--current-sign",
-                       "--iterations", "--repeats", "--warmup", "--min-window", "--sample"},
+                       "--iterations", "--repeats", "--warmup", "--min-window", "--sample", "--idle-seconds"},
                       {"--allow-charging"}));
   });
 }

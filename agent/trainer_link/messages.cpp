@@ -169,6 +169,13 @@ InputError error_of(const TrainerMessage& m) {
 }
 
 nlohmann::json measurement_report(const std::string& model_name, const std::string& backend, const Measurement& m) {
+  nlohmann::json above_idle = nullptr;  // gross joules minus idle watts x seconds, repeat by repeat
+  if (!m.joules_per_iteration.empty() && std::isfinite(m.idle_watts)) {
+    std::vector<double> above;
+    for (std::size_t i = 0; i < m.joules_per_iteration.size(); ++i)
+      above.push_back(m.joules_per_iteration[i] - m.idle_watts * m.seconds_per_iteration[i]);
+    above_idle = figures(above);
+  }
   return {{"model", model_name},
           {"backend", backend},
           {"meter", meter_label(m.meter)},
@@ -176,7 +183,9 @@ nlohmann::json measurement_report(const std::string& model_name, const std::stri
           {"iterations_per_repeat", m.iterations},
           {"repeats", m.seconds_per_iteration.size()},
           {"seconds_per_iteration", figures(m.seconds_per_iteration)},
-          {"joules_per_iteration", m.joules_per_iteration.empty() ? nlohmann::json(nullptr) : figures(m.joules_per_iteration)}};
+          {"joules_per_iteration", m.joules_per_iteration.empty() ? nlohmann::json(nullptr) : figures(m.joules_per_iteration)},
+          {"idle_watts", number_or_null(m.idle_watts)},
+          {"joules_above_idle_per_iteration", above_idle}};
 }
 
 }  // namespace ampere

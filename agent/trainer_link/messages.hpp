@@ -66,7 +66,9 @@ Measurement measurement_of(const TrainerMessage& m);
 InputError error_of(const TrainerMessage& m);
 
 /// What `measure` prints (both ampere-agent measure and ampere-trainer measure): the model, the
-/// backend, the meter's label, and each quantity's minimum, median and per-repeat figures.
+/// backend, the meter's label, and each quantity's minimum, median and per-repeat figures;
+/// `joules_per_iteration` is the gross figure, `joules_above_idle_per_iteration` the same minus
+/// `idle_watts` × seconds, repeat by repeat (both null without a live meter or an idle baseline).
 nlohmann::json measurement_report(const std::string& model_name, const std::string& backend, const Measurement& m);
 
 }  // namespace ampere

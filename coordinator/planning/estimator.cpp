@@ -158,7 +158,22 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     baseline["fitted_on_variant_networks"] = 0;
   }
   out["flops_baseline"] = baseline;
+  // Gross energy is what the meter read; above idle subtracts what the device draws doing nothing
+  // for as long (idle watts × seconds). Its std is the gross figure's: the idle watts are taken as known.
+  out["energy"] = "gross";
+  const auto idle = idle_watts_.find(device_class);
+  if (has_joules && idle != idle_watts_.end() && std::isfinite(idle->second)) {
+    const double w = idle->second;
+    out["idle_watts"] = w;
+    out["above_idle"] = {{"joules_per_iteration", mean_std(joules - w * seconds, joules_var)},
+                         {"total", {{"joules", mean_std((joules - w * seconds) * n, joules_var * n * n)}}}};
+  } else {
+    out["idle_watts"] = nullptr;
+    out["above_idle"] = nullptr;
+  }
   return out;
 }
+
+void Estimator::set_idle_watts(const std::string& device_class, double watts) { idle_watts_[device_class] = watts; }
 
 }  // namespace ampere

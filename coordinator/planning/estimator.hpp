@@ -39,16 +39,22 @@ class Estimator {
   /// Adds or replaces fitted kinds of a device class.
   void set_models(const std::string& device_class, const std::map<KindKey, KindModel>& models);
   void set_flops_baseline(const std::string& device_class, const FlopsBaseline& baseline);
+  /// The class's idle power (the median of its agents' idle baselines): estimates then report
+  /// energy above idle beside the gross figure. NaN: none known.
+  void set_idle_watts(const std::string& device_class, double watts);
   std::vector<std::string> device_classes() const;
   std::size_t kinds(const std::string& device_class) const;
 
-  /// The estimate as JSON (the format of `ampere estimate --json`). Throws UnknownDeviceClass,
-  /// MissingKinds, or InputError for a family (estimates take concrete models).
+  /// The estimate as JSON (the format of `ampere estimate --json`). Its joules are gross (what the
+  /// meter read while training: "energy": "gross"); with the class's idle power known,
+  /// "above_idle" gives joules minus idle watts × seconds, per iteration and in total. Throws
+  /// UnknownDeviceClass, MissingKinds, or InputError for a family (estimates take concrete models).
   nlohmann::json estimate(const ModelSpec& model, const std::string& device_class, std::uint64_t iterations) const;
 
  private:
   std::map<std::string, std::map<KindKey, KindModel>> models_;
   std::map<std::string, FlopsBaseline> baselines_;
+  std::map<std::string, double> idle_watts_;
 };
 
 }  // namespace ampere

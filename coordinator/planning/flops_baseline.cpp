@@ -1,5 +1,6 @@
 #include "coordinator/planning/flops_baseline.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.hpp"
@@ -33,29 +34,46 @@ LinearFit fit_line(const std::vector<double>& x, const std::vector<double>& y) {
   return fit;
 }
 
+void LineAccumulator::add(double x, double y) {
+  ++n_;
+  const double n = static_cast<double>(n_);
+  const double dx = x - mean_x_, dy = y - mean_y_;
+  mean_x_ += dx / n;
+  mean_y_ += dy / n;
+  cxx_ += dx * (x - mean_x_);
+  cxy_ += dx * (y - mean_y_);
+  cyy_ += dy * (y - mean_y_);
+}
+
+LinearFit LineAccumulator::fit() const {
+  AMPERE_REQUIRE(n_ >= 2 && cxx_ > 0, "line fit: needs at least two distinct x values");
+  LinearFit fit;
+  fit.slope = cxy_ / cxx_;
+  fit.intercept = mean_y_ - fit.slope * mean_x_;
+  fit.points = n_;
+  const double rss = std::max(0.0, cyy_ - cxy_ * cxy_ / cxx_);
+  fit.residual_std = n_ > 2 ? std::sqrt(rss / static_cast<double>(n_ - 2)) : 0.0;
+  return fit;
+}
+
 void FlopsBaselineBuilder::add(const std::string& device_class, const ModelSpec& variant, const Measurement& m) {
   const RepeatStatistic stat = RepeatStatistic::Minimum;
-  points_[device_class].push_back(
-      {model_cost(variant).training_flops_per_iteration, summarize_repeats(m.seconds_per_iteration, stat).value,
-       m.joules_per_iteration.empty() ? std::nan("") : summarize_repeats(m.joules_per_iteration, stat).value});
+  const double flops = model_cost(variant).training_flops_per_iteration;
+  ClassLines& lines = lines_[device_class];
+  lines.seconds.add(flops, summarize_repeats(m.seconds_per_iteration, stat).value);
+  const double joules = m.joules_per_iteration.empty() ? std::nan("") : summarize_repeats(m.joules_per_iteration, stat).value;
+  if (!std::isfinite(joules)) lines.has_joules = false;
+  if (lines.has_joules) lines.joules.add(flops, joules);
 }
 
 std::optional<FlopsBaseline> FlopsBaselineBuilder::baseline(const std::string& device_class) const {
-  const auto found = points_.find(device_class);
-  if (found == points_.end()) return std::nullopt;
-  std::vector<double> x, seconds, joules;
-  bool has_joules = true;
-  for (const Point& p : found->second) {
-    x.push_back(p.flops);
-    seconds.push_back(p.seconds);
-    joules.push_back(p.joules);
-    has_joules = has_joules && std::isfinite(p.joules);
-  }
+  const auto found = lines_.find(device_class);
+  if (found == lines_.end()) return std::nullopt;
   try {
     FlopsBaseline baseline;
-    baseline.seconds = fit_line(x, seconds);
-    baseline.has_joules = has_joules;
-    if (has_joules) baseline.joules = fit_line(x, joules);
+    baseline.seconds = found->second.seconds.fit();
+    baseline.has_joules = found->second.has_joules;
+    if (baseline.has_joules) baseline.joules = found->second.joules.fit();
     return baseline;
   } catch (const InputError&) {
     return std::nullopt;  // fewer than two distinct FLOP counts yet

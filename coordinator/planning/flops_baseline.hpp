@@ -25,6 +25,20 @@ struct LinearFit {
 /// Throws InputError with fewer than two distinct x.
 LinearFit fit_line(const std::vector<double>& x, const std::vector<double>& y);
 
+/// The same least squares kept as running co-moments (Welford's updates, numerically stable), so
+/// adding a point and fitting are O(1): a fleet's FLOPs line stays cheap at any number of results.
+class LineAccumulator {
+ public:
+  void add(double x, double y);
+  /// Throws InputError with fewer than two distinct x.
+  LinearFit fit() const;
+  std::size_t points() const { return n_; }
+
+ private:
+  std::size_t n_ = 0;
+  double mean_x_ = 0, mean_y_ = 0, cxx_ = 0, cxy_ = 0, cyy_ = 0;
+};
+
 /// The FLOPs baseline of a device class: seconds and joules per iteration as lines in training
 /// FLOPs per iteration, fitted on every variant network measured there.
 struct FlopsBaseline {
@@ -42,10 +56,11 @@ class FlopsBaselineBuilder {
   std::optional<FlopsBaseline> baseline(const std::string& device_class) const;
 
  private:
-  struct Point {
-    double flops, seconds, joules;
+  struct ClassLines {
+    LineAccumulator seconds, joules;
+    bool has_joules = true;  ///< every point had energy
   };
-  std::map<std::string, std::vector<Point>> points_;
+  std::map<std::string, ClassLines> lines_;
 };
 
 }  // namespace ampere

@@ -1,5 +1,6 @@
 #include "coordinator/planning/model_catalog.hpp"
 
+#include <cmath>
 #include <optional>
 
 namespace ampere {
@@ -36,8 +37,9 @@ ModelCatalog ModelCatalog::from_stored(const std::vector<StoredCampaign>& campai
       catalog.record(c.record.device_class, c.record.id, *job->second, r.measurement);
     }
   }
-  // One fit per class once everything is in (a fit per result would make loading quadratic).
-  for (const std::string& device_class : catalog.estimator_.device_classes()) catalog.refit_flops_line(device_class);
+  // One fit per class once everything is in; none left stale, so a snapshot's reads change nothing.
+  for (const std::string& device_class : catalog.estimator_.device_classes()) catalog.stale_flops_lines_.insert(device_class);
+  catalog.estimator();
   return catalog;
 }
 
@@ -63,10 +65,20 @@ void ModelCatalog::record(const std::string& device_class, std::uint64_t campaig
   ModelSpec model = parse_stored_model(job);
   if (!job.holdout()) baselines_.add(device_class, model, measurement);  // the FLOPs line never sees held-out models
   if (job.holdout()) heldout_models_[device_class].push_back(measured_.size());
+  if (std::isfinite(measurement.idle_watts) && measurement.idle_watts >= 0) {
+    idle_watts_[device_class].push_back(measurement.idle_watts);
+    stale_flops_lines_.insert(device_class);  // the idle median is refreshed with the line
+  }
   measured_.push_back({device_class, campaign_id, job.holdout(), std::move(model), measurement});
 }
 
 void ModelCatalog::refit_flops_line(const std::string& device_class) const {
+  if (const auto idle = idle_watts_.find(device_class); idle != idle_watts_.end() && !idle->second.empty()) {
+    // the median of the class's latest 64 idle baselines: robust, cheap, and it follows a drift
+    const auto& all = idle->second;
+    const std::vector<double> recent(all.end() - static_cast<std::ptrdiff_t>(std::min<std::size_t>(64, all.size())), all.end());
+    estimator_.set_idle_watts(device_class, summarize_repeats(recent, RepeatStatistic::Median).value);
+  }
   if (const auto line = baselines_.baseline(device_class)) estimator_.set_flops_baseline(device_class, *line);
 }
 

@@ -66,7 +66,8 @@ class ModelCatalog {
   FlopsBaselineBuilder baselines_;
   mutable std::set<std::string> stale_flops_lines_;
   std::vector<Measured> measured_;
-  std::map<std::string, std::vector<std::size_t>> heldout_models_;  ///< per class: which of measured_ are held out
+  std::map<std::string, std::vector<std::size_t>> heldout_models_;
+  std::map<std::string, std::vector<double>> idle_watts_;  ///< per class: the idle baselines results carried  ///< per class: which of measured_ are held out
 };
 
 }  // namespace ampere

@@ -324,7 +324,7 @@ void CampaignService::after_progress(CampaignEntry& entry) {
   save_models(entry, models, correction != entry.saved_correction);
   entry.saved_correction = correction;
   catalog_.set_models(entry.record.device_class, models);
-  report_heldout(entry.record.device_class);
+  heldout_stale_.insert(entry.record.device_class);  // scored at the next metrics report, not per result
   if (entry.record.state == CampaignState::Running && entry.campaign->done()) {
     entry.record.state = CampaignState::Done;
     store_.try_write("set_campaign_state", [&] { store_.store().set_campaign_state(entry.record.id, CampaignState::Done); });
@@ -352,7 +352,9 @@ std::size_t CampaignService::points_remaining_at_most(const CampaignEntry& entry
   return remaining;
 }
 
-void CampaignService::report_metrics() const {
+void CampaignService::report_metrics() {
+  for (const std::string& device_class : heldout_stale_) report_heldout(device_class);
+  heldout_stale_.clear();
   for (const auto& [id, entry] : campaigns_) {
     const std::string campaign = std::to_string(id);
     for (const KindProgressInfo& p : entry.campaign->progress())

@@ -101,8 +101,8 @@ class CampaignService {
   const ModelCatalog& catalog() const { return catalog_; }
   /// The budget left of every unfinished kind: the most points the campaign can still take.
   static std::size_t points_remaining_at_most(const CampaignEntry& entry);
-  /// Sets the per-kind and per-campaign gauges.
-  void report_metrics() const;
+  /// Publishes per-kind and per-campaign gauges, and the held-out scores of classes with new results.
+  void report_metrics();
 
  private:
   void enqueue(CampaignEntry& entry, const std::vector<PlannedJob>& planned);
@@ -113,6 +113,7 @@ class CampaignService {
   /// its installed fit lacks; installs one that finished.
   void update_joint_fit(CampaignEntry& entry, bool wait);
   std::size_t joint_fits_running_ = 0;
+  std::set<std::string> heldout_stale_;  ///< classes whose held-out score is due at the next report
   void add_calibration(CampaignEntry& entry, const JobRecord& job, const Measurement& measurement);
   void save_models(CampaignEntry& entry, const std::map<KindKey, KindModel>& models, bool overwrite);
   /// Stores the jobs (ids from the store) and queues them; false when the store is away.

@@ -84,8 +84,9 @@ void CoordinatorServer::turn(std::chrono::milliseconds wait) {
       transport_.reply_to_client(in->peer, reply);
     }
   }
-  write_job_states();
   commit_results();
+  serve_parked();  // the results may have unlocked planning
+  write_job_states();
   campaigns_.poll_joint_fits();  // fits finished on their worker threads
   if (clock_.now() - last_maintenance_ > std::chrono::milliseconds(500)) {
     maintain();
@@ -156,15 +157,28 @@ void CoordinatorServer::on_work_request(const std::string& peer, const std::stri
   fleet_.heard_from(agent_id);
   agent->routing_id = peer;
   if (agent->running_job != 0) requeue(agent->running_job, "agent " + agent_id + " asked for work while holding it");
-  const std::string device_class = agent->device_class;
-  if (!jobs_.has_queued(device_class)) campaigns_.plan(device_class);
-  JobRecord* job = jobs_.start_next(device_class, agent_id);
-  if (job == nullptr) {
+  if (hand_out_job(peer, *agent)) return;
+  if (config_.park_work_requests.count() <= 0) {  // no long poll: ask again later
     transport_.send_to_agent(peer, make_frame([](wire::Envelope::Body::Builder body) { body.initNoWork().setRetryAfterMillis(300); }));
     return;
   }
-  pending_states_.push_back({job->id, JobState::Running, agent_id});  // written with the turn's others
-  agent->running_job = job->id;  // map nodes are stable: planning and re-queueing keep `agent` valid
+  // None now: the request waits (parked) for a job planned meanwhile, up to park_work_requests.
+  auto& parked = parked_[agent->device_class];
+  for (auto it = parked.begin(); it != parked.end(); ++it)
+    if (it->agent_id == agent_id) {  // asked again (its earlier request timed out on its side)
+      parked.erase(it);
+      break;
+    }
+  parked.push_back({peer, agent_id, clock_.now()});
+}
+
+bool CoordinatorServer::hand_out_job(const std::string& peer, AgentInfo& agent) {
+  const std::string device_class = agent.device_class;
+  if (!jobs_.has_queued(device_class)) campaigns_.plan(device_class);
+  JobRecord* job = jobs_.start_next(device_class, agent.id);
+  if (job == nullptr) return false;
+  pending_states_.push_back({job->id, JobState::Running, agent.id});  // written with the turn's others
+  agent.running_job = job->id;  // map nodes are stable: planning and re-queueing keep `agent` valid
   const auto deadline =
       std::chrono::duration_cast<std::chrono::milliseconds>((clock_.wall_now() + config_.job_deadline).time_since_epoch()).count();
   transport_.send_to_agent(peer, make_frame([&](wire::Envelope::Body::Builder body) {
@@ -180,6 +194,31 @@ void CoordinatorServer::on_work_request(const std::string& peer, const std::stri
     j.setWindowSeconds(config_.window_seconds);
     j.setDeadlineUnixMillis(deadline);
   }));
+  return true;
+}
+
+void CoordinatorServer::serve_parked() {
+  const auto no_work = [](wire::Envelope::Body::Builder body) { body.initNoWork().setRetryAfterMillis(0); };
+  for (auto& [device_class, parked] : parked_) {
+    while (!parked.empty()) {
+      const ParkedRequest request = parked.front();
+      AgentInfo* agent = fleet_.find(request.agent_id);
+      if (agent == nullptr || agent->routing_id != request.peer || agent->running_job != 0) {
+        parked.pop_front();  // lost, registered again elsewhere, or already busy: nothing to answer
+        continue;
+      }
+      if (hand_out_job(request.peer, *agent)) {
+        parked.pop_front();
+        continue;
+      }
+      break;  // no job for this class now
+    }
+    // Those parked too long hear NoWork and ask again at once (retry 0).
+    while (!parked.empty() && clock_.now() - parked.front().since >= config_.park_work_requests) {
+      transport_.send_to_agent(parked.front().peer, make_frame(no_work));
+      parked.pop_front();
+    }
+  }
 }
 
 void CoordinatorServer::on_result(const std::string& peer, const std::string& frame) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -42,6 +43,9 @@ struct CoordinatorConfig {
   /// Messages one turn takes when they are waiting (the first is waited for): results received in
   /// a turn are committed together, then acknowledged (group commit: one fsync for the group).
   std::size_t messages_per_turn = 256;
+  /// A WorkRequest that finds no job waits this long for one (a long poll: a job planned meanwhile
+  /// goes out at once) before the agent is told NoWork. Below the agents' reply timeout (3 s).
+  std::chrono::milliseconds park_work_requests{1000};
 };
 
 class CoordinatorServer {
@@ -64,6 +68,11 @@ class CoordinatorServer {
   std::string handle_client(const std::string& frame);
   void on_register(const std::string& peer, const std::string& frame);
   void on_work_request(const std::string& peer, const std::string& agent_id);
+  /// Plans if the class's queue is empty, then starts its next job for the agent and sends it;
+  /// false when there is none.
+  bool hand_out_job(const std::string& peer, AgentInfo& agent);
+  /// Answers the parked work requests that now have a job, and NoWork to those parked too long.
+  void serve_parked();
   void on_result(const std::string& peer, const std::string& frame);
   /// Commits the turn's results in one group, then acknowledges each and hands it to its campaign.
   void commit_results();
@@ -86,6 +95,13 @@ class CoordinatorServer {
     std::string device_class;
   };
   std::vector<PendingResult> pending_results_;
+  /// Work requests waiting for a job, per device class, oldest first.
+  struct ParkedRequest {
+    std::string peer;
+    std::string agent_id;
+    Clock::TimePoint since;
+  };
+  std::map<std::string, std::deque<ParkedRequest>> parked_;
   std::vector<JobStateChange> pending_states_;
 
   Transport& transport_;

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cmath>
 #include <doctest/doctest.h>
 
 #include "common/error.hpp"
@@ -34,6 +35,7 @@ TrainerProcessConfig fake_config(const std::string& device = "cpu") {
   c.memory_factor = 1;
   c.memory_slack_bytes = 200ull << 20;
   c.start_timeout = std::chrono::seconds(10);
+  c.idle_seconds = 0;  // no idle baseline unless a test asks
   return c;
 }
 
@@ -143,4 +145,21 @@ TEST_CASE("a trainer that refuses its device, or cannot be run, is refused at st
   TrainerProcessConfig missing = fake_config();
   missing.command.front() = "/nonexistent/ampere-trainer";
   CHECK_THROWS_WITH_AS(TrainerProcess(missing, meter), doctest::Contains("exited with status 127 before it was ready"), InputError);
+}
+
+TEST_CASE("the idle baseline is read with nothing training, at start and when due, and results carry it") {
+  int windows = 0;
+  TrainerProcessConfig c = fake_config();
+  c.idle_seconds = 0.1;
+  c.idle_every = std::chrono::seconds(3600);
+  TrainerProcess trainer(c, [&](const TrainerInfo&) { return std::make_unique<CountingMeter>(&windows, false); });
+  CHECK(windows == 1);                                        // the baseline's own window
+  CHECK(trainer.idle_watts() == doctest::Approx(20.0).epsilon(0.3));  // 2 J over about 0.1 s
+  const Measurement m = trainer.measure(model_named("plain"), three_repeats());
+  CHECK(windows == 4);  // not due again within the hour
+  CHECK(m.idle_watts == doctest::Approx(trainer.idle_watts()));
+  // A meter that reads no energy live (the time surrogate) takes none: its watts are a setting.
+  TrainerProcess surrogate(c, [](const TrainerInfo&) { return make_time_surrogate_meter(10); });
+  CHECK(std::isnan(surrogate.idle_watts()));
+  CHECK(std::isnan(surrogate.measure(model_named("plain"), three_repeats()).idle_watts));
 }

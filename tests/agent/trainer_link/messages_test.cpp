@@ -78,3 +78,20 @@ TEST_CASE("the line pipe frames messages and reports a closed end") {
   CHECK_THROWS_AS(reader.read_line(std::chrono::milliseconds(100)), PipeClosed);
   close(fds[0]);
 }
+
+TEST_CASE("measure's report gives gross joules and, with an idle baseline, joules above idle repeat by repeat") {
+  Measurement m;
+  m.seconds_per_iteration = {0.1, 0.2};
+  m.joules_per_iteration = {3.0, 5.0};
+  m.meter = MeterSource::Rapl;
+  m.idle_watts = 10;
+  const nlohmann::json r = measurement_report("m", "torch", m);
+  CHECK(r.at("joules_per_iteration").at("value").get<double>() == doctest::Approx(3.0));  // gross stays gross
+  CHECK(r.at("idle_watts").get<double>() == doctest::Approx(10));
+  const auto above = r.at("joules_above_idle_per_iteration").at("per_repeat").get<std::vector<double>>();
+  REQUIRE(above.size() == 2);
+  CHECK(above[0] == doctest::Approx(2.0));  // 3 J - 10 W x 0.1 s
+  CHECK(above[1] == doctest::Approx(3.0));  // 5 J - 10 W x 0.2 s
+  m.idle_watts = std::nan("");
+  CHECK(measurement_report("m", "torch", m).at("joules_above_idle_per_iteration").is_null());
+}
