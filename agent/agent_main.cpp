@@ -17,6 +17,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "agent/adb_device.hpp"
 #include "agent/agent_runner.hpp"
 #include "agent/device_class.hpp"
 #include "agent/reference_network.hpp"
@@ -227,9 +228,14 @@ int main(int argc, char** argv) {
   std::string device = "cpu", trainer_path = trainer_beside_this_binary(), runner = "local";
   app.add_option("--device", device, "torch backend: where ampere-trainer trains: cpu | cuda | cuda:N")->capture_default_str();
   app.add_option("--trainer", trainer_path, "torch backend: the ampere-trainer binary to start")->capture_default_str();
-  app.add_option("--runner", runner, "local: the trainer runs on this machine")
+  app.add_option("--runner", runner,
+                 "local: the trainer runs on this machine; adb: on the phone --serial, driven from this host (the trainer "
+                 "built for the phone is pushed, the battery read over adb)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"local"}));
+      ->check(CLI::IsMember({"local", "adb"}));
+  std::string serial, adb = "adb";
+  app.add_option("--serial", serial, "--runner adb: the phone's serial, as `adb devices` lists it");
+  app.add_option("--adb", adb, "--runner adb: the adb binary")->capture_default_str();
   ampere::TrainerProcessConfig supervision;
   double slack_mb = static_cast<double>(supervision.memory_slack_bytes) / (1 << 20);
   app.add_option("--memory-factor", supervision.memory_factor,
@@ -339,7 +345,25 @@ int main(int argc, char** argv) {
       meters.jetson = jetson;
       meters.jetson.sysfs_root = android.sysfs_root;
       meters.jetson.rails = split_list(rails);
-      supervision.command = {trainer_path, "serve", "--device", device, "--threads", std::to_string(config.threads)};
+      const std::vector<std::string> serve = {"serve", "--device", device, "--threads", std::to_string(config.threads)};
+      supervision.command = {trainer_path};
+      supervision.command.insert(supervision.command.end(), serve.begin(), serve.end());
+      std::shared_ptr<ampere::AdbDevice> phone;
+      if (runner == "adb") {  // the trainer on the phone, its battery read from here
+        AMPERE_REQUIRE(meter_label == "auto" || meter_label == "android-battery" || meter_label == "time-surrogate",
+                       "--runner adb reads the phone's battery (--meter android-battery) or the time surrogate, not ", meter_label);
+        if (meter_label == "auto") meter_label = "android-battery";
+        phone = std::make_shared<ampere::AdbDevice>(adb, serial);
+        phone->push_trainer(trainer_path);
+        spdlog::info("trainer pushed to {}:{}", serial, ampere::AdbDevice::kTrainerPath);
+        supervision.command = phone->trainer_command(serve);
+        supervision.memory_of = [phone](pid_t, long trainer_pid) { return phone->resident_bytes(trainer_pid); };
+        supervision.memory_check_every = std::chrono::milliseconds(1000);  // one adb round trip each
+        supervision.before_kill = [phone](long trainer_pid) { phone->kill(trainer_pid); };
+        meters.android.files = phone->sysfs();
+      } else {
+        AMPERE_REQUIRE(serial.empty(), "--serial applies to --runner adb only");
+      }
       supervision.memory_slack_bytes = static_cast<std::uint64_t>(slack_mb * (1 << 20));
       supervision.idle_every = std::chrono::seconds(idle_every_s);
       // The trainer starts first: it says which GPU it got, and the nvml meter reads that one.
@@ -357,6 +381,7 @@ int main(int argc, char** argv) {
         if (info.device != "cpu") config.device_class = ampere::cuda_device_class(info.device_name);
         else if (source == ampere::MeterSource::JetsonIna)
           config.device_class = ampere::jetson_device_class(ampere::read_jetson_facts(meters.jetson.sysfs_root));
+        else if (phone) config.device_class = ampere::android_device_class(phone->property("ro.product.model"));
         else if (source == ampere::MeterSource::AndroidBattery)
           config.device_class = ampere::android_device_class(android_product_model());
         else config.device_class = ampere::cpu_device_class(config.threads);

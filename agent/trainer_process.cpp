@@ -116,7 +116,10 @@ void TrainerProcess::start() {
 
 std::string TrainerProcess::stop_child(bool kill_first) {
   if (pid_ <= 0) return "was not running";
-  if (kill_first) ::kill(pid_, SIGKILL);
+  if (kill_first) {
+    if (config_.before_kill) config_.before_kill(info_.pid);
+    ::kill(pid_, SIGKILL);
+  }
   int status = 0;
   // A trainer that closed its stdout may still be exiting: wait up to 2 s, then kill it.
   pid_t done = 0;
@@ -156,11 +159,15 @@ void TrainerProcess::fail(const std::string& reason, bool kill_first) {
   throw InputError(reason + restart);
 }
 
+std::uint64_t TrainerProcess::memory() const {
+  return config_.memory_of ? config_.memory_of(pid_, info_.pid) : resident_bytes(pid_);
+}
+
 Measurement TrainerProcess::measure(const ModelSpec& model, const JobSettings& settings) {
   if (pid_ <= 0) start();  // the last restart failed: try again now
   if (config_.idle_seconds > 0 && std::chrono::steady_clock::now() - idle_at_ > config_.idle_every) refresh_idle();
   const double estimate = training_memory(model).bytes;
-  const double ceiling = static_cast<double>(resident_bytes(pid_)) + config_.memory_factor * estimate +
+  const double ceiling = static_cast<double>(memory()) + config_.memory_factor * estimate +
                          static_cast<double>(config_.memory_slack_bytes);
   // The trainer closed its end: it exited or was killed (by a signal, the kernel's OOM killer, a person).
   auto crashed = [&]() {
@@ -176,10 +183,13 @@ Measurement TrainerProcess::measure(const ModelSpec& model, const JobSettings& s
   while (true) {
     if (settings.deadline_unix_millis > 0 && unix_millis() >= settings.deadline_unix_millis)
       fail(model.name + ": the job outran its deadline; the trainer (pid " + std::to_string(pid_) + ") was stopped", true);
-    if (const std::uint64_t rss = resident_bytes(pid_); static_cast<double>(rss) > ceiling)
-      fail(model.name + ": the trainer grew to " + mebibytes(static_cast<double>(rss)) + ", past the job's memory ceiling of " +
-               mebibytes(ceiling) + " (estimated training memory " + mebibytes(estimate) + "); it was stopped",
-           true);
+    if (const auto now = std::chrono::steady_clock::now(); now - memory_checked_ >= config_.memory_check_every) {
+      memory_checked_ = now;
+      if (const std::uint64_t rss = memory(); static_cast<double>(rss) > ceiling)
+        fail(model.name + ": the trainer grew to " + mebibytes(static_cast<double>(rss)) + ", past the job's memory ceiling of " +
+                 mebibytes(ceiling) + " (estimated training memory " + mebibytes(estimate) + "); it was stopped",
+             true);
+    }
     std::optional<std::string> line;
     try {
       line = pipe_->read_line(config_.watch_interval);

@@ -36,6 +36,14 @@ struct TrainerProcessConfig {
   /// Only meters that read energy live take one.
   double idle_seconds = 3;
   std::chrono::seconds idle_every{600};
+  /// The trainer's resident memory, given the child's pid here and the pid the trainer reported
+  /// (they differ when the child is `adb shell` and the trainer runs on a phone). Default: this
+  /// machine's /proc for the child.
+  std::function<std::uint64_t(pid_t child, long trainer)> memory_of;
+  std::chrono::milliseconds memory_check_every{50};
+  /// Called with the trainer's reported pid before the child is killed (a phone's trainer is
+  /// killed there too). Default: nothing.
+  std::function<void(long trainer)> before_kill;
 };
 
 /// Makes the meter once the trainer has said what it trains on (the nvml meter needs the GPU's UUID).
@@ -69,6 +77,7 @@ class TrainerProcess final : public Trainer {
 
  private:
   void start();
+  std::uint64_t memory() const;
   /// Kills the child (if alive) and reaps it; returns how it ended, in words.
   std::string stop_child(bool kill_first);
   /// Stops the job: kills and reaps the trainer, restarts it, and throws InputError(reason).
@@ -85,6 +94,7 @@ class TrainerProcess final : public Trainer {
   bool window_open_ = false;
   double idle_watts_ = std::numeric_limits<double>::quiet_NaN();
   std::chrono::steady_clock::time_point idle_at_{};
+  std::chrono::steady_clock::time_point memory_checked_{};
   /// Takes the idle baseline now (the trainer is between jobs); a failure leaves the last one.
   void refresh_idle();
 };

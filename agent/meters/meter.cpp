@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "common/error.hpp"
@@ -150,21 +151,58 @@ class SampledPowerMeter : public Meter {
   std::string failure_;
 };
 
-/// The fuel gauge of an Android phone (docs/meters.md).
+class LocalSysfs final : public SysfsFiles {
+ public:
+  explicit LocalSysfs(std::string root) : root_(std::move(root)) {}
+  std::vector<std::optional<std::string>> read_lines(const std::vector<std::string>& files) const override {
+    std::vector<std::optional<std::string>> out;
+    for (const std::string& f : files) {
+      std::ifstream in(full(f));
+      std::string line;
+      if (!in || !std::getline(in, line)) {
+        out.emplace_back(std::nullopt);
+        continue;
+      }
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      out.emplace_back(line);
+    }
+    return out;
+  }
+  std::vector<std::string> list(const std::string& directory) const override {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(full(directory), ec)) names.push_back(entry.path().filename());
+    return names;
+  }
+  std::string describe(const std::string& path) const override { return full(path); }
+
+ private:
+  std::string full(const std::string& path) const {
+    const auto start = path.find_first_not_of('/');
+    return (std::filesystem::path(root_) / (start == std::string::npos ? std::string() : path.substr(start))).string();
+  }
+  std::string root_;
+};
+
+bool parse_number(const std::optional<std::string>& text, double& value) {
+  if (!text) return false;
+  std::istringstream in(*text);
+  return static_cast<bool>(in >> value);
+}
+
+/// The fuel gauge of an Android phone (docs/meters.md), read here or over adb.
 class AndroidBatteryMeter final : public SampledPowerMeter {
  public:
   explicit AndroidBatteryMeter(AndroidBatteryOptions options)
       : SampledPowerMeter(options.sample_hz),
         options_(std::move(options)),
-        supply_(std::filesystem::path(options_.sysfs_root) / "sys/class/power_supply"),
-        battery_(supply_ / "battery"),
+        files_(options_.files ? options_.files : local_sysfs(options_.sysfs_root)),
         sign_(options_.sign) {
     check_window("the window starts");
-    double probe = 0;
-    AMPERE_REQUIRE(read_number((battery_ / "current_now").string(), probe), "meter android-battery: cannot read ",
-                   (battery_ / "current_now").string());
-    AMPERE_REQUIRE(read_number((battery_ / "voltage_now").string(), probe), "meter android-battery: cannot read ",
-                   (battery_ / "voltage_now").string());
+    const auto probe = files_->read_lines({current_, voltage_});
+    double value = 0;
+    AMPERE_REQUIRE(parse_number(probe[0], value), "meter android-battery: cannot read ", files_->describe(current_));
+    AMPERE_REQUIRE(parse_number(probe[1], value), "meter android-battery: cannot read ", files_->describe(voltage_));
   }
   ~AndroidBatteryMeter() override { stop(); }
   MeterSource source() const override { return MeterSource::AndroidBattery; }
@@ -172,8 +210,9 @@ class AndroidBatteryMeter final : public SampledPowerMeter {
  private:
   std::string read_watts(double& watts) override {
     double micro_amps = 0, micro_volts = 0;
-    if (!read_number((battery_ / "current_now").string(), micro_amps) || !read_number((battery_ / "voltage_now").string(), micro_volts))
-      return "meter android-battery: " + battery_.string() + "/current_now or voltage_now vanished or became unreadable";
+    const auto sample = files_->read_lines({current_, voltage_});
+    if (!parse_number(sample[0], micro_amps) || !parse_number(sample[1], micro_volts))
+      return "meter android-battery: " + files_->describe(kBattery) + "/current_now or voltage_now vanished or became unreadable";
     if (!(micro_volts > 0 && micro_volts < 1e8) || !(std::abs(micro_amps) < 1e8))
       return "meter android-battery: absurd sample (current_now " + std::to_string(micro_amps) + " µA, voltage_now " +
              std::to_string(micro_volts) + " µV)";
@@ -190,22 +229,32 @@ class AndroidBatteryMeter final : public SampledPowerMeter {
 
   void check_window(const std::string& when) const override {
     if (options_.allow_charging) return;
-    const std::string status = read_line(battery_ / "status");
-    AMPERE_REQUIRE(status != "Charging" && status != "Full", "meter android-battery: ", (battery_ / "status").string(), " reads ",
+    const std::string status_file = std::string(kBattery) + "/status";
+    const std::string status = files_->read_lines({status_file})[0].value_or("");
+    AMPERE_REQUIRE(status != "Charging" && status != "Full", "meter android-battery: ", files_->describe(status_file), " reads ",
                    status, " as ", when, "; USB or AC power confounds the reading (unplug, or --allow-charging)");
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(supply_, ec)) {
-      const std::string type = read_line(entry.path() / "type");
+    const std::vector<std::string> supplies = files_->list(kSupply);
+    std::vector<std::string> files;
+    for (const std::string& supply : supplies) {
+      files.push_back(std::string(kSupply) + "/" + supply + "/type");
+      files.push_back(std::string(kSupply) + "/" + supply + "/online");
+    }
+    const auto lines = files_->read_lines(files);
+    for (std::size_t i = 0; i + 1 < lines.size(); i += 2) {
+      const std::string type = lines[i].value_or("");
       if (type != "USB" && type != "AC" && type != "Wireless") continue;
       double online = 0;
-      AMPERE_REQUIRE(!(read_number((entry.path() / "online").string(), online) && online == 1), "meter android-battery: ",
-                     (entry.path() / "online").string(), " (", type, ") reads 1 as ", when,
+      AMPERE_REQUIRE(!(parse_number(lines[i + 1], online) && online == 1), "meter android-battery: ",
+                     files_->describe(files[i + 1]), " (", type, ") reads 1 as ", when,
                      "; external power confounds the reading (unplug, or --allow-charging)");
     }
   }
 
+  static constexpr const char* kSupply = "/sys/class/power_supply";
+  static constexpr const char* kBattery = "/sys/class/power_supply/battery";
   AndroidBatteryOptions options_;
-  std::filesystem::path supply_, battery_;
+  std::shared_ptr<const SysfsFiles> files_;
+  std::string current_ = std::string(kBattery) + "/current_now", voltage_ = std::string(kBattery) + "/voltage_now";
   CurrentSign sign_;
 };
 
@@ -428,6 +477,8 @@ CurrentSign parse_current_sign(const std::string& text) {
   if (text == "discharge-positive") return CurrentSign::DischargePositive;
   throw InputError("--current-sign: unknown '" + text + "' (auto, discharge-negative, discharge-positive)");
 }
+
+std::shared_ptr<const SysfsFiles> local_sysfs(const std::string& root) { return std::make_shared<LocalSysfs>(root); }
 
 MeterPtr make_android_battery_meter(const AndroidBatteryOptions& options) {
   require_sample_rate("android-battery", options.sample_hz);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,26 @@ enum class CurrentSign { Auto, DischargeNegative, DischargePositive };
 /// "auto", "discharge-negative", "discharge-positive"; throws InputError on another.
 CurrentSign parse_current_sign(const std::string& text);
 
+/// Where a meter reads sysfs: this machine's files under a root, or a phone's over adb.
+class SysfsFiles {
+ public:
+  virtual ~SysfsFiles() = default;
+  /// Each file's first line, trailing blanks dropped; nullopt for one that cannot be read. Several
+  /// files in one call (over adb: one round trip).
+  virtual std::vector<std::optional<std::string>> read_lines(const std::vector<std::string>& files) const = 0;
+  /// The names in a directory; empty when it cannot be listed.
+  virtual std::vector<std::string> list(const std::string& directory) const = 0;
+  /// How a path reads in messages ("/sys/..." here, "SERIAL:/sys/..." on a phone).
+  virtual std::string describe(const std::string& path) const = 0;
+};
+/// This machine's files, `root` prefixed to every path ("/" or a fake tree).
+std::shared_ptr<const SysfsFiles> local_sysfs(const std::string& root);
+
 struct AndroidBatteryOptions {
   std::string sysfs_root = "/";  ///< a fake tree in tests
+  /// Where the battery's files are read; null: this machine's, under sysfs_root. A phone driven
+  /// over adb (--runner adb) reads them through adb (agent/adb_device.hpp).
+  std::shared_ptr<const SysfsFiles> files;
   CurrentSign sign = CurrentSign::Auto;
   bool allow_charging = false;  ///< USB/AC power confounds the reading: refused unless this
   double sample_hz = 10;

@@ -50,6 +50,10 @@ struct Arguments {
         value = a.substr(eq + 1);
         a = a.substr(0, eq);
       }
+      if (a == "--help" || a == "-h") {
+        std::cout << kUsage;
+        std::exit(0);
+      }
       if (known_flags.count(a) && eq == std::string::npos) {
         flags.insert(a);
         continue;

@@ -497,11 +497,14 @@ std::vector<KindProgressInfo> Campaign::progress() const {
 
 std::map<KindKey, KindModel> Campaign::models() {
   std::map<KindKey, KindModel> out;
-  if (settings_.estimator == EstimatorMethod::Joint && !joint_models_.empty()) {
-    for (const Kind& k : kinds_) {
-      const auto found = joint_models_.find(k.profile.key);
-      if (k.state == KindState::Done && found != joint_models_.end()) out[k.profile.key] = found->second;
-    }
+  // The joint models serve only as a whole: a set missing a done kind (a restart between the
+  // writes of its kinds) would leave that kind unestimable, so the subtractive ones serve instead.
+  bool joint_whole = settings_.estimator == EstimatorMethod::Joint && !joint_models_.empty();
+  for (const Kind& k : kinds_)
+    if (k.state == KindState::Done && !joint_models_.count(k.profile.key)) joint_whole = false;
+  if (joint_whole) {
+    for (const Kind& k : kinds_)
+      if (k.state == KindState::Done) out[k.profile.key] = joint_models_.at(k.profile.key);
     return out;
   }
   for (Kind& k : kinds_) {

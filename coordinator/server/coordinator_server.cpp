@@ -84,6 +84,9 @@ void CoordinatorServer::turn(std::chrono::milliseconds wait) {
       transport_.reply_to_client(in->peer, reply);
     }
   }
+  // Order matters: a job handed out and finished within this turn (a fast agent) has its running
+  // state written before its result marks it done.
+  write_job_states();
   commit_results();
   serve_parked();  // the results may have unlocked planning
   write_job_states();

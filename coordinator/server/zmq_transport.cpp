@@ -1,5 +1,7 @@
 #include "coordinator/server/zmq_transport.hpp"
 
+#include <cerrno>
+
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -52,7 +54,12 @@ void ZmqTransport::drain(bool agents_ready, bool clients_ready) {
 std::optional<Incoming> ZmqTransport::receive(std::chrono::milliseconds timeout) {
   if (pending_.empty()) {
     zmq::pollitem_t items[] = {{agents_.handle(), 0, ZMQ_POLLIN, 0}, {clients_.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 2, timeout);
+    try {
+      zmq::poll(items, 2, timeout);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) return std::nullopt;  // a signal (SIGTERM: the loop sees its stop flag next)
+      throw;
+    }
     drain((items[0].revents & ZMQ_POLLIN) != 0, (items[1].revents & ZMQ_POLLIN) != 0);
   }
   if (pending_.empty()) return std::nullopt;

@@ -168,8 +168,8 @@ class PostgresStore final : public Store {
     guarded("set_job_state", [&](pqxx::connection& connection) {
       pqxx::work w(connection);
       w.exec_params(state == JobState::Running
-                        ? "UPDATE jobs SET state = $1, agent_id = $2, attempts = attempts + 1 WHERE id = $3"
-                        : "UPDATE jobs SET state = $1, agent_id = $2 WHERE id = $3",
+                        ? "UPDATE jobs SET state = $1, agent_id = $2, attempts = attempts + 1 WHERE id = $3 AND state <> 'done'"
+                        : "UPDATE jobs SET state = $1, agent_id = $2 WHERE id = $3 AND state <> 'done'",
                     std::string(job_state_name(state)), agent_id, static_cast<std::int64_t>(id));
       w.commit();
     });

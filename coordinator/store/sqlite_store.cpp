@@ -195,8 +195,8 @@ class SqliteStore final : public Store {
 
   void set_job_state(std::uint64_t id, JobState state, const std::string& agent_id) override {
     Statement s(db_, state == JobState::Running
-                         ? "UPDATE jobs SET state = ?, agent_id = ?, attempts = attempts + 1 WHERE id = ?"
-                         : "UPDATE jobs SET state = ?, agent_id = ? WHERE id = ?");
+                         ? "UPDATE jobs SET state = ?, agent_id = ?, attempts = attempts + 1 WHERE id = ? AND state != 'done'"
+                         : "UPDATE jobs SET state = ?, agent_id = ? WHERE id = ? AND state != 'done'");
     s.bind(1, std::string(job_state_name(state))).bind(2, agent_id).bind(3, static_cast<std::int64_t>(id)).step();
   }
 

@@ -22,6 +22,7 @@ class Store {
   virtual std::vector<CampaignRecord> campaigns() = 0;
   /// Assigns ids to the jobs (in order) in one transaction.
   virtual std::vector<std::uint64_t> create_jobs(const std::vector<JobRecord>& jobs) = 0;
+  /// A job with a stored result stays done: a late state write never takes it back.
   virtual void set_job_state(std::uint64_t job_id, JobState state, const std::string& agent_id) = 0;
   /// Several job states in as few commits as the store allows (SQLite: one transaction; the
   /// default: one set_job_state each).

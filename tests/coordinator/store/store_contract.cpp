@@ -79,6 +79,36 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
   REQUIRE(models.size() == 1);
   CHECK(models[0].second == "{\"v\": 2}");
   CHECK(store->jobs(campaign + 100).empty());
+
+  // A late running-state write (a fast agent's job finished within the turn that handed it out)
+  // never takes a done job back.
+  store->set_job_state(job, JobState::Running, "agent-9");
+  store->set_job_states({{job, JobState::Queued, ""}});
+  CHECK(store->jobs(campaign)[0].state == JobState::Done);
+
+  // A group of results: stored, a duplicate and an unknown job, each with its own outcome, the
+  // others unaffected.
+  JobRecord j;
+  j.campaign_id = campaign;
+  j.kind_key = "v1|output|in=flat|linear(bias=1)|classes=10|batch=10|dtype=float32";
+  j.channels = {3, 4};
+  j.variant_json = "{\"name\": \"w\"}";
+  const auto more = store->create_jobs({j, j});
+  store->set_job_states({{more[0], JobState::Running, "agent-3"}, {more[1], JobState::Running, "agent-4"}});
+  Measurement m = results[0].measurement;
+  const auto outcomes =
+      store->store_results({{more[0], "agent-3", m}, {job, "agent-1", m}, {999999, "agent-1", m}, {more[1], "agent-4", m}});
+  REQUIRE(outcomes.size() == 4);
+  CHECK(outcomes[0].kind == GroupedResultOutcome::Kind::Stored);
+  CHECK(outcomes[1].kind == GroupedResultOutcome::Kind::Duplicate);
+  CHECK(outcomes[2].kind == GroupedResultOutcome::Kind::Refused);
+  CHECK(outcomes[2].message.find("unknown job 999999") != std::string::npos);
+  CHECK(outcomes[3].kind == GroupedResultOutcome::Kind::Stored);
+  CHECK(store->results(campaign).size() == 4);
+  const auto after = store->jobs(campaign);
+  CHECK(after[2].state == JobState::Done);
+  CHECK(after[2].attempts == 1);
+  CHECK(after[3].agent_id == "agent-4");
 }
 
 }  // namespace ampere::testing
