@@ -169,6 +169,7 @@ Measurement TrainerProcess::measure(const ModelSpec& model, const JobSettings& s
   const double estimate = training_memory(model).bytes;
   const double ceiling = static_cast<double>(memory()) + config_.memory_factor * estimate +
                          static_cast<double>(config_.memory_slack_bytes);
+  std::vector<WindowConditions> windows;  // what the GPU did in each window (nvml)
   // The trainer closed its end: it exited or was killed (by a signal, the kernel's OOM killer, a person).
   auto crashed = [&]() {
     const pid_t pid = pid_;
@@ -216,13 +217,25 @@ Measurement TrainerProcess::measure(const ModelSpec& model, const JobSettings& s
         const double seconds = window_seconds_of(message);
         window_open_ = false;
         try {
-          pipe_->write_line(encode_window_joules(meter_->end(seconds)));
+          const double joules = meter_->end(seconds);
+          if (const auto conditions = meter_->window_conditions()) windows.push_back(*conditions);
+          pipe_->write_line(encode_window_joules(joules));
         } catch (const InputError& e) {
           pipe_->write_line(encode_error(e.code(), e.what(), true));
         }
       } else if (message.type == "result") {
         Measurement m = measurement_of(message);
         m.idle_watts = idle_watts_;
+        m.windows = windows;
+        unsigned long long reasons = 0;
+        std::size_t throttled = 0;
+        for (const WindowConditions& w : windows)
+          if (w.throttled()) {
+            ++throttled;
+            reasons |= w.throttle_reasons;
+          }
+        if (throttled > 0)
+          spdlog::warn("{}: {} of {} windows ran throttled ({})", model.name, throttled, windows.size(), throttle_reason_names(reasons));
         return m;
       } else if (message.type == "error") {
         throw error_of(message);

@@ -7,6 +7,20 @@
 
 namespace ampere {
 
+std::string throttle_reason_names(unsigned long long reasons) {
+  // nvml.h's nvmlClocksThrottleReason* (nvmlClocksEventReason* in newer headers) bits
+  static const std::pair<unsigned long long, const char*> names[] = {
+      {0x1, "gpu-idle"},           {0x2, "applications-clocks-setting"}, {0x4, "sw-power-cap"},
+      {0x8, "hw-slowdown"},        {0x10, "sync-boost"},                  {0x20, "sw-thermal-slowdown"},
+      {0x40, "hw-thermal-slowdown"}, {0x80, "hw-power-brake-slowdown"},   {0x100, "display-clock-setting"}};
+  std::string out;
+  for (const auto& [bit, name] : names)
+    if (reasons & bit) out += (out.empty() ? "" : ",") + std::string(name);
+  const unsigned long long known = 0x1ff;
+  if (reasons & ~known) out += (out.empty() ? "" : ",") + std::string("other");
+  return out.empty() ? "none" : out;
+}
+
 const char* meter_label(MeterSource source) {
   switch (source) {
     case MeterSource::Rapl: return "rapl";

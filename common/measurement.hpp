@@ -19,6 +19,20 @@ MeterSource parse_meter_label(const std::string& label);
 /// True when energy is read live (guided profiling then guides on energy, else on time).
 bool reads_energy_live(MeterSource source);
 
+/// What a GPU was doing during one measured window (the nvml meter): its SM clock and temperature
+/// at the window's end, and every clocks-throttle reason NVML reported at either end (its bit
+/// mask). A locked clock is still overridden by power or thermal throttling.
+struct WindowConditions {
+  double sm_clock_mhz = std::numeric_limits<double>::quiet_NaN();
+  double temperature_c = std::numeric_limits<double>::quiet_NaN();
+  unsigned long long throttle_reasons = 0;
+  /// True when a reason other than idle or an applications-clock setting is set: a power cap,
+  /// thermal or hardware slowdown, power brake.
+  bool throttled() const { return (throttle_reasons & ~0x3ull) != 0; }
+};
+/// NVML's names of the bits set in `reasons` ("sw-power-cap", "hw-thermal-slowdown", ...).
+std::string throttle_reason_names(unsigned long long reasons);
+
 /// One job's figures: per repeat, per training iteration.
 struct Measurement {
   std::vector<double> seconds_per_iteration;
@@ -33,6 +47,9 @@ struct Measurement {
   double reference_seconds = std::numeric_limits<double>::quiet_NaN();
   double reference_joules = std::numeric_limits<double>::quiet_NaN();
   bool has_reference() const { return reference_seconds == reference_seconds; }
+  /// Per repeat, what the GPU was doing (nvml only; empty otherwise). Reported by `measure` and in
+  /// the agent's log; not carried on the wire.
+  std::vector<WindowConditions> windows;
 };
 
 enum class RepeatStatistic { Minimum, Median };

@@ -336,7 +336,11 @@ struct NvmlLibrary {
   using HandleByUuid = int (*)(const char*, void**);
   using Energy = int (*)(void*, unsigned long long*);
   using Power = int (*)(void*, unsigned*);
+  using Clock = int (*)(void*, int, unsigned*);
+  using Temperature = int (*)(void*, int, unsigned*);
+  using Throttle = int (*)(void*, unsigned long long*);
   static constexpr int kSuccess = 0, kNotSupported = 3;
+  static constexpr int kClockSm = 1, kTemperatureGpu = 0;  // NVML_CLOCK_SM, NVML_TEMPERATURE_GPU
 
   explicit NvmlLibrary(const NvmlOptions& options) {
     handle_ = dlopen(options.library.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -347,6 +351,9 @@ struct NvmlLibrary {
     const auto get_handle = reinterpret_cast<Handle>(dlsym(handle_, "nvmlDeviceGetHandleByIndex_v2"));
     energy_ = reinterpret_cast<Energy>(dlsym(handle_, "nvmlDeviceGetTotalEnergyConsumption"));
     power_ = reinterpret_cast<Power>(dlsym(handle_, "nvmlDeviceGetPowerUsage"));
+    clock_ = reinterpret_cast<Clock>(dlsym(handle_, "nvmlDeviceGetClockInfo"));
+    temperature_ = reinterpret_cast<Temperature>(dlsym(handle_, "nvmlDeviceGetTemperature"));
+    throttle_ = reinterpret_cast<Throttle>(dlsym(handle_, "nvmlDeviceGetCurrentClocksThrottleReasons"));
     if (!init_ || !shutdown_ || !get_handle || !power_) {
       dlclose(handle_);
       throw InputError("meter nvml: " + options.library + " lacks the NVML entry points the meter needs");
@@ -380,6 +387,16 @@ struct NvmlLibrary {
   /// NVML's return code; `millijoules` set on success.
   int energy(unsigned long long& millijoules) const { return energy_ ? energy_(device_, &millijoules) : kNotSupported; }
   int power(unsigned& milliwatts) const { return power_(device_, &milliwatts); }
+  /// SM clock, temperature and throttle reasons now; a field NVML cannot give stays NaN / 0.
+  WindowConditions conditions() const {
+    WindowConditions c;
+    unsigned value = 0;
+    if (clock_ && clock_(device_, kClockSm, &value) == kSuccess) c.sm_clock_mhz = value;
+    if (temperature_ && temperature_(device_, kTemperatureGpu, &value) == kSuccess) c.temperature_c = value;
+    unsigned long long reasons = 0;
+    if (throttle_ && throttle_(device_, &reasons) == kSuccess) c.throttle_reasons = reasons;
+    return c;
+  }
 
  private:
   void* handle_ = nullptr;
@@ -387,16 +404,30 @@ struct NvmlLibrary {
   Init init_ = nullptr, shutdown_ = nullptr;
   Energy energy_ = nullptr;
   Power power_ = nullptr;
+  Clock clock_ = nullptr;
+  Temperature temperature_ = nullptr;
+  Throttle throttle_ = nullptr;
 };
+
+/// A window's conditions from NVML readings at its two ends: the end's clock and temperature,
+/// the reasons of both.
+WindowConditions combine(const WindowConditions& at_begin, WindowConditions at_end) {
+  at_end.throttle_reasons |= at_begin.throttle_reasons;
+  return at_end;
+}
 
 /// The energy counter, read at both ends of the window.
 class NvmlCounterMeter final : public Meter {
  public:
   explicit NvmlCounterMeter(std::unique_ptr<NvmlLibrary> nvml) : nvml_(std::move(nvml)) {}
   MeterSource source() const override { return MeterSource::Nvml; }
-  void begin() override { start_ = read(); }
+  void begin() override {
+    at_begin_ = nvml_->conditions();
+    start_ = read();
+  }
   double end(double) override {
     const unsigned long long stop = read();
+    window_ = combine(at_begin_, nvml_->conditions());
     // a 64-bit counter that went backwards wrapped (or the driver reset it): count up through 2^64
     const unsigned long long delta = stop - start_;  // unsigned arithmetic wraps exactly so
     return static_cast<double>(delta) * 1e-3;
@@ -411,6 +442,11 @@ class NvmlCounterMeter final : public Meter {
   }
   std::unique_ptr<NvmlLibrary> nvml_;
   unsigned long long start_ = 0;
+  WindowConditions at_begin_;
+  std::optional<WindowConditions> window_;
+
+ public:
+  std::optional<WindowConditions> window_conditions() const override { return window_; }
 };
 
 /// Power sampled and integrated, for GPUs without the counter.
@@ -419,6 +455,16 @@ class NvmlPowerMeter final : public SampledPowerMeter {
   NvmlPowerMeter(std::unique_ptr<NvmlLibrary> nvml, double sample_hz) : SampledPowerMeter(sample_hz), nvml_(std::move(nvml)) {}
   ~NvmlPowerMeter() override { stop(); }
   MeterSource source() const override { return MeterSource::Nvml; }
+  void begin() override {
+    at_begin_ = nvml_->conditions();
+    SampledPowerMeter::begin();
+  }
+  double end(double seconds) override {
+    const double joules = SampledPowerMeter::end(seconds);
+    window_ = combine(at_begin_, nvml_->conditions());
+    return joules;
+  }
+  std::optional<WindowConditions> window_conditions() const override { return window_; }
 
  private:
   std::string read_watts(double& watts) override {
@@ -431,6 +477,8 @@ class NvmlPowerMeter final : public SampledPowerMeter {
   }
   void check_window(const std::string&) const override {}
   std::unique_ptr<NvmlLibrary> nvml_;
+  WindowConditions at_begin_;
+  std::optional<WindowConditions> window_;
 };
 
 }  // namespace

@@ -19,6 +19,9 @@ class Meter {
   virtual void begin() = 0;
   /// Ends the window that lasted `seconds`; returns its joules.
   virtual double end(double seconds) = 0;
+  /// What the device was doing during the last window, where the meter can tell (nvml: SM clock,
+  /// temperature, throttle reasons); nullopt elsewhere.
+  virtual std::optional<WindowConditions> window_conditions() const { return std::nullopt; }
 };
 using MeterPtr = std::unique_ptr<Meter>;
 
@@ -91,6 +94,7 @@ struct NvmlOptions {
 /// NVIDIA GPUs through NVML, loaded with dlopen: the total-energy counter (mJ, Volta and newer)
 /// read at begin and end, a counter that went backwards read as a wrap of its 64 bits; on a GPU
 /// without it (NOT_SUPPORTED), nvmlDeviceGetPowerUsage (mW) sampled at sample_hz and integrated.
+/// Each window also records the SM clock, temperature and throttle reasons (window_conditions).
 /// Throws InputError saying why when the library, NVML or the device cannot be had.
 MeterPtr make_nvml_meter(const NvmlOptions& options);
 

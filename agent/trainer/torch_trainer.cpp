@@ -202,6 +202,7 @@ class TorchTrainer final : public Trainer {
       for (std::uint32_t i = 0; i < iterations; ++i) step();
       const double seconds = std::chrono::duration<double>(now() - start).count();
       const double joules = meter_.end(seconds);
+      if (const auto conditions = meter_.window_conditions()) m.windows.push_back(*conditions);
       m.seconds_per_iteration.push_back(seconds / iterations);
       m.joules_per_iteration.push_back(joules / iterations);
     }

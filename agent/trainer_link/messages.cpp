@@ -176,6 +176,15 @@ nlohmann::json measurement_report(const std::string& model_name, const std::stri
       above.push_back(m.joules_per_iteration[i] - m.idle_watts * m.seconds_per_iteration[i]);
     above_idle = figures(above);
   }
+  nlohmann::json windows = nullptr;  // what the GPU did in each window (nvml)
+  if (!m.windows.empty()) {
+    windows = nlohmann::json::array();
+    for (const WindowConditions& w : m.windows)
+      windows.push_back({{"sm_clock_mhz", number_or_null(w.sm_clock_mhz)},
+                         {"temperature_c", number_or_null(w.temperature_c)},
+                         {"throttle_reasons", throttle_reason_names(w.throttle_reasons)},
+                         {"throttled", w.throttled()}});
+  }
   return {{"model", model_name},
           {"backend", backend},
           {"meter", meter_label(m.meter)},
@@ -185,7 +194,8 @@ nlohmann::json measurement_report(const std::string& model_name, const std::stri
           {"seconds_per_iteration", figures(m.seconds_per_iteration)},
           {"joules_per_iteration", m.joules_per_iteration.empty() ? nlohmann::json(nullptr) : figures(m.joules_per_iteration)},
           {"idle_watts", number_or_null(m.idle_watts)},
-          {"joules_above_idle_per_iteration", above_idle}};
+          {"joules_above_idle_per_iteration", above_idle},
+          {"windows", windows}};
 }
 
 }  // namespace ampere

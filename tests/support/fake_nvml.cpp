@@ -8,6 +8,7 @@
 //   power_mw: 250000                (nvmlDeviceGetPowerUsage)
 //   name: Fake GPU
 //   uuid: GPU-00000000-1111-2222-3333-444444444444   (nvmlDeviceGetHandleByUUID finds only this one)
+//   sm_mhz: 1410   temp_c: 61   throttle: 4         (clock, temperature, throttle-reason mask; absent: NOT_SUPPORTED)
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +25,8 @@ struct Script {
   unsigned int power_mw = 0;
   std::string name = "Fake GPU";
   std::string uuid = "GPU-00000000-1111-2222-3333-444444444444";
+  long sm_mhz = -1, temp_c = -1;
+  long long throttle = -1;
   bool loaded = false;
 };
 Script g_script;
@@ -51,6 +54,12 @@ void load() {
       g_script.name = value;
     } else if (key == "uuid") {
       g_script.uuid = value;
+    } else if (key == "sm_mhz") {
+      g_script.sm_mhz = std::stol(value);
+    } else if (key == "temp_c") {
+      g_script.temp_c = std::stol(value);
+    } else if (key == "throttle") {
+      g_script.throttle = std::stoll(value);
     }
   }
   g_script.loaded = true;
@@ -75,6 +84,24 @@ int nvmlDeviceGetHandleByUUID(const char* uuid, void** device) {
   if (!uuid || !device) return kInvalidArgument;
   if (g_script.uuid != uuid) return kNotFound;
   *device = &g_device;
+  return kSuccess;
+}
+int nvmlDeviceGetClockInfo(void* device, int type, unsigned int* clock) {
+  if (device != &g_device || !clock || type != 1) return kInvalidArgument;  // NVML_CLOCK_SM
+  if (g_script.sm_mhz < 0) return kNotSupported;
+  *clock = static_cast<unsigned int>(g_script.sm_mhz);
+  return kSuccess;
+}
+int nvmlDeviceGetTemperature(void* device, int sensor, unsigned int* temp) {
+  if (device != &g_device || !temp || sensor != 0) return kInvalidArgument;  // NVML_TEMPERATURE_GPU
+  if (g_script.temp_c < 0) return kNotSupported;
+  *temp = static_cast<unsigned int>(g_script.temp_c);
+  return kSuccess;
+}
+int nvmlDeviceGetCurrentClocksThrottleReasons(void* device, unsigned long long* reasons) {
+  if (device != &g_device || !reasons) return kInvalidArgument;
+  if (g_script.throttle < 0) return kNotSupported;
+  *reasons = static_cast<unsigned long long>(g_script.throttle);
   return kSuccess;
 }
 int nvmlDeviceGetTotalEnergyConsumption(void* device, unsigned long long* energy) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -294,4 +295,29 @@ TEST_CASE("nvml finds the trainer's GPU by its UUID, and refuses a UUID it does 
   CHECK(meter->end(1.0) == doctest::Approx(1.0));
   by_uuid.device_uuid = "GPU-ffffffff-0000-0000-0000-000000000000";
   CHECK_THROWS_WITH_AS(make_nvml_meter(by_uuid), doctest::Contains("no GPU with UUID GPU-ffffffff"), InputError);
+}
+
+TEST_CASE("nvml records each window's SM clock, temperature and throttle reasons, and leaves out what NVML cannot give") {
+  {
+    FakeNvml fake("energy_mj: 1000,1000,2000\nsm_mhz: 1410\ntemp_c: 61\nthrottle: 36\n");  // 0x4 | 0x20
+    MeterPtr meter = make_nvml_meter(FakeNvml::options());
+    CHECK_FALSE(meter->window_conditions().has_value());  // no window yet
+    meter->begin();
+    meter->end(1.0);
+    const auto c = meter->window_conditions();
+    REQUIRE(c.has_value());
+    CHECK(c->sm_clock_mhz == doctest::Approx(1410));
+    CHECK(c->temperature_c == doctest::Approx(61));
+    CHECK(c->throttled());
+    CHECK(throttle_reason_names(c->throttle_reasons) == "sw-power-cap,sw-thermal-slowdown");
+  }
+  FakeNvml fake("energy_mj: unsupported\npower_mw: 100000\nthrottle: 1\n");  // idle only; no clock or temperature
+  MeterPtr meter = make_nvml_meter(FakeNvml::options());
+  window(*meter, 0.1);
+  const auto c = meter->window_conditions();
+  REQUIRE(c.has_value());
+  CHECK(std::isnan(c->sm_clock_mhz));
+  CHECK(std::isnan(c->temperature_c));
+  CHECK_FALSE(c->throttled());  // gpu-idle is not a slowdown
+  CHECK_FALSE(make_time_surrogate_meter(1)->window_conditions().has_value());
 }

@@ -95,3 +95,27 @@ TEST_CASE("measure's report gives gross joules and, with an idle baseline, joule
   m.idle_watts = std::nan("");
   CHECK(measurement_report("m", "torch", m).at("joules_above_idle_per_iteration").is_null());
 }
+
+TEST_CASE("measure's report lists what the GPU did in each window, and says which windows throttled") {
+  Measurement m;
+  m.seconds_per_iteration = {0.1, 0.1};
+  m.joules_per_iteration = {3.0, 3.1};
+  m.meter = MeterSource::Nvml;
+  m.idle_watts = std::nan("");
+  WindowConditions cool, hot;
+  cool.sm_clock_mhz = 1980;
+  cool.temperature_c = 55;
+  hot.sm_clock_mhz = 1410;
+  hot.temperature_c = 84;
+  hot.throttle_reasons = 0x40;
+  m.windows = {cool, hot};
+  const nlohmann::json r = measurement_report("m", "torch", m);
+  REQUIRE(r.at("windows").size() == 2);
+  CHECK(r.at("windows")[0].at("throttled") == false);
+  CHECK(r.at("windows")[0].at("throttle_reasons") == "none");
+  CHECK(r.at("windows")[1].at("sm_clock_mhz").get<double>() == doctest::Approx(1410));
+  CHECK(r.at("windows")[1].at("throttle_reasons") == "hw-thermal-slowdown");
+  CHECK(r.at("windows")[1].at("throttled") == true);
+  m.windows.clear();
+  CHECK(measurement_report("m", "torch", m).at("windows").is_null());
+}
