@@ -47,7 +47,11 @@ void print_estimate(const nlohmann::json& e, std::ostream& out) {
   }
   out << "  per iteration:  " << pm(e.at("seconds_per_iteration"), "s") << ", " << pm(e.at("joules_per_iteration"), "J")
       << "\n";
-  out << "  total:          " << pm(e.at("total").at("seconds"), "s") << ", " << pm(e.at("total").at("joules"), "J") << "\n";
+  out << "  total:          " << pm(e.at("total").at("seconds"), "s") << ", " << pm(e.at("total").at("joules"), "J")
+      << (e.contains("energy") ? " (" + e.at("energy").get<std::string>() + " energy)" : std::string()) << "\n";
+  if (e.contains("above_idle") && !e.at("above_idle").is_null())
+    out << "  above idle:     " << pm(e.at("above_idle").at("joules_per_iteration"), "J") << " per iteration, "
+        << pm(e.at("above_idle").at("total").at("joules"), "J") << " total (idle " << e.at("idle_watts").get<double>() << " W)\n";
   const auto& f = e.at("flops_baseline");
   out << "  FLOPs baseline: " << pm(f.at("seconds_per_iteration"), "s") << ", " << pm(f.at("joules_per_iteration"), "J")
       << " per iteration (" << f.at("training_flops_per_iteration").get<double>() << " training FLOPs/iteration, line fitted on "
