@@ -9,14 +9,14 @@
 
 namespace ampere {
 
-std::pair<int, std::string> run_command(const std::vector<std::string>& args) {
+std::pair<int, std::string> run_command(const std::vector<std::string>& args, bool with_stderr) {
   int out[2];
   AMPERE_REQUIRE(pipe(out) == 0, "cannot create a pipe to run ", args.front());
   const pid_t pid = fork();
   AMPERE_REQUIRE(pid >= 0, "cannot fork to run ", args.front());
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
+    if (with_stderr) dup2(out[1], STDERR_FILENO);
     close(out[0]);
     close(out[1]);
     std::vector<char*> argv;

@@ -1,5 +1,4 @@
 // ampere-agent: measures variant networks for a coordinator, or one model here (`measure`).
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,30 +54,11 @@ std::string android_product_model() {
 
 /// Runs this binary again with `args` (a fresh process: its own allocator, caches and thread pool)
 /// and returns what it printed on stdout; its stderr passes through. Throws on a failed run.
-std::string run_fresh_process(const std::vector<std::string>& args) {
-  int out[2];
-  AMPERE_REQUIRE(pipe(out) == 0, "measure --processes: cannot create a pipe");
-  const pid_t pid = fork();
-  AMPERE_REQUIRE(pid >= 0, "measure --processes: cannot fork");
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv("/proc/self/exe", argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  std::string text;
-  char buffer[4096];
-  for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
-  close(out[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  AMPERE_REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "measure --processes: a measuring process failed (",
-                 WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status)) : std::string("killed"), ")");
+std::string run_fresh_process(std::vector<std::string> args) {
+  args.front() = "/proc/self/exe";  // this very binary, whatever argv[0] says
+  const auto [status, text] = ampere::run_command(args, /*with_stderr=*/false);
+  AMPERE_REQUIRE(status == 0, "measure --processes: a measuring process failed (",
+                 status > 128 ? "killed by signal " + std::to_string(status - 128) : "exit " + std::to_string(status), ")");
   return text;
 }
 
