@@ -204,6 +204,9 @@ LayerShape infer_layer(const LayerSpec& layer, const TensorShape& in, std::int64
     case LayerType::Gelu:
     case LayerType::Tanh:
     case LayerType::Sigmoid:
+    case LayerType::Relu6:
+    case LayerType::HardSigmoid:
+    case LayerType::HardSwish:
     case LayerType::Dropout:
       not_tokens();
       s.forward_flops = elements;

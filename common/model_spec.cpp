@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <set>
 
@@ -37,6 +38,9 @@ const std::vector<TypeInfo>& type_table() {
       {LayerType::Gelu, "gelu", false, nullptr, {}},
       {LayerType::Tanh, "tanh", false, nullptr, {}},
       {LayerType::Sigmoid, "sigmoid", false, nullptr, {}},
+      {LayerType::Relu6, "relu6", false, nullptr, {}},
+      {LayerType::HardSigmoid, "hardsigmoid", false, nullptr, {}},
+      {LayerType::HardSwish, "hardswish", false, nullptr, {}},
       {LayerType::MaxPool2d, "maxpool2d", false, nullptr, {"kernel", "stride", "padding"}},
       {LayerType::AvgPool2d, "avgpool2d", false, nullptr, {"kernel", "stride", "padding"}},
       {LayerType::AdaptiveAvgPool2d, "adaptive_avgpool2d", false, nullptr, {"output"}},
@@ -306,8 +310,14 @@ bool ModelSpec::is_family() const { return any_range(layers); }
 
 ModelSpec parse_model_spec(const json& value) {
   AMPERE_REQUIRE(value.is_object(), "(root): a model spec must be a JSON object, got ", show(value).substr(0, 60));
-  reject_unknown_fields(value, {"name", "input", "batch_size", "classes", "dtype", "layers"}, "(root)");
+  reject_unknown_fields(value, {"spec_version", "name", "input", "batch_size", "classes", "dtype", "layers"}, "(root)");
   ModelSpec spec;
+  if (value.contains("spec_version")) {
+    const json& v = value["spec_version"];
+    AMPERE_REQUIRE(v.is_number_integer() && (v.get<int>() == 1 || v.get<int>() == 2),
+                   "spec_version: this build reads versions 1 and 2, got ", show(v));
+    spec.spec_version = v.get<int>();
+  }
   AMPERE_REQUIRE(value.contains("name") && value["name"].is_string() && !value["name"].get<std::string>().empty(),
                  "name: must be a non-empty string");
   spec.name = value["name"].get<std::string>();
@@ -336,6 +346,18 @@ ModelSpec parse_model_spec(const json& value) {
                  "layers: must be a non-empty list");
   for (std::size_t i = 0; i < value["layers"].size(); ++i)
     spec.layers.push_back(parse_layer(value["layers"][i], "layers[" + std::to_string(i) + "]", false));
+
+  // Layer types of format 2 need the spec to say so: a reader of version 1 would refuse them anyway,
+  // and the version says which readers can.
+  std::function<void(const std::vector<LayerSpec>&)> require_version = [&](const std::vector<LayerSpec>& layers) {
+    for (const LayerSpec& l : layers) {
+      const bool v2 = l.type == LayerType::Relu6 || l.type == LayerType::HardSigmoid || l.type == LayerType::HardSwish;
+      AMPERE_REQUIRE(!v2 || spec.spec_version >= 2, l.path, ".type: ", layer_type_name(l.type),
+                     " needs \"spec_version\": 2 (docs/model-spec.md)");
+      require_version(l.inner);
+    }
+  };
+  require_version(spec.layers);
 
   auto last = std::find_if(spec.layers.rbegin(), spec.layers.rend(),
                            [](const LayerSpec& l) { return is_parametric(l.type); });
@@ -376,6 +398,7 @@ json to_json(const ModelSpec& spec) {
               {"dtype", spec.dtype},
               {"layers", json::array()}};
   for (const auto& layer : spec.layers) out["layers"].push_back(layer_json(layer));
+  if (spec.spec_version != 1) out["spec_version"] = spec.spec_version;  // version 1 stays as it always was
   return out;
 }
 

@@ -27,6 +27,9 @@ enum class LayerType {
   Gelu,
   Tanh,
   Sigmoid,
+  Relu6,        ///< min(max(x, 0), 6) (ONNX Clip 0..6); spec_version 2
+  HardSigmoid,  ///< relu6(x + 3) / 6; spec_version 2
+  HardSwish,    ///< x · relu6(x + 3) / 6; spec_version 2
   MaxPool2d,
   AvgPool2d,
   AdaptiveAvgPool2d,
@@ -93,6 +96,8 @@ struct ModelSpec {
   std::int64_t classes = 1;
   std::string dtype = "float32";
   std::vector<LayerSpec> layers;
+  /// The spec format (docs/model-spec.md): 1 (absent) or 2 (adds relu6, hardsigmoid, hardswish).
+  int spec_version = 1;
 
   /// True when any channel field is a range.
   bool is_family() const;

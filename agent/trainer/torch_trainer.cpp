@@ -36,6 +36,16 @@ struct EncoderLayerImpl : nn::Module {
 };
 TORCH_MODULE(EncoderLayer);
 
+/// relu6(x + 3) / 6, and x times it (MobileNetV3's hard sigmoid and hard swish).
+struct HardSigmoidImpl : nn::Module {
+  torch::Tensor forward(const torch::Tensor& x) { return torch::nn::functional::relu6(x + 3) / 6; }
+};
+TORCH_MODULE(HardSigmoid);
+struct HardSwishImpl : nn::Module {
+  torch::Tensor forward(const torch::Tensor& x) { return x * torch::nn::functional::relu6(x + 3) / 6; }
+};
+TORCH_MODULE(HardSwish);
+
 struct LastStepImpl : nn::Module {
   torch::Tensor forward(const torch::Tensor& x) { return x.select(1, x.size(1) - 1); }
 };
@@ -90,6 +100,9 @@ nn::AnyModule build_layer(const LayerSpec& layer, const TensorShape& in, std::in
     case LayerType::Gelu: return nn::AnyModule(nn::GELU());
     case LayerType::Tanh: return nn::AnyModule(nn::Tanh());
     case LayerType::Sigmoid: return nn::AnyModule(nn::Sigmoid());
+    case LayerType::Relu6: return nn::AnyModule(nn::ReLU6());
+    case LayerType::HardSigmoid: return nn::AnyModule(HardSigmoid());
+    case LayerType::HardSwish: return nn::AnyModule(HardSwish());
     case LayerType::MaxPool2d:
       return nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions({layer.kernel[0], layer.kernel[1]})
                                              .stride({layer.stride[0], layer.stride[1]})

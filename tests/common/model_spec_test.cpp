@@ -160,3 +160,23 @@ TEST_CASE("a file that is not JSON is refused with its name") {
   }
   CHECK_THROWS_AS(ampere::load_model_spec("/nonexistent/model.json"), InputError);
 }
+
+TEST_CASE("spec_version 2 adds relu6, hardsigmoid and hardswish; version 1 stays as it was") {
+  json j = small_cnn();
+  j["layers"].insert(j["layers"].begin() + 1, json{{"type", "hardswish"}});
+  CHECK_THROWS_WITH_AS(ampere::parse_model_spec(j), doctest::Contains("layers[1].type: hardswish needs \"spec_version\": 2"),
+                       InputError);
+  j["spec_version"] = 2;
+  j["layers"].push_back(json{{"type", "relu6"}});
+  j["layers"].push_back(json{{"type", "hardsigmoid"}});
+  const ModelSpec m = ampere::parse_model_spec(j);
+  CHECK(m.spec_version == 2);
+  CHECK(m.layers[1].type == ampere::LayerType::HardSwish);
+  const json back = ampere::to_json(m);
+  CHECK(back.at("spec_version") == 2);
+  CHECK(ampere::to_json(ampere::parse_model_spec(back)) == back);  // the round trip keeps the version
+  CHECK_FALSE(ampere::to_json(ampere::parse_model_spec(small_cnn())).contains("spec_version"));  // v1 JSON unchanged
+  j["spec_version"] = 3;
+  CHECK_THROWS_WITH_AS(ampere::parse_model_spec(j), doctest::Contains("spec_version: this build reads versions 1 and 2, got 3"),
+                       InputError);
+}
