@@ -161,7 +161,7 @@ TEST_CASE("a file that is not JSON is refused with its name") {
   CHECK_THROWS_AS(ampere::load_model_spec("/nonexistent/model.json"), InputError);
 }
 
-TEST_CASE("spec_version 2 adds relu6, hardsigmoid and hardswish; version 1 stays as it was") {
+TEST_CASE("spec_version 2 adds relu6, hardsigmoid and hardswish, and version 1 stays as it was") {
   json j = small_cnn();
   j["layers"].insert(j["layers"].begin() + 1, json{{"type", "hardswish"}});
   CHECK_THROWS_WITH_AS(ampere::parse_model_spec(j), doctest::Contains("layers[1].type: hardswish needs \"spec_version\": 2"),
