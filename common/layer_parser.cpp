@@ -71,7 +71,9 @@ KindKey make_key(const ModelSpec& spec, BlockRole role, const TensorShape& in, c
 /// Layers that lead the block after them (docs/method.md §1): reshapes, and a global pooling,
 /// which is how a classifier head reads a feature map (resnet's adaptive_avgpool2d → flatten →
 /// linear is one output block). Its output helpers then pool too: cheap, certain estimates.
-bool leads_next_block(LayerType type) { return is_reshape(type) || type == LayerType::AdaptiveAvgPool2d; }
+bool leads_next_block(LayerType type) {
+  return is_reshape(type) || type == LayerType::AdaptiveAvgPool2d || type == LayerType::GlobalAvgPool;
+}
 
 bool width_follows_input(const LayerSpec& layer) {
   return layer.type == LayerType::TransformerEncoder && !layer.width_given;
@@ -102,6 +104,7 @@ ModelSpec one_model(const ModelSpec& family, const std::string& name, TensorShap
   model.classes = family.classes;
   model.dtype = family.dtype;
   model.layers = std::move(layers);
+  model.spec_version = required_spec_version(model.layers);  // a variant network says the format its layers need
   return parse_model_spec(to_json(model));  // fresh JSON paths, full validation
 }
 

@@ -229,6 +229,11 @@ LayerShape infer_layer(const LayerSpec& layer, const TensorShape& in, std::int64
       s.out = TensorShape{TensorForm::Image, {in.dims[0], layer.output[0], layer.output[1]}};
       s.forward_flops = elements;
       return s;
+    case LayerType::GlobalAvgPool:
+      require_form(layer, in, TensorForm::Image, "an image input [C, H, W]", after);
+      s.out = TensorShape{TensorForm::Flat, {in.dims[0]}};
+      s.forward_flops = elements;
+      return s;
     case LayerType::Flatten:
       not_tokens();
       s.out = TensorShape{TensorForm::Flat, {in.elements()}};

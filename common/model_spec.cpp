@@ -41,6 +41,7 @@ const std::vector<TypeInfo>& type_table() {
       {LayerType::Relu6, "relu6", false, nullptr, {}},
       {LayerType::HardSigmoid, "hardsigmoid", false, nullptr, {}},
       {LayerType::HardSwish, "hardswish", false, nullptr, {}},
+      {LayerType::GlobalAvgPool, "global_avgpool", false, nullptr, {}},
       {LayerType::MaxPool2d, "maxpool2d", false, nullptr, {"kernel", "stride", "padding"}},
       {LayerType::AvgPool2d, "avgpool2d", false, nullptr, {"kernel", "stride", "padding"}},
       {LayerType::AdaptiveAvgPool2d, "adaptive_avgpool2d", false, nullptr, {"output"}},
@@ -308,6 +309,16 @@ bool is_reshape(LayerType type) { return type == LayerType::Flatten || type == L
 
 bool ModelSpec::is_family() const { return any_range(layers); }
 
+int required_spec_version(const std::vector<LayerSpec>& layers) {
+  int version = 1;
+  for (const LayerSpec& l : layers) {
+    const bool v2 = l.type == LayerType::Relu6 || l.type == LayerType::HardSigmoid || l.type == LayerType::HardSwish ||
+                    l.type == LayerType::GlobalAvgPool;
+    version = std::max({version, v2 ? 2 : 1, required_spec_version(l.inner)});
+  }
+  return version;
+}
+
 ModelSpec parse_model_spec(const json& value) {
   AMPERE_REQUIRE(value.is_object(), "(root): a model spec must be a JSON object, got ", show(value).substr(0, 60));
   reject_unknown_fields(value, {"spec_version", "name", "input", "batch_size", "classes", "dtype", "layers"}, "(root)");
@@ -351,8 +362,7 @@ ModelSpec parse_model_spec(const json& value) {
   // and the version says which readers can.
   std::function<void(const std::vector<LayerSpec>&)> require_version = [&](const std::vector<LayerSpec>& layers) {
     for (const LayerSpec& l : layers) {
-      const bool v2 = l.type == LayerType::Relu6 || l.type == LayerType::HardSigmoid || l.type == LayerType::HardSwish;
-      AMPERE_REQUIRE(!v2 || spec.spec_version >= 2, l.path, ".type: ", layer_type_name(l.type),
+      AMPERE_REQUIRE(required_spec_version({l}) <= spec.spec_version, l.path, ".type: ", layer_type_name(l.type),
                      " needs \"spec_version\": 2 (docs/model-spec.md)");
       require_version(l.inner);
     }

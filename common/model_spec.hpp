@@ -30,6 +30,7 @@ enum class LayerType {
   Relu6,        ///< min(max(x, 0), 6) (ONNX Clip 0..6); spec_version 2
   HardSigmoid,  ///< relu6(x + 3) / 6; spec_version 2
   HardSwish,    ///< x · relu6(x + 3) / 6; spec_version 2
+  GlobalAvgPool,  ///< image [C, H, W] → flat [C], the mean over H and W; spec_version 2
   MaxPool2d,
   AvgPool2d,
   AdaptiveAvgPool2d,
@@ -96,12 +97,17 @@ struct ModelSpec {
   std::int64_t classes = 1;
   std::string dtype = "float32";
   std::vector<LayerSpec> layers;
-  /// The spec format (docs/model-spec.md): 1 (absent) or 2 (adds relu6, hardsigmoid, hardswish).
+  /// The spec format (docs/model-spec.md): 1 (absent) or 2 (adds relu6, hardsigmoid, hardswish,
+  /// global_avgpool).
   int spec_version = 1;
 
   /// True when any channel field is a range.
   bool is_family() const;
 };
+
+/// The lowest spec version whose layer types cover `layers` (inner residual layers included): 2
+/// when any of relu6, hardsigmoid, hardswish, global_avgpool is there, else 1.
+int required_spec_version(const std::vector<LayerSpec>& layers);
 
 /// Parses and validates a spec. Throws InputError naming the JSON path, e.g.
 /// "layers[3].kernel: must be a positive integer, got -1".

@@ -46,6 +46,12 @@ struct HardSwishImpl : nn::Module {
 };
 TORCH_MODULE(HardSwish);
 
+/// The mean over H and W: [B, C, H, W] → [B, C].
+struct GlobalAvgPoolImpl : nn::Module {
+  torch::Tensor forward(const torch::Tensor& x) { return x.mean({2, 3}); }
+};
+TORCH_MODULE(GlobalAvgPool);
+
 struct LastStepImpl : nn::Module {
   torch::Tensor forward(const torch::Tensor& x) { return x.select(1, x.size(1) - 1); }
 };
@@ -103,6 +109,7 @@ nn::AnyModule build_layer(const LayerSpec& layer, const TensorShape& in, std::in
     case LayerType::Relu6: return nn::AnyModule(nn::ReLU6());
     case LayerType::HardSigmoid: return nn::AnyModule(HardSigmoid());
     case LayerType::HardSwish: return nn::AnyModule(HardSwish());
+    case LayerType::GlobalAvgPool: return nn::AnyModule(GlobalAvgPool());
     case LayerType::MaxPool2d:
       return nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions({layer.kernel[0], layer.kernel[1]})
                                              .stride({layer.stride[0], layer.stride[1]})

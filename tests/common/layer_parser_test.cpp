@@ -175,3 +175,19 @@ TEST_CASE("a concrete model's blocks have the kinds its family profiles") {
       }
   }
 }
+
+TEST_CASE("a spec version 2 family plans its kinds, and its variant networks say the version their layers need") {
+  const ampere::ModelSpec family = ampere::parse_model_spec(nlohmann::json::parse(R"({"spec_version": 2, "name": "gapfam",
+    "input": {"shape": [3, 16, 16]}, "batch_size": 4, "classes": 5,
+    "layers": [{"type": "conv2d", "out_channels": {"min": 4, "max": 16}, "kernel": 3, "padding": 1}, {"type": "hardswish"},
+               {"type": "conv2d", "out_channels": {"min": 4, "max": 16}, "kernel": 3, "padding": 1}, {"type": "relu6"},
+               {"type": "global_avgpool"}, {"type": "linear", "out_features": 5}]})"));
+  const std::vector<ampere::ProfileKind> plan = ampere::derive_profile_kinds(family);
+  REQUIRE(plan.size() == 5);
+  for (const ampere::ProfileKind& kind : plan) {
+    CAPTURE(kind.key.str());
+    const ampere::VariantNetwork v =
+        ampere::variant_network(kind, std::vector<std::int64_t>(kind.bounds().size(), 8), plan);
+    CHECK(v.model.spec_version == ampere::required_spec_version(v.model.layers));
+  }
+}

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/layer_shapes.hpp"
 
 using ampere::InputError;
 using ampere::ModelSpec;
@@ -176,6 +177,17 @@ TEST_CASE("spec_version 2 adds relu6, hardsigmoid and hardswish, and version 1 s
   CHECK(back.at("spec_version") == 2);
   CHECK(ampere::to_json(ampere::parse_model_spec(back)) == back);  // the round trip keeps the version
   CHECK_FALSE(ampere::to_json(ampere::parse_model_spec(small_cnn())).contains("spec_version"));  // v1 JSON unchanged
+  // global_avgpool: image [C, H, W] to flat [C], one FLOP per input element
+  json pooled = json::parse(R"({"spec_version": 2, "name": "gap", "input": {"shape": [3, 8, 8]}, "batch_size": 2, "classes": 4,
+    "layers": [{"type": "conv2d", "out_channels": 6, "kernel": 3, "padding": 1}, {"type": "global_avgpool"},
+               {"type": "linear", "out_features": 4}]})");
+  const auto shapes = ampere::infer_shapes(ampere::parse_model_spec(pooled));
+  CHECK(shapes[1].out.form == ampere::TensorForm::Flat);
+  CHECK(shapes[1].out.dims == std::vector<std::int64_t>{6});
+  CHECK(shapes[1].forward_flops == doctest::Approx(6 * 8 * 8));
+  pooled["layers"][1]["type"] = "global_avgpool";
+  pooled["layers"].insert(pooled["layers"].begin() + 2, json{{"type", "global_avgpool"}});
+  CHECK_THROWS_WITH_AS(ampere::parse_model_spec(pooled), doctest::Contains("an image input"), InputError);  // a flat input
   j["spec_version"] = 3;
   CHECK_THROWS_WITH_AS(ampere::parse_model_spec(j), doctest::Contains("spec_version: this build reads versions 1 and 2, got 3"),
                        InputError);

@@ -71,14 +71,14 @@ TEST_CASE("the agent's measure goes through the trainer process: a crash there i
   CHECK(nlohmann::json::parse(fine.out).at("repeats") == 2);
 }
 
-TEST_CASE("the trainer trains spec version 2's activations: relu6, hardsigmoid, hardswish") {
+TEST_CASE("the trainer trains spec version 2's layers: relu6, hardsigmoid, hardswish, global_avgpool") {
   TempDir dir;
   const std::string model = dir.file("v2.json", R"({"spec_version": 2, "name": "mobile-ish", "input": {"shape": [3, 16, 16]},
     "batch_size": 4, "classes": 5,
     "layers": [{"type": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1}, {"type": "relu6"},
                {"type": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1, "groups": 8}, {"type": "hardswish"},
                {"type": "conv2d", "out_channels": 8, "kernel": 1}, {"type": "hardsigmoid"},
-               {"type": "flatten"}, {"type": "linear", "out_features": 5}]})");
+               {"type": "global_avgpool"}, {"type": "linear", "out_features": 5}]})");
   const auto r = run_binary("ampere-trainer", {"measure", "--model", model, "--meter", "time-surrogate", "--iterations", "2",
                                                "--repeats", "1", "--warmup", "0"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
