@@ -40,9 +40,4 @@ class AdbDevice {
   std::string adb_, serial_;
 };
 
-/// Runs argv with no shell (argv[0] looked up on PATH unless it holds a '/'), returns (exit
-/// status, what it printed): stdout and stderr together, or stdout alone with `with_stderr` false
-/// (its stderr then passes through to ours). Status 127: not runnable; 128 + N: killed by signal N.
-std::pair<int, std::string> run_command(const std::vector<std::string>& args, bool with_stderr = true);
-
 }  // namespace ampere

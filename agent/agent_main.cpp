@@ -18,12 +18,14 @@
 
 #include "agent/adb_device.hpp"
 #include "agent/agent_runner.hpp"
+#include "agent/run_command.hpp"
 #include "agent/device_class.hpp"
 #include "agent/reference_network.hpp"
 #include "agent/simulated_device.hpp"
 #include "agent/simulated_trainer.hpp"
 #include "agent/trainer_link/messages.hpp"
 #include "agent/trainer_process.hpp"
+#include "common/comma_list.hpp"
 #include "common/error.hpp"
 
 namespace {
@@ -42,12 +44,8 @@ std::string trainer_beside_this_binary() {
 
 /// `getprop ro.product.model` on a phone (the agent running on it); empty elsewhere.
 std::string android_product_model() {
-  FILE* p = popen("getprop ro.product.model 2>/dev/null", "r");
-  if (!p) return "";
-  char line[256] = {0};
-  const bool got = std::fgets(line, sizeof line, p) != nullptr;
-  pclose(p);
-  std::string model = got ? line : "";
+  auto [status, model] = ampere::run_command({"getprop", "ro.product.model"}, /*with_stderr=*/false);
+  if (status != 0) return "";
   while (!model.empty() && (model.back() == '\n' || model.back() == '\r')) model.pop_back();
   return model;
 }
@@ -123,18 +121,6 @@ std::string default_agent_id() {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   return std::string(host) + "-" + std::to_string(getpid());
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size() && !text.empty()) {
-    const std::size_t comma = text.find(',', start);
-    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
 }
 
 /// What a simulated agent of `profile` registers as: its class (unless one is given) and its memory.
@@ -298,7 +284,7 @@ int main(int argc, char** argv) {
       std::cout << measure_in_processes(argc, argv, processes).dump(2) << "\n";
       return;
     }
-    const std::vector<std::string> profiles = split_list(profile);
+    const std::vector<std::string> profiles = ampere::split_comma_list(profile);
     if (fleet > 1 || profiles.size() > 1) {
       AMPERE_REQUIRE(backend == "simulated", "--fleet and a list of profiles need --backend simulated (one LibTorch agent per process)");
       AMPERE_REQUIRE(!measure->parsed(), "measure takes one --profile, not a fleet");
@@ -324,7 +310,7 @@ int main(int argc, char** argv) {
       meters.android.sign = ampere::parse_current_sign(current_sign);
       meters.jetson = jetson;
       meters.jetson.sysfs_root = android.sysfs_root;
-      meters.jetson.rails = split_list(rails);
+      meters.jetson.rails = ampere::split_comma_list(rails);
       const std::vector<std::string> serve = {"serve", "--device", device, "--threads", std::to_string(config.threads)};
       supervision.command = {trainer_path};
       supervision.command.insert(supervision.command.end(), serve.begin(), serve.end());

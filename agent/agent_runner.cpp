@@ -17,10 +17,6 @@
 namespace ampere {
 namespace {
 
-std::int64_t unix_millis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 /// Waits up to `timeout` for one frame on `socket`.
 std::optional<std::string> receive(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
   zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
@@ -102,7 +98,7 @@ void AgentRunner::heartbeat(const std::atomic<bool>& stop, const std::atomic<boo
       auto h = body.initHeartbeat();
       h.setAgentId(config_.agent_id);
       h.setRunningJobId(running_job_.load());
-      h.setUnixMillis(unix_millis());
+      h.setUnixMillis(unix_millis(clock_.wall_now()));
     });
     (void)hb.send(zmq::buffer(frame), zmq::send_flags::dontwait);
     for (int i = 0; i < 10 && !stop.load() && !done.load(); ++i) std::this_thread::sleep_for(config_.heartbeat_interval / 10);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/layer_shapes.hpp"
 
@@ -17,10 +18,6 @@
 
 namespace ampere {
 namespace {
-
-std::int64_t unix_millis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string mebibytes(double bytes) {
   return std::to_string(static_cast<long long>(std::llround(bytes / (1024.0 * 1024.0)))) + " MiB";
@@ -182,7 +179,7 @@ Measurement TrainerProcess::measure(const ModelSpec& model, const JobSettings& s
     crashed();
   }
   while (true) {
-    if (settings.deadline_unix_millis > 0 && unix_millis() >= settings.deadline_unix_millis)
+    if (settings.deadline_unix_millis > 0 && unix_millis(std::chrono::system_clock::now()) >= settings.deadline_unix_millis)
       fail(model.name + ": the job outran its deadline; the trainer (pid " + std::to_string(pid_) + ") was stopped", true);
     if (const auto now = std::chrono::steady_clock::now(); now - memory_checked_ >= config_.memory_check_every) {
       memory_checked_ = now;

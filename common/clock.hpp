@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace ampere {
 
@@ -24,5 +25,10 @@ class SystemClock final : public Clock {
   TimePoint now() const override { return std::chrono::steady_clock::now(); }
   std::chrono::system_clock::time_point wall_now() const override { return std::chrono::system_clock::now(); }
 };
+
+/// Wall time as the wire carries it (heartbeats, job deadlines): milliseconds since the Unix epoch.
+inline std::int64_t unix_millis(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
 
 }  // namespace ampere

@@ -66,14 +66,17 @@ class TimeSurrogateMeter final : public Meter {
   double watts_;
 };
 
-/// A sysfs file's first line without its trailing blanks ("" when unreadable).
-std::string read_line(const std::filesystem::path& file) {
+/// A sysfs file's first line without its trailing blanks; nullopt when it cannot be read.
+std::optional<std::string> first_line(const std::filesystem::path& file) {
   std::ifstream in(file);
   std::string line;
-  std::getline(in, line);
+  if (!in || !std::getline(in, line)) return std::nullopt;
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
   return line;
 }
+
+/// The same, "" when unreadable.
+std::string read_line(const std::filesystem::path& file) { return first_line(file).value_or(""); }
 
 void require_sample_rate(const char* meter, double sample_hz) {
   AMPERE_REQUIRE(sample_hz >= 1 && sample_hz <= 1000, "meter ", meter, ": sample rate must be 1..1000 Hz, got ", sample_hz);
@@ -156,16 +159,7 @@ class LocalSysfs final : public SysfsFiles {
   explicit LocalSysfs(std::string root) : root_(std::move(root)) {}
   std::vector<std::optional<std::string>> read_lines(const std::vector<std::string>& files) const override {
     std::vector<std::optional<std::string>> out;
-    for (const std::string& f : files) {
-      std::ifstream in(full(f));
-      std::string line;
-      if (!in || !std::getline(in, line)) {
-        out.emplace_back(std::nullopt);
-        continue;
-      }
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      out.emplace_back(line);
-    }
+    for (const std::string& f : files) out.push_back(first_line(full(f)));
     return out;
   }
   std::vector<std::string> list(const std::string& directory) const override {
@@ -432,6 +426,7 @@ class NvmlCounterMeter final : public Meter {
     const unsigned long long delta = stop - start_;  // unsigned arithmetic wraps exactly so
     return static_cast<double>(delta) * 1e-3;
   }
+  std::optional<WindowConditions> window_conditions() const override { return window_; }
 
  private:
   unsigned long long read() const {
@@ -444,9 +439,6 @@ class NvmlCounterMeter final : public Meter {
   unsigned long long start_ = 0;
   WindowConditions at_begin_;
   std::optional<WindowConditions> window_;
-
- public:
-  std::optional<WindowConditions> window_conditions() const override { return window_; }
 };
 
 /// Power sampled and integrated, for GPUs without the counter.

@@ -16,6 +16,7 @@
 #include "agent/trainer/torch_trainer.hpp"
 #include "agent/trainer_link/line_pipe.hpp"
 #include "agent/trainer_link/messages.hpp"
+#include "common/comma_list.hpp"
 #include "common/error.hpp"
 
 namespace {
@@ -85,18 +86,6 @@ struct Arguments {
     return static_cast<std::uint32_t>(x);
   }
 };
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (!text.empty()) {
-    const std::size_t comma = text.find(',', start);
-    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
 
 /// The agent's meter, across the pipe: a window's begin and end are messages, and the agent
 /// answers with go and the window's joules (or the meter's error). Its label is the job's.
@@ -183,7 +172,7 @@ int measure(const Arguments& args) {
   meters.android.sysfs_root = meters.jetson.sysfs_root = args.text("--sysfs-root", "/");
   meters.android.sign = parse_current_sign(args.text("--current-sign", "auto"));
   meters.android.allow_charging = args.flags.count("--allow-charging") > 0;
-  meters.jetson.rails = split_commas(args.text("--rails", ""));
+  meters.jetson.rails = split_comma_list(args.text("--rails", ""));
   meters.nvml.device_uuid = info.device_uuid;  // the GPU it trains on, whatever its NVML index
   const std::string meter_name = args.text("--meter", "auto");
   MeterPtr meter = make_meter(meter_name, meters);

@@ -182,8 +182,7 @@ bool CoordinatorServer::hand_out_job(const std::string& peer, AgentInfo& agent) 
   if (job == nullptr) return false;
   pending_states_.push_back({job->id, JobState::Running, agent.id});  // written with the turn's others
   agent.running_job = job->id;  // map nodes are stable: planning and re-queueing keep `agent` valid
-  const auto deadline =
-      std::chrono::duration_cast<std::chrono::milliseconds>((clock_.wall_now() + config_.job_deadline).time_since_epoch()).count();
+  const std::int64_t deadline = unix_millis(clock_.wall_now() + config_.job_deadline);
   transport_.send_to_agent(peer, make_frame([&](wire::Envelope::Body::Builder body) {
     auto j = body.initJob();
     j.setJobId(job->id);
