@@ -22,8 +22,9 @@ std::string layer_key(const LayerSpec& layer, bool fixed_width_is_structure = fa
   char buffer[32];
   switch (layer.type) {
     case LayerType::Conv2d:
-      out += "(k=" + pair_str(layer.kernel) + ",s=" + pair_str(layer.stride) + ",p=" + pair_str(layer.padding) +
-             ",g=" + std::to_string(layer.groups) + ",bias=" + (layer.bias ? "1" : "0");
+      out += "(k=" + pair_str(layer.kernel) + ",s=" + pair_str(layer.stride) + ",p=" + pair_str(layer.padding);
+      if (is_dilated(layer)) out += ",d=" + pair_str(layer.dilation);  // undilated keys stay as they were
+      out += ",g=" + std::to_string(layer.groups) + ",bias=" + (layer.bias ? "1" : "0");
       if (fixed_width_is_structure && layer.width_given && layer.width.is_fixed()) out += ",w=" + std::to_string(layer.width.min);
       out += ")";
       break;

@@ -52,8 +52,11 @@ LayerShape conv2d(const LayerSpec& layer, const TensorShape& in, std::int64_t wi
   AMPERE_REQUIRE(cin % layer.groups == 0 && width % layer.groups == 0, layer.path,
                  ".groups: ", layer.groups, " must divide both in_channels (", cin, ") and out_channels (",
                  width, ")");
-  std::int64_t ho = pooled(in.dims[1], layer.kernel[0], layer.stride[0], layer.padding[0]);
-  std::int64_t wo = pooled(in.dims[2], layer.kernel[1], layer.stride[1], layer.padding[1]);
+  // A dilated kernel spans dilation·(kernel − 1) + 1 pixels; its weights and MACs are the kernel's.
+  const std::int64_t span_h = layer.dilation[0] * (layer.kernel[0] - 1) + 1;
+  const std::int64_t span_w = layer.dilation[1] * (layer.kernel[1] - 1) + 1;
+  std::int64_t ho = pooled(in.dims[1], span_h, layer.stride[0], layer.padding[0]);
+  std::int64_t wo = pooled(in.dims[2], span_w, layer.stride[1], layer.padding[1]);
   AMPERE_REQUIRE(ho > 0 && wo > 0, layer.path, ": conv2d kernel ", layer.kernel[0], "x", layer.kernel[1],
                  " does not fit its input ", in.str());
   LayerShape s{in, TensorShape{TensorForm::Image, {width, ho, wo}}, 0, 0};

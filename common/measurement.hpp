@@ -50,6 +50,9 @@ struct Measurement {
   /// Per repeat, what the GPU was doing (nvml only; empty otherwise). Reported by `measure` and in
   /// the agent's log; not carried on the wire.
   std::vector<WindowConditions> windows;
+  /// The trained network's parameters as the training library counts them (0: not reported).
+  /// `measure` prints it; not carried on the wire.
+  std::int64_t parameters = 0;
 };
 
 enum class RepeatStatistic { Minimum, Median };

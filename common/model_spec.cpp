@@ -27,7 +27,7 @@ struct TypeInfo {
 const std::vector<TypeInfo>& type_table() {
   static const std::vector<TypeInfo> table = {
       {LayerType::Conv2d, "conv2d", true, "out_channels",
-       {"out_channels", "kernel", "stride", "padding", "groups", "bias"}},
+       {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias"}},
       {LayerType::Linear, "linear", true, "out_features", {"out_features", "bias"}},
       {LayerType::Lstm, "lstm", true, "hidden_size", {"hidden_size", "num_layers"}},
       {LayerType::TransformerEncoder, "transformer_encoder", true, "d_model",
@@ -152,6 +152,7 @@ LayerSpec parse_layer(const json& value, const std::string& path, bool inside_re
       opt_pair("kernel", layer.kernel, 1);
       opt_pair("stride", layer.stride, 1);
       opt_pair("padding", layer.padding, 0);
+      opt_pair("dilation", layer.dilation, 1);
       if (value.contains("groups")) layer.groups = positive_int(value["groups"], path + ".groups");
       break;
     case LayerType::MaxPool2d:
@@ -245,6 +246,7 @@ json layer_json(const LayerSpec& layer) {
       out["kernel"] = pair_json(layer.kernel);
       out["stride"] = pair_json(layer.stride);
       out["padding"] = pair_json(layer.padding);
+      if (is_dilated(layer)) out["dilation"] = pair_json(layer.dilation);  // version 1 specs stay as they were
       out["groups"] = layer.groups;
       out["bias"] = layer.bias;
       break;
@@ -309,13 +311,25 @@ bool is_reshape(LayerType type) { return type == LayerType::Flatten || type == L
 
 bool ModelSpec::is_family() const { return any_range(layers); }
 
+namespace {
+/// What of version 2 a layer itself uses ("type" or "dilation"), or nullptr.
+const char* version2_feature(const LayerSpec& l) {
+  if (l.type == LayerType::Relu6 || l.type == LayerType::HardSigmoid || l.type == LayerType::HardSwish ||
+      l.type == LayerType::GlobalAvgPool)
+    return "type";
+  if (is_dilated(l)) return "dilation";
+  return nullptr;
+}
+}  // namespace
+
+bool is_dilated(const LayerSpec& layer) {
+  return layer.type == LayerType::Conv2d && layer.dilation != std::array<std::int64_t, 2>{1, 1};
+}
+
 int required_spec_version(const std::vector<LayerSpec>& layers) {
   int version = 1;
-  for (const LayerSpec& l : layers) {
-    const bool v2 = l.type == LayerType::Relu6 || l.type == LayerType::HardSigmoid || l.type == LayerType::HardSwish ||
-                    l.type == LayerType::GlobalAvgPool;
-    version = std::max({version, v2 ? 2 : 1, required_spec_version(l.inner)});
-  }
+  for (const LayerSpec& l : layers)
+    version = std::max({version, version2_feature(l) ? 2 : 1, required_spec_version(l.inner)});
   return version;
 }
 
@@ -362,7 +376,9 @@ ModelSpec parse_model_spec(const json& value) {
   // and the version says which readers can.
   std::function<void(const std::vector<LayerSpec>&)> require_version = [&](const std::vector<LayerSpec>& layers) {
     for (const LayerSpec& l : layers) {
-      AMPERE_REQUIRE(required_spec_version({l}) <= spec.spec_version, l.path, ".type: ", layer_type_name(l.type),
+      const char* feature = version2_feature(l);
+      AMPERE_REQUIRE(!feature || spec.spec_version >= 2, l.path, ".", feature, ": ",
+                     std::string(feature) == "type" ? layer_type_name(l.type) : "a dilated conv2d",
                      " needs \"spec_version\": 2 (docs/model-spec.md)");
       require_version(l.inner);
     }

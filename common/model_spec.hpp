@@ -76,6 +76,7 @@ struct LayerSpec {
   std::array<std::int64_t, 2> kernel{1, 1};
   std::array<std::int64_t, 2> stride{1, 1};
   std::array<std::int64_t, 2> padding{0, 0};
+  std::array<std::int64_t, 2> dilation{1, 1};  ///< conv2d; other than 1 needs spec_version 2
   std::int64_t groups = 1;
   bool bias = true;
   std::int64_t num_layers = 1;       ///< lstm
@@ -105,8 +106,12 @@ struct ModelSpec {
   bool is_family() const;
 };
 
-/// The lowest spec version whose layer types cover `layers` (inner residual layers included): 2
-/// when any of relu6, hardsigmoid, hardswish, global_avgpool is there, else 1.
+/// True for a conv2d whose dilation is not 1×1 (a version-2 field).
+bool is_dilated(const LayerSpec& layer);
+
+/// The lowest spec version whose layer types and fields cover `layers` (inner residual layers
+/// included): 2 when any of relu6, hardsigmoid, hardswish, global_avgpool or a dilated conv2d is
+/// there, else 1.
 int required_spec_version(const std::vector<LayerSpec>& layers);
 
 /// Parses and validates a spec. Throws InputError naming the JSON path, e.g.

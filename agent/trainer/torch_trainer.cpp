@@ -94,6 +94,7 @@ nn::AnyModule build_layer(const LayerSpec& layer, const TensorShape& in, std::in
       return nn::AnyModule(nn::Conv2d(nn::Conv2dOptions(in.dims[0], width, {layer.kernel[0], layer.kernel[1]})
                                           .stride({layer.stride[0], layer.stride[1]})
                                           .padding({layer.padding[0], layer.padding[1]})
+                                          .dilation({layer.dilation[0], layer.dilation[1]})
                                           .groups(layer.groups)
                                           .bias(layer.bias)));
     case LayerType::Linear: return nn::AnyModule(nn::Linear(nn::LinearOptions(in.channels(), width).bias(layer.bias)));
@@ -211,6 +212,7 @@ class TorchTrainer final : public Trainer {
     m.meter = meter_.source();
     m.iterations = iterations;
     m.threads = static_cast<std::uint32_t>(threads_);
+    for (const torch::Tensor& p : net->parameters()) m.parameters += p.numel();
     m.idle_watts = std::nan("");
     // Repeats until the rule is satisfied: on time, and on energy too when a meter reads it live.
     const bool energy_live = reads_energy_live(m.meter);

@@ -201,6 +201,7 @@ int measure(const Arguments& args) {
   out["device"] = info.device;
   if (!info.device_name.empty()) out["device_name"] = info.device_name;
   if (!info.device_uuid.empty()) out["device_uuid"] = info.device_uuid;
+  if (m.parameters > 0) out["parameters"] = m.parameters;  // as LibTorch counts the network it built
   std::cout << out.dump(2) << "\n";
   return 0;
 }

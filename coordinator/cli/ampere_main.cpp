@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "coordinator/cli/gp_command.hpp"
 #include "coordinator/cli/model_command.hpp"
+#include "model_import/model_file.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"ampere: training-energy estimates for neural networks (AMPERE method)"};
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
   std::string model_file;
   std::uint64_t iterations = 1;
   CLI::App* estimate = app.add_subcommand("estimate", "estimate a model's training energy and time");
-  estimate->add_option("--model", model_file, "model JSON")->required()->check(CLI::ExistingFile);
+  estimate->add_option("--model", model_file, "model JSON or ONNX")->required()->check(CLI::ExistingFile);
   estimate->add_option("--device-class", device_class, "device class")->required();
   estimate->add_option("--iterations", iterations, "training iterations")->capture_default_str();
   estimate->add_flag("--json", as_json, "print JSON");
@@ -82,12 +83,25 @@ int main(int argc, char** argv) {
   std::string spec_file;
   std::uint64_t seed = 0;
   CLI::App* show = model->add_subcommand("show", "blocks, channels, FLOPs and kind keys of a spec");
-  show->add_option("--model", spec_file, "model or family JSON")->required();
+  show->add_option("--model", spec_file, "model or family JSON, or an ONNX model")->required();
   CLI::App* kinds = model->add_subcommand("kinds", "the kinds a family needs profiled");
   kinds->add_option("--family", spec_file, "family JSON")->required();
   CLI::App* sample = model->add_subcommand("sample", "draw a concrete model from a family");
   sample->add_option("--family", spec_file, "family JSON")->required();
   sample->add_option("--seed", seed, "seed");
+  // ONNX files (docs/byom.md): `model import` prints the spec; show, kinds and estimate read them too.
+  std::string input_shape_text;
+  std::int64_t import_batch = 0, import_classes = 0;
+  CLI::App* import = model->add_subcommand("import", "an ONNX model as a model spec (JSON on stdout)");
+  import->add_option("model", spec_file, "MODEL.onnx")->required();
+  auto add_import_options = [&](CLI::App* command) {
+    command->add_option("--input-shape", input_shape_text, "CxHxW (or F): needed when the graph's are symbolic");
+    command->add_option("--batch", import_batch, "training batch (needed when the graph's batch is symbolic)");
+    command->add_option("--classes", import_classes, "replace the classifier's output width");
+  };
+  add_import_options(import);
+  add_import_options(show);
+  add_import_options(estimate);
 
   CLI11_PARSE(app, argc, argv);
   auto read_file = [](const std::string& path) {
@@ -95,6 +109,20 @@ int main(int argc, char** argv) {
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
+  };
+  auto import_options = [&] {
+    ampere::OnnxImportOptions options;
+    if (!input_shape_text.empty()) options.input_shape = ampere::parse_shape_text(input_shape_text, "--input-shape");
+    if (import_batch != 0) options.batch = import_batch;
+    if (import_classes != 0) options.classes = import_classes;
+    return options;
+  };
+  // A spec file is sent as written; an ONNX file as the spec it imports to.
+  auto model_text = [&](const std::string& path) {
+    const std::string text = read_file(path);
+    const std::size_t first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && text[first] == '{') return text;
+    return to_json(ampere::load_model_file(path, import_options())).dump();
   };
   return ampere::run_reporting_errors([&] {
     zmq::context_t context;
@@ -116,7 +144,7 @@ int main(int argc, char** argv) {
         if (!as_json) std::cout << "\n";
       }
     } else if (estimate->parsed()) {
-      const auto e = client.estimate(read_file(model_file), device_class, iterations);
+      const auto e = client.estimate(model_text(model_file), device_class, iterations);
       if (as_json) std::cout << e.dump(2) << "\n";
       else ampere::print_estimate(e, std::cout);
     } else if (compare->parsed()) {
@@ -144,7 +172,9 @@ int main(int argc, char** argv) {
       if (!save.empty()) fit_args.save = save;
       ampere::run_gp_fit(fit_args, std::cout, std::cerr);
     } else if (show->parsed()) {
-      ampere::run_model_show(spec_file, std::cout);
+      ampere::run_model_show(ampere::load_model_file(spec_file, import_options()), std::cout);
+    } else if (import->parsed()) {
+      std::cout << to_json(ampere::import_onnx_file(spec_file, import_options())).dump(2) << "\n";
     } else if (kinds->parsed()) {
       ampere::run_model_kinds(spec_file, std::cout);
     } else if (sample->parsed()) {

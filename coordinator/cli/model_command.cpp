@@ -19,8 +19,7 @@ std::string channels_str(const std::vector<ChannelRange>& channels) {
 
 }  // namespace
 
-void run_model_show(const std::filesystem::path& spec_file, std::ostream& out) {
-  const ModelSpec spec = load_model_spec(spec_file);
+void run_model_show(const ModelSpec& spec, std::ostream& out) {
   const std::vector<Block> blocks = parse_blocks(spec);
   out << spec.name << (spec.is_family() ? " (family)" : "") << ": " << blocks.size() << " blocks, batch "
       << spec.batch_size << ", " << spec.dtype << "\n";

@@ -6,11 +6,13 @@
 #include <filesystem>
 #include <ostream>
 
+#include "common/model_spec.hpp"
+
 namespace ampere {
 
 /// Prints a model's or family's blocks: role, channels, FLOPs, parameters and kind key; for a
 /// concrete model also the totals (training FLOPs per iteration).
-void run_model_show(const std::filesystem::path& spec, std::ostream& out);
+void run_model_show(const ModelSpec& spec, std::ostream& out);
 /// Prints the kinds a family needs profiled, in dependency order, auxiliary ones marked.
 void run_model_kinds(const std::filesystem::path& family, std::ostream& out);
 /// Prints a concrete model drawn from a family (JSON).

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/layer_parser.hpp"
 #include "common/layer_shapes.hpp"
 
 using ampere::InputError;
@@ -191,4 +192,25 @@ TEST_CASE("spec_version 2 adds relu6, hardsigmoid and hardswish, and version 1 s
   j["spec_version"] = 3;
   CHECK_THROWS_WITH_AS(ampere::parse_model_spec(j), doctest::Contains("spec_version: this build reads versions 1 and 2, got 3"),
                        InputError);
+}
+
+TEST_CASE("a dilated conv2d is a version 2 field: its span, parameters and kind key, and v1 keys unchanged") {
+  json j = json::parse(R"({"name": "dilated", "input": {"shape": [2, 9, 9]}, "batch_size": 2, "classes": 3,
+    "layers": [{"type": "conv2d", "out_channels": 4, "kernel": 3, "dilation": 2, "bias": false},
+               {"type": "flatten"}, {"type": "linear", "out_features": 3}]})");
+  CHECK_THROWS_WITH_AS(ampere::parse_model_spec(j), doctest::Contains("layers[0].dilation: a dilated conv2d needs \"spec_version\": 2"),
+                       InputError);
+  j["spec_version"] = 2;
+  const ModelSpec m = ampere::parse_model_spec(j);
+  CHECK(m.layers[0].dilation == std::array<std::int64_t, 2>{2, 2});
+  const auto shapes = ampere::infer_shapes(m);
+  CHECK(shapes[0].out.dims == std::vector<std::int64_t>{4, 5, 5});  // 9 − 2·(3 − 1)
+  CHECK(shapes[0].parameters == 4 * 2 * 9);                          // a dilated kernel has the kernel's weights
+  CHECK(ampere::to_json(ampere::parse_model_spec(ampere::to_json(m))) == ampere::to_json(m));
+  CHECK(ampere::parse_blocks(m)[0].kind.str().find(",d=2x2,") != std::string::npos);
+  j["layers"][0]["dilation"] = 1;
+  CHECK(ampere::parse_blocks(ampere::parse_model_spec(j))[0].kind.str().find(",d=") == std::string::npos);
+  CHECK_FALSE(ampere::to_json(ampere::parse_model_spec(j)).at("layers")[0].contains("dilation"));
+  j["layers"][0]["dilation"] = 0;
+  CHECK_THROWS_AS(ampere::parse_model_spec(j), InputError);
 }
