@@ -24,8 +24,12 @@ std::string layer_key(const LayerSpec& layer, bool fixed_width_is_structure = fa
     case LayerType::Conv2d:
       out += "(k=" + pair_str(layer.kernel) + ",s=" + pair_str(layer.stride) + ",p=" + pair_str(layer.padding);
       if (is_dilated(layer)) out += ",d=" + pair_str(layer.dilation);  // undilated keys stay as they were
-      out += ",g=" + std::to_string(layer.groups) + ",bias=" + (layer.bias ? "1" : "0");
+      out += ",g=" + (layer.depthwise ? std::string("dw") : std::to_string(layer.groups)) + ",bias=" + (layer.bias ? "1" : "0");
       if (fixed_width_is_structure && layer.width_given && layer.width.is_fixed()) out += ",w=" + std::to_string(layer.width.min);
+      if (layer.width_ratio > 0) {
+        std::snprintf(buffer, sizeof buffer, ",r=%g", layer.width_ratio);
+        out += buffer;
+      }
       out += ")";
       break;
     case LayerType::Linear: out += std::string("(bias=") + (layer.bias ? "1" : "0") + ")"; break;
@@ -48,6 +52,7 @@ std::string layer_key(const LayerSpec& layer, bool fixed_width_is_structure = fa
       std::size_t width_source = layer.inner.size();
       for (std::size_t i = 0; i < layer.inner.size(); ++i)
         if (layer.inner[i].type == LayerType::Conv2d) width_source = i;
+      if (width_follows_input(layer)) out += "(w=in)";  // an identity residual: one GP input, not two
       out += "[";
       for (std::size_t i = 0; i < layer.inner.size(); ++i)
         out += (i ? "+" : "") + layer_key(layer.inner[i], i != width_source);
@@ -74,10 +79,6 @@ KindKey make_key(const ModelSpec& spec, BlockRole role, const TensorShape& in, c
 /// linear is one output block). Its output helpers then pool too: cheap, certain estimates.
 bool leads_next_block(LayerType type) {
   return is_reshape(type) || type == LayerType::AdaptiveAvgPool2d || type == LayerType::GlobalAvgPool;
-}
-
-bool width_follows_input(const LayerSpec& layer) {
-  return layer.type == LayerType::TransformerEncoder && !layer.width_given;
 }
 
 /// Sets a block's parametric width to a concrete value (a residual's last inner conv2d, and the
@@ -324,7 +325,7 @@ std::vector<Block> parse_blocks(const ModelSpec& spec) {
       case BlockRole::Input: block.channels = {width}; break;
       case BlockRole::Output: block.channels = {incoming}; break;
       case BlockRole::Hidden:
-        if (parametric.type == LayerType::TransformerEncoder) block.channels = {incoming};
+        if (width_follows_input(parametric)) block.channels = {incoming};
         else block.channels = {incoming, width};
         break;
     }

@@ -1,6 +1,7 @@
 #include "common/layer_shapes.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "common/error.hpp"
@@ -49,8 +50,9 @@ void require_form(const LayerSpec& layer, const TensorShape& in, TensorForm form
 LayerShape conv2d(const LayerSpec& layer, const TensorShape& in, std::int64_t width, const std::string& after) {
   require_form(layer, in, TensorForm::Image, "an image input [C, H, W]", after);
   const std::int64_t cin = in.dims[0];
-  AMPERE_REQUIRE(cin % layer.groups == 0 && width % layer.groups == 0, layer.path,
-                 ".groups: ", layer.groups, " must divide both in_channels (", cin, ") and out_channels (",
+  const std::int64_t groups = conv_groups(layer, cin);
+  AMPERE_REQUIRE(cin % groups == 0 && width % groups == 0, layer.path,
+                 ".groups: ", groups, " must divide both in_channels (", cin, ") and out_channels (",
                  width, ")");
   // A dilated kernel spans dilation·(kernel − 1) + 1 pixels; its weights and MACs are the kernel's.
   const std::int64_t span_h = layer.dilation[0] * (layer.kernel[0] - 1) + 1;
@@ -60,10 +62,10 @@ LayerShape conv2d(const LayerSpec& layer, const TensorShape& in, std::int64_t wi
   AMPERE_REQUIRE(ho > 0 && wo > 0, layer.path, ": conv2d kernel ", layer.kernel[0], "x", layer.kernel[1],
                  " does not fit its input ", in.str());
   LayerShape s{in, TensorShape{TensorForm::Image, {width, ho, wo}}, 0, 0};
-  const double kernel_macs = static_cast<double>(cin / layer.groups) * layer.kernel[0] * layer.kernel[1];
+  const double kernel_macs = static_cast<double>(cin / groups) * layer.kernel[0] * layer.kernel[1];
   const double outputs = static_cast<double>(width) * ho * wo;
   s.forward_flops = 2 * kernel_macs * outputs + (layer.bias ? outputs : 0);
-  s.parameters = width * (cin / layer.groups) * layer.kernel[0] * layer.kernel[1] + (layer.bias ? width : 0);
+  s.parameters = width * (cin / groups) * layer.kernel[0] * layer.kernel[1] + (layer.bias ? width : 0);
   return s;
 }
 
@@ -73,9 +75,7 @@ LayerShape residual(const LayerSpec& layer, const TensorShape& in, std::int64_t 
   TensorShape x = in;
   std::string inner_after = after;
   for (const LayerSpec& inner : layer.inner) {
-    std::int64_t inner_width = inner.width_given ? inner.width.min : width;
-    if (inner.type == LayerType::Conv2d && inner.width_given && !inner.width.is_fixed()) inner_width = width;
-    LayerShape step = infer_layer(inner, x, inner_width, inner_after);
+    LayerShape step = infer_layer(inner, x, inner_width(inner, width), inner_after);
     s.forward_flops += step.forward_flops;
     s.parameters += step.parameters;
     x = step.out;
@@ -144,7 +144,23 @@ TensorShape input_tensor(const ModelSpec& spec) {
   return {tokens ? TensorForm::Tokens : TensorForm::Flat, d};
 }
 
-LayerShape infer_layer(const LayerSpec& layer, const TensorShape& in, std::int64_t width, const std::string& after) {
+std::int64_t resolved_width(const LayerSpec& layer, const TensorShape& in, std::int64_t width) {
+  return width_follows_input(layer) ? in.channels() : width;
+}
+
+std::int64_t inner_width(const LayerSpec& inner, std::int64_t block_width) {
+  if (inner.width_ratio > 0)
+    return std::max<std::int64_t>(1, std::llround(inner.width_ratio * static_cast<double>(block_width)));
+  if (inner.width_given && inner.width.is_fixed()) return inner.width.min;
+  return block_width;  // omitted, or the last conv2d's range: the block's width
+}
+
+std::int64_t conv_groups(const LayerSpec& layer, std::int64_t in_channels) {
+  return layer.depthwise ? in_channels : layer.groups;
+}
+
+LayerShape infer_layer(const LayerSpec& layer, const TensorShape& in, std::int64_t width_given, const std::string& after) {
+  const std::int64_t width = resolved_width(layer, in, width_given);
   const double elements = static_cast<double>(in.elements());
   LayerShape s{in, in, 0, 0};
   auto not_tokens = [&] {

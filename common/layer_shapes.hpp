@@ -68,6 +68,15 @@ std::vector<LayerShape> infer_shapes(const ModelSpec& spec);
 LayerShape infer_layer(const LayerSpec& layer, const TensorShape& in, std::int64_t width,
                        const std::string& after = "the input");
 
+/// The width a layer takes on input `in`: its input's channels when its width follows its input
+/// (width_follows_input), else `width`.
+std::int64_t resolved_width(const LayerSpec& layer, const TensorShape& in, std::int64_t width);
+/// The width of a layer inside a residual whose block width is `block_width`: a fixed
+/// out_channels, a width_ratio of the block's, or the block's own.
+std::int64_t inner_width(const LayerSpec& inner, std::int64_t block_width);
+/// A conv2d's groups on `in_channels` inputs (a depthwise conv's are its input's channels).
+std::int64_t conv_groups(const LayerSpec& layer, std::int64_t in_channels);
+
 /// Totals of a concrete model.
 struct ModelCost {
   double forward_flops_per_sample = 0;

@@ -27,7 +27,7 @@ struct TypeInfo {
 const std::vector<TypeInfo>& type_table() {
   static const std::vector<TypeInfo> table = {
       {LayerType::Conv2d, "conv2d", true, "out_channels",
-       {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "bias"}},
+       {"out_channels", "kernel", "stride", "padding", "dilation", "groups", "depthwise", "width_ratio", "bias"}},
       {LayerType::Linear, "linear", true, "out_features", {"out_features", "bias"}},
       {LayerType::Lstm, "lstm", true, "hidden_size", {"hidden_size", "num_layers"}},
       {LayerType::TransformerEncoder, "transformer_encoder", true, "d_model",
@@ -133,13 +133,16 @@ LayerSpec parse_layer(const json& value, const std::string& path, bool inside_re
   LayerSpec layer;
   layer.type = found->type;
   layer.path = path;
+  AMPERE_REQUIRE(inside_residual || !value.contains("width_ratio"), path,
+                 ".width_ratio: only a conv2d inside a residual has one (a ratio of the block's width)");
   if (found->width_field != nullptr) {
     if (value.contains(found->width_field)) {
       layer.width = channel_field(value[found->width_field], path + "." + found->width_field);
       layer.width_given = true;
     } else {
       bool may_omit = layer.type == LayerType::TransformerEncoder ||
-                      (inside_residual && layer.type == LayerType::Conv2d);
+                      (inside_residual && layer.type == LayerType::Conv2d) ||
+                      (layer.type == LayerType::Conv2d && value.value("depthwise", false) == true);
       AMPERE_REQUIRE(may_omit, path, ".", found->width_field, ": missing");
     }
   }
@@ -154,6 +157,21 @@ LayerSpec parse_layer(const json& value, const std::string& path, bool inside_re
       opt_pair("padding", layer.padding, 0);
       opt_pair("dilation", layer.dilation, 1);
       if (value.contains("groups")) layer.groups = positive_int(value["groups"], path + ".groups");
+      if (value.contains("depthwise")) {
+        AMPERE_REQUIRE(value["depthwise"].is_boolean(), path, ".depthwise: must be true or false, got ", show(value["depthwise"]));
+        layer.depthwise = value["depthwise"].get<bool>();
+        AMPERE_REQUIRE(!layer.depthwise || (!value.contains("groups") && !layer.width_given), path,
+                       ".depthwise: a depthwise conv2d's groups and out_channels are its input's channels; omit both");
+      }
+      if (value.contains("width_ratio")) {
+        AMPERE_REQUIRE(inside_residual, path, ".width_ratio: only a conv2d inside a residual has one (a ratio of the block's width)");
+        AMPERE_REQUIRE(value["width_ratio"].is_number() && value["width_ratio"].get<double>() > 0 &&
+                           value["width_ratio"].get<double>() <= 1024,
+                       path, ".width_ratio: must be a number in (0, 1024], got ", show(value["width_ratio"]));
+        AMPERE_REQUIRE(!layer.width_given && !layer.depthwise, path,
+                       ".width_ratio: gives the width; omit out_channels and depthwise");
+        layer.width_ratio = value["width_ratio"].get<double>();
+      }
       break;
     case LayerType::MaxPool2d:
     case LayerType::AvgPool2d:
@@ -207,8 +225,9 @@ LayerSpec parse_layer(const json& value, const std::string& path, bool inside_re
       auto last = std::find_if(layer.inner.rbegin(), layer.inner.rend(),
                                [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
       AMPERE_REQUIRE(last != layer.inner.rend(), path, ".layers: a residual needs at least one conv2d");
-      AMPERE_REQUIRE(last->width_given, last->path, ".out_channels: missing (the last conv2d of a "
-                     "residual sets the block's width)");
+      AMPERE_REQUIRE(last->width_ratio == 0, last->path, ".width_ratio: the last conv2d of a residual sets the block's "
+                     "width; give out_channels, or omit it for the block's input width");
+      // A last conv2d without out_channels (version 2): the block keeps its input's width.
       for (auto it = last + 1; it != layer.inner.rend(); ++it)
         AMPERE_REQUIRE(it->type != LayerType::Conv2d || !it->width_given || it->width.is_fixed(),
                        it->path, ".out_channels: only the last conv2d of a residual may be a range; "
@@ -247,7 +266,9 @@ json layer_json(const LayerSpec& layer) {
       out["stride"] = pair_json(layer.stride);
       out["padding"] = pair_json(layer.padding);
       if (is_dilated(layer)) out["dilation"] = pair_json(layer.dilation);  // version 1 specs stay as they were
-      out["groups"] = layer.groups;
+      if (layer.depthwise) out["depthwise"] = true;
+      else out["groups"] = layer.groups;
+      if (layer.width_ratio > 0) out["width_ratio"] = layer.width_ratio;
       out["bias"] = layer.bias;
       break;
     case LayerType::Linear: out["bias"] = layer.bias; break;
@@ -297,8 +318,8 @@ void sample_layers(std::vector<LayerSpec>& layers, std::mt19937_64& rng) {
     sample_layers(layer.inner, rng);
     if (layer.type == LayerType::Residual) {
       auto last = std::find_if(layer.inner.rbegin(), layer.inner.rend(),
-                               [](const LayerSpec& l) { return l.type == LayerType::Conv2d && l.width_given; });
-      layer.width = last->width;
+                               [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
+      if (last != layer.inner.rend() && last->width_given) layer.width = last->width;  // else: its input's
     }
   }
 }
@@ -318,9 +339,25 @@ const char* version2_feature(const LayerSpec& l) {
       l.type == LayerType::GlobalAvgPool)
     return "type";
   if (is_dilated(l)) return "dilation";
+  if (l.depthwise) return "depthwise";
+  if (l.width_ratio > 0) return "width_ratio";
+  if (l.type == LayerType::Residual && width_follows_input(l)) return "layers";
   return nullptr;
 }
 }  // namespace
+
+bool width_follows_input(const LayerSpec& layer) {
+  switch (layer.type) {
+    case LayerType::TransformerEncoder: return !layer.width_given;
+    case LayerType::Conv2d: return layer.depthwise;
+    case LayerType::Residual: {
+      auto last = std::find_if(layer.inner.rbegin(), layer.inner.rend(),
+                               [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
+      return last != layer.inner.rend() && !last->width_given && !last->depthwise;
+    }
+    default: return false;
+  }
+}
 
 bool is_dilated(const LayerSpec& layer) {
   return layer.type == LayerType::Conv2d && layer.dilation != std::array<std::int64_t, 2>{1, 1};
@@ -377,8 +414,12 @@ ModelSpec parse_model_spec(const json& value) {
   std::function<void(const std::vector<LayerSpec>&)> require_version = [&](const std::vector<LayerSpec>& layers) {
     for (const LayerSpec& l : layers) {
       const char* feature = version2_feature(l);
-      AMPERE_REQUIRE(!feature || spec.spec_version >= 2, l.path, ".", feature, ": ",
-                     std::string(feature) == "type" ? layer_type_name(l.type) : "a dilated conv2d",
+      const std::string what = std::string(feature ? feature : "");
+      AMPERE_REQUIRE(!feature || spec.spec_version >= 2, l.path, ".", what, ": ",
+                     what == "type"       ? layer_type_name(l.type)
+                     : what == "dilation" ? "a dilated conv2d"
+                     : what == "layers"   ? "a residual whose last conv2d omits out_channels (its input's width)"
+                                          : what.c_str(),
                      " needs \"spec_version\": 2 (docs/model-spec.md)");
       require_version(l.inner);
     }

@@ -78,6 +78,12 @@ struct LayerSpec {
   std::array<std::int64_t, 2> padding{0, 0};
   std::array<std::int64_t, 2> dilation{1, 1};  ///< conv2d; other than 1 needs spec_version 2
   std::int64_t groups = 1;
+  /// conv2d, spec_version 2: groups = in_channels = out_channels (out_channels omitted: the width
+  /// follows the input, so a family's depthwise conv moves with the width that feeds it).
+  bool depthwise = false;
+  /// A conv2d inside a residual, spec_version 2: out_channels = max(1, round(ratio × the block's
+  /// width)) (a bottleneck's 1/4, an inverted residual's expansion 6); 0 when not used.
+  double width_ratio = 0;
   bool bias = true;
   std::int64_t num_layers = 1;       ///< lstm
   std::int64_t nhead = 1;            ///< transformer_encoder
@@ -108,6 +114,11 @@ struct ModelSpec {
 
 /// True for a conv2d whose dilation is not 1×1 (a version-2 field).
 bool is_dilated(const LayerSpec& layer);
+
+/// True when a layer's width is its input's rather than its own (docs/model-spec.md, "Tied
+/// widths"): a transformer_encoder without d_model, a depthwise conv2d, and a residual whose last
+/// conv2d omits out_channels (an identity residual, spec_version 2).
+bool width_follows_input(const LayerSpec& layer);
 
 /// The lowest spec version whose layer types and fields cover `layers` (inner residual layers
 /// included): 2 when any of relu6, hardsigmoid, hardswish, global_avgpool or a dilated conv2d is

@@ -259,7 +259,7 @@ class Importer {
     } catch (const InputError& e) {
       throw InputError(e.what());  // infer_layer names the layer by its path: the node
     }
-    if (is_parametric(layer.type)) {
+    if (is_parametric(layer.type) && !width_follows_input(layer)) {
       layer.width = ChannelRange{width, width, 1};
       layer.width_given = true;
     }
@@ -363,6 +363,10 @@ class Importer {
     if (w[1] * layer.groups != cin)
       refuse(index, node, detail::concat("its weight ", w[0], "x", w[1], "x", w[2], "x", w[3], " with group ", layer.groups,
                                          " reads ", w[1] * layer.groups, " channels, its input has ", cin));
+    if (layer.groups > 1 && layer.groups == cin && w[0] == cin) {
+      layer.depthwise = true;  // its width is tied to its input's (docs/model-spec.md, "Tied widths")
+      layer.groups = 1;
+    }
     layer.bias = node.input_size() > 2 && !node.input(2).empty();
     if (layer.bias) {
       const onnx::TensorProto* b = constant(node.input(2));
@@ -600,6 +604,7 @@ class Importer {
       block.inner.push_back(l);
     }
     if (!has_conv) refuse(index, node, "a residual's body needs at least one Conv");
+    tie_inner_widths(block, extra(*shortcut) == 0, body->shape.channels());
     const Trace& start = values_.at(fork_value == input_name_ ? input_name_ : fork_value);
     const bool changes_shape = !(body->shape == start.shape);
     if (extra(*shortcut) == 0 && changes_shape)
@@ -624,6 +629,21 @@ class Importer {
     out.after = start.after;
     const std::int64_t width = body->shape.channels();
     append(index, node, out, block, width);
+  }
+
+  /// Writes a residual body's widths in their tied form (docs/model-spec.md, "Tied widths"), so a
+  /// family made from the model keeps its structure: an identity residual's last conv follows the
+  /// block's input; earlier convs are the block's width (omitted) or a ratio of it.
+  static void tie_inner_widths(LayerSpec& block, bool identity, std::int64_t block_width) {
+    auto last = std::find_if(block.inner.rbegin(), block.inner.rend(),
+                             [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
+    if (identity && !last->depthwise) last->width_given = false;
+    for (auto it = last + 1; it != block.inner.rend(); ++it) {
+      if (it->type != LayerType::Conv2d || it->depthwise) continue;
+      const std::int64_t w = it->width.min;
+      it->width_given = false;
+      if (w != block_width) it->width_ratio = static_cast<double>(w) / static_cast<double>(block_width);
+    }
   }
 
   void finish(ModelSpec& spec) {

@@ -74,7 +74,7 @@ nn::AnyModule build_residual(const LayerSpec& layer, const TensorShape& in, std:
   nn::Sequential inner;
   TensorShape x = in;
   for (const LayerSpec& l : layer.inner) {
-    const std::int64_t w = l.width_given && l.width.is_fixed() ? l.width.min : width;
+    const std::int64_t w = resolved_width(l, x, inner_width(l, width));
     inner->push_back(build_layer(l, x, w));
     x = infer_layer(l, x, w).out;
   }
@@ -95,7 +95,7 @@ nn::AnyModule build_layer(const LayerSpec& layer, const TensorShape& in, std::in
                                           .stride({layer.stride[0], layer.stride[1]})
                                           .padding({layer.padding[0], layer.padding[1]})
                                           .dilation({layer.dilation[0], layer.dilation[1]})
-                                          .groups(layer.groups)
+                                          .groups(conv_groups(layer, in.dims[0]))
                                           .bias(layer.bias)));
     case LayerType::Linear: return nn::AnyModule(nn::Linear(nn::LinearOptions(in.channels(), width).bias(layer.bias)));
     case LayerType::Lstm: return nn::AnyModule(LstmLayer(in.dims[1], width, layer.num_layers));
@@ -167,7 +167,8 @@ class TorchTrainer final : public Trainer {
     const std::vector<LayerShape> shapes = infer_shapes(model);
     nn::Sequential net;
     for (std::size_t i = 0; i < model.layers.size(); ++i)
-      net->push_back(build_layer(model.layers[i], shapes[i].in, model.layers[i].width.min));
+      net->push_back(build_layer(model.layers[i], shapes[i].in,
+                                 resolved_width(model.layers[i], shapes[i].in, model.layers[i].width.min)));
     net->to(device_, dtype);
     net->train();
 

@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "coordinator/cli/gp_command.hpp"
 #include "coordinator/cli/model_command.hpp"
+#include "common/model_family.hpp"
 #include "model_import/model_file.hpp"
 
 int main(int argc, char** argv) {
@@ -100,6 +101,10 @@ int main(int argc, char** argv) {
     command->add_option("--classes", import_classes, "replace the classifier's output width");
   };
   add_import_options(import);
+  bool import_family = false;
+  double min_fraction = 0.25;
+  import->add_flag("--family", import_family, "print the family: every free width a range [ceil(f*C), C]");
+  import->add_option("--min-fraction", min_fraction, "f of --family, in (0, 1]")->capture_default_str();
   add_import_options(show);
   add_import_options(estimate);
 
@@ -174,7 +179,9 @@ int main(int argc, char** argv) {
     } else if (show->parsed()) {
       ampere::run_model_show(ampere::load_model_file(spec_file, import_options()), std::cout);
     } else if (import->parsed()) {
-      std::cout << to_json(ampere::import_onnx_file(spec_file, import_options())).dump(2) << "\n";
+      ampere::ModelSpec imported = ampere::import_onnx_file(spec_file, import_options());
+      if (import_family) imported = ampere::free_widths_family(imported, min_fraction);
+      std::cout << to_json(imported).dump(2) << "\n";
     } else if (kinds->parsed()) {
       ampere::run_model_kinds(spec_file, std::cout);
     } else if (sample->parsed()) {

@@ -7,8 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <map>
 
+#include "common/layer_parser.hpp"
 #include "common/layer_shapes.hpp"
+#include "common/model_family.hpp"
 #include "common/model_spec.hpp"
 #include "integration/process.hpp"
 
@@ -35,20 +38,22 @@ WeightShapes weight_shapes(const ampere::ModelSpec& m) {
   const auto shapes = ampere::infer_shapes(m);
   auto visit = [&](const ampere::LayerSpec& l, const ampere::TensorShape& in, std::int64_t width) {
     if (l.type == ampere::LayerType::Conv2d)
-      out.conv.push_back({width, in.dims[0] / l.groups, l.kernel[0], l.kernel[1]});
+      out.conv.push_back({width, in.dims[0] / ampere::conv_groups(l, in.dims[0]), l.kernel[0], l.kernel[1]});
     if (l.type == ampere::LayerType::Linear) out.linear.push_back({width, in.channels()});
     if (l.type == ampere::LayerType::BatchNorm2d) ++out.batchnorms;
   };
   for (std::size_t i = 0; i < m.layers.size(); ++i) {
     const ampere::LayerSpec& l = m.layers[i];
+    const std::int64_t width = ampere::resolved_width(l, shapes[i].in, l.width.min);
     if (l.type != ampere::LayerType::Residual) {
-      visit(l, shapes[i].in, l.width.min);
+      visit(l, shapes[i].in, width);
       continue;
     }
     ampere::TensorShape x = shapes[i].in;
     for (const ampere::LayerSpec& inner : l.inner) {
-      visit(inner, x, inner.width.min);
-      x = ampere::infer_layer(inner, x, inner.width.min).out;
+      const std::int64_t w = ampere::resolved_width(inner, x, ampere::inner_width(inner, width));
+      visit(inner, x, w);
+      x = ampere::infer_layer(inner, x, w).out;
     }
     if (!(x == shapes[i].in)) {
       out.conv.push_back({x.dims[0], shapes[i].in.dims[0], 1, 1});
@@ -131,4 +136,35 @@ TEST_CASE("ampere model import refuses a file that is not ONNX and a truncated o
   const auto show = run_binary("ampere", {"model", "show", "--model", exported("resnet18.onnx")});
   CHECK(show.exit_code == 0);
   CHECK(doctest::String(show.out.c_str()) == doctest::Contains("11181642 parameters"));
+}
+
+TEST_CASE("ampere model import --family: ties keep each torchvision model's structure, every member builds in LibTorch") {
+  // Free widths: resnet18 the stem and one per stage (identity blocks follow); resnet50 the stem and
+  // four projection blocks (bottleneck widths are ratios); mobilenet_v2 every conv that is neither
+  // depthwise nor an identity residual's.
+  const std::map<std::string, std::size_t> free_widths{{"resnet18", 4}, {"resnet50", 5}, {"mobilenet_v2", 15}};
+  TempDir dir;
+  for (const char* name : kArchitectures) {
+    CAPTURE(name);
+    const auto r = run_binary("ampere", {"model", "import", exported(std::string(name) + ".onnx"), "--family", "--min-fraction", "0.5"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const ampere::ModelSpec family = ampere::parse_model_spec(json::parse(r.out));
+    CHECK(ampere::free_width_count(family) == free_widths.at(name));
+    CHECK_FALSE(ampere::derive_profile_kinds(family).empty());
+    const ampere::ModelSpec original = ampere::parse_model_spec(json::parse(run_binary("ampere", {"model", "import", exported(std::string(name) + ".onnx")}).out));
+    // The family's blocks are the model's kinds: an estimate of the original needs no other kind.
+    const auto kinds = ampere::derive_profile_kinds(family);
+    for (const ampere::Block& block : ampere::parse_blocks(original)) {
+      bool found = false;
+      for (const auto& kind : kinds) found = found || kind.key == block.kind;
+      CHECK_MESSAGE(found, block.kind.str());
+    }
+    const ampere::ModelSpec member = ampere::sample_model(family, 11);
+    const std::string file = dir.file(std::string(name) + "-member.json", ampere::to_json(member).dump());
+    const auto trained = run_binary("ampere-trainer", {"measure", "--model", file, "--meter", "time-surrogate", "--iterations", "1",
+                                                       "--repeats", "1", "--warmup", "0", "--idle-seconds", "0"});
+    REQUIRE_MESSAGE(trained.exit_code == 0, trained.err);
+    CHECK(json::parse(trained.out).at("parameters").get<std::int64_t>() == ampere::model_cost(member).parameters);
+    CHECK(ampere::model_cost(member).parameters < ampere::model_cost(original).parameters);
+  }
 }

@@ -50,7 +50,8 @@ TEST_CASE("a conv net imports with its layers, shapes, parameters and the spec v
                                                   LayerType::GlobalAvgPool, LayerType::Linear});
   CHECK(m.layers[0].padding == std::array<std::int64_t, 2>{1, 1});
   CHECK_FALSE(m.layers[0].bias);
-  CHECK(m.layers[4].groups == 8);
+  CHECK(m.layers[4].depthwise);  // groups = in = out: written tied, so a family keeps it depthwise
+  CHECK(ampere::width_follows_input(m.layers[4]));
   CHECK(m.layers[3].stride == std::array<std::int64_t, 2>{2, 2});
   // 8·3·9 + 2·8 + 8·1·9 + 8·5 + 5
   CHECK(ampere::model_cost(m).parameters == 216 + 16 + 72 + 45);
@@ -72,6 +73,8 @@ TEST_CASE("an Add of two branches becomes a residual: identity shortcut, and a 1
   CHECK(types(m.layers[2].inner) == std::vector<LayerType>{LayerType::Conv2d, LayerType::BatchNorm2d});
   CHECK(m.layers[4].inner[0].stride == std::array<std::int64_t, 2>{2, 2});
   CHECK(m.layers[4].width.min == 8);
+  CHECK(ampere::width_follows_input(m.layers[2]));  // identity: the block keeps its input's width
+  CHECK_FALSE(ampere::width_follows_input(m.layers[4]));  // projection: a width of its own
   // stem 12; body 144 + 8; body 288 + 16 and its projection 32 + 16; fc 27
   CHECK(ampere::model_cost(m).parameters == 12 + 152 + 352 + 27);
 }

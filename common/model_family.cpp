@@ -1,0 +1,64 @@
+#include "common/model_family.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace ampere {
+
+ModelSpec free_widths_family(const ModelSpec& model, double min_fraction) {
+  AMPERE_REQUIRE(!model.is_family(), model.name, ": already a family (its widths are ranges)");
+  AMPERE_REQUIRE(min_fraction > 0 && min_fraction <= 1, "--min-fraction must be in (0, 1], got ", min_fraction);
+  ModelSpec family = model;
+  std::size_t classifier = family.layers.size();
+  for (std::size_t i = 0; i < family.layers.size(); ++i)
+    if (is_parametric(family.layers[i].type)) classifier = i;
+  auto widen = [&](ChannelRange& range) {
+    const std::int64_t c = range.max;
+    range = ChannelRange{std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(min_fraction * static_cast<double>(c) - 1e-9))), c, 1};
+  };
+  // The range that sets the width now flowing (to make it a multiple of a grouped conv's groups).
+  ChannelRange* feeding = nullptr;
+  auto require_multiple = [](ChannelRange* range, std::int64_t groups) {
+    if (range == nullptr || groups <= 1) return;
+    range->multiple_of = std::lcm(range->multiple_of, groups);
+    range->min = (range->min + range->multiple_of - 1) / range->multiple_of * range->multiple_of;
+    range->min = std::min(range->min, range->max);
+  };
+  for (std::size_t i = 0; i < family.layers.size(); ++i) {
+    LayerSpec& layer = family.layers[i];
+    if (!is_parametric(layer.type) || i == classifier || width_follows_input(layer)) continue;
+    if (layer.type == LayerType::Residual) {
+      auto last = std::find_if(layer.inner.rbegin(), layer.inner.rend(),
+                               [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
+      widen(last->width);
+      layer.width = last->width;
+      feeding = &last->width;
+      continue;
+    }
+    if (!layer.width_given) continue;
+    widen(layer.width);
+    if (layer.type == LayerType::Conv2d && layer.groups > 1) {
+      require_multiple(&layer.width, layer.groups);
+      require_multiple(feeding, layer.groups);
+    }
+    feeding = &layer.width;
+  }
+  family.name = model.name + "-family";
+  return parse_model_spec(to_json(family));  // fresh paths, full validation
+}
+
+std::size_t free_width_count(const ModelSpec& family) {
+  std::size_t count = 0;
+  for (const LayerSpec& l : family.layers) {
+    if (l.width_given && !l.width.is_fixed()) ++count;
+    else if (l.type == LayerType::Residual && !l.width.is_fixed()) ++count;
+  }
+  return count;
+}
+
+}  // namespace ampere

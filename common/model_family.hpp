@@ -1,0 +1,20 @@
+// A family from a concrete model (docs/model-spec.md, "Tied widths"; docs/byom.md): every free
+// width becomes a range [ceil(f·C), C] with the model's own C at the top. Widths tied to another
+// (a depthwise conv, an identity residual, a width_ratio inside a residual) are not free: they
+// move with the width they follow. The classifier's output stays fixed.
+#pragma once
+
+#include "common/model_spec.hpp"
+
+namespace ampere {
+
+/// The family of `model` whose free widths range over [ceil(min_fraction·C), C]; min_fraction in
+/// (0, 1]. A grouped (not depthwise) conv2d keeps its groups dividing every member: its width and
+/// the width feeding it become multiples of its groups. Throws InputError for a family given, or a
+/// fraction outside (0, 1].
+ModelSpec free_widths_family(const ModelSpec& model, double min_fraction);
+
+/// How many widths of a family are free (ranges), each tie counted once.
+std::size_t free_width_count(const ModelSpec& family);
+
+}  // namespace ampere
