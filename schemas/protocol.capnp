@@ -28,6 +28,8 @@ struct Envelope {
     error @14 :Error;
     deviceClassesRequest @15 :DeviceClassesRequest;
     deviceClasses @16 :DeviceClasses;
+    planPruneRequest @17 :PlanPruneRequest;
+    planPruneReply @18 :PlanPruneReply;
   }
 }
 
@@ -188,6 +190,16 @@ struct EstimateRequest {
 
 struct EstimateReply {
   json @0 :Text;                           # the same JSON as `ampere estimate --json`
+}
+
+# Client -> coordinator: plan a pruned model under a budget where the fitted models are
+# (docs/method.md §13). The request is the JSON of `POST /v1/plan:prune`.
+struct PlanPruneRequest {
+  requestJson @0 :Text;
+}
+
+struct PlanPruneReply {
+  json @0 :Text;                           # the same JSON as `ampere plan prune --json`
 }
 
 struct DeviceClassesRequest {}

@@ -25,7 +25,7 @@ DecodedEnvelope::DecodedEnvelope(const std::string& frame) {
     AMPERE_REQUIRE(envelope_.getVersion() == wire::PROTOCOL_VERSION, "frame: protocol version ",
                    envelope_.getVersion(), ", this side speaks ", wire::PROTOCOL_VERSION);
     const auto which = envelope_.getBody().which();
-    AMPERE_REQUIRE(static_cast<unsigned>(which) <= static_cast<unsigned>(wire::Envelope::Body::DEVICE_CLASSES),
+    AMPERE_REQUIRE(static_cast<unsigned>(which) <= static_cast<unsigned>(wire::Envelope::Body::PLAN_PRUNE_REPLY),
                    "frame: unknown message type ", static_cast<unsigned>(which));
   } catch (const kj::Exception& e) {
     throw InputError(std::string("frame: not a valid Envelope: ") + e.getDescription().cStr());

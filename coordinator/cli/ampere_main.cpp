@@ -101,12 +101,38 @@ int main(int argc, char** argv) {
     command->add_option("--classes", import_classes, "replace the classifier's output width");
   };
   add_import_options(import);
+  double family_fraction = 0.25;
+  CLI::App* family_cmd = model->add_subcommand("family", "the family of a model's free widths (JSON on stdout)");
+  family_cmd->add_option("--model", spec_file, "model JSON or ONNX")->required();
+  family_cmd->add_option("--min-fraction", family_fraction, "each free width ranges over [ceil(f*C), C]")->capture_default_str();
+  add_import_options(family_cmd);
   bool import_family = false;
   double min_fraction = 0.25;
   import->add_flag("--family", import_family, "print the family: every free width a range [ceil(f*C), C]");
   import->add_option("--min-fraction", min_fraction, "f of --family, in (0, 1]")->capture_default_str();
   add_import_options(show);
   add_import_options(estimate);
+
+  // Pruning under a budget (docs/method.md §13): planned where the fitted models are.
+  CLI::App* plan = app.add_subcommand("plan", "plan a model under a budget");
+  plan->require_subcommand(1);
+  CLI::App* prune = plan->add_subcommand("prune", "the widths that keep the most parameters within an energy or time budget");
+  std::string prune_model, prune_class, prune_by;
+  double budget_joules = 0, budget_seconds = 0, budget_fraction = 0, confidence = 0, prune_min_fraction = 0.25;
+  std::uint64_t prune_iterations = 1;
+  prune->add_option("--model", prune_model, "model JSON or ONNX")->required()->check(CLI::ExistingFile);
+  prune->add_option("--device-class", prune_class, "device class")->required();
+  auto* bj = prune->add_option("--budget-joules", budget_joules, "joules for --iterations iterations");
+  auto* bs = prune->add_option("--budget-seconds", budget_seconds, "seconds for --iterations iterations");
+  auto* bf = prune->add_option("--budget-fraction", budget_fraction, "a fraction of the model's own estimate, in (0, 1]");
+  bj->excludes(bs)->excludes(bf);
+  bs->excludes(bf);
+  prune->add_option("--by", prune_by, "energy | time (default: energy, time for --budget-seconds)");
+  prune->add_option("--confidence", confidence, "the one-sided upper bound at this level must fit (e.g. 0.9)");
+  prune->add_option("--iterations", prune_iterations, "training iterations the budget is for")->capture_default_str();
+  prune->add_option("--min-fraction", prune_min_fraction, "each width ranges down to this share of the model's")->capture_default_str();
+  prune->add_flag("--json", as_json, "print JSON");
+  add_import_options(prune);
 
   CLI11_PARSE(app, argc, argv);
   auto read_file = [](const std::string& path) {
@@ -176,8 +202,27 @@ int main(int argc, char** argv) {
     } else if (fit->parsed()) {
       if (!save.empty()) fit_args.save = save;
       ampere::run_gp_fit(fit_args, std::cout, std::cerr);
+    } else if (prune->parsed()) {
+      nlohmann::json budget;
+      if (*bj) budget = {{"joules", budget_joules}};
+      else if (*bs) budget = {{"seconds", budget_seconds}};
+      else if (*bf) budget = {{"fraction", budget_fraction}};
+      else throw ampere::InputError("plan prune needs a budget: --budget-joules, --budget-seconds or --budget-fraction");
+      nlohmann::json request = {{"model", nlohmann::json::parse(model_text(prune_model))},
+                                {"device_class", prune_class},
+                                {"budget", budget},
+                                {"iterations", prune_iterations},
+                                {"min_fraction", prune_min_fraction}};
+      if (!prune_by.empty()) request["by"] = prune_by;
+      if (confidence != 0) request["confidence"] = confidence;
+      const auto p = client.plan_prune(request);
+      if (as_json) std::cout << p.dump(2) << "\n";
+      else ampere::print_prune_plan(p, std::cout);
     } else if (show->parsed()) {
       ampere::run_model_show(ampere::load_model_file(spec_file, import_options()), std::cout);
+    } else if (family_cmd->parsed()) {
+      std::cout << to_json(ampere::free_widths_family(ampere::load_model_file(spec_file, import_options()), family_fraction)).dump(2)
+                << "\n";
     } else if (import->parsed()) {
       ampere::ModelSpec imported = ampere::import_onnx_file(spec_file, import_options());
       if (import_family) imported = ampere::free_widths_family(imported, min_fraction);

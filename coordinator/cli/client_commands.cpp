@@ -58,6 +58,47 @@ void print_estimate(const nlohmann::json& e, std::ostream& out) {
       << f.at("fitted_on_variant_networks").get<long long>() << " variant networks)\n";
 }
 
+void print_prune_plan(const nlohmann::json& p, std::ostream& out) {
+  const std::string unit = p.at("unit"), meter = p.at("meter");
+  const char* symbol = unit == "joules" ? "J" : "s";
+  const double budget = p.at("budget").at(unit).get<double>();
+  const auto all = p.at("original").at("parameters").get<double>();
+  out << p.at("model").get<std::string>() << " on " << p.at("device_class").get<std::string>() << ": budget " << budget << " "
+      << symbol << " for " << p.at("iterations").get<std::uint64_t>() << " iteration(s)";
+  if (p.at("budget").at("kind") == "fraction") out << " (" << p.at("budget").at("value").get<double>() << " of its own estimate)";
+  out << ", by " << p.at("by").get<std::string>();
+  if (!p.at("confidence").is_null()) out << ", one-sided " << p.at("confidence").get<double>() << " upper bound";
+  out << "; estimates from " << meter
+      << (meter == "time-surrogate" ? " (time x calibrated watts, not a measured joule)"
+          : meter == "simulated"    ? " (synthetic device, not a measurement)"
+                                    : "")
+      << "\n";
+  auto line = [&](const std::string& label, const nlohmann::json& plan) {
+    const auto& e = plan.at("estimate");
+    out << "  " << std::left << std::setw(28) << label << std::right << std::setw(12) << e.at("mean").get<double>() << " " << symbol;
+    if (!p.at("confidence").is_null()) out << " (bound " << e.at("bound").get<double>() << ")";
+    out << "  " << plan.at("parameters").get<long long>() << " parameters ("
+        << std::lround(100.0 * plan.at("parameters").get<double>() / all) << "%)\n";
+  };
+  line("original", p.at("original"));
+  const std::string chosen = p.at("chosen");
+  for (const char* search : {"greedy", "uniform"}) {
+    const auto& plan = p.at("plans").at(search);
+    std::string label = std::string(search) + (search == chosen ? " (chosen)" : "");
+    if (plan.contains("multiplier")) label += " x" + std::to_string(plan.at("multiplier").get<double>()).substr(0, 5);
+    line(label, plan);
+  }
+  const auto& chosen_plan = p.at("plans").at(chosen);
+  out << "  widths of the chosen plan:";
+  for (const auto& w : chosen_plan.at("widths"))
+    out << " " << w.at("layer").get<std::string>() << " " << w.at("top").get<long long>() << "->" << w.at("width").get<long long>();
+  out << "\n";
+  const auto& f = p.at("flops_proportional");
+  line("FLOPs-proportional x" + std::to_string(f.at("multiplier").get<double>()).substr(0, 5), f);
+  out << "  FLOPs-proportional pruning " << (f.at("within_budget").get<bool>() ? "fits" : "misses") << " the budget by AMPERE's estimate: "
+      << std::showpos << std::lround(1000.0 * f.at("miss").get<double>()) / 10.0 << std::noshowpos << "%\n";
+}
+
 void print_campaigns(const nlohmann::json& campaigns, std::ostream& out) {
   if (campaigns.empty()) out << "no campaigns\n";
   for (const auto& c : campaigns) {

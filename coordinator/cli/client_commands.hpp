@@ -15,6 +15,9 @@ namespace ampere {
 void print_estimate(const nlohmann::json& estimate, std::ostream& out);
 /// Prints campaign status (a list of campaigns) for people: points per kind, max std, state.
 void print_campaigns(const nlohmann::json& campaigns, std::ostream& out);
+/// A pruning plan (`ampere plan prune`): the budget, both searches, the FLOPs-proportional plan
+/// and how far AMPERE puts it from the budget.
+void print_prune_plan(const nlohmann::json& plan, std::ostream& out);
 
 /// One model and what `ampere-agent measure` printed for it.
 struct MeasuredModel {

@@ -97,6 +97,13 @@ nlohmann::json CoordinatorClient::estimate(const std::string& model_json, const 
   return nlohmann::json::parse(reply->envelope().getBody().getEstimateReply().getJson().cStr());
 }
 
+nlohmann::json CoordinatorClient::plan_prune(const nlohmann::json& request_json) {
+  auto reply = request(make_frame([&](wire::Envelope::Body::Builder body) {
+    body.initPlanPruneRequest().setRequestJson(request_json.dump());
+  }));
+  return nlohmann::json::parse(reply->envelope().getBody().getPlanPruneReply().getJson().cStr());
+}
+
 nlohmann::json CoordinatorClient::device_classes() {
   auto reply = request(make_frame([](wire::Envelope::Body::Builder body) { body.initDeviceClassesRequest(); }));
   nlohmann::json out = nlohmann::json::array();

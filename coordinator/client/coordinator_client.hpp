@@ -27,6 +27,8 @@ class CoordinatorClient {
                                 const std::string& acquisition, const std::string& estimator = "");
   nlohmann::json campaign_status(std::uint64_t campaign_id);
   nlohmann::json estimate(const std::string& model_json, const std::string& device_class, std::uint64_t iterations);
+  /// A pruning plan; `request` is the JSON of `POST /v1/plan:prune` (docs/method.md §13).
+  nlohmann::json plan_prune(const nlohmann::json& request);
   nlohmann::json device_classes();
 
  private:

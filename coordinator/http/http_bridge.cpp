@@ -17,7 +17,8 @@ HttpBridge::HttpBridge(SnapshotSource& snapshots, ClientFactory client, BridgeCo
       config_(std::move(config)),
       metrics_(metrics),
       server_(std::make_unique<httplib::Server>()),
-      cache_(std::make_unique<ReplyCache>(config_.cache_entries)) {}
+      cache_(std::make_unique<ReplyCache>(config_.cache_entries)),
+      latest_plan_(std::make_unique<LatestPlan>()) {}
 
 HttpBridge::~HttpBridge() { stop(); }
 
@@ -36,7 +37,7 @@ void HttpBridge::start() {
     listening = sock;
   });
   s.set_tcp_nodelay(true);  // small JSON replies: Nagle + delayed ACK would add ~40 ms each
-  routes_ = std::make_unique<RouteContext>(RouteContext{snapshots_, client_, config_, metrics_, *cache_});
+  routes_ = std::make_unique<RouteContext>(RouteContext{snapshots_, client_, config_, metrics_, *cache_, *latest_plan_});
   add_routes(s, *routes_);
   if (!s.bind_to_port(config_.host, config_.port))
     throw InputError("bridge: cannot bind http://" + config_.host + ":" + std::to_string(config_.port));

@@ -40,6 +40,7 @@ struct BridgeConfig {
 using ClientFactory = std::function<std::unique_ptr<CoordinatorClient>()>;
 
 class ReplyCache;
+class LatestPlan;
 struct RouteContext;
 
 class HttpBridge {
@@ -58,6 +59,7 @@ class HttpBridge {
   CoordinatorMetrics* metrics_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<ReplyCache> cache_;
+  std::unique_ptr<LatestPlan> latest_plan_;
   std::unique_ptr<RouteContext> routes_;  ///< what the handlers use; lives as long as the server
   std::thread serving_;
   bool stopped_ = false;

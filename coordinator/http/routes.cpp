@@ -1,6 +1,7 @@
 #include "coordinator/http/routes.hpp"
 
-#include "coordinator/planning/estimator.hpp"  // before httplib.h: <resolv.h> defines _res, which Eigen uses as a name
+#include "coordinator/planning/estimator.hpp"  // before httplib.h
+#include "coordinator/planning/pruning_planner.hpp": <resolv.h> defines _res, which Eigen uses as a name
 
 #include <httplib.h>
 
@@ -136,6 +137,24 @@ void post_estimate_batch(const RouteContext& c, const httplib::Request& req, htt
   reply(res, 200, {{"results", results}});
 }
 
+/// A pruning plan from the snapshot's fitted models (docs/method.md §13): planning reads, so no token.
+void post_plan_prune(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
+  const auto body = json_body(req, res, {"model", "device_class", "budget", "by", "confidence", "iterations", "min_fraction"});
+  if (!body) return;
+  const auto snapshot = c.snapshots.current();
+  try {
+    const PruneRequest request = parse_prune_request(*body);
+    if (!snapshot) return error(res, 503, "no fitted models loaded yet");
+    const json plan = plan_prune(snapshot->catalog.estimator(), request);
+    c.latest_plan.set(plan.dump());
+    reply(res, 200, plan);
+  } catch (const MissingKinds& e) {
+    error(res, http_status(e.code()), e.what(), {{"missing_kinds", e.kinds()}});
+  } catch (const InputError& e) {
+    coded_error(res, e);
+  }
+}
+
 void get_device_classes(const RouteContext& c, httplib::Response& res) {
   std::map<std::string, json> classes;
   if (const auto snapshot = c.snapshots.current()) {
@@ -228,6 +247,12 @@ void add_routes(httplib::Server& s, const RouteContext& c) {
   });
   s.Post("/v1/estimate", [&c](const httplib::Request& req, httplib::Response& res) { post_estimate(c, req, res); });
   s.Post("/v1/estimate:batch", [&c](const httplib::Request& req, httplib::Response& res) { post_estimate_batch(c, req, res); });
+  s.Post("/v1/plan:prune", [&c](const httplib::Request& req, httplib::Response& res) { post_plan_prune(c, req, res); });
+  s.Get("/v1/plans/latest", [&c](const httplib::Request&, httplib::Response& res) {
+    const std::string plan = c.latest_plan.get();
+    if (plan.empty()) return error(res, 404, "no plan made yet (POST /v1/plan:prune)");
+    res.set_content(plan, "application/json");
+  });
   s.Get("/v1/device-classes", [&c](const httplib::Request&, httplib::Response& res) { get_device_classes(c, res); });
   s.Get(R"(/v1/device-classes/([^/]+)/accuracy)",
         [&c](const httplib::Request& req, httplib::Response& res) { get_accuracy(c, req, res); });

@@ -1,5 +1,7 @@
 #include "coordinator/server/campaign_service.hpp"
 
+#include "coordinator/planning/pruning_planner.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -190,6 +192,16 @@ void CampaignService::job_failed(const JobRecord& job) {
   metrics_.job_failed(entry.record.device_class);
   if (!job.whole_model()) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
   after_progress(entry);
+}
+
+nlohmann::json CampaignService::plan_prune(const std::string& request_json) const {
+  nlohmann::json body;
+  try {
+    body = nlohmann::json::parse(request_json);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(std::string("plan:prune: not valid JSON: ") + e.what());
+  }
+  return ampere::plan_prune(catalog_.estimator(), parse_prune_request(body));
 }
 
 nlohmann::json CampaignService::estimate(const std::string& spec_json, const std::string& device_class,

@@ -99,6 +99,9 @@ class CampaignService {
 
   const std::map<std::uint64_t, CampaignEntry>& campaigns() const { return campaigns_; }
   const ModelCatalog& catalog() const { return catalog_; }
+  /// A pruning plan (docs/method.md §13) from the request JSON of `POST /v1/plan:prune`, on the
+  /// loop's fitted models. Throws InputError (InvalidInput, NotFound, Unprocessable).
+  nlohmann::json plan_prune(const std::string& request_json) const;
   /// The budget left of every unfinished kind: the most points the campaign can still take.
   static std::size_t points_remaining_at_most(const CampaignEntry& entry);
   /// Publishes per-kind and per-campaign gauges, and the held-out scores of classes with new results.

@@ -379,6 +379,14 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
       metrics_.estimate_served("zmq", code, std::chrono::duration<double>(clock_.now() - started).count());
       return reply;
     }
+    case wire::Envelope::Body::PLAN_PRUNE_REQUEST: {
+      try {
+        const nlohmann::json out = campaigns_.plan_prune(body.getPlanPruneRequest().getRequestJson().cStr());
+        return make_frame([&](wire::Envelope::Body::Builder b) { b.initPlanPruneReply().setJson(out.dump()); });
+      } catch (const InputError& error) {
+        return error_frame(error.code(), error.what(), "planPrune");
+      }
+    }
     case wire::Envelope::Body::DEVICE_CLASSES_REQUEST:
       return device_classes_frame(fleet_, campaigns_.catalog().estimator());
     default: return error_frame(ErrorCode::InvalidInput, "unexpected message type on the client socket", "?");

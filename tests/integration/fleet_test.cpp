@@ -642,7 +642,7 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
       ++documented;
     }
   }
-  CHECK(documented == 11);
+  CHECK(documented == 13);
 
   // the store changes (a new campaign): cached replies are dropped with the old snapshot
   CHECK(post("/v1/estimate", same)->get_header_value("X-Ampere-Cache") == "hit");
@@ -651,4 +651,81 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
   std::this_thread::sleep_for(1500ms);
   CHECK(post("/v1/estimate", same)->get_header_value("X-Ampere-Cache") == "miss");
   CHECK(coordinator.process->running());
+}
+
+TEST_CASE("the pruning planner end to end on a simulated class: CLI over ZeroMQ and HTTP, feasible and infeasible budgets") {
+  TempDir dir;
+  // a small residual network in tied form, its family from the CLI, profiled on a simulated tx2
+  const std::string model_file = dir.file("mini.json", R"({"spec_version": 2, "name": "mini", "input": {"shape": [3, 16, 16]},
+    "batch_size": 4, "classes": 10, "layers": [
+      {"type": "conv2d", "out_channels": 32, "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}, {"type": "relu"},
+      {"type": "residual", "layers": [
+        {"type": "conv2d", "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}, {"type": "relu"},
+        {"type": "conv2d", "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}]},
+      {"type": "relu"},
+      {"type": "residual", "layers": [
+        {"type": "conv2d", "kernel": 3, "stride": 2, "padding": 1, "bias": false}, {"type": "batchnorm2d"}, {"type": "relu"},
+        {"type": "conv2d", "out_channels": 64, "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}]},
+      {"type": "relu"}, {"type": "conv2d", "out_channels": 48, "kernel": 1}, {"type": "relu"},
+      {"type": "global_avgpool"}, {"type": "linear", "out_features": 10}]})");
+  const auto family = ampere::testing::run_binary("ampere", {"model", "family", "--model", model_file});
+  REQUIRE_MESSAGE(family.exit_code == 0, family.err);
+  const int http_port = ampere::testing::free_port();
+  Coordinator coordinator(dir, {"--http", "127.0.0.1:" + std::to_string(http_port)});
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator.agents, "--backend", "simulated", "--profile", "tx2"},
+                          dir.path() + "/agent.log");
+  coordinator.wait_for_agents("sim-tx2", 1);
+  httplib::Client http("127.0.0.1", http_port);
+  CHECK(http.Get("/v1/plans/latest")->status == 404);  // no plan yet
+  const auto started = coordinator.client().start_campaign(family.out, "sim-tx2", 12, "max-variance");
+  coordinator.wait_done(started.at("id").get<std::uint64_t>(), 90s);
+  std::this_thread::sleep_for(1500ms);  // the bridge's snapshot refreshes every second
+
+  // the CLI asks the coordinator over ZeroMQ
+  const auto cli = ampere::testing::run_binary("ampere", {"--coordinator", coordinator.clients, "plan", "prune", "--model", model_file,
+                                                          "--device-class", "sim-tx2", "--budget-fraction", "0.5", "--json"});
+  REQUIRE_MESSAGE(cli.exit_code == 0, cli.err);
+  const auto plan = nlohmann::json::parse(cli.out);
+  const double budget = plan.at("budget").at("joules").get<double>();
+  const std::string chosen = plan.at("chosen");
+  const auto& best = plan.at("plans").at(chosen);
+  CHECK(best.at("estimate").at("bound").get<double>() <= budget);
+  CHECK(plan.at("meter") == "simulated");
+  // against the simulated device's truth: the plan lands near the budget, and the original near its estimate
+  const ampere::SimulatedDevice truth(ampere::simulated_profile("tx2"));
+  const double planned = truth.truth(ampere::parse_model_spec(best.at("model"))).joules;
+  const double flops_planned = truth.truth(ampere::parse_model_spec(plan.at("flops_proportional").at("model"))).joules;
+  MESSAGE("mini on sim-tx2, half-energy budget: planned (" << chosen << ") lands " << 100 * (planned / budget - 1)
+                                                          << "% from it, FLOPs-proportional " << 100 * (flops_planned / budget - 1) << "%");
+  CHECK(std::abs(planned / budget - 1) < 0.10);
+  const auto human = ampere::testing::run_binary("ampere", {"--coordinator", coordinator.clients, "plan", "prune", "--model", model_file,
+                                                            "--device-class", "sim-tx2", "--budget-fraction", "0.5", "--confidence", "0.9"});
+  REQUIRE_MESSAGE(human.exit_code == 0, human.err);
+  CHECK(doctest::String(human.out.c_str()) == doctest::Contains("FLOPs-proportional pruning"));
+  CHECK(doctest::String(human.out.c_str()) == doctest::Contains("synthetic device, not a measurement"));
+  CHECK(doctest::String(human.out.c_str()) == doctest::Contains("one-sided 0.9 upper bound"));
+
+  // HTTP: the same request, from the bridge's snapshot; the latest plan is kept for the convergence page
+  const nlohmann::json request = {{"model", nlohmann::json::parse(slurp(model_file))}, {"device_class", "sim-tx2"},
+                                  {"budget", {{"fraction", 0.5}}}, {"by", "energy"}};
+  auto over_http = http.Post("/v1/plan:prune", request.dump(), "application/json");
+  REQUIRE(over_http->status == 200);
+  const auto http_plan = nlohmann::json::parse(over_http->body);
+  CHECK(http_plan.at("plans").at("greedy").at("estimate").at("bound").get<double>() <= http_plan.at("budget").at("joules").get<double>());
+  auto latest = http.Get("/v1/plans/latest");
+  REQUIRE(latest->status == 200);
+  CHECK(nlohmann::json::parse(latest->body).at("curve").size() == 13);
+
+  // infeasible: refused with the narrowest member's cost, over both paths
+  const auto tight = ampere::testing::run_binary("ampere", {"--coordinator", coordinator.clients, "plan", "prune", "--model", model_file,
+                                                            "--device-class", "sim-tx2", "--budget-fraction", "0.02"});
+  CHECK(tight.exit_code != 0);
+  CHECK(doctest::String(tight.err.c_str()) == doctest::Contains("is below what the narrowest model of the family costs"));
+  nlohmann::json too_tight = request;
+  too_tight["budget"] = {{"fraction", 0.02}};
+  auto refused = http.Post("/v1/plan:prune", too_tight.dump(), "application/json");
+  CHECK(refused->status == 422);
+  CHECK(refused->body.find("narrowest") != std::string::npos);
+  too_tight["budget"] = {{"watts", 3}};
+  CHECK(http.Post("/v1/plan:prune", too_tight.dump(), "application/json")->status == 400);
 }
