@@ -10,16 +10,19 @@
 
 namespace ampere {
 
-ModelSpec free_widths_family(const ModelSpec& model, double min_fraction) {
+ModelSpec free_widths_family(const ModelSpec& model, double min_fraction, double max_factor) {
   AMPERE_REQUIRE(!model.is_family(), model.name, ": already a family (its widths are ranges)");
   AMPERE_REQUIRE(min_fraction > 0 && min_fraction <= 1, "--min-fraction must be in (0, 1], got ", min_fraction);
+  AMPERE_REQUIRE(max_factor >= 1 && max_factor <= 16, "the ranges' top factor must be in [1, 16], got ", max_factor);
   ModelSpec family = model;
   std::size_t classifier = family.layers.size();
   for (std::size_t i = 0; i < family.layers.size(); ++i)
     if (is_parametric(family.layers[i].type)) classifier = i;
   auto widen = [&](ChannelRange& range) {
     const std::int64_t c = range.max;
-    range = ChannelRange{std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(min_fraction * static_cast<double>(c) - 1e-9))), c, 1};
+    const auto low = static_cast<std::int64_t>(std::ceil(min_fraction * static_cast<double>(c) - 1e-9));
+    const auto high = static_cast<std::int64_t>(std::floor(max_factor * static_cast<double>(c) + 1e-9));
+    range = ChannelRange{std::max<std::int64_t>(1, low), std::max(c, high), 1};
   };
   // The range that sets the width now flowing (to make it a multiple of a grouped conv's groups).
   ChannelRange* feeding = nullptr;

@@ -12,7 +12,9 @@ namespace ampere {
 /// (0, 1]. A grouped (not depthwise) conv2d keeps its groups dividing every member: its width and
 /// the width feeding it become multiples of its groups. Throws InputError for a family given, or a
 /// fraction outside (0, 1].
-ModelSpec free_widths_family(const ModelSpec& model, double min_fraction);
+/// With `max_factor` above 1 the ranges reach above the model too, [ceil(f·C), max_factor·C]
+/// (profile-on-demand profiles [ceil(C/2), 2C] around a model, docs/byom.md §3).
+ModelSpec free_widths_family(const ModelSpec& model, double min_fraction, double max_factor = 1.0);
 
 /// How many widths of a family are free (ranges), each tie counted once.
 std::size_t free_width_count(const ModelSpec& family);

@@ -186,10 +186,13 @@ struct EstimateRequest {
   modelSpecJson @0 :Text;
   deviceClass @1 :Text;
   iterations @2 :UInt64;
+  profileMissing @3 :Bool;                 # kinds never profiled: start a campaign for them (docs/byom.md)
+  budgetPerKind @4 :UInt32;                # of that campaign; 0: the default
 }
 
 struct EstimateReply {
   json @0 :Text;                           # the same JSON as `ampere estimate --json`
+  accepted @1 :Bool;                       # profiling started or running: json is {campaign_id, missing_kinds, state}
 }
 
 # Client -> coordinator: plan a pruned model under a budget where the fitted models are

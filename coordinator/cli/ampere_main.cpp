@@ -55,6 +55,15 @@ int main(int argc, char** argv) {
   estimate->add_option("--device-class", device_class, "device class")->required();
   estimate->add_option("--iterations", iterations, "training iterations")->capture_default_str();
   estimate->add_flag("--json", as_json, "print JSON");
+  bool profile_missing = false, wait_profiled = false;
+  std::uint32_t profile_budget = 0;
+  double wait_timeout_s = 3600;
+  estimate->add_flag("--profile-missing", profile_missing,
+                     "kinds never profiled on the class: start a campaign for exactly them (docs/byom.md)");
+  estimate->add_flag("--wait", wait_profiled, "with --profile-missing: show its progress, then the estimate")
+      ->needs("--profile-missing");
+  estimate->add_option("--budget", profile_budget, "points per kind of that campaign (default 30)")->needs("--profile-missing");
+  estimate->add_option("--wait-timeout", wait_timeout_s, "seconds --wait waits at most")->capture_default_str();
 
   std::vector<std::string> pairs;
   CLI::App* compare = app.add_subcommand("compare", "estimates vs what ampere-agent measure measured, and the FLOPs baseline");
@@ -175,7 +184,31 @@ int main(int argc, char** argv) {
         if (!as_json) std::cout << "\n";
       }
     } else if (estimate->parsed()) {
-      const auto e = client.estimate(model_text(model_file), device_class, iterations);
+      const std::string text = model_text(model_file);
+      auto [accepted, e] = client.estimate_or_profile(text, device_class, iterations, profile_missing, profile_budget);
+      if (accepted) {
+        const auto id = e.at("campaign_id").get<std::uint64_t>();
+        std::cerr << e.at("missing_kinds").size() << " kind(s) never profiled on " << device_class << ": campaign " << id
+                  << " profiles them" << (wait_profiled ? "" : " (ask again when it is done, or add --wait)") << "\n";
+        if (!wait_profiled) {
+          if (as_json) std::cout << e.dump(2) << "\n";
+          return;
+        }
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(wait_timeout_s * 1000));
+        while (accepted) {
+          const auto c = client.campaign_status(id).at(0);
+          std::cerr << "  campaign " << id << ": " << c.at("state").get<std::string>() << ", " << c.at("points").get<long long>()
+                    << " points, at most " << c.at("points_remaining_at_most").get<long long>() << " to go\n";
+          if (c.at("state") == "stopped")
+            throw ampere::InputError("campaign " + std::to_string(id) + " was stopped before its kinds were profiled",
+                                     ampere::ErrorCode::Unprocessable);
+          if (std::chrono::steady_clock::now() > deadline)
+            throw ampere::InputError("campaign " + std::to_string(id) + " not done within --wait-timeout; ask again later",
+                                     ampere::ErrorCode::Unavailable);
+          if (c.at("state") == "done") std::tie(accepted, e) = client.estimate_or_profile(text, device_class, iterations, false);
+          else std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+      }
       if (as_json) std::cout << e.dump(2) << "\n";
       else ampere::print_estimate(e, std::cout);
     } else if (compare->parsed()) {

@@ -97,6 +97,21 @@ nlohmann::json CoordinatorClient::estimate(const std::string& model_json, const 
   return nlohmann::json::parse(reply->envelope().getBody().getEstimateReply().getJson().cStr());
 }
 
+std::pair<bool, nlohmann::json> CoordinatorClient::estimate_or_profile(const std::string& model_json,
+                                                                       const std::string& device_class, std::uint64_t iterations,
+                                                                       bool profile_missing, std::uint32_t budget_per_kind) {
+  auto reply = request(make_frame([&](wire::Envelope::Body::Builder body) {
+    auto e = body.initEstimateRequest();
+    e.setModelSpecJson(model_json);
+    e.setDeviceClass(device_class);
+    e.setIterations(iterations);
+    e.setProfileMissing(profile_missing);
+    e.setBudgetPerKind(budget_per_kind);
+  }));
+  const auto r = reply->envelope().getBody().getEstimateReply();
+  return {r.getAccepted(), nlohmann::json::parse(r.getJson().cStr())};
+}
+
 nlohmann::json CoordinatorClient::plan_prune(const nlohmann::json& request_json) {
   auto reply = request(make_frame([&](wire::Envelope::Body::Builder body) {
     body.initPlanPruneRequest().setRequestJson(request_json.dump());

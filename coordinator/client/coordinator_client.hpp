@@ -27,6 +27,11 @@ class CoordinatorClient {
                                 const std::string& acquisition, const std::string& estimator = "");
   nlohmann::json campaign_status(std::uint64_t campaign_id);
   nlohmann::json estimate(const std::string& model_json, const std::string& device_class, std::uint64_t iterations);
+  /// An estimate, or with `profile_missing` the campaign profiling the kinds it lacks: first is
+  /// true when profiling was started or is running (second is {campaign_id, missing_kinds, state}).
+  std::pair<bool, nlohmann::json> estimate_or_profile(const std::string& model_json, const std::string& device_class,
+                                                      std::uint64_t iterations, bool profile_missing,
+                                                      std::uint32_t budget_per_kind = 0);
   /// A pruning plan; `request` is the JSON of `POST /v1/plan:prune` (docs/method.md §13).
   nlohmann::json plan_prune(const nlohmann::json& request);
   nlohmann::json device_classes();

@@ -6,7 +6,9 @@ namespace ampere {
 
 const std::vector<RouteDoc>& bridge_routes() {
   static const std::vector<RouteDoc> all = {
-      {"post", "/v1/estimate", "Estimate one model's training time and energy (same JSON as `ampere estimate --json`)"},
+      {"post", "/v1/estimate",
+       "Estimate one model's training time and energy (same JSON as `ampere estimate --json`); with \"profile\": true "
+       "(bearer token) kinds never profiled start a campaign for exactly them: 202 {campaign_id, missing_kinds}"},
       {"post", "/v1/estimate:batch", "Estimate several models: {\"requests\": [estimate requests]}"},
       {"post", "/v1/plan:prune",
        "Plan a pruned model under a budget: {\"model\", \"device_class\", \"budget\": {\"joules\"|\"seconds\"|\"fraction\": x}, "

@@ -1,7 +1,7 @@
 #include "coordinator/http/routes.hpp"
 
-#include "coordinator/planning/estimator.hpp"  // before httplib.h
-#include "coordinator/planning/pruning_planner.hpp": <resolv.h> defines _res, which Eigen uses as a name
+#include "coordinator/planning/estimator.hpp"  // before httplib.h: <resolv.h> defines _res, which Eigen uses as a name
+#include "coordinator/planning/pruning_planner.hpp"
 
 #include <httplib.h>
 
@@ -96,6 +96,44 @@ void served(const RouteContext& c, Clock::time_point started, int status) {
     c.metrics->estimate_served("http", status, std::chrono::duration<double>(Clock::now() - started).count());
 }
 
+/// Profile-on-demand (docs/byom.md §3): an estimate with "profile": true is a write (it may start a
+/// campaign), so it needs the token; answered from the snapshot when it can, else by the loop,
+/// which starts (or finds running) the campaign for the missing kinds: 202.
+void post_estimate_or_profile(const RouteContext& c, const json& body, httplib::Response& res) {
+  if (c.config.token.empty()) return error(res, 403, "writes are disabled: start the coordinator with --token-file");
+  const auto started = Clock::now();
+  const auto snapshot = c.snapshots.current();
+  json request = body;
+  request.erase("profile");
+  request.erase("budget");
+  auto [status, out] = estimate_one(snapshot.get(), request);
+  if (status == 200 || status == 400) {
+    reply(res, status, out);
+    return served(c, started, status);
+  }
+  std::uint32_t budget = 0;
+  if (body.contains("budget")) {
+    const json& given = body.at("budget");
+    if (!given.is_number_integer()) return error(res, 422, "budget: points per kind must be a whole number, got " + given.dump());
+    try {
+      require_budget(given.get<std::int64_t>());
+    } catch (const InputError& e) {
+      return error(res, 422, e.what());
+    }
+    budget = given.get<std::uint32_t>();
+  }
+  try {
+    const auto [accepted, answer] = c.client()->estimate_or_profile(body.at("model").dump(), body.at("device_class"),
+                                                                    body.value("iterations", std::uint64_t{1}), true, budget);
+    status = accepted ? 202 : 200;
+    reply(res, status, answer);
+  } catch (const InputError& e) {
+    status = http_status(e.code());
+    coded_error(res, e);
+  }
+  served(c, started, status);
+}
+
 void post_estimate(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
   const auto started = Clock::now();
   const auto snapshot = c.snapshots.current();
@@ -107,8 +145,16 @@ void post_estimate(const RouteContext& c, const httplib::Request& req, httplib::
       res.set_header("X-Ampere-Cache", "hit");
       return served(c, started, hit->first);
     }
-  const auto body = json_body(req, res, {"model", "device_class", "iterations"});
+  const auto body = json_body(req, res, {"model", "device_class", "iterations", "profile", "budget"});
   if (!body) return served(c, started, res.status);
+  if (body->contains("profile") && !body->at("profile").is_boolean()) return error(res, 400, "profile: must be true or false");
+  if (body->contains("budget") && !body->value("profile", false))
+    return error(res, 400, "budget: only with \"profile\": true (points per kind of the campaign it may start)");
+  if (body->value("profile", false)) {
+    if (req.get_header_value("Authorization") != "Bearer " + c.config.token && !c.config.token.empty())
+      return error(res, http_status(ErrorCode::Unauthorized), "\"profile\": true may start a campaign: missing or wrong bearer token");
+    return post_estimate_or_profile(c, *body, res);
+  }
   const auto [status, out] = estimate_one(snapshot.get(), *body);
   reply(res, status, out);
   res.set_header("X-Ampere-Cache", "miss");

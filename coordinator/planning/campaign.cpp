@@ -1,6 +1,7 @@
 #include "coordinator/planning/campaign.hpp"
 
 #include <algorithm>
+#include <set>
 #include <cmath>
 #include <random>
 
@@ -201,6 +202,21 @@ Campaign::Campaign(std::uint64_t id, ModelSpec family, std::string device_class,
                  ": the family has no channel ranges ({\"min\": a, \"max\": b}), so there is nothing to profile");
   require_budget(settings_.budget_per_kind);
   plan_ = derive_profile_kinds(family_);
+  if (!settings_.only_kinds.empty()) {
+    std::set<std::string> keep(settings_.only_kinds.begin(), settings_.only_kinds.end());
+    for (const std::string& key : settings_.only_kinds)
+      AMPERE_REQUIRE(std::any_of(plan_.begin(), plan_.end(), [&](const ProfileKind& p) { return p.key.str() == key; }),
+                     family_.name, ": '", key, "' is not a kind of this family");
+    for (bool grew = true; grew;) {  // the helpers the kept kinds subtract, and theirs
+      grew = false;
+      for (const ProfileKind& p : plan_)
+        if (keep.count(p.key.str()))
+          for (const KindKey& helper : {p.input_helper, p.output_helper})
+            if (!helper.str().empty() && keep.insert(helper.str()).second) grew = true;
+    }
+    plan_.erase(std::remove_if(plan_.begin(), plan_.end(), [&](const ProfileKind& p) { return keep.count(p.key.str()) == 0; }),
+                plan_.end());
+  }
   for (const ProfileKind& profile : plan_) {
     Kind k;
     k.profile = profile;

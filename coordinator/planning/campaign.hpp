@@ -89,6 +89,9 @@ struct CampaignSettings {
   /// Subtractive fits carry a correction fitted on the campaign's calibration models
   /// (docs/method.md §11); false (the default: measured worse) serves them as fitted, as the paper does.
   bool calibration_correction = false;
+  /// Profile-on-demand (docs/byom.md §3): profile only these kinds of the family, and the helper
+  /// kinds their variant networks subtract; empty: every kind.
+  std::vector<std::string> only_kinds;
 };
 
 /// Throws InputError when a variant network of `plan` at its kind's largest channels needs more

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
+#include "common/model_family.hpp"
 
 namespace ampere {
 namespace {
@@ -24,6 +25,7 @@ CampaignSettings settings_of(const CampaignRecord& record, const CampaignService
   settings.estimator = parse_estimator_method(record.estimator);
   settings.seed = service.seed;
   settings.calibration_correction = service.calibration_correction;
+  settings.only_kinds = record.only_kinds;
   return settings;
 }
 
@@ -100,7 +102,8 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
                         request.budget_per_kind,
                         request.acquisition.empty() ? "max-variance" : request.acquisition,
                         CampaignState::Running,
-                        request.estimator.empty() ? kDefaultEstimator : request.estimator};
+                        request.estimator.empty() ? kDefaultEstimator : request.estimator,
+                        request.only_kinds};
   ModelSpec family;
   try {
     nlohmann::json family_json;
@@ -132,6 +135,7 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
   entry.record = record;
   entry.campaign = std::move(campaign);
   plan(record.device_class);
+  if (!record.only_kinds.empty()) return id;  // on demand: the kinds alone, nothing measured whole
   enqueue_whole_models(entry, kHoldoutKind, settings_.holdout_models, kHoldoutSeedOffset);
   // the joint fit reads them; a subtractive campaign only with the correction on (docs/method.md §11)
   if (entry.campaign->settings().estimator == EstimatorMethod::Joint || settings_.calibration_correction)
@@ -202,6 +206,49 @@ nlohmann::json CampaignService::plan_prune(const std::string& request_json) cons
     throw InputError(std::string("plan:prune: not valid JSON: ") + e.what());
   }
   return ampere::plan_prune(catalog_.estimator(), parse_prune_request(body));
+}
+
+EstimateOutcome CampaignService::estimate_or_profile(const std::string& spec_json, const std::string& device_class,
+                                                    std::uint64_t iterations, bool profile_missing,
+                                                    std::uint32_t budget_per_kind) {
+  nlohmann::json spec;
+  try {
+    spec = nlohmann::json::parse(spec_json);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(std::string("model: not valid JSON: ") + e.what());
+  }
+  const ModelSpec model = parse_model_spec(spec);
+  std::vector<std::string> missing;
+  try {
+    return {false, catalog_.estimator().estimate(model, device_class, iterations == 0 ? 1 : iterations)};
+  } catch (const MissingKinds& e) {
+    if (!profile_missing) throw;
+    missing = e.kinds();
+  } catch (const UnknownDeviceClass&) {
+    if (!profile_missing || !fleet_.knows_class(device_class)) throw;
+    for (const Block& b : parse_blocks(model)) missing.push_back(b.kind.str());  // nothing profiled there yet
+  }
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  for (const auto& [id, entry] : campaigns_) {
+    std::vector<std::string> kinds = entry.record.only_kinds;
+    std::sort(kinds.begin(), kinds.end());
+    if (entry.record.state == CampaignState::Running && entry.record.device_class == device_class && kinds == missing)
+      return {true, {{"campaign_id", id}, {"missing_kinds", missing}, {"state", "running"}}};
+  }
+  CampaignRequest request;
+  try {
+    request.family_json = to_json(free_widths_family(model, 0.5, 2.0)).dump();
+  } catch (const InputError& e) {
+    throw InputError(std::string("cannot profile this model's kinds: ") + e.what(), ErrorCode::Unprocessable);
+  }
+  request.device_class = device_class;
+  request.budget_per_kind = budget_per_kind;
+  request.estimator = "subtractive";  // its kinds alone: no calibration models for a joint fit
+  request.only_kinds = missing;
+  const std::uint64_t id = start(request);
+  spdlog::info("campaign {}: profiling on demand {} kind(s) of {} on {}", id, missing.size(), model.name, device_class);
+  return {true, {{"campaign_id", id}, {"missing_kinds", missing}, {"state", "running"}}};
 }
 
 nlohmann::json CampaignService::estimate(const std::string& spec_json, const std::string& device_class,

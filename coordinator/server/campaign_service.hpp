@@ -45,6 +45,14 @@ struct CampaignRequest {
   std::uint32_t budget_per_kind = 0;  ///< 0: the default (30)
   std::string acquisition;            ///< empty: max-variance
   std::string estimator;              ///< empty: the default (joint, docs/method.md §8)
+  /// Profile-on-demand: only these kinds (and their helpers); no held-out or calibration models.
+  std::vector<std::string> only_kinds{};
+};
+
+/// An estimate, or (profile-on-demand) the campaign started for the kinds it lacks.
+struct EstimateOutcome {
+  bool accepted = false;  ///< true: `json` is {"campaign_id", "missing_kinds", "state"} (HTTP 202)
+  nlohmann::json json;
 };
 
 class CampaignService {
@@ -102,6 +110,11 @@ class CampaignService {
   /// A pruning plan (docs/method.md §13) from the request JSON of `POST /v1/plan:prune`, on the
   /// loop's fitted models. Throws InputError (InvalidInput, NotFound, Unprocessable).
   nlohmann::json plan_prune(const std::string& request_json) const;
+  /// An estimate; when kinds are missing and `profile_missing`, the campaign profiling exactly
+  /// them on [ceil(C/2), 2C] around the model's widths (docs/byom.md §3): started, or the one
+  /// already running for the same class and kinds. Throws as estimate() does otherwise.
+  EstimateOutcome estimate_or_profile(const std::string& spec_json, const std::string& device_class, std::uint64_t iterations,
+                                      bool profile_missing, std::uint32_t budget_per_kind);
   /// The budget left of every unfinished kind: the most points the campaign can still take.
   static std::size_t points_remaining_at_most(const CampaignEntry& entry);
   /// Publishes per-kind and per-campaign gauges, and the held-out scores of classes with new results.

@@ -370,8 +370,14 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
       int code = 200;
       std::string reply;
       try {
-        const nlohmann::json out = campaigns_.estimate(e.getModelSpecJson().cStr(), e.getDeviceClass().cStr(), e.getIterations());
-        reply = make_frame([&](wire::Envelope::Body::Builder b) { b.initEstimateReply().setJson(out.dump()); });
+        const EstimateOutcome out = campaigns_.estimate_or_profile(e.getModelSpecJson().cStr(), e.getDeviceClass().cStr(),
+                                                                   e.getIterations(), e.getProfileMissing(), e.getBudgetPerKind());
+        if (out.accepted) code = 202;
+        reply = make_frame([&](wire::Envelope::Body::Builder b) {
+          auto r = b.initEstimateReply();
+          r.setJson(out.json.dump());
+          r.setAccepted(out.accepted);
+        });
       } catch (const InputError& error) {
         code = http_status(error.code());
         reply = error_frame(error.code(), error.what(), "estimate");

@@ -57,6 +57,9 @@ ALTER TABLE campaigns ADD COLUMN estimator TEXT NOT NULL DEFAULT 'subtractive';
       {4, R"sql(
 ALTER TABLE results ADD COLUMN reference_seconds DOUBLE PRECISION, ADD COLUMN reference_joules DOUBLE PRECISION;
 )sql"},
+      {5, R"sql(
+ALTER TABLE campaigns ADD COLUMN only_kinds_json TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return all;
 }
@@ -116,10 +119,10 @@ class PostgresStore final : public Store {
     return guarded("create_campaign", [&](pqxx::connection& connection) {
       pqxx::work w(connection);
       const pqxx::result r = w.exec_params(
-          "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state, estimator) "
-          "VALUES ($1,$2,$3,$4,$5,$6) RETURNING id",
+          "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state, estimator, only_kinds_json) "
+          "VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
           c.family_json, c.device_class, static_cast<int>(c.budget_per_kind), c.acquisition,
-          std::string(campaign_state_name(c.state)), c.estimator);
+          std::string(campaign_state_name(c.state)), c.estimator, row_codec::encode_only_kinds(c.only_kinds));
       w.commit();
       return r[0][0].as<std::uint64_t>();
     });
@@ -138,11 +141,11 @@ class PostgresStore final : public Store {
     return guarded("campaigns", [&](pqxx::connection& connection) {
       pqxx::read_transaction w(connection);
       std::vector<CampaignRecord> out;
-      for (const auto& row : w.exec("SELECT id, family_json, device_class, budget_per_kind, acquisition, state, estimator "
-                                    "FROM campaigns ORDER BY id"))
+      for (const auto& row : w.exec("SELECT id, family_json, device_class, budget_per_kind, acquisition, state, estimator, "
+                                    "only_kinds_json FROM campaigns ORDER BY id"))
         out.push_back({row[0].as<std::uint64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
                        row[3].as<std::uint32_t>(), row[4].as<std::string>(), parse_campaign_state(row[5].as<std::string>()),
-                       row[6].as<std::string>()});
+                       row[6].as<std::string>(), row_codec::decode_only_kinds(row[7].as<std::string>())});
       return out;
     });
   }

@@ -40,6 +40,9 @@ struct CampaignRecord {
   std::string acquisition;  ///< its name (gp/acquisition.hpp parses it)
   CampaignState state = CampaignState::Running;
   std::string estimator = "subtractive";  ///< its name (planning/campaign.hpp parses it)
+  /// Profile-on-demand (docs/byom.md §3): the only kinds of the family this campaign profiles (the
+  /// helpers they need come with them); empty: every kind.
+  std::vector<std::string> only_kinds{};
 };
 
 /// The kind_key of a held-out job: a concrete model of the campaign's family measured whole, never

@@ -21,6 +21,15 @@ std::string encode_channels(const std::vector<std::int64_t>& channels) { return 
 
 std::vector<std::int64_t> decode_channels(const std::string& text) { return decode_array<std::int64_t>(text, "channels_json"); }
 
+std::string encode_only_kinds(const std::vector<std::string>& kinds) {
+  return kinds.empty() ? std::string() : nlohmann::json(kinds).dump();
+}
+
+std::vector<std::string> decode_only_kinds(const std::string& text) {
+  if (text.empty()) return {};
+  return decode_array<std::string>(text, "only_kinds_json");
+}
+
 ResultText encode_result(const Measurement& m) {
   return {nlohmann::json(m.seconds_per_iteration).dump(), nlohmann::json(m.joules_per_iteration).dump(), meter_label(m.meter)};
 }

@@ -15,6 +15,11 @@ std::string encode_channels(const std::vector<std::int64_t>& channels);
 /// Throws InputError naming `channels_json` when the text is not a JSON array of integers.
 std::vector<std::int64_t> decode_channels(const std::string& text);
 
+/// A campaign's only_kinds: "" when empty (every kind), else a JSON array of kind keys.
+std::string encode_only_kinds(const std::vector<std::string>& kinds);
+/// Throws InputError naming `only_kinds_json` when the text is neither "" nor an array of strings.
+std::vector<std::string> decode_only_kinds(const std::string& text);
+
 /// The text columns of a result row.
 struct ResultText {
   std::string seconds_json;

@@ -12,7 +12,7 @@
 namespace ampere {
 namespace {
 
-constexpr int kSchemaVersion = 3;  // 2: campaigns.estimator; 3: results.reference_seconds/joules
+constexpr int kSchemaVersion = 4;  // 2: campaigns.estimator; 3: results.reference_seconds/joules; 4: campaigns.only_kinds_json
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS campaigns (
   acquisition TEXT NOT NULL,
   state TEXT NOT NULL,
   estimator TEXT NOT NULL DEFAULT 'subtractive',
+  only_kinds_json TEXT NOT NULL DEFAULT '',
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -143,6 +144,8 @@ class SqliteStore final : public Store {
       for (const char* column : {"reference_seconds", "reference_joules"})
         if (found < 3 && !has_column("results", column))
           exec(("ALTER TABLE results ADD COLUMN " + std::string(column) + " REAL").c_str());
+      if (found < 4 && !has_column("campaigns", "only_kinds_json"))  // every earlier campaign profiled every kind
+        exec("ALTER TABLE campaigns ADD COLUMN only_kinds_json TEXT NOT NULL DEFAULT ''");
       if (found < kSchemaVersion) exec(("UPDATE schema_version SET version = " + std::to_string(kSchemaVersion)).c_str());
     }
     exec("COMMIT");
@@ -150,10 +153,10 @@ class SqliteStore final : public Store {
   ~SqliteStore() override { sqlite3_close(db_); }
 
   std::uint64_t create_campaign(const CampaignRecord& c) override {
-    Statement s(db_, "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state, estimator) "
-                     "VALUES (?,?,?,?,?,?)");
+    Statement s(db_, "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state, estimator, "
+                     "only_kinds_json) VALUES (?,?,?,?,?,?,?)");
     s.bind(1, c.family_json).bind(2, c.device_class).bind(3, std::int64_t{c.budget_per_kind}).bind(4, c.acquisition);
-    s.bind(5, std::string(campaign_state_name(c.state))).bind(6, c.estimator);
+    s.bind(5, std::string(campaign_state_name(c.state))).bind(6, c.estimator).bind(7, row_codec::encode_only_kinds(c.only_kinds));
     s.step();
     return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -164,12 +167,13 @@ class SqliteStore final : public Store {
   }
 
   std::vector<CampaignRecord> campaigns() override {
-    Statement s(db_, "SELECT id, family_json, device_class, budget_per_kind, acquisition, state, estimator FROM campaigns "
-                     "ORDER BY id");
+    Statement s(db_, "SELECT id, family_json, device_class, budget_per_kind, acquisition, state, estimator, only_kinds_json "
+                     "FROM campaigns ORDER BY id");
     std::vector<CampaignRecord> out;
     while (s.step())
       out.push_back({static_cast<std::uint64_t>(s.integer(0)), s.text(1), s.text(2),
-                     static_cast<std::uint32_t>(s.integer(3)), s.text(4), parse_campaign_state(s.text(5)), s.text(6)});
+                     static_cast<std::uint32_t>(s.integer(3)), s.text(4), parse_campaign_state(s.text(5)), s.text(6),
+                     row_codec::decode_only_kinds(s.text(7))});
     return out;
   }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -16,7 +17,9 @@
 #include "common/error.hpp"
 #include "protocol.capnp.h"
 #include "wire_convert.hpp"
+#include "common/layer_parser.hpp"
 #include "common/layer_shapes.hpp"
+#include "common/model_family.hpp"
 #include "coordinator/client/coordinator_client.hpp"
 #include "coordinator/store/result_spool.hpp"
 #include "coordinator/store/store.hpp"
@@ -728,4 +731,72 @@ TEST_CASE("the pruning planner end to end on a simulated class: CLI over ZeroMQ 
   CHECK(refused->body.find("narrowest") != std::string::npos);
   too_tight["budget"] = {{"watts", 3}};
   CHECK(http.Post("/v1/plan:prune", too_tight.dump(), "application/json")->status == 400);
+}
+
+TEST_CASE("profile on demand: an estimate of unprofiled kinds starts a campaign for exactly them, over HTTP and the CLI") {
+  TempDir dir;
+  const std::string token = dir.file("token", "s3cret\n");
+  const int http_port = ampere::testing::free_port();
+  Coordinator coordinator(dir, {"--http", "127.0.0.1:" + std::to_string(http_port), "--token-file", token});
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator.agents, "--backend", "simulated", "--profile", "xavier"},
+                          dir.path() + "/agent.log");
+  coordinator.wait_for_agents("sim-xavier", 1);
+  const std::string layers_head = R"({"spec_version": 2, "name": "NAME", "input": {"shape": [3, 16, 16]}, "batch_size": 4,
+    "classes": 10, "layers": [
+      {"type": "conv2d", "out_channels": 16, "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}, {"type": "relu"},
+      {"type": "residual", "layers": [{"type": "conv2d", "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}]},
+      {"type": "relu"}, {"type": "conv2d", "out_channels": 24, "kernel": 1}, {"type": "relu"},)";
+  const std::string first = dir.file("first.json", std::regex_replace(layers_head, std::regex("NAME"), "first") +
+                                                       R"( {"type": "global_avgpool"}, {"type": "linear", "out_features": 10}]})");
+  // the same network with one block more: one kind the first never had
+  const std::string second = dir.file("second.json", std::regex_replace(layers_head, std::regex("NAME"), "second") +
+                                                         R"( {"type": "conv2d", "out_channels": 20, "kernel": 3, "padding": 1}, {"type": "relu"},
+      {"type": "global_avgpool"}, {"type": "linear", "out_features": 10}]})");
+  auto ampere_cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--coordinator", coordinator.clients});
+    return ampere::testing::run_binary("ampere", args);
+  };
+  // without the flag: 422 listing the kinds, nothing started
+  const auto refused = ampere_cli({"estimate", "--model", first, "--device-class", "sim-xavier"});
+  CHECK(refused.exit_code != 0);
+  CHECK(doctest::String(refused.err.c_str()) == doctest::Contains("has no profiled kinds"));
+  CHECK(coordinator.client().campaign_status(0).empty());
+
+  // HTTP: a write, so the token; 202 with the campaign, the same id while it runs
+  httplib::Client http("127.0.0.1", http_port);
+  const httplib::Headers auth = {{"Authorization", "Bearer s3cret"}};
+  const nlohmann::json ask = {{"model", nlohmann::json::parse(slurp(first))}, {"device_class", "sim-xavier"}, {"profile", true},
+                              {"budget", 6}};
+  CHECK(http.Post("/v1/estimate", ask.dump(), "application/json")->status == 401);
+  auto accepted = http.Post("/v1/estimate", auth, ask.dump(), "application/json");
+  REQUIRE(accepted->status == 202);
+  const auto started = nlohmann::json::parse(accepted->body);
+  const auto id = started.at("campaign_id").get<std::uint64_t>();
+  CHECK(started.at("missing_kinds").size() == 4);  // input conv, identity residual, 1×1 conv, classifier
+  auto again = http.Post("/v1/estimate", auth, ask.dump(), "application/json");
+  REQUIRE(again->status == 202);
+  CHECK(nlohmann::json::parse(again->body).at("campaign_id") == id);
+  coordinator.wait_done(id, 60s);
+  std::this_thread::sleep_for(1500ms);  // the bridge's snapshot refreshes every second
+  auto done = http.Post("/v1/estimate", auth, ask.dump(), "application/json");
+  REQUIRE(done->status == 200);
+  CHECK(nlohmann::json::parse(done->body).at("meter") == "simulated");
+
+  // the CLI: the second model lacks one kind; --wait shows progress, then the estimate
+  const auto waited = ampere_cli({"estimate", "--model", second, "--device-class", "sim-xavier", "--profile-missing", "--wait",
+                                  "--budget", "6", "--json"});
+  REQUIRE_MESSAGE(waited.exit_code == 0, waited.err);
+  CHECK(doctest::String(waited.err.c_str()) == doctest::Contains("1 kind(s) never profiled on sim-xavier: campaign"));
+  CHECK(doctest::String(waited.err.c_str()) == doctest::Contains("points, at most"));
+  const auto estimate = nlohmann::json::parse(waited.out);
+  CHECK(estimate.at("model") == "second");
+  CHECK(estimate.at("seconds_per_iteration").at("mean").get<double>() > 0);
+  // exactly that kind (with the helpers it subtracts), not the whole family's plan
+  const auto campaigns = coordinator.client().campaign_status(0);
+  REQUIRE(campaigns.size() == 2);
+  const auto& second_campaign = campaigns.at(1);
+  const std::size_t whole_plan =
+      ampere::derive_profile_kinds(ampere::free_widths_family(ampere::load_model_spec(second), 0.5, 2.0)).size();
+  CHECK(second_campaign.at("kinds").size() < whole_plan);
+  CHECK(second_campaign.at("kinds").size() <= 3);  // the kind, its input helper, its output helper
 }

@@ -16,7 +16,9 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
     CHECK(store->campaigns().empty());
     std::set<std::string> fingerprints{store->fingerprint()};
     auto changed = [&] { return fingerprints.insert(store->fingerprint()).second; };
-    campaign = store->create_campaign({0, "{}", "server", 20, "max-variance", CampaignState::Running, "joint"});
+    campaign = store->create_campaign({0, "{}", "server", 20, "max-variance", CampaignState::Running, "joint", {}});
+    // a profile-on-demand campaign keeps the kinds it was asked for
+    store->create_campaign({0, "{}", "server", 8, "max-variance", CampaignState::Running, "subtractive", {"v1|a", "v1|b"}});
     CHECK(changed());
     JobRecord j;
     j.campaign_id = campaign;
@@ -54,7 +56,9 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
     CHECK(changed());
   }
   StorePtr store = reopen();  // everything survives a reopen (a coordinator restart)
-  REQUIRE(store->campaigns().size() == 1);
+  REQUIRE(store->campaigns().size() == 2);
+  CHECK(store->campaigns()[0].only_kinds.empty());
+  CHECK(store->campaigns()[1].only_kinds == std::vector<std::string>{"v1|a", "v1|b"});
   CHECK(store->campaigns()[0].device_class == "server");
   CHECK(store->campaigns()[0].state == CampaignState::Done);
   CHECK(store->campaigns()[0].budget_per_kind == 20);
