@@ -37,6 +37,11 @@ fitted, against the points it had; profiling stops a kind under 5% (dashed). Poi
 (hollow, in-sample), the FLOPs line for the held-out models (grey crosses). Diagonal: exact; band: ±10%.</div>
 <svg id="scatter" width="520" height="520" role="img" aria-label="measured vs estimated seconds"></svg>
 <div id="mape" class="note"></div>
+<h2>Latest pruning plan</h2>
+<div class="note">Estimated cost per iteration of the latest plan's model (<code>POST /v1/plan:prune</code>) against a
+uniform width multiplier: AMPERE (blue, ±1 std band) and cost proportional to FLOPs (grey); the budget dashed.</div>
+<svg id="planplot" width="520" height="300" role="img" aria-label="estimated cost against the width multiplier"></svg>
+<div id="plannote" class="note">no plan yet</div>
 <script>
 "use strict";
 window.addEventListener("error", ev => {
@@ -144,6 +149,44 @@ function drawScatter(acc) {
     pct(acc.heldout_flops_mape_seconds) + " over " + acc.heldout_models + " held-out models.";
 }
 
+function drawPlan(plan) {
+  const svg = document.getElementById("planplot");
+  clear(svg);
+  const note = document.getElementById("plannote");
+  if (!plan) { note.textContent = "no plan yet"; document.body.dataset.planPoints = "0"; return; }
+  const c = plan.curve, unit = plan.unit === "joules" ? "J" : "s";
+  const budget = plan.budget[plan.unit];
+  const W = 520, H = 300, L = 60, R = 15, T = 15, B = 40;
+  let ymax = budget;
+  for (const p of c) ymax = Math.max(ymax, p.ampere + p.ampere_std, p.flops_proportional);
+  const x0 = c[0].multiplier, x1 = c[c.length - 1].multiplier;
+  const X = m => L + (m - x0) / Math.max(1e-9, x1 - x0) * (W - L - R);
+  const Y = v => H - B - v / ymax * (H - T - B);
+  el("line", {x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999"}, svg);
+  el("line", {x1: L, y1: T, x2: L, y2: H - B, stroke: "#999"}, svg);
+  el("line", {x1: L, y1: Y(budget), x2: W - R, y2: Y(budget), stroke: "#d62728", "stroke-dasharray": "5 4"}, svg);
+  text(svg, W - R, Y(budget) - 4, "budget " + budget.toPrecision(3) + " " + unit, "end");
+  const band = c.map(p => X(p.multiplier) + "," + Y(p.ampere + p.ampere_std)).concat(
+      c.slice().reverse().map(p => X(p.multiplier) + "," + Y(Math.max(0, p.ampere - p.ampere_std))));
+  el("polygon", {points: band.join(" "), fill: "#1f77b4", "fill-opacity": 0.15}, svg);
+  el("polyline", {points: c.map(p => X(p.multiplier) + "," + Y(p.ampere)).join(" "), fill: "none", stroke: "#1f77b4",
+                  "stroke-width": 2}, svg);
+  el("polyline", {points: c.map(p => X(p.multiplier) + "," + Y(p.flops_proportional)).join(" "), fill: "none",
+                  stroke: "#888", "stroke-width": 2, class: "flops-curve"}, svg);
+  for (const p of c) el("circle", {class: "plan", cx: X(p.multiplier), cy: Y(p.ampere), r: 2.5, fill: "#1f77b4"}, svg);
+  text(svg, (L + W) / 2, H - 8, "uniform width multiplier", "middle");
+  text(svg, L - 5, Y(ymax) + 4, ymax.toPrecision(2), "end");
+  text(svg, L - 5, H - B + 4, "0", "end");
+  text(svg, X(x0), H - B + 14, x0.toFixed(2), "middle");
+  text(svg, X(x1), H - B + 14, x1.toFixed(2), "middle");
+  const chosen = plan.plans[plan.chosen];
+  note.textContent = plan.model + " on " + plan.device_class + ": " + plan.chosen + " plan keeps " +
+    (100 * chosen.parameters / plan.original.parameters).toFixed(1) + "% of the parameters at " +
+    chosen.estimate.mean.toPrecision(3) + " " + unit + " (estimates from " + plan.meter + "); FLOPs-proportional misses by " +
+    (100 * plan.flops_proportional.miss).toFixed(1) + "%.";
+  document.body.dataset.planPoints = String(c.length);
+}
+
 async function refresh() {
   const status = document.getElementById("status");
   try {
@@ -171,6 +214,8 @@ async function refresh() {
     try { acc = await getJson("/v1/device-classes/" + encodeURIComponent(deviceClass) + "/accuracy"); }
     catch (e) { /* no measurements on this class yet */ }
     drawScatter(acc);
+    const latest = await fetch("/v1/plans/latest", {headers: {"Accept": "application/json"}});
+    drawPlan(latest.status === 200 ? await latest.json() : null);
     status.textContent = campaigns.length + " campaign(s), " + kinds.length + " kinds; updated " +
       new Date().toLocaleTimeString();
     document.body.dataset.plotted = String(document.querySelectorAll("svg .pt").length);

@@ -13,7 +13,7 @@ const std::vector<RouteDoc>& bridge_routes() {
       {"post", "/v1/plan:prune",
        "Plan a pruned model under a budget: {\"model\", \"device_class\", \"budget\": {\"joules\"|\"seconds\"|\"fraction\": x}, "
        "\"by\", \"confidence\"} (same JSON as `ampere plan prune --json`)"},
-      {"get", "/v1/plans/latest", "The latest plan this bridge made (the convergence page plots its curve)"},
+      {"get", "/v1/plans/latest", "The latest plan this bridge made (the convergence page plots its curve); 204 before the first"},
       {"get", "/v1/device-classes", "Device classes with profiled kinds or connected agents"},
       {"get", "/v1/device-classes/{name}/accuracy",
        "Measured vs estimated per iteration for a class: held-out models and profiled variant networks, with the FLOPs line"},

@@ -296,7 +296,10 @@ void add_routes(httplib::Server& s, const RouteContext& c) {
   s.Post("/v1/plan:prune", [&c](const httplib::Request& req, httplib::Response& res) { post_plan_prune(c, req, res); });
   s.Get("/v1/plans/latest", [&c](const httplib::Request&, httplib::Response& res) {
     const std::string plan = c.latest_plan.get();
-    if (plan.empty()) return error(res, 404, "no plan made yet (POST /v1/plan:prune)");
+    if (plan.empty()) {  // no plan yet: not an error (the page asks every 2 s)
+      res.status = 204;
+      return;
+    }
     res.set_content(plan, "application/json");
   });
   s.Get("/v1/device-classes", [&c](const httplib::Request&, httplib::Response& res) { get_device_classes(c, res); });

@@ -221,6 +221,14 @@ TEST_CASE("the convergence page renders in headless Chromium with non-empty plot
   fleet.start_campaign();
   fleet.wait_done();
   std::this_thread::sleep_for(1500ms);  // the bridge's snapshot refreshes every second
+  // a pruning plan of a member of the profiled family: the page plots its curve
+  httplib::Client http("127.0.0.1", fleet.http_port);
+  const nlohmann::json plan_request = {
+      {"model", ampere::to_json(ampere::sample_model(ampere::load_model_spec(models("cnn5")), 3))},
+      {"device_class", "sim-xavier"}, {"budget", {{"fraction", 0.9}}}, {"by", "time"}, {"min_fraction", 0.25}};
+  auto planned = http.Post("/v1/plan:prune", plan_request.dump(), "application/json");
+  REQUIRE(planned);
+  REQUIRE_MESSAGE(planned->status == 200, planned->body);
   const std::string url = "http://127.0.0.1:" + std::to_string(fleet.http_port) + "/?class=sim-xavier";
   TempDir browser;
   // Only loopback resolves: a page that tried to load anything from elsewhere would log an error.
@@ -247,6 +255,10 @@ TEST_CASE("the convergence page renders in headless Chromium with non-empty plot
   CHECK(dom.out.find("class=\"flops\"") != std::string::npos);  // the FLOPs line is drawn beside
   CHECK(dom.out.find("held-out time MAPE") != std::string::npos);
   CHECK(dom.out.find("class=\"note\">cannot load") == std::string::npos);  // the status line, not the script
+  const auto plan_points = dom.out.find("data-plan-points=\"");
+  REQUIRE(plan_points != std::string::npos);
+  CHECK(std::stoi(dom.out.substr(plan_points + 18)) == 13);  // the latest plan's curve
+  CHECK(dom.out.find("class=\"flops-curve\"") != std::string::npos);
 
   const std::string shot = std::string(AMPERE_BIN_DIR) + "/../test-artifacts/convergence-page.png";
   std::filesystem::create_directories(std::filesystem::path(shot).parent_path());

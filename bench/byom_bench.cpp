@@ -1,0 +1,231 @@
+// bench/byom (docs/byom.md §5): bring-your-own-model on real torchvision architectures, on this
+// machine, with LibTorch through ampere-trainer. For each architecture:
+//   1. export it to ONNX (scripts/export-torchvision.py: random weights, exported for training),
+//      import it (model_import) and make the family of its free widths (min fraction 0.25);
+//   2. profile the family here (a campaign, our protocol, time-surrogate meter: time accuracy only);
+//   3. estimate the original and 10 random members with AMPERE and the FLOPs line, measure each
+//      here through ampere-trainer (what `ampere-agent measure` does), and measure the original in
+//      PyTorch itself (scripts/measure-torchvision.py) to check the reconstruction;
+//   4. plan a 50% time budget (docs/method.md §13), measure the planned model and the
+//      FLOPs-proportional one, and print how far each lands from the budget.
+// Prints its figures; not a test. Usage:
+//   bench_byom [--models resnet18,mobilenet_v2,resnet50] [--size 32] [--budget 12] [--pruned 10]
+//              [--fraction 0.5] [--out DIR]
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/meters/meter.hpp"
+#include "agent/run_command.hpp"
+#include "agent/trainer_process.hpp"
+#include "common/comma_list.hpp"
+#include "common/error.hpp"
+#include "common/layer_parser.hpp"
+#include "common/layer_shapes.hpp"
+#include "common/model_family.hpp"
+#include "common/repeat_rule.hpp"
+#include "coordinator/planning/campaign.hpp"
+#include "coordinator/planning/estimator.hpp"
+#include "coordinator/planning/flops_baseline.hpp"
+#include "coordinator/planning/pruning_planner.hpp"
+#include "model_import/onnx_import.hpp"
+
+using namespace ampere;
+using nlohmann::json;
+
+namespace {
+
+struct Options {
+  std::vector<std::string> models{"resnet18", "mobilenet_v2", "resnet50"};
+  int size = 32;
+  std::uint32_t budget = 12;
+  int pruned = 10;
+  double fraction = 0.5;
+  std::string out = "/tmp/ampere-bench-byom";
+};
+
+std::string beside_this_binary(const std::string& name) {
+  char self[4096] = {0};
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  AMPERE_REQUIRE(n > 0, "bench: cannot find its own binary");
+  return (std::filesystem::path(self).parent_path() / name).string();
+}
+
+std::string run_or_fail(const std::vector<std::string>& command) {
+  const auto [status, output] = run_command(command, false);  // stdout only: the scripts print JSON there
+  if (status != 0) {
+    std::string line;
+    for (const auto& c : command) line += c + " ";
+    throw std::runtime_error("bench: " + line + "failed (" + std::to_string(status) + "): " + output);
+  }
+  return output;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// The protocol the models are measured with (whole models and variant networks alike).
+JobSettings measuring(std::uint64_t seed) {
+  JobSettings s;
+  s.warmup = 3;
+  s.repeats = RepeatRule::fixed(5);
+  s.window_seconds = 0.2;
+  s.seed = seed;
+  return s;
+}
+
+double minimum_seconds(const Measurement& m) { return summarize_repeats(m.seconds_per_iteration, RepeatStatistic::Minimum).value; }
+
+struct Scored {
+  std::string name;
+  double measured = 0, ampere = 0, flops = 0;
+};
+
+void run_architecture(const std::string& name, const Options& o, Trainer& trainer) {
+  std::printf("\n== %s (3x%dx%d, batch 8, 10 classes)\n", name.c_str(), o.size, o.size);
+  std::fflush(stdout);
+  const std::string python = "/usr/bin/python3";
+  const std::string scripts = std::string(AMPERE_SOURCE_DIR) + "/scripts/";
+  run_or_fail({python, scripts + "export-torchvision.py", o.out, "--models", name, "--size", std::to_string(o.size)});
+  const ModelSpec model = import_onnx_file(o.out + "/" + name + ".onnx");
+  const ModelSpec family = free_widths_family(model, 0.25);
+  std::printf("   imported: %zu layers, %lld parameters; family: %zu free widths, %zu kinds to profile\n", model.layers.size(),
+              static_cast<long long>(model_cost(model).parameters), free_width_count(family), derive_profile_kinds(family).size());
+
+  // 2. profile the family
+  CampaignSettings settings;
+  settings.budget_per_kind = o.budget;
+  settings.normalize_reference = false;  // no reference readings in this bench: one machine, one sitting
+  const auto profiling_start = std::chrono::steady_clock::now();
+  Campaign campaign(1, family, "bench", settings);
+  FlopsBaselineBuilder flops;
+  std::uint64_t job = 0;
+  std::size_t points = 0;
+  while (!campaign.done()) {
+    const std::vector<PlannedJob> jobs = campaign.plan(1);
+    if (jobs.empty() && !campaign.done()) throw std::runtime_error("bench: campaign stalled");
+    for (const PlannedJob& p : jobs) {
+      const Measurement m = trainer.measure(p.variant, measuring(++job));
+      campaign.add_result(p.kind, p.channels, m);
+      flops.add("bench", p.variant, m);
+      ++points;
+    }
+  }
+  Estimator estimator;
+  estimator.set_models("bench", campaign.models());
+  if (const auto line = flops.baseline("bench")) estimator.set_flops_baseline("bench", *line);
+  const double profiling = seconds_since(profiling_start);
+  std::printf("   profiling: %zu variant networks, %.0f s wall\n", points, profiling);
+  std::fflush(stdout);
+
+  // 3. the original and random members: estimated, measured here
+  std::vector<Scored> scored;
+  auto score = [&](const ModelSpec& m, const std::string& label, std::uint64_t seed) {
+    const json e = estimator.estimate(m, "bench", 1);
+    Scored s{label, minimum_seconds(trainer.measure(m, measuring(seed))), e.at("seconds_per_iteration").at("mean").get<double>(),
+             e.at("flops_baseline").at("seconds_per_iteration").at("mean").get<double>()};
+    scored.push_back(s);
+    std::printf("   %-12s measured %8.4f s  AMPERE %8.4f s (%+6.1f%%)  FLOPs line %8.4f s (%+6.1f%%)\n", label.c_str(), s.measured,
+                s.ampere, 100 * (s.ampere / s.measured - 1), s.flops, 100 * (s.flops / s.measured - 1));
+    std::fflush(stdout);
+  };
+  score(model, "original", 4242);
+  for (int i = 0; i < o.pruned; ++i) score(sample_model(family, 31000 + static_cast<std::uint64_t>(i)), "member " + std::to_string(i), 4300 + i);
+  double ampere_ape = 0, flops_ape = 0;
+  for (const Scored& s : scored) {
+    ampere_ape += std::abs(s.ampere / s.measured - 1);
+    flops_ape += std::abs(s.flops / s.measured - 1);
+  }
+  ampere_ape /= static_cast<double>(scored.size());
+  flops_ape /= static_cast<double>(scored.size());
+
+  // the original in PyTorch itself: our reconstruction against the real thing
+  const json reference = json::parse(run_or_fail({python, scripts + "measure-torchvision.py", name, "--size", std::to_string(o.size)}));
+  const double pytorch = reference.at("minimum").get<double>();
+
+  // 4. plan the budget, measure the plan and the FLOPs-proportional one
+  PruneRequest request;
+  request.model = model;
+  request.device_class = "bench";
+  request.budget_kind = PruneBudgetKind::Fraction;
+  request.budget = o.fraction;
+  request.by_energy = false;
+  const auto plan_start = std::chrono::steady_clock::now();
+  const json plan = plan_prune(estimator, request);
+  const double planning = seconds_since(plan_start);
+  const double budget = plan.at("budget").at("seconds").get<double>();
+  const std::string chosen = plan.at("chosen");
+  const double planned = minimum_seconds(trainer.measure(parse_model_spec(plan.at("plans").at(chosen).at("model")), measuring(5100)));
+  const double flops_planned = minimum_seconds(trainer.measure(parse_model_spec(plan.at("flops_proportional").at("model")), measuring(5200)));
+  const double kept = plan.at("plans").at(chosen).at("parameters").get<double>() / plan.at("original").at("parameters").get<double>();
+
+  std::printf("-- %s summary\n", name.c_str());
+  std::printf("   time MAPE over the original and %d members: AMPERE %.1f%%, FLOPs line %.1f%% (%.1fx lower)  [target <= 6%%, >= 3x]\n",
+              o.pruned, 100 * ampere_ape, 100 * flops_ape, flops_ape / ampere_ape);
+  std::printf("   profiling: %zu points, %.0f s wall; planning: %zu estimates, %.2f s\n", points, profiling,
+              plan.at("estimates_evaluated").get<std::size_t>(), planning);
+  std::printf("   reconstruction: PyTorch's own %s %.4f s/iteration, the imported spec through ampere-trainer %.4f s (%+.1f%%)\n",
+              name.c_str(), pytorch, scored.front().measured, 100 * (scored.front().measured / pytorch - 1));
+  std::printf("   plan at %.0f%% of its estimate (%.4f s): %s keeps %.1f%% of the parameters, measured %.4f s: %+.1f%% from the "
+              "budget  [target within 5%%]\n",
+              100 * o.fraction, budget, chosen.c_str(), 100 * kept, planned, 100 * (planned / budget - 1));
+  std::printf("   FLOPs-proportional (x%.3f): AMPERE said %+.1f%%, measured %.4f s: %+.1f%% from the budget\n",
+              plan.at("flops_proportional").at("multiplier").get<double>(), 100 * plan.at("flops_proportional").at("miss").get<double>(),
+              flops_planned, 100 * (flops_planned / budget - 1));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw InputError(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--models") o.models = split_comma_list(value());
+    else if (a == "--size") o.size = std::stoi(value());
+    else if (a == "--budget") o.budget = static_cast<std::uint32_t>(std::stoul(value()));
+    else if (a == "--pruned") o.pruned = std::stoi(value());
+    else if (a == "--fraction") o.fraction = std::stod(value());
+    else if (a == "--out") o.out = value();
+    else {
+      std::fprintf(stderr, "usage: bench_byom [--models resnet18,mobilenet_v2,resnet50] [--size 32] [--budget 12] [--pruned 10] "
+                           "[--fraction 0.5] [--out DIR]\n");
+      return 2;
+    }
+  }
+  try {
+    std::filesystem::create_directories(o.out);
+    setenv("PYTHONWARNINGS", "ignore", 1);  // torch.onnx's export warnings are not this bench's figures
+    cpu_set_t core0;  // one core for the trainer and PyTorch alike (children inherit it)
+    CPU_ZERO(&core0);
+    CPU_SET(0, &core0);
+    sched_setaffinity(0, sizeof core0, &core0);
+    std::printf("bench_byom: LibTorch through ampere-trainer, 1 thread on core 0; energy = time surrogate (time accuracy "
+                "only); budget %u points per kind; measured: min of 5 repeats of >= 0.2 s\n",
+                o.budget);
+    TrainerProcessConfig config;
+    config.command = {beside_this_binary("ampere-trainer"), "serve", "--threads", "1"};
+    TrainerPtr trainer = std::make_unique<TrainerProcess>(config, [](const TrainerInfo&) { return make_time_surrogate_meter(10.0); });
+    for (const std::string& name : o.models) run_architecture(name, o, *trainer);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_byom: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
