@@ -2,7 +2,9 @@
 // machine, with LibTorch through ampere-trainer. For each architecture:
 //   1. export it to ONNX (scripts/export-torchvision.py: random weights, exported for training),
 //      import it (model_import) and make the family of its free widths (min fraction 0.25);
-//   2. profile the family here (a campaign, our protocol, time-surrogate meter: time accuracy only);
+//   2. profile the family here (a campaign, our protocol, time-surrogate meter: time accuracy only),
+//      measure --calibration whole members and fit the joint model, served when its check chooses it
+//      (as a coordinator does; the subtractive fits are scored beside);
 //   3. estimate the original and 10 random members with AMPERE and the FLOPs line, measure each
 //      here through ampere-trainer (what `ampere-agent measure` does), and measure the original in
 //      PyTorch itself (scripts/measure-torchvision.py) to check the reconstruction;
@@ -10,7 +12,7 @@
 //      FLOPs-proportional one, and print how far each lands from the budget.
 // Prints its figures; not a test. Usage:
 //   bench_byom [--models resnet18,mobilenet_v2,resnet50] [--size 32] [--budget 12] [--pruned 10]
-//              [--fraction 0.5] [--out DIR]
+//              [--fraction 0.5] [--calibration 4] [--out DIR]
 #include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -52,6 +54,7 @@ struct Options {
   std::uint32_t budget = 12;
   int pruned = 10;
   double fraction = 0.5;
+  int calibration = 4;  ///< whole members measured for the joint fit (a coordinator's default is 3)
   std::string out = "/tmp/ampere-bench-byom";
 };
 
@@ -90,7 +93,7 @@ double minimum_seconds(const Measurement& m) { return summarize_repeats(m.second
 
 struct Scored {
   std::string name;
-  double measured = 0, ampere = 0, flops = 0;
+  double measured = 0, ampere = 0, flops = 0, subtractive = 0;
 };
 
 void run_architecture(const std::string& name, const Options& o, Trainer& trainer) {
@@ -123,11 +126,27 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
       ++points;
     }
   }
-  Estimator estimator;
-  estimator.set_models("bench", campaign.models());
-  if (const auto line = flops.baseline("bench")) estimator.set_flops_baseline("bench", *line);
+  // What a coordinator serves (docs/method.md §8): the joint fit on the variant networks and a
+  // few whole members (calibration models), when its check on them chooses it; else the
+  // subtractive fits. Both are scored.
+  const std::map<KindKey, KindModel> subtractive = campaign.models();
+  for (int i = 0; i < o.calibration; ++i) {
+    const ModelSpec member = sample_model(family, 500000 + static_cast<std::uint64_t>(i));
+    campaign.add_calibration(member, trainer.measure(member, measuring(++job)));
+  }
+  const JointFit joint = fit_joint(campaign.joint_problem());
+  Estimator estimator, subtractive_estimator;
+  estimator.set_models("bench", joint.joint_chosen() ? joint.models : subtractive);
+  subtractive_estimator.set_models("bench", subtractive);
+  if (const auto line = flops.baseline("bench")) {
+    estimator.set_flops_baseline("bench", *line);
+    subtractive_estimator.set_flops_baseline("bench", *line);
+  }
   const double profiling = seconds_since(profiling_start);
-  std::printf("   profiling: %zu variant networks, %.0f s wall\n", points, profiling);
+  std::printf("   profiling: %zu variant networks + %d calibration members, %.0f s wall; served: %s (check on the "
+              "calibration members: joint %.1f%%, subtractive %.1f%%)\n",
+              points, o.calibration, profiling, joint.joint_chosen() ? "joint" : "subtractive", joint.joint_check_mape,
+              joint.subtractive_check_mape);
   std::fflush(stdout);
 
   // 3. the original and random members: estimated, measured here
@@ -135,21 +154,25 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
   auto score = [&](const ModelSpec& m, const std::string& label, std::uint64_t seed) {
     const json e = estimator.estimate(m, "bench", 1);
     Scored s{label, minimum_seconds(trainer.measure(m, measuring(seed))), e.at("seconds_per_iteration").at("mean").get<double>(),
-             e.at("flops_baseline").at("seconds_per_iteration").at("mean").get<double>()};
+             e.at("flops_baseline").at("seconds_per_iteration").at("mean").get<double>(),
+             subtractive_estimator.estimate(m, "bench", 1).at("seconds_per_iteration").at("mean").get<double>()};
     scored.push_back(s);
-    std::printf("   %-12s measured %8.4f s  AMPERE %8.4f s (%+6.1f%%)  FLOPs line %8.4f s (%+6.1f%%)\n", label.c_str(), s.measured,
-                s.ampere, 100 * (s.ampere / s.measured - 1), s.flops, 100 * (s.flops / s.measured - 1));
+    std::printf("   %-12s measured %8.4f s  AMPERE %8.4f s (%+6.1f%%; subtractive %+6.1f%%)  FLOPs line %8.4f s (%+6.1f%%)\n",
+                label.c_str(), s.measured, s.ampere, 100 * (s.ampere / s.measured - 1), 100 * (s.subtractive / s.measured - 1),
+                s.flops, 100 * (s.flops / s.measured - 1));
     std::fflush(stdout);
   };
   score(model, "original", 4242);
   for (int i = 0; i < o.pruned; ++i) score(sample_model(family, 31000 + static_cast<std::uint64_t>(i)), "member " + std::to_string(i), 4300 + i);
-  double ampere_ape = 0, flops_ape = 0;
+  double ampere_ape = 0, flops_ape = 0, subtractive_ape = 0;
   for (const Scored& s : scored) {
     ampere_ape += std::abs(s.ampere / s.measured - 1);
     flops_ape += std::abs(s.flops / s.measured - 1);
+    subtractive_ape += std::abs(s.subtractive / s.measured - 1);
   }
   ampere_ape /= static_cast<double>(scored.size());
   flops_ape /= static_cast<double>(scored.size());
+  subtractive_ape /= static_cast<double>(scored.size());
 
   // the original in PyTorch itself: our reconstruction against the real thing
   const json reference = json::parse(run_or_fail({python, scripts + "measure-torchvision.py", name, "--size", std::to_string(o.size)}));
@@ -172,9 +195,12 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
   const double kept = plan.at("plans").at(chosen).at("parameters").get<double>() / plan.at("original").at("parameters").get<double>();
 
   std::printf("-- %s summary\n", name.c_str());
-  std::printf("   time MAPE over the original and %d members: AMPERE %.1f%%, FLOPs line %.1f%% (%.1fx lower)  [target <= 6%%, >= 3x]\n",
-              o.pruned, 100 * ampere_ape, 100 * flops_ape, flops_ape / ampere_ape);
-  std::printf("   profiling: %zu points, %.0f s wall; planning: %zu estimates, %.2f s\n", points, profiling,
+  std::printf("   time MAPE over the original and %d members: AMPERE (served: %s) %.1f%%, FLOPs line %.1f%% (%.1fx lower)  "
+              "[target <= 6%%, >= 3x]; subtractive alone %.1f%%\n",
+              o.pruned, joint.joint_chosen() ? "joint" : "subtractive", 100 * ampere_ape, 100 * flops_ape, flops_ape / ampere_ape,
+              100 * subtractive_ape);
+  std::printf("   profiling: %zu points + %d calibration members, %.0f s wall; planning: %zu estimates, %.2f s\n", points,
+              o.calibration, profiling,
               plan.at("estimates_evaluated").get<std::size_t>(), planning);
   std::printf("   reconstruction: PyTorch's own %s %.4f s/iteration, the imported spec through ampere-trainer %.4f s (%+.1f%%)\n",
               name.c_str(), pytorch, scored.front().measured, 100 * (scored.front().measured / pytorch - 1));
@@ -202,10 +228,11 @@ int main(int argc, char** argv) {
     else if (a == "--budget") o.budget = static_cast<std::uint32_t>(std::stoul(value()));
     else if (a == "--pruned") o.pruned = std::stoi(value());
     else if (a == "--fraction") o.fraction = std::stod(value());
+    else if (a == "--calibration") o.calibration = std::stoi(value());
     else if (a == "--out") o.out = value();
     else {
       std::fprintf(stderr, "usage: bench_byom [--models resnet18,mobilenet_v2,resnet50] [--size 32] [--budget 12] [--pruned 10] "
-                           "[--fraction 0.5] [--out DIR]\n");
+                           "[--fraction 0.5] [--calibration 4] [--out DIR]\n");
       return 2;
     }
   }

@@ -119,9 +119,9 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
     double limit = settings_.max_job_memory_bytes;
     if (const std::uint64_t smallest = fleet_.smallest_memory(record.device_class); smallest > 0)
       limit = limit > 0 ? std::min(limit, smallest / 2.0) : smallest / 2.0;
-    if (limit > 0) require_jobs_fit(derive_profile_kinds(family), family.name, limit);
     // validates before storing, the budget included (0 too: a client that leaves it out sends the default)
-    Campaign(0, family, record.device_class, settings_of(record, settings_));
+    const Campaign check(0, family, record.device_class, settings_of(record, settings_));
+    if (limit > 0) require_jobs_fit(check.plan_kinds(), family.name, limit);  // the kinds it will profile
   } catch (const InputError& e) {
     throw InputError(e.what(), ErrorCode::Unprocessable);  // well-formed request, a family or settings we cannot profile
   }
@@ -243,7 +243,7 @@ EstimateOutcome CampaignService::estimate_or_profile(const std::string& spec_jso
     throw InputError(std::string("cannot profile this model's kinds: ") + e.what(), ErrorCode::Unprocessable);
   }
   request.device_class = device_class;
-  request.budget_per_kind = budget_per_kind;
+  request.budget_per_kind = budget_per_kind == 0 ? kDefaultBudget : budget_per_kind;  // 0: not given
   request.estimator = "subtractive";  // its kinds alone: no calibration models for a joint fit
   request.only_kinds = missing;
   const std::uint64_t id = start(request);

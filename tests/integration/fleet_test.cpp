@@ -762,6 +762,16 @@ TEST_CASE("profile on demand: an estimate of unprofiled kinds starts a campaign 
   CHECK(doctest::String(refused.err.c_str()) == doctest::Contains("has no profiled kinds"));
   CHECK(coordinator.client().campaign_status(0).empty());
 
+  // a model whose kinds no sim-xavier agent could train: refused with the bytes, nothing started
+  const std::string huge = dir.file("huge.json", R"({"name": "huge", "input": {"shape": [3, 512, 512]}, "batch_size": 64, "classes": 10,
+    "layers": [{"type": "conv2d", "out_channels": 512, "kernel": 3, "padding": 1}, {"type": "relu"},
+               {"type": "conv2d", "out_channels": 512, "kernel": 3, "padding": 1}, {"type": "global_avgpool"},
+               {"type": "linear", "out_features": 10}], "spec_version": 2})");
+  const auto too_big = ampere_cli({"estimate", "--model", huge, "--device-class", "sim-xavier", "--profile-missing"});
+  CHECK(too_big.exit_code != 0);
+  CHECK(doctest::String(too_big.err.c_str()) == doctest::Contains("bytes) to train, over the job memory limit"));
+  CHECK(coordinator.client().campaign_status(0).empty());
+
   // HTTP: a write, so the token; 202 with the campaign, the same id while it runs
   httplib::Client http("127.0.0.1", http_port);
   const httplib::Headers auth = {{"Authorization", "Bearer s3cret"}};
