@@ -659,18 +659,7 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
 TEST_CASE("the pruning planner end to end on a simulated class: CLI over ZeroMQ and HTTP, feasible and infeasible budgets") {
   TempDir dir;
   // a small residual network in tied form, its family from the CLI, profiled on a simulated tx2
-  const std::string model_file = dir.file("mini.json", R"({"spec_version": 2, "name": "mini", "input": {"shape": [3, 16, 16]},
-    "batch_size": 4, "classes": 10, "layers": [
-      {"type": "conv2d", "out_channels": 32, "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}, {"type": "relu"},
-      {"type": "residual", "layers": [
-        {"type": "conv2d", "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}, {"type": "relu"},
-        {"type": "conv2d", "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}]},
-      {"type": "relu"},
-      {"type": "residual", "layers": [
-        {"type": "conv2d", "kernel": 3, "stride": 2, "padding": 1, "bias": false}, {"type": "batchnorm2d"}, {"type": "relu"},
-        {"type": "conv2d", "out_channels": 64, "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}]},
-      {"type": "relu"}, {"type": "conv2d", "out_channels": 48, "kernel": 1}, {"type": "relu"},
-      {"type": "global_avgpool"}, {"type": "linear", "out_features": 10}]})");
+  const std::string model_file = std::string(AMPERE_TEST_DATA_DIR) + "/models/mini-resnet.json";
   const auto family = ampere::testing::run_binary("ampere", {"model", "family", "--model", model_file});
   REQUIRE_MESSAGE(family.exit_code == 0, family.err);
   const int http_port = ampere::testing::free_port();

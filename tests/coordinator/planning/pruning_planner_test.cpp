@@ -12,22 +12,9 @@ using nlohmann::json;
 
 namespace {
 
-// A small residual network in tied form: stem → identity residual → projection residual → conv → classifier.
-ModelSpec small_resnet() {
-  return parse_model_spec(json::parse(R"({"spec_version": 2, "name": "mini", "input": {"shape": [3, 16, 16]},
-    "batch_size": 4, "classes": 10, "layers": [
-      {"type": "conv2d", "out_channels": 32, "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}, {"type": "relu"},
-      {"type": "residual", "layers": [
-        {"type": "conv2d", "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}, {"type": "relu"},
-        {"type": "conv2d", "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}]},
-      {"type": "relu"},
-      {"type": "residual", "layers": [
-        {"type": "conv2d", "kernel": 3, "stride": 2, "padding": 1, "bias": false}, {"type": "batchnorm2d"}, {"type": "relu"},
-        {"type": "conv2d", "out_channels": 64, "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}]},
-      {"type": "relu"},
-      {"type": "conv2d", "out_channels": 48, "kernel": 1}, {"type": "relu"},
-      {"type": "global_avgpool"}, {"type": "linear", "out_features": 10}]})"));
-}
+// A small residual network in tied form (tests/data/models/mini-resnet.json): stem → identity residual →
+// projection residual → conv → classifier.
+ModelSpec small_resnet() { return load_model_spec(std::string(AMPERE_TEST_DATA_DIR) + "/models/mini-resnet.json"); }
 
 /// The family of the model profiled on a simulated device: the estimator a coordinator would hold.
 const Estimator& profiled() {
