@@ -192,6 +192,9 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
   const std::string chosen = plan.at("chosen");
   const double planned = minimum_seconds(trainer.measure(parse_model_spec(plan.at("plans").at(chosen).at("model")), measuring(5100)));
   const double flops_planned = minimum_seconds(trainer.measure(parse_model_spec(plan.at("flops_proportional").at("model")), measuring(5200)));
+  // The original again, right beside them: what each plan keeps of the original's measured time,
+  // whatever the machine did since the original was first measured.
+  const double original_now = minimum_seconds(trainer.measure(model, measuring(5300)));
   const double kept = plan.at("plans").at(chosen).at("parameters").get<double>() / plan.at("original").at("parameters").get<double>();
 
   std::printf("-- %s summary\n", name.c_str());
@@ -210,6 +213,10 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
   std::printf("   FLOPs-proportional (x%.3f): AMPERE said %+.1f%%, measured %.4f s: %+.1f%% from the budget\n",
               plan.at("flops_proportional").at("multiplier").get<double>(), 100 * plan.at("flops_proportional").at("miss").get<double>(),
               flops_planned, 100 * (flops_planned / budget - 1));
+  std::printf("   against the original measured again beside them (%.4f s, %+.1f%% from its first measurement): the plan keeps "
+              "%.1f%% of its time, FLOPs-proportional %.1f%% (asked: %.0f%% of the estimate, %.1f%% of the measured original)\n",
+              original_now, 100 * (original_now / scored.front().measured - 1), 100 * planned / original_now,
+              100 * flops_planned / original_now, 100 * o.fraction, 100 * budget / original_now);
   std::fflush(stdout);
 }
 
