@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/meters/meter.hpp"
+#include "agent/reference_network.hpp"
 #include "agent/run_command.hpp"
 #include "agent/trainer_process.hpp"
 #include "common/comma_list.hpp"
@@ -91,12 +92,40 @@ JobSettings measuring(std::uint64_t seed) {
 
 double minimum_seconds(const Measurement& m) { return summarize_repeats(m.seconds_per_iteration, RepeatStatistic::Minimum).value; }
 
+/// Measures through the trainer with the reference network timed beside (docs/method.md §5), as an
+/// agent does: before the first job, then every 5 jobs or 60 s, and always before a whole model
+/// that is scored (its truth). This machine is shared: its speed moves by 10-20% over minutes.
+class ReferencedTrainer {
+ public:
+  explicit ReferencedTrainer(Trainer& trainer) : trainer_(trainer), schedule_(clock_) {}
+  Measurement measure(const ModelSpec& model, std::uint64_t seed, bool fresh_reading = false) {
+    if (fresh_reading || schedule_.due())
+      refresh_reference(schedule_, [&] { return trainer_.measure(reference_network(), measuring(1)); });
+    Measurement out = trainer_.measure(model, measuring(seed));
+    out.reference_seconds = schedule_.seconds();
+    out.reference_joules = schedule_.joules();
+    schedule_.job_done();
+    return out;
+  }
+  /// A truth: the model's minimum seconds over the reading taken just before it.
+  double over_reference(const ModelSpec& model, std::uint64_t seed) {
+    const Measurement m = measure(model, seed, true);
+    return minimum_seconds(m) / m.reference_seconds;
+  }
+
+ private:
+  Trainer& trainer_;
+  SystemClock clock_;
+  ReferenceSchedule schedule_;
+};
+
 struct Scored {
   std::string name;
   double measured = 0, ampere = 0, flops = 0, subtractive = 0;
 };
 
-void run_architecture(const std::string& name, const Options& o, Trainer& trainer) {
+void run_architecture(const std::string& name, const Options& o, Trainer& raw_trainer) {
+  ReferencedTrainer trainer(raw_trainer);
   std::printf("\n== %s (3x%dx%d, batch 8, 10 classes)\n", name.c_str(), o.size, o.size);
   std::fflush(stdout);
   const std::string python = "/usr/bin/python3";
@@ -110,19 +139,19 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
   // 2. profile the family
   CampaignSettings settings;
   settings.budget_per_kind = o.budget;
-  settings.normalize_reference = false;  // no reference readings in this bench: one machine, one sitting
+  // drift normalization on (the coordinator's default): fits are in the campaign's median reading's units
   const auto profiling_start = std::chrono::steady_clock::now();
   Campaign campaign(1, family, "bench", settings);
-  FlopsBaselineBuilder flops;
+  std::vector<std::pair<ModelSpec, Measurement>> variants;  // for the FLOPs line, normalized at the end
   std::uint64_t job = 0;
   std::size_t points = 0;
   while (!campaign.done()) {
     const std::vector<PlannedJob> jobs = campaign.plan(1);
     if (jobs.empty() && !campaign.done()) throw std::runtime_error("bench: campaign stalled");
     for (const PlannedJob& p : jobs) {
-      const Measurement m = trainer.measure(p.variant, measuring(++job));
+      const Measurement m = trainer.measure(p.variant, ++job);
       campaign.add_result(p.kind, p.channels, m);
-      flops.add("bench", p.variant, m);
+      variants.emplace_back(p.variant, m);
       ++points;
     }
   }
@@ -132,9 +161,17 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
   const std::map<KindKey, KindModel> subtractive = campaign.models();
   for (int i = 0; i < o.calibration; ++i) {
     const ModelSpec member = sample_model(family, 500000 + static_cast<std::uint64_t>(i));
-    campaign.add_calibration(member, trainer.measure(member, measuring(++job)));
+    campaign.add_calibration(member, trainer.measure(member, ++job));
   }
   const JointFit joint = fit_joint(campaign.joint_problem());
+  // Everything scored is moved into the campaign's units: seconds over the reading beside, times
+  // the campaign's median reading (the FLOPs line is fitted on its variants moved the same way).
+  const double median = campaign.reference_median(false);
+  FlopsBaselineBuilder flops;
+  for (auto [variant, m] : variants) {
+    for (double& v : m.seconds_per_iteration) v *= median / m.reference_seconds;
+    flops.add("bench", variant, m);
+  }
   Estimator estimator, subtractive_estimator;
   estimator.set_models("bench", joint.joint_chosen() ? joint.models : subtractive);
   subtractive_estimator.set_models("bench", subtractive);
@@ -153,7 +190,7 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
   std::vector<Scored> scored;
   auto score = [&](const ModelSpec& m, const std::string& label, std::uint64_t seed) {
     const json e = estimator.estimate(m, "bench", 1);
-    Scored s{label, minimum_seconds(trainer.measure(m, measuring(seed))), e.at("seconds_per_iteration").at("mean").get<double>(),
+    Scored s{label, trainer.over_reference(m, seed) * median, e.at("seconds_per_iteration").at("mean").get<double>(),
              e.at("flops_baseline").at("seconds_per_iteration").at("mean").get<double>(),
              subtractive_estimator.estimate(m, "bench", 1).at("seconds_per_iteration").at("mean").get<double>()};
     scored.push_back(s);
@@ -177,6 +214,7 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
   // the original in PyTorch itself: our reconstruction against the real thing
   const json reference = json::parse(run_or_fail({python, scripts + "measure-torchvision.py", name, "--size", std::to_string(o.size)}));
   const double pytorch = reference.at("minimum").get<double>();
+  const double ours_beside = minimum_seconds(trainer.measure(model, 4343));  // right after it, raw seconds both
 
   // 4. plan the budget, measure the plan and the FLOPs-proportional one
   PruneRequest request;
@@ -190,11 +228,10 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
   const double planning = seconds_since(plan_start);
   const double budget = plan.at("budget").at("seconds").get<double>();
   const std::string chosen = plan.at("chosen");
-  const double planned = minimum_seconds(trainer.measure(parse_model_spec(plan.at("plans").at(chosen).at("model")), measuring(5100)));
-  const double flops_planned = minimum_seconds(trainer.measure(parse_model_spec(plan.at("flops_proportional").at("model")), measuring(5200)));
-  // The original again, right beside them: what each plan keeps of the original's measured time,
-  // whatever the machine did since the original was first measured.
-  const double original_now = minimum_seconds(trainer.measure(model, measuring(5300)));
+  const double planned = trainer.over_reference(parse_model_spec(plan.at("plans").at(chosen).at("model")), 5100) * median;
+  const double flops_planned = trainer.over_reference(parse_model_spec(plan.at("flops_proportional").at("model")), 5200) * median;
+  // The original again, right beside them: what each plan keeps of the original's measured time.
+  const double original_now = trainer.over_reference(model, 5300) * median;
   const double kept = plan.at("plans").at(chosen).at("parameters").get<double>() / plan.at("original").at("parameters").get<double>();
 
   std::printf("-- %s summary\n", name.c_str());
@@ -205,8 +242,9 @@ void run_architecture(const std::string& name, const Options& o, Trainer& traine
   std::printf("   profiling: %zu points + %d calibration members, %.0f s wall; planning: %zu estimates, %.2f s\n", points,
               o.calibration, profiling,
               plan.at("estimates_evaluated").get<std::size_t>(), planning);
-  std::printf("   reconstruction: PyTorch's own %s %.4f s/iteration, the imported spec through ampere-trainer %.4f s (%+.1f%%)\n",
-              name.c_str(), pytorch, scored.front().measured, 100 * (scored.front().measured / pytorch - 1));
+  std::printf("   reconstruction: PyTorch's own %s %.4f s/iteration, the imported spec through ampere-trainer right after it "
+              "%.4f s (%+.1f%%); raw seconds, not normalized\n",
+              name.c_str(), pytorch, ours_beside, 100 * (ours_beside / pytorch - 1));
   std::printf("   plan at %.0f%% of its estimate (%.4f s): %s keeps %.1f%% of the parameters, measured %.4f s: %+.1f%% from the "
               "budget  [target within 5%%]\n",
               100 * o.fraction, budget, chosen.c_str(), 100 * kept, planned, 100 * (planned / budget - 1));
@@ -251,7 +289,8 @@ int main(int argc, char** argv) {
     CPU_SET(0, &core0);
     sched_setaffinity(0, sizeof core0, &core0);
     std::printf("bench_byom: LibTorch through ampere-trainer, 1 thread on core 0; energy = time surrogate (time accuracy "
-                "only); budget %u points per kind; measured: min of 5 repeats of >= 0.2 s\n",
+                "only); budget %u points per kind; measured: min of 5 repeats of >= 0.2 s; every figure in the campaign's "
+                "units (seconds over the reference reading beside, times the campaign's median reading)\n",
                 o.budget);
     TrainerProcessConfig config;
     config.command = {beside_this_binary("ampere-trainer"), "serve", "--threads", "1"};
