@@ -12,7 +12,7 @@
 //      FLOPs-proportional one, and print how far each lands from the budget.
 // Prints its figures; not a test. Usage:
 //   bench_byom [--models resnet18,mobilenet_v2,resnet50] [--size 32] [--budget 12] [--pruned 10]
-//              [--fraction 0.5] [--calibration 4] [--out DIR]
+//              [--fraction 0.5] [--calibration 4] [--normalize on|off] [--out DIR]
 #include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -56,6 +56,7 @@ struct Options {
   int pruned = 10;
   double fraction = 0.5;
   int calibration = 4;  ///< whole members measured for the joint fit (a coordinator's default is 3)
+  bool normalize = true;  ///< drift normalization by the reference readings (the coordinator's default)
   std::string out = "/tmp/ampere-bench-byom";
 };
 
@@ -107,10 +108,10 @@ class ReferencedTrainer {
     schedule_.job_done();
     return out;
   }
-  /// A truth: the model's minimum seconds over the reading taken just before it.
-  double over_reference(const ModelSpec& model, std::uint64_t seed) {
+  /// A truth: the model's minimum seconds and the reading taken just before it.
+  std::pair<double, double> with_reading(const ModelSpec& model, std::uint64_t seed) {
     const Measurement m = measure(model, seed, true);
-    return minimum_seconds(m) / m.reference_seconds;
+    return {minimum_seconds(m), m.reference_seconds};
   }
 
  private:
@@ -139,7 +140,8 @@ void run_architecture(const std::string& name, const Options& o, Trainer& raw_tr
   // 2. profile the family
   CampaignSettings settings;
   settings.budget_per_kind = o.budget;
-  // drift normalization on (the coordinator's default): fits are in the campaign's median reading's units
+  // drift normalization (the coordinator's default; --normalize off: raw seconds throughout)
+  settings.normalize_reference = o.normalize;
   const auto profiling_start = std::chrono::steady_clock::now();
   Campaign campaign(1, family, "bench", settings);
   std::vector<std::pair<ModelSpec, Measurement>> variants;  // for the FLOPs line, normalized at the end
@@ -166,10 +168,11 @@ void run_architecture(const std::string& name, const Options& o, Trainer& raw_tr
   const JointFit joint = fit_joint(campaign.joint_problem());
   // Everything scored is moved into the campaign's units: seconds over the reading beside, times
   // the campaign's median reading (the FLOPs line is fitted on its variants moved the same way).
-  const double median = campaign.reference_median(false);
+  const double median = o.normalize ? campaign.reference_median(false) : 1.0;
+  auto in_units = [&](double seconds, double reading) { return o.normalize ? seconds / reading * median : seconds; };
   FlopsBaselineBuilder flops;
   for (auto [variant, m] : variants) {
-    for (double& v : m.seconds_per_iteration) v *= median / m.reference_seconds;
+    for (double& v : m.seconds_per_iteration) v = in_units(v, m.reference_seconds);
     flops.add("bench", variant, m);
   }
   Estimator estimator, subtractive_estimator;
@@ -190,7 +193,8 @@ void run_architecture(const std::string& name, const Options& o, Trainer& raw_tr
   std::vector<Scored> scored;
   auto score = [&](const ModelSpec& m, const std::string& label, std::uint64_t seed) {
     const json e = estimator.estimate(m, "bench", 1);
-    Scored s{label, trainer.over_reference(m, seed) * median, e.at("seconds_per_iteration").at("mean").get<double>(),
+    const auto [truth, reading] = trainer.with_reading(m, seed);
+    Scored s{label, in_units(truth, reading), e.at("seconds_per_iteration").at("mean").get<double>(),
              e.at("flops_baseline").at("seconds_per_iteration").at("mean").get<double>(),
              subtractive_estimator.estimate(m, "bench", 1).at("seconds_per_iteration").at("mean").get<double>()};
     scored.push_back(s);
@@ -228,10 +232,14 @@ void run_architecture(const std::string& name, const Options& o, Trainer& raw_tr
   const double planning = seconds_since(plan_start);
   const double budget = plan.at("budget").at("seconds").get<double>();
   const std::string chosen = plan.at("chosen");
-  const double planned = trainer.over_reference(parse_model_spec(plan.at("plans").at(chosen).at("model")), 5100) * median;
-  const double flops_planned = trainer.over_reference(parse_model_spec(plan.at("flops_proportional").at("model")), 5200) * median;
+  const auto scored_truth = [&](const ModelSpec& m, std::uint64_t seed) {
+    const auto [truth, reading] = trainer.with_reading(m, seed);
+    return in_units(truth, reading);
+  };
+  const double planned = scored_truth(parse_model_spec(plan.at("plans").at(chosen).at("model")), 5100);
+  const double flops_planned = scored_truth(parse_model_spec(plan.at("flops_proportional").at("model")), 5200);
   // The original again, right beside them: what each plan keeps of the original's measured time.
-  const double original_now = trainer.over_reference(model, 5300) * median;
+  const double original_now = scored_truth(model, 5300);
   const double kept = plan.at("plans").at(chosen).at("parameters").get<double>() / plan.at("original").at("parameters").get<double>();
 
   std::printf("-- %s summary\n", name.c_str());
@@ -274,10 +282,11 @@ int main(int argc, char** argv) {
     else if (a == "--pruned") o.pruned = std::stoi(value());
     else if (a == "--fraction") o.fraction = std::stod(value());
     else if (a == "--calibration") o.calibration = std::stoi(value());
+    else if (a == "--normalize") o.normalize = value() != "off";
     else if (a == "--out") o.out = value();
     else {
       std::fprintf(stderr, "usage: bench_byom [--models resnet18,mobilenet_v2,resnet50] [--size 32] [--budget 12] [--pruned 10] "
-                           "[--fraction 0.5] [--calibration 4] [--out DIR]\n");
+                           "[--fraction 0.5] [--calibration 4] [--normalize on|off] [--out DIR]\n");
       return 2;
     }
   }
@@ -289,9 +298,10 @@ int main(int argc, char** argv) {
     CPU_SET(0, &core0);
     sched_setaffinity(0, sizeof core0, &core0);
     std::printf("bench_byom: LibTorch through ampere-trainer, 1 thread on core 0; energy = time surrogate (time accuracy "
-                "only); budget %u points per kind; measured: min of 5 repeats of >= 0.2 s; every figure in the campaign's "
-                "units (seconds over the reference reading beside, times the campaign's median reading)\n",
-                o.budget);
+                "only); budget %u points per kind; measured: min of 5 repeats of >= 0.2 s; %s\n",
+                o.budget, o.normalize ? "drift-normalized: every figure in the campaign's units (seconds over the reference "
+                                        "reading beside, times the campaign's median reading)"
+                                      : "raw seconds (--normalize off)");
     TrainerProcessConfig config;
     config.command = {beside_this_binary("ampere-trainer"), "serve", "--threads", "1"};
     TrainerPtr trainer = std::make_unique<TrainerProcess>(config, [](const TrainerInfo&) { return make_time_surrogate_meter(10.0); });
