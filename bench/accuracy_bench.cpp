@@ -43,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "agent/simulated_device.hpp"
 #include "agent/simulated_trainer.hpp"
 #include "agent/reference_network.hpp"
@@ -614,14 +615,6 @@ struct ProcessTruth {
   double over_reference = 0;
   double over_reference_spread = 0;  ///< the same spread, of the ratios
 };
-/// bin/NAME beside this bench's binary.
-std::string beside_this_binary(const std::string& name) {
-  char self[4096] = {0};
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  AMPERE_REQUIRE(n > 0, "bench: cannot find its own binary");
-  return std::filesystem::path(std::string(self, static_cast<std::size_t>(n))).parent_path() / name;
-}
-
 ProcessTruth measure_in_fresh_processes(const ModelSpec& model, const Options& o) {
   const std::string agent = beside_this_binary("ampere-agent");
   const std::string file = std::filesystem::temp_directory_path() / ("bench-truth-" + std::to_string(getpid()) + ".json");

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_support.hpp"
 #include "agent/meters/meter.hpp"
 #include "agent/reference_network.hpp"
 #include "agent/run_command.hpp"
@@ -59,13 +60,6 @@ struct Options {
   bool normalize = true;  ///< drift normalization by the reference readings (the coordinator's default)
   std::string out = "/tmp/ampere-bench-byom";
 };
-
-std::string beside_this_binary(const std::string& name) {
-  char self[4096] = {0};
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  AMPERE_REQUIRE(n > 0, "bench: cannot find its own binary");
-  return (std::filesystem::path(self).parent_path() / name).string();
-}
 
 std::string run_or_fail(const std::vector<std::string>& command) {
   const auto [status, output] = run_command(command, false);  // stdout only: the scripts print JSON there

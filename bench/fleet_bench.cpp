@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "bench/bench_support.hpp"
 #include "coordinator/client/coordinator_client.hpp"
 #include "coordinator/store/store.hpp"
 
@@ -35,12 +36,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 const std::vector<std::string> kProfiles = {"oppo", "iphone", "xavier", "tx2", "server"};
-
-std::string beside_this_binary(const std::string& name) {
-  char self[4096] = {0};
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  return std::filesystem::path(std::string(self, static_cast<std::size_t>(std::max<ssize_t>(n, 0)))).parent_path() / name;
-}
 
 int free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -126,10 +121,10 @@ Setup start(const std::string& name, int agents, int pace_ms, const std::vector<
   std::vector<std::string> args = {"--store", "sqlite:" + s.db(), "--data-dir", s.dir.string(), "--agents", s.agents,
                                    "--clients", s.clients, "--holdout", "0", "--heartbeat-timeout-ms", "20000"};
   args.insert(args.end(), coordinator_args.begin(), coordinator_args.end());
-  s.coordinator = std::make_unique<Child>(beside_this_binary("ampere-coordinator"), args, (s.dir / "coordinator.log").string());
+  s.coordinator = std::make_unique<Child>(ampere::beside_this_binary("ampere-coordinator"), args, (s.dir / "coordinator.log").string());
   std::string profiles;
   for (const auto& p : kProfiles) profiles += (profiles.empty() ? "" : ",") + p;
-  s.fleet = std::make_unique<Child>(beside_this_binary("ampere-agent"),
+  s.fleet = std::make_unique<Child>(ampere::beside_this_binary("ampere-agent"),
                                     std::vector<std::string>{"--coordinator", s.agents, "--backend", "simulated", "--profile", profiles,
                                                              "--fleet", std::to_string(agents), "--pace-ms", std::to_string(pace_ms),
                                                              "--agent-id", "bench", "--tally-file", (s.dir / "tally.json").string()},

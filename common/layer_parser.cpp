@@ -88,9 +88,7 @@ void set_width(LayerSpec& layer, std::int64_t value) {
   if (width_follows_input(layer)) return;
   layer.width = fixed;
   if (layer.type == LayerType::Residual) {
-    auto last = std::find_if(layer.inner.rbegin(), layer.inner.rend(),
-                             [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
-    last->width = fixed;
+    last_conv2d(layer)->width = fixed;
   }
 }
 

@@ -25,10 +25,6 @@ const char* form_name(TensorForm form) {
   return "?";
 }
 
-std::int64_t smallest_member(const ChannelRange& range) {
-  return (range.min + range.multiple_of - 1) / range.multiple_of * range.multiple_of;
-}
-
 std::int64_t pooled(std::int64_t size, std::int64_t kernel, std::int64_t stride, std::int64_t padding) {
   std::int64_t span = size + 2 * padding - kernel;
   return span < 0 ? 0 : span / stride + 1;
@@ -280,7 +276,7 @@ std::vector<LayerShape> infer_shapes(const ModelSpec& spec) {
   TensorShape x = input_tensor(spec);
   std::string after = "the input";
   for (const LayerSpec& layer : spec.layers) {
-    shapes.push_back(infer_layer(layer, x, smallest_member(layer.width), after));
+    shapes.push_back(infer_layer(layer, x, layer.width.lowest(), after));
     x = shapes.back().out;
     after = layer_type_name(layer.type);
   }

@@ -36,8 +36,7 @@ ModelSpec free_widths_family(const ModelSpec& model, double min_fraction, double
     LayerSpec& layer = family.layers[i];
     if (!is_parametric(layer.type) || i == classifier || width_follows_input(layer)) continue;
     if (layer.type == LayerType::Residual) {
-      auto last = std::find_if(layer.inner.rbegin(), layer.inner.rend(),
-                               [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
+      LayerSpec* last = last_conv2d(layer);
       widen(last->width);
       layer.width = last->width;
       feeding = &last->width;
@@ -55,13 +54,28 @@ ModelSpec free_widths_family(const ModelSpec& model, double min_fraction, double
   return parse_model_spec(to_json(family));  // fresh paths, full validation
 }
 
-std::size_t free_width_count(const ModelSpec& family) {
-  std::size_t count = 0;
-  for (const LayerSpec& l : family.layers) {
-    if (l.width_given && !l.width.is_fixed()) ++count;
-    else if (l.type == LayerType::Residual && !l.width.is_fixed()) ++count;
+std::vector<FreeWidthSlot> free_width_slots(const ModelSpec& family) {
+  std::vector<FreeWidthSlot> slots;
+  for (std::size_t i = 0; i < family.layers.size(); ++i) {
+    const LayerSpec& layer = family.layers[i];
+    const bool own = layer.type == LayerType::Residual ? !width_follows_input(layer) : layer.width_given;
+    if (own && !width_at(family, {i}).is_fixed()) slots.push_back({i});
   }
-  return count;
+  return slots;
 }
+
+const ChannelRange& width_at(const ModelSpec& spec, const FreeWidthSlot& slot) {
+  const LayerSpec& layer = spec.layers.at(slot.layer);
+  return layer.type == LayerType::Residual ? last_conv2d(layer)->width : layer.width;
+}
+
+void set_width_at(ModelSpec& spec, const FreeWidthSlot& slot, std::int64_t value) {
+  LayerSpec& layer = spec.layers.at(slot.layer);
+  const ChannelRange fixed{value, value, 1};
+  if (layer.type == LayerType::Residual) last_conv2d(layer)->width = fixed;
+  layer.width = fixed;
+}
+
+std::size_t free_width_count(const ModelSpec& family) { return free_width_slots(family).size(); }
 
 }  // namespace ampere

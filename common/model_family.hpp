@@ -4,6 +4,8 @@
 // move with the width they follow. The classifier's output stays fixed.
 #pragma once
 
+#include <vector>
+
 #include "common/model_spec.hpp"
 
 namespace ampere {
@@ -16,7 +18,19 @@ namespace ampere {
 /// (profile-on-demand profiles [ceil(C/2), 2C] around a model, docs/byom.md §3).
 ModelSpec free_widths_family(const ModelSpec& model, double min_fraction, double max_factor = 1.0);
 
-/// How many widths of a family are free (ranges), each tie counted once.
+/// Where a free width (a range) of a family sits: a top-level layer's own width, or, for a
+/// residual, its last conv2d's (the block's width).
+struct FreeWidthSlot {
+  std::size_t layer = 0;
+};
+/// The free widths of a family in layer order, each tie once (tied widths follow, they are not free).
+std::vector<FreeWidthSlot> free_width_slots(const ModelSpec& family);
+/// The range at `slot` (a residual's last conv2d's).
+const ChannelRange& width_at(const ModelSpec& spec, const FreeWidthSlot& slot);
+/// Sets the width at `slot` to `value` (a residual's last conv2d and the block's copy alike).
+void set_width_at(ModelSpec& spec, const FreeWidthSlot& slot, std::int64_t value);
+
+/// How many widths of a family are free: free_width_slots(family).size().
 std::size_t free_width_count(const ModelSpec& family);
 
 }  // namespace ampere

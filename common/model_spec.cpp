@@ -317,9 +317,8 @@ void sample_layers(std::vector<LayerSpec>& layers, std::mt19937_64& rng) {
     }
     sample_layers(layer.inner, rng);
     if (layer.type == LayerType::Residual) {
-      auto last = std::find_if(layer.inner.rbegin(), layer.inner.rend(),
-                               [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
-      if (last != layer.inner.rend() && last->width_given) layer.width = last->width;  // else: its input's
+      const LayerSpec* last = last_conv2d(layer);
+      if (last != nullptr && last->width_given) layer.width = last->width;  // else: its input's
     }
   }
 }
@@ -346,14 +345,23 @@ const char* version2_feature(const LayerSpec& l) {
 }
 }  // namespace
 
+const LayerSpec* last_conv2d(const LayerSpec& residual) {
+  auto last = std::find_if(residual.inner.rbegin(), residual.inner.rend(),
+                           [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
+  return last == residual.inner.rend() ? nullptr : &*last;
+}
+
+LayerSpec* last_conv2d(LayerSpec& residual) {
+  return const_cast<LayerSpec*>(last_conv2d(static_cast<const LayerSpec&>(residual)));
+}
+
 bool width_follows_input(const LayerSpec& layer) {
   switch (layer.type) {
     case LayerType::TransformerEncoder: return !layer.width_given;
     case LayerType::Conv2d: return layer.depthwise;
     case LayerType::Residual: {
-      auto last = std::find_if(layer.inner.rbegin(), layer.inner.rend(),
-                               [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
-      return last != layer.inner.rend() && !last->width_given && !last->depthwise;
+      const LayerSpec* last = last_conv2d(layer);
+      return last != nullptr && !last->width_given && !last->depthwise;
     }
     default: return false;
   }

@@ -55,6 +55,9 @@ struct ChannelRange {
   std::int64_t max = 0;
   std::int64_t multiple_of = 1;  ///< sampled values are multiples of this (e.g. nhead | d_model)
   bool is_fixed() const { return min == max; }
+  /// The smallest and largest values a member may take (multiples of multiple_of within [min, max]).
+  std::int64_t lowest() const { return (min + multiple_of - 1) / multiple_of * multiple_of; }
+  std::int64_t highest() const { return max / multiple_of * multiple_of; }
   bool contains(std::int64_t value) const {
     return value >= min && value <= max && value % multiple_of == 0;
   }
@@ -111,6 +114,11 @@ struct ModelSpec {
   /// True when any channel field is a range.
   bool is_family() const;
 };
+
+/// A residual's last inner conv2d (its out_channels are the block's width), or nullptr when the
+/// residual has none.
+const LayerSpec* last_conv2d(const LayerSpec& residual);
+LayerSpec* last_conv2d(LayerSpec& residual);
 
 /// True for a conv2d whose dilation is not 1×1 (a version-2 field).
 bool is_dilated(const LayerSpec& layer);

@@ -15,11 +15,15 @@ ModelSpec load_model_file(const std::filesystem::path& file, const OnnxImportOpt
   std::ostringstream buffer;
   buffer << in.rdbuf();
   const std::string bytes = buffer.str();
-  const std::size_t first = bytes.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && bytes[first] == '{') return load_model_spec(file);
+  if (is_spec_json(bytes)) return load_model_spec(file);
   OnnxImportOptions named = onnx;
   if (named.name.empty()) named.name = file.stem().string();
   return import_onnx_bytes(bytes, file.string(), named);
+}
+
+bool is_spec_json(const std::string& bytes) {
+  const std::size_t first = bytes.find_first_not_of(" \t\r\n");
+  return first != std::string::npos && bytes[first] == '{';
 }
 
 std::vector<std::int64_t> parse_shape_text(const std::string& text, const std::string& what) {

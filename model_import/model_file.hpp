@@ -16,6 +16,9 @@ namespace ampere {
 /// the file.
 ModelSpec load_model_file(const std::filesystem::path& file, const OnnxImportOptions& onnx = {});
 
+/// True when a model file's bytes are a model spec (a JSON object), false for ONNX (a protobuf).
+bool is_spec_json(const std::string& bytes);
+
 /// "3x64x64" → {3, 64, 64}; throws InputError naming `what` for anything else.
 std::vector<std::int64_t> parse_shape_text(const std::string& text, const std::string& what);
 

@@ -253,12 +253,7 @@ class Importer {
   void append(int index, const onnx::NodeProto& node, const Trace& from, LayerSpec layer, std::int64_t width) {
     layer.path = where(index, node);
     Trace out = from;
-    LayerShape shape;
-    try {
-      shape = infer_layer(layer, from.shape, width, from.after);
-    } catch (const InputError& e) {
-      throw InputError(e.what());  // infer_layer names the layer by its path: the node
-    }
+    const LayerShape shape = infer_layer(layer, from.shape, width, from.after);  // its errors name the node (the path)
     if (is_parametric(layer.type) && !width_follows_input(layer)) {
       layer.width = ChannelRange{width, width, 1};
       layer.width_given = true;
@@ -605,7 +600,7 @@ class Importer {
     }
     if (!has_conv) refuse(index, node, "a residual's body needs at least one Conv");
     tie_inner_widths(block, extra(*shortcut) == 0, body->shape.channels());
-    const Trace& start = values_.at(fork_value == input_name_ ? input_name_ : fork_value);
+    const Trace& start = values_.at(fork_value);
     const bool changes_shape = !(body->shape == start.shape);
     if (extra(*shortcut) == 0 && changes_shape)
       refuse(index, node, detail::concat("an identity shortcut adds ", start.shape.str(), " to ", body->shape.str()));
@@ -621,28 +616,20 @@ class Importer {
                                            " is not the body's size reduction ", start.shape.str(), " → ",
                                            body->shape.str()));
     }
-    Trace out;
-    out.layers.assign(start.layers.begin(), start.layers.end());
-    out.origins.assign(start.origins.begin(), start.origins.end());
-    out.produced.assign(start.produced.begin(), start.produced.end());
-    out.shape = start.shape;
-    out.after = start.after;
-    const std::int64_t width = body->shape.channels();
-    append(index, node, out, block, width);
+    append(index, node, start, block, body->shape.channels());
   }
 
   /// Writes a residual body's widths in their tied form (docs/model-spec.md, "Tied widths"), so a
   /// family made from the model keeps its structure: an identity residual's last conv follows the
   /// block's input; earlier convs are the block's width (omitted) or a ratio of it.
   static void tie_inner_widths(LayerSpec& block, bool identity, std::int64_t block_width) {
-    auto last = std::find_if(block.inner.rbegin(), block.inner.rend(),
-                             [](const LayerSpec& l) { return l.type == LayerType::Conv2d; });
+    LayerSpec* last = last_conv2d(block);
     if (identity && !last->depthwise) last->width_given = false;
-    for (auto it = last + 1; it != block.inner.rend(); ++it) {
-      if (it->type != LayerType::Conv2d || it->depthwise) continue;
-      const std::int64_t w = it->width.min;
-      it->width_given = false;
-      if (w != block_width) it->width_ratio = static_cast<double>(w) / static_cast<double>(block_width);
+    for (LayerSpec& inner : block.inner) {
+      if (&inner == last || inner.type != LayerType::Conv2d || inner.depthwise) continue;
+      const std::int64_t w = inner.width.min;
+      inner.width_given = false;
+      if (w != block_width) inner.width_ratio = static_cast<double>(w) / static_cast<double>(block_width);
     }
   }
 

@@ -160,8 +160,7 @@ int main(int argc, char** argv) {
   // A spec file is sent as written; an ONNX file as the spec it imports to.
   auto model_text = [&](const std::string& path) {
     const std::string text = read_file(path);
-    const std::size_t first = text.find_first_not_of(" \t\r\n");
-    if (first != std::string::npos && text[first] == '{') return text;
+    if (ampere::is_spec_json(text)) return text;
     return to_json(ampere::load_model_file(path, import_options())).dump();
   };
   return ampere::run_reporting_errors([&] {

@@ -88,13 +88,7 @@ nlohmann::json CoordinatorClient::campaign_status(std::uint64_t campaign_id) {
 
 nlohmann::json CoordinatorClient::estimate(const std::string& model_json, const std::string& device_class,
                                            std::uint64_t iterations) {
-  auto reply = request(make_frame([&](wire::Envelope::Body::Builder body) {
-    auto e = body.initEstimateRequest();
-    e.setModelSpecJson(model_json);
-    e.setDeviceClass(device_class);
-    e.setIterations(iterations);
-  }));
-  return nlohmann::json::parse(reply->envelope().getBody().getEstimateReply().getJson().cStr());
+  return estimate_or_profile(model_json, device_class, iterations, false).second;
 }
 
 std::pair<bool, nlohmann::json> CoordinatorClient::estimate_or_profile(const std::string& model_json,

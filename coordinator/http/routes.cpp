@@ -67,6 +67,24 @@ std::optional<json> json_body(const httplib::Request& req, httplib::Response& re
   return body;
 }
 
+/// A request's "budget" (points per kind), checked by the one budget rule; `fallback` when absent.
+/// A bad one is answered 422 naming it, and nullopt returned.
+std::optional<std::uint32_t> points_per_kind(const json& body, std::uint32_t fallback, httplib::Response& res) {
+  if (!body.contains("budget")) return fallback;
+  const json& given = body.at("budget");
+  if (!given.is_number_integer()) {
+    error(res, 422, "budget: points per kind must be a whole number, got " + given.dump());
+    return std::nullopt;
+  }
+  try {
+    require_budget(given.get<std::int64_t>());  // -1 is refused here, not stored as 4294967295
+  } catch (const InputError& e) {
+    error(res, 422, e.what());
+    return std::nullopt;
+  }
+  return given.get<std::uint32_t>();
+}
+
 /// One estimate request object -> (status, body).
 std::pair<int, json> estimate_one(const BridgeSnapshot* snapshot, const json& request) {
   if (!request.contains("model") || !request.contains("device_class"))
@@ -111,20 +129,11 @@ void post_estimate_or_profile(const RouteContext& c, const json& body, httplib::
     reply(res, status, out);
     return served(c, started, status);
   }
-  std::uint32_t budget = 0;
-  if (body.contains("budget")) {
-    const json& given = body.at("budget");
-    if (!given.is_number_integer()) return error(res, 422, "budget: points per kind must be a whole number, got " + given.dump());
-    try {
-      require_budget(given.get<std::int64_t>());
-    } catch (const InputError& e) {
-      return error(res, 422, e.what());
-    }
-    budget = given.get<std::uint32_t>();
-  }
+  const auto budget = points_per_kind(body, 0, res);  // 0: the coordinator's default
+  if (!budget) return;
   try {
     const auto [accepted, answer] = c.client()->estimate_or_profile(body.at("model").dump(), body.at("device_class"),
-                                                                    body.value("iterations", std::uint64_t{1}), true, budget);
+                                                                    body.value("iterations", std::uint64_t{1}), true, *budget);
     status = accepted ? 202 : 200;
     reply(res, status, answer);
   } catch (const InputError& e) {
@@ -241,21 +250,12 @@ void post_campaign(const RouteContext& c, const httplib::Request& req, httplib::
   if (!body->contains("family") || !body->contains("device_class") || !body->at("device_class").is_string())
     return error(res, 400, "needs \"family\" (a model family spec) and \"device_class\"");
   try {
-    std::uint32_t budget = kDefaultBudget;
-    if (body->contains("budget")) {
-      const json& given = body->at("budget");
-      if (!given.is_number_integer()) return error(res, 422, "budget: points per kind must be a whole number, got " + given.dump());
-      try {
-        require_budget(given.get<std::int64_t>());  // -1 is refused here, not stored as 4294967295
-      } catch (const InputError& e) {
-        return error(res, 422, e.what());
-      }
-      budget = given.get<std::uint32_t>();
-    }
+    const auto budget = points_per_kind(*body, kDefaultBudget, res);
+    if (!budget) return;
     const std::string acquisition = body->value("acquisition", std::string("max-variance"));
     const std::string estimator = body->value("estimator", std::string());  // empty: the coordinator's default
     reply(res, 201,
-          c.client()->start_campaign(body->at("family").dump(), body->at("device_class"), budget, acquisition, estimator));
+          c.client()->start_campaign(body->at("family").dump(), body->at("device_class"), *budget, acquisition, estimator));
   } catch (const InputError& e) {
     coded_error(res, e);
   } catch (const json::exception& e) {

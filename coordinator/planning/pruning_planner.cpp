@@ -14,15 +14,13 @@ using nlohmann::json;
 
 /// One free width of the family: where it sits, its range, and the model's own value (the top).
 struct Slot {
-  std::size_t layer = 0;
-  bool inner = false;          ///< a residual's last conv2d
-  std::size_t inner_index = 0;
+  FreeWidthSlot at;
   ChannelRange range;
   std::int64_t top = 0;
   std::string path;
 
-  std::int64_t lowest() const { return (range.min + range.multiple_of - 1) / range.multiple_of * range.multiple_of; }
-  std::int64_t highest() const { return range.max / range.multiple_of * range.multiple_of; }
+  std::int64_t lowest() const { return range.lowest(); }
+  std::int64_t highest() const { return range.highest(); }
   std::int64_t snap(double value) const {
     const auto m = static_cast<double>(range.multiple_of);
     const auto v = static_cast<std::int64_t>(std::llround(value / m)) * range.multiple_of;
@@ -46,19 +44,9 @@ class Planner {
   Planner(const Estimator& estimator, const PruneRequest& request)
       : estimator_(estimator), request_(request), family_(free_widths_family(request.model, request.min_fraction)) {
     z_ = request.confidence ? normal_quantile(*request.confidence) : 0.0;
-    for (std::size_t i = 0; i < family_.layers.size(); ++i) {
-      const LayerSpec& layer = family_.layers[i];
-      if (layer.type == LayerType::Residual) {
-        for (std::size_t k = layer.inner.size(); k-- > 0;) {
-          const LayerSpec& inner = layer.inner[k];
-          if (inner.type != LayerType::Conv2d) continue;
-          if (inner.width_given && !inner.width.is_fixed())
-            slots_.push_back({i, true, k, inner.width, inner.width.max, "layers[" + std::to_string(i) + "]"});
-          break;
-        }
-      } else if (layer.width_given && !layer.width.is_fixed()) {
-        slots_.push_back({i, false, 0, layer.width, layer.width.max, "layers[" + std::to_string(i) + "]"});
-      }
+    for (const FreeWidthSlot& at : free_width_slots(family_)) {
+      const ChannelRange& range = width_at(family_, at);
+      slots_.push_back({at, range, range.max, "layers[" + std::to_string(at.layer) + "]"});
     }
     AMPERE_REQUIRE(!slots_.empty(), request.model.name, ": no width to prune (every width is tied or the classifier's)");
   }
@@ -81,13 +69,7 @@ class Planner {
 
   ModelSpec member(const std::vector<std::int64_t>& widths) const {
     ModelSpec m = family_;
-    for (std::size_t k = 0; k < slots_.size(); ++k) {
-      const Slot& s = slots_[k];
-      const ChannelRange fixed{widths[k], widths[k], 1};
-      LayerSpec& layer = m.layers[s.layer];
-      if (s.inner) layer.inner[s.inner_index].width = fixed;
-      layer.width = fixed;
-    }
+    for (std::size_t k = 0; k < slots_.size(); ++k) set_width_at(m, slots_[k].at, widths[k]);
     m.name = request_.model.name + "-pruned";
     return parse_model_spec(to_json(m));
   }

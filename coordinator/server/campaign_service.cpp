@@ -33,6 +33,15 @@ double steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+/// A request's JSON text, or InputError naming what it was ("model: not valid JSON: ...").
+nlohmann::json parse_json_text(const std::string& text, const char* what) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(std::string(what) + ": not valid JSON: " + e.what());
+  }
+}
+
 ModelSpec stored_model(const JobRecord& job) { return parse_model_spec(nlohmann::json::parse(job.variant_json)); }
 
 }  // namespace
@@ -106,13 +115,7 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
                         request.only_kinds};
   ModelSpec family;
   try {
-    nlohmann::json family_json;
-    try {
-      family_json = nlohmann::json::parse(request.family_json);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError(std::string("family: not valid JSON: ") + e.what());
-    }
-    family = parse_model_spec(family_json);
+    family = parse_model_spec(parse_json_text(request.family_json, "family"));
     record.family_json = to_json(family).dump();
     // before the campaign's candidate grids are built: half the least memory an agent of the class
     // reported, or the coordinator's --max-job-memory, whichever is smaller
@@ -199,25 +202,13 @@ void CampaignService::job_failed(const JobRecord& job) {
 }
 
 nlohmann::json CampaignService::plan_prune(const std::string& request_json) const {
-  nlohmann::json body;
-  try {
-    body = nlohmann::json::parse(request_json);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(std::string("plan:prune: not valid JSON: ") + e.what());
-  }
-  return ampere::plan_prune(catalog_.estimator(), parse_prune_request(body));
+  return ampere::plan_prune(catalog_.estimator(), parse_prune_request(parse_json_text(request_json, "plan:prune")));
 }
 
 EstimateOutcome CampaignService::estimate_or_profile(const std::string& spec_json, const std::string& device_class,
                                                     std::uint64_t iterations, bool profile_missing,
                                                     std::uint32_t budget_per_kind) {
-  nlohmann::json spec;
-  try {
-    spec = nlohmann::json::parse(spec_json);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(std::string("model: not valid JSON: ") + e.what());
-  }
-  const ModelSpec model = parse_model_spec(spec);
+  const ModelSpec model = parse_model_spec(parse_json_text(spec_json, "model"));
   std::vector<std::string> missing;
   try {
     return {false, catalog_.estimator().estimate(model, device_class, iterations == 0 ? 1 : iterations)};
@@ -230,11 +221,14 @@ EstimateOutcome CampaignService::estimate_or_profile(const std::string& spec_jso
   }
   std::sort(missing.begin(), missing.end());
   missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  const auto profiling = [&](std::uint64_t id) {
+    return EstimateOutcome{true, {{"campaign_id", id}, {"missing_kinds", missing}, {"state", "running"}}};
+  };
   for (const auto& [id, entry] : campaigns_) {
     std::vector<std::string> kinds = entry.record.only_kinds;
     std::sort(kinds.begin(), kinds.end());
     if (entry.record.state == CampaignState::Running && entry.record.device_class == device_class && kinds == missing)
-      return {true, {{"campaign_id", id}, {"missing_kinds", missing}, {"state", "running"}}};
+      return profiling(id);
   }
   CampaignRequest request;
   try {
@@ -248,18 +242,7 @@ EstimateOutcome CampaignService::estimate_or_profile(const std::string& spec_jso
   request.only_kinds = missing;
   const std::uint64_t id = start(request);
   spdlog::info("campaign {}: profiling on demand {} kind(s) of {} on {}", id, missing.size(), model.name, device_class);
-  return {true, {{"campaign_id", id}, {"missing_kinds", missing}, {"state", "running"}}};
-}
-
-nlohmann::json CampaignService::estimate(const std::string& spec_json, const std::string& device_class,
-                                         std::uint64_t iterations) const {
-  nlohmann::json spec;
-  try {
-    spec = nlohmann::json::parse(spec_json);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(std::string("model: not valid JSON: ") + e.what());
-  }
-  return catalog_.estimator().estimate(parse_model_spec(spec), device_class, iterations == 0 ? 1 : iterations);
+  return profiling(id);
 }
 
 void CampaignService::enqueue(CampaignEntry& entry, const std::vector<PlannedJob>& planned) {

@@ -101,10 +101,6 @@ class CampaignService {
   /// Waits for every running joint fit and installs it (tests, shutdown).
   void finish_joint_fits();
 
-  /// An estimate (the JSON of `ampere estimate --json`). Throws InputError (bad JSON or spec),
-  /// UnknownDeviceClass or MissingKinds.
-  nlohmann::json estimate(const std::string& spec_json, const std::string& device_class, std::uint64_t iterations) const;
-
   const std::map<std::uint64_t, CampaignEntry>& campaigns() const { return campaigns_; }
   const ModelCatalog& catalog() const { return catalog_; }
   /// A pruning plan (docs/method.md §13) from the request JSON of `POST /v1/plan:prune`, on the
