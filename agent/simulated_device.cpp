@@ -20,6 +20,9 @@ const std::vector<DeviceProfile>& profiles() {
       {"xavier",  1.0e11,  5.0e10,   4e6,   2.5,    8,  1.0e6,  6e-5,   3e-4,   5.0,  15.0, 0.20, 0.01,  16e9},
       {"tx2",     5.0e10,  2.5e10,   2e6,   2.5,    8,  1.0e6,  8e-5,   4e-4,   3.0,  9.0,  0.20, 0.015, 8e9},
       {"server",  1.0e12,  4.0e11,   3e7,   2.0,    16, 1.0e7,  1e-5,   5e-5,   60.0, 190.0, 0.15, 0.02,  64e9},
+      // One core of this machine's AVX-512 Xeon through LibTorch, fitted to its measured staircase
+      // (docs/method.md §14): 16-channel blocks, ~135 GFLOP/s on wide convolutions, ~48 at 16 channels.
+      {"cpu-avx512", 1.4e11, 2.0e10,  2e6,   3.0,    16, 5.4e7,  2e-5,   1e-4,   10.0, 20.0,  0.10, 0.02,  24e9, true},
   };
   return all;
 }
@@ -29,6 +32,29 @@ const std::vector<DeviceProfile>& profiles() {
 double padding_efficiency(std::int64_t channels, int vector_width) {
   const double padded = std::ceil(static_cast<double>(channels) / vector_width) * vector_width;
   return 0.5 + 0.5 * static_cast<double>(channels) / padded;
+}
+
+/// Full padding: the model a blocked kernel really computes, every width it sets rounded up to the
+/// vector width (the data's channels stay: a first layer reads them as they come). Layer by layer,
+/// so a residual's inner convolutions are padded by their own widths.
+void pad_widths(LayerSpec& layer, std::int64_t vector_width) {
+  if ((layer.width_given || layer.type == LayerType::Residual) && layer.width.max > 0) {
+    layer.width.min = (layer.width.min + vector_width - 1) / vector_width * vector_width;
+    layer.width.max = (layer.width.max + vector_width - 1) / vector_width * vector_width;
+    layer.width.multiple_of = 1;
+  }
+  for (LayerSpec& inner : layer.inner) pad_widths(inner, vector_width);
+}
+
+ModelSpec padded_model(const ModelSpec& model, std::int64_t vector_width) {
+  ModelSpec out = model;
+  // the classifier keeps its classes (the model's output shape is checked against them)
+  std::size_t classifier = out.layers.size();
+  for (std::size_t i = 0; i < out.layers.size(); ++i)
+    if (out.layers[i].width_given) classifier = i;
+  for (std::size_t i = 0; i < out.layers.size(); ++i)
+    if (i != classifier) pad_widths(out.layers[i], vector_width);
+  return out;
 }
 
 bool is_compute_layer(LayerType type) {
@@ -66,6 +92,13 @@ std::vector<SimulatedCost> SimulatedDevice::layer_costs(const ModelSpec& model) 
   AMPERE_REQUIRE(!model.is_family(), model.name, ": the simulated device trains concrete models, not families");
   const DeviceProfile& p = profile_;
   const std::vector<LayerShape> shapes = infer_shapes(model);
+  // the work of the padded layers: parametric layers only (activations run on the real channels)
+  std::vector<LayerShape> padded;
+  if (p.pads_work) {
+    padded = infer_shapes(padded_model(model, p.vector_width));
+    for (std::size_t i = 0; i < padded.size(); ++i)
+      if (!is_compute_layer(model.layers[i].type)) padded[i] = shapes[i];
+  }
   const double batch = static_cast<double>(model.batch_size);
   const double bytes_per_value = model.dtype == "float64" ? 8 : (model.dtype == "float32" ? 4 : 2);
   std::vector<SimulatedCost> costs;
@@ -75,9 +108,9 @@ std::vector<SimulatedCost> SimulatedDevice::layer_costs(const ModelSpec& model) 
     const LayerShape& s = shapes[i];
     const LayerSpec& layer = model.layers[i];
     // Training ≈ 3 × forward FLOPs (forward, input gradient, weight gradient).
-    const double flops = 3.0 * batch * s.forward_flops;
+    const double flops = 3.0 * batch * (padded.empty() ? s.forward_flops : padded[i].forward_flops);
     double efficiency = 1.0;
-    if (is_compute_layer(layer.type)) {
+    if (is_compute_layer(layer.type) && padded.empty()) {
       efficiency *= padding_efficiency(s.in.channels(), p.vector_width);
       efficiency *= padding_efficiency(s.out.channels(), p.vector_width);
     }

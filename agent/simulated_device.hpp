@@ -28,9 +28,14 @@ struct DeviceProfile {
   double interaction;       ///< share of a layer's memory time saved when its input is still cached
   double noise;             ///< multiplicative log-normal σ per repeat
   double memory_bytes;      ///< what a device of this kind has for training (its agent reports it)
+  /// Kernels compute the padded layer (docs/simulated-device.md, "Full padding"): a parametric
+  /// layer's work and its saturation are those of its channels rounded up to the vector width, a
+  /// pure staircase as measured on this machine's CPU (docs/method.md §14). False: the half-lane
+  /// utilization steps above.
+  bool pads_work = false;
 };
 
-/// The shipped profiles: oppo, iphone, xavier, tx2, server. Throws InputError on another name.
+/// The shipped profiles: oppo, iphone, xavier, tx2, server, cpu-avx512. Throws InputError on another name.
 const DeviceProfile& simulated_profile(const std::string& name);
 std::vector<std::string> simulated_profile_names();
 

@@ -49,6 +49,7 @@
 #include "agent/reference_network.hpp"
 #include "agent/trainer_process.hpp"
 #include "common/layer_shapes.hpp"
+#include "common/model_family.hpp"
 #include "coordinator/planning/campaign.hpp"
 #include "coordinator/planning/estimator.hpp"
 
@@ -70,6 +71,9 @@ struct Options {
   bool quick = false;
   bool heldout_given = false;
   int calibration = 3;  ///< whole models for the joint fit; -1: the subtractive fit only
+  /// Held-out models at widths just below and just above each multiple of this block (docs/method.md
+  /// §14) instead of random members; 0: random members.
+  std::int64_t step_widths = 0;
   int truth_processes = 3;  ///< real truth: median over this many fresh `ampere-agent measure` processes (0: in-process)
   double converged = kConvergedRelativeStd;
   std::vector<std::string> families = {"cnn5", "lenet5", "har", "lstm", "resnet", "transformer"};
@@ -262,10 +266,13 @@ struct Accuracy {
   int models = 0;
   double mape_seconds = 0, mape_joules = 0, within10 = 0, flops_mape_seconds = 0, flops_mape_joules = 0, worst = 0;
   double signed_seconds = 0;  ///< mean signed error of the time estimate (positive: estimates run high)
+  double coverage90 = 0;      ///< share of truths inside the estimate's 90% interval (time)
 };
 
-void add_error(Accuracy& a, double est_s, double est_j, double flops_s, double flops_j, double true_s, double true_j) {
+void add_error(Accuracy& a, double est_s, double est_j, double flops_s, double flops_j, double true_s, double true_j,
+               double low90_s = 0, double high90_s = 0) {
   const double es = std::abs(est_s - true_s) / true_s, ej = std::abs(est_j - true_j) / true_j;
+  a.coverage90 += true_s >= low90_s && true_s <= high90_s ? 1 : 0;
   a.models++;
   a.mape_seconds += es;
   a.signed_seconds += (est_s - true_s) / true_s;
@@ -282,12 +289,53 @@ void finish(Accuracy& a) {
   a.signed_seconds *= 100 / n;
   a.mape_joules *= 100 / n;
   a.within10 *= 100 / n;
+  a.coverage90 *= 100 / n;
   a.flops_mape_seconds *= 100 / n;
   a.flops_mape_joules *= 100 / n;
   a.worst *= 100;
 }
 
-/// Estimates held-out models of `family` (seeds 900000+) against `truth`.
+/// Held-out models at step edges (--step-widths B): a family with one free width takes every
+/// multiple c of B inside its range at c and at c + 1 (model 2k at the k-th edge's c, 2k + 1 at
+/// c + 1); with several free widths, random members with each width moved to the nearest multiple
+/// of B, or one above it, alternately. Random members (seeds 900000+) when B is 0.
+std::int64_t g_step_widths = 0;
+std::vector<std::int64_t> step_edges(const ModelSpec& family) {
+  std::vector<std::int64_t> edges;
+  const std::vector<FreeWidthSlot> slots = free_width_slots(family);
+  if (g_step_widths <= 0 || slots.size() != 1) return edges;
+  const ChannelRange& r = width_at(family, slots[0]);
+  for (std::int64_t c = (r.min + g_step_widths - 1) / g_step_widths * g_step_widths; c + 1 <= r.max; c += g_step_widths)
+    if (c >= r.min) edges.push_back(c);
+  return edges;
+}
+ModelSpec heldout_model(const ModelSpec& family, int i) {
+  ModelSpec model = sample_model(family, 900000 + static_cast<std::uint64_t>(i));
+  if (g_step_widths <= 0) return model;
+  const std::vector<FreeWidthSlot> slots = free_width_slots(family);
+  const std::vector<std::int64_t> edges = step_edges(family);
+  if (!edges.empty()) {
+    set_width_at(model, slots[0], edges[static_cast<std::size_t>(i / 2) % edges.size()] + i % 2);
+    return model;
+  }
+  for (std::size_t k = 0; k < slots.size(); ++k) {
+    const ChannelRange& r = width_at(family, slots[k]);
+    if (r.is_fixed() || r.multiple_of > 1) continue;
+    const std::int64_t w = width_at(model, slots[k]).min;
+    const std::int64_t edge = std::max<std::int64_t>(g_step_widths, (w + g_step_widths / 2) / g_step_widths * g_step_widths);
+    const std::int64_t c = edge + static_cast<std::int64_t>((static_cast<std::size_t>(i) + k) % 2);
+    set_width_at(model, slots[k], std::clamp(c, r.min, r.max));
+  }
+  return model;
+}
+/// How many held-out models: every edge's two sides when the family has one free width and
+/// --step-widths is given, else `otherwise`.
+int heldout_count(const ModelSpec& family, int otherwise) {
+  const std::size_t edges = step_edges(family).size();
+  return edges > 0 ? static_cast<int>(2 * edges) : otherwise;
+}
+
+/// Estimates held-out models of `family` (heldout_model) against `truth`.
 Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int count,
                   const std::function<std::pair<double, double>(const ModelSpec&, int)>& truth, bool joint = false,
                   bool normalized_flops = false) {
@@ -296,22 +344,32 @@ Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int c
   estimator.set_flops_baseline("bench", normalized_flops ? outcome.normalized_baseline : outcome.baseline);
   Accuracy a;
   for (int i = 0; i < count; ++i) {
-    const ModelSpec model = sample_model(family, 900000 + static_cast<std::uint64_t>(i));
+    const ModelSpec model = heldout_model(family, i);
     const auto e = estimator.estimate(model, "bench", 1);
     const auto [true_s, true_j] = truth(model, i);
+    const nlohmann::json& interval = e["seconds_per_iteration"]["interval90"];
     add_error(a, e["seconds_per_iteration"]["mean"].get<double>(), e["joules_per_iteration"]["mean"].get<double>(),
               e["flops_baseline"]["seconds_per_iteration"]["mean"].get<double>(),
-              e["flops_baseline"]["joules_per_iteration"]["mean"].get<double>(), true_s, true_j);
+              e["flops_baseline"]["joules_per_iteration"]["mean"].get<double>(), true_s, true_j,
+              interval.at(0).get<double>(), interval.at(1).get<double>());
   }
   finish(a);
   return a;
 }
 
-ModelSpec family(const char* name) { return load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/" + name + ".json"); }
+/// A shipped family by name, or a family file (a name ending in .json, relative to the source tree:
+/// bench/data/resnet-steps.json).
+ModelSpec family(const char* name) {
+  const std::string text = name;
+  if (text.size() > 5 && text.compare(text.size() - 5, 5, ".json") == 0)
+    return load_model_spec(text.front() == '/' ? text : std::string(AMPERE_SOURCE_DIR) + "/" + text);
+  return load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/" + text + ".json");
+}
 
 GpTrend g_trend = CampaignSettings().trend;
 GpWarp g_warp = CampaignSettings().warp;
 bool g_work_mean = CampaignSettings().work_mean;
+ChannelStepSearch g_channel_steps = CampaignSettings().channel_steps;
 
 /// What a coordinator runs by default, with the bench's overrides (--trend, --acquisition, ...).
 Protocol our_protocol(const Options& o) {
@@ -321,6 +379,7 @@ Protocol our_protocol(const Options& o) {
   p.settings.trend = g_trend;
   p.settings.warp = g_warp;
   p.settings.work_mean = g_work_mean;
+  p.settings.channel_steps = g_channel_steps;
   p.settings.acquisition = parse_acquisition(o.acquisition);
   p.repeats = o.repeats;
   p.window_seconds = o.window;
@@ -331,7 +390,20 @@ Protocol our_protocol(const Options& o) {
 
 std::vector<Protocol> protocols_of(const Options& o) {
   std::vector<Protocol> out;
-  for (const std::string& name : o.protocols) out.push_back(name == "paper" ? paper_protocol() : our_protocol(o));
+  for (const std::string& name : o.protocols) {
+    if (name == "paper") {
+      out.push_back(paper_protocol());
+      continue;
+    }
+    // ours as configured; ours-smooth and ours-steps pin the channel quantization off or on, so
+    // both can run side by side in one run (docs/method.md §14)
+    Protocol p = our_protocol(o);
+    if (name == "ours-smooth") p.settings.channel_steps = ChannelStepSearch::Off;
+    else if (name == "ours-steps") p.settings.channel_steps = ChannelStepSearch::Probe;
+    else if (name != "ours") throw InputError("bench: unknown protocol '" + name + "' (known: paper, ours, ours-smooth, ours-steps)");
+    p.name = name;
+    out.push_back(p);
+  }
   return out;
 }
 
@@ -375,9 +447,9 @@ FullBudgetRun run_full_budget(const SimulatedSetup& sim, const ModelSpec& fam, c
 
 void print_header() {
   std::printf("   (* = what a coordinator serves: the joint fit unless the calibration check prefers the subtractive)\n");
-  std::printf("%-10s %-11s %-22s %6s %7s %8s %9s %8s %7s %8s %8s %8s %8s%s\n", "device", "family", "protocol:estimator",
+  std::printf("%-10s %-11s %-22s %6s %7s %8s %9s %8s %7s %8s %8s %8s %8s %7s%s\n", "device", "family", "protocol:estimator",
               "points", "repeats", "MAPE_t%", "signed_t%", "MAPE_E%", "in10%_t", "worst_t%", "FLOPs_t%", "FLOPs_E%", "prof_s",
-              "");
+              "cov90%", "");
 }
 
 /// One row per estimator: the subtractive fit on the variant networks, and (when the campaign
@@ -389,9 +461,9 @@ void print_row(const std::string& device, const std::string& fam, const std::str
   // * marks what a coordinator serves for a joint campaign: the calibration check's choice
   const bool served = c.calibration_points > 0 && joint == c.joint_chosen;
   const std::string label = protocol + ":" + (joint ? "joint" : "subtractive") + (served ? "*" : "");
-  std::printf("%-10s %-11s %-22s %6zu %7zu %8.2f %+9.2f %8.2f %7.1f %8.1f %8.1f %8.1f %8.1f%s\n", device.c_str(), fam.c_str(),
+  std::printf("%-10s %-11s %-22s %6zu %7zu %8.2f %+9.2f %8.2f %7.1f %8.1f %8.1f %8.1f %8.1f %7.1f%s\n", device.c_str(), fam.c_str(),
               label.c_str(), points, c.repeats, a.mape_seconds, a.signed_seconds, a.mape_joules, a.within10, a.worst,
-              a.flops_mape_seconds, a.flops_mape_joules, seconds,
+              a.flops_mape_seconds, a.flops_mape_joules, seconds, a.coverage90,
               a.mape_seconds > a.flops_mape_seconds ? "  LOSES TO FLOPs" : "");
   if (normalized)
     std::printf("%-10s %-11s %-22s   ref-normalized truth: MAPE_t %6.2f%%  signed %+6.2f%%  FLOPs_t %6.2f%%%s\n", "", "", "",
@@ -428,8 +500,8 @@ void simulated(const Options& o) {
       const SimulatedSetup sim(name);
       for (const Protocol& p : protocols) {
         const CampaignOutcome c = run_campaign(fam, settings_of(p, o.budget), sim.measure(p), p.calibration);
-        print_row("sim-" + name, fam_name, p.name, c, evaluate(fam, c, o.heldout, sim.truth), false);
-        if (p.calibration >= 0) print_row("sim-" + name, fam_name, p.name, c, evaluate(fam, c, o.heldout, sim.truth, true), true);
+        print_row("sim-" + name, fam_name, p.name, c, evaluate(fam, c, heldout_count(fam, o.heldout), sim.truth), false);
+        if (p.calibration >= 0) print_row("sim-" + name, fam_name, p.name, c, evaluate(fam, c, heldout_count(fam, o.heldout), sim.truth, true), true);
       }
       std::fflush(stdout);
     }
@@ -500,7 +572,7 @@ void block_errors(const Options& o) {
         const GaussianProcess& gp = *own;
         double bias = 0;
         const bool dump = std::getenv("AMPERE_BLOCK_TRACE") && kind.key.str().find(std::getenv("AMPERE_BLOCK_TRACE")) != std::string::npos;
-        if (dump) std::fprintf(stderr, "  gp %s\n", gp.to_json().dump().substr(0, 400).c_str());
+        if (dump) std::fprintf(stderr, "  gp steps %s hyper %s lml %.2f\n", channel_steps_text(gp.steps()).c_str(), gp.to_json().at("hyperparameters").dump().c_str(), gp.log_marginal_likelihood());
         for (Eigen::Index i = 0; i < gp.inputs().rows(); ++i) {
           Channels ch;
           for (std::size_t d = 0; d < gp.dimensions(); ++d) ch.push_back(static_cast<std::int64_t>(gp.inputs()(i, static_cast<Eigen::Index>(d))));
@@ -694,14 +766,14 @@ void real(const Options& o) {
   trainer_config.command = {beside_this_binary("ampere-trainer"), "serve", "--threads", "1"};
   TrainerPtr trainer = std::make_unique<TrainerProcess>(trainer_config, [](const TrainerInfo&) { return make_time_surrogate_meter(10.0); });
   for (const std::string& name : o.families) {
-    const int count = o.quick ? 10 : o.heldout_given ? o.heldout : name == "cnn5" ? 30 : 20;
     const ModelSpec fam = family(name.c_str());
+    const int count = heldout_count(fam, o.quick ? 10 : o.heldout_given ? o.heldout : name == "cnn5" ? 30 : 20);
     double pass_error = 0, ratio_error = 0;
     std::vector<std::pair<double, double>> truths;  // measured once, quiet; scored against every run
     std::vector<double> over_reference;              // each truth over its processes' reference readings
     const MeasureFn measure = measuring(*trainer, paper_protocol());  // in-process truth (--truth-processes 0)
     for (int i = 0; i < count; ++i) {
-      const ModelSpec m = sample_model(fam, 900000 + static_cast<std::uint64_t>(i));
+      const ModelSpec m = heldout_model(fam, i);
       if (o.truth_processes > 0) {
         const ProcessTruth t = measure_in_fresh_processes(m, o);
         pass_error += t.spread;
@@ -801,6 +873,8 @@ int main(int argc, char** argv) {
     else if (a == "--trend") g_trend = parse_gp_trend(next());
     else if (a == "--warp") g_warp = parse_gp_warp(next());
     else if (a == "--no-work-mean") g_work_mean = false;
+    else if (a == "--channel-steps") g_channel_steps = parse_channel_step_search(next());
+    else if (a == "--step-widths") g_step_widths = std::stoll(next());
     else if (a == "--families" || a == "--profiles" || a == "--protocol" || a == "--neighbour") {
       std::vector<std::string>& list = a == "--families" ? o.families : a == "--profiles" ? o.profiles
                                        : a == "--protocol" ? o.protocols : o.neighbour;
@@ -815,6 +889,8 @@ int main(int argc, char** argv) {
                            "                      [--calibration N (whole models for the joint fit, 3)] [--subtractive-only] [--correction] [--seed S]\n"
                            "                      [--trend none|quadratic (the kernels' trend; none is the paper's)] [--no-work-mean]\n"
                            "                      [--warp linear|log (how channels enter the kernels; linear is the paper's)]\n"
+                           "                      [--channel-steps off|probe (ours: look for each kind's channel quantization)]\n"
+                           "                      [--protocol paper,ours,ours-smooth,ours-steps] [--step-widths B (held-out widths at both sides of multiples of B)]\n"
                            "                      [--truth-processes K (real truth: median of K fresh processes, 3; 0: in-process)]\n"
                            "                      [--families cnn5,lenet5,har,lstm,resnet,transformer] [--profiles oppo,server]\n");
       return 2;

@@ -51,6 +51,28 @@ bool is_profiled(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, E
   return false;
 }
 
+/// The largest leave-one-out miss over points strictly inside every free dimension's bounds (a
+/// corner left out is an extrapolation, not a check), over mean |target|; NaN below 3 such points.
+double interior_leave_one_out_error(const GaussianProcess& gp) {
+  const Eigen::MatrixXd& x = gp.inputs();
+  const auto& bounds = gp.bounds();
+  std::vector<Eigen::Index> inside;
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    bool interior = true;
+    for (std::size_t d = 0; d < bounds.size(); ++d)
+      if (bounds[d].first < bounds[d].second && (x(i, static_cast<Eigen::Index>(d)) <= bounds[d].first ||
+                                                 x(i, static_cast<Eigen::Index>(d)) >= bounds[d].second))
+        interior = false;
+    if (interior) inside.push_back(i);
+  }
+  const double scale = gp.targets().cwiseAbs().mean();
+  if (inside.size() < 3 || !(scale > 0)) return std::nan("");
+  const GpPrediction loo = gp.leave_one_out();
+  double worst = 0;
+  for (Eigen::Index i : inside) worst = std::max(worst, std::abs(gp.targets()[i] - loo.mean[i]) / scale);
+  return worst;
+}
+
 }  // namespace
 
 Eigen::MatrixXd candidate_grid(const std::vector<ChannelRange>& bounds, std::size_t max_points) {
@@ -212,9 +234,11 @@ StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candida
     decision.relative_std = scale > 0 ? decision.max_std / scale : std::numeric_limits<double>::infinity();
   }
   const std::size_t enough = (std::size_t{1} << gp.dimensions()) + guided_points_before_convergence(gp.dimensions(), guided_factor);
+  decision.leave_one_out_error = interior_leave_one_out_error(gp);
+  const bool held_out_agree = !(decision.leave_one_out_error > kLeaveOneOutFactor * threshold);
   if (gp.size() >= budget) decision.reason = StopReason::BudgetSpent;
   else if (open.empty()) decision.reason = StopReason::NoCandidates;
-  else if (decision.relative_std < threshold && gp.size() >= enough) decision.reason = StopReason::Converged;
+  else if (decision.relative_std < threshold && gp.size() >= enough && held_out_agree) decision.reason = StopReason::Converged;
   return decision;
 }
 

@@ -2,6 +2,7 @@
 // a kind is done.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -69,7 +70,15 @@ struct StopDecision {
   StopReason reason = StopReason::KeepGoing;
   double max_std = 0;        ///< largest latent predictive std over unprofiled candidates
   double relative_std = 0;   ///< max_std / mean |profiled target|
+  /// Largest leave-one-out error over the profiled points inside the bounds, over mean |target|
+  /// (docs/method.md §14): how far the fit misses a point it has not seen. NaN below 3 such points.
+  double leave_one_out_error = std::nan("");
 };
+
+/// A kind is not converged while a point it was fitted on, left out, is missed by more than this
+/// many times the convergence threshold (docs/method.md §14): a smooth fit of a staircase believes
+/// it is certain between its points while it misses the points themselves.
+constexpr double kLeaveOneOutFactor = 2.0;
 
 /// 5%: the paper's end condition (§3.3), "variance smaller than 5% of the profiled data".
 constexpr double kConvergedRelativeStd = 0.05;
@@ -85,8 +94,8 @@ std::size_t guided_points_before_convergence(std::size_t dimensions,
                                              std::size_t factor = kGuidedPointsBeforeConvergence);
 
 /// Whether a kind is done: its budget spent, its max latent std under 5% of the mean |target|
-/// (after the start points and guided_points_before_convergence more), or no unprofiled candidate
-/// left.
+/// (after the start points and guided_points_before_convergence more) while no interior point left
+/// out is missed by more than kLeaveOneOutFactor × 5%, or no unprofiled candidate left.
 /// `guided_factor` replaces kGuidedPointsBeforeConvergence (3 was the rule before docs/method.md §9).
 StopDecision stop_rule(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, std::size_t budget,
                        double threshold = kConvergedRelativeStd,

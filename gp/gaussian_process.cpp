@@ -105,8 +105,9 @@ Eigen::MatrixXd scale_to_unit(const Eigen::MatrixXd& x, const std::vector<std::p
   return out;
 }
 
-GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bounds, GpTrend trend, GpWarp warp)
-    : bounds_(std::move(input_bounds)), trend_(trend), warp_(warp) {
+GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bounds, GpTrend trend, GpWarp warp,
+                                 ChannelSteps steps)
+    : bounds_(std::move(input_bounds)), trend_(trend), warp_(warp), steps_(std::move(steps)) {
   AMPERE_REQUIRE(!bounds_.empty(), "GP: needs at least one input dimension");
   for (std::size_t d = 0; d < bounds_.size(); ++d)
     AMPERE_REQUIRE(std::isfinite(bounds_[d].first) && std::isfinite(bounds_[d].second) &&
@@ -114,10 +115,15 @@ GaussianProcess::GaussianProcess(std::vector<std::pair<double, double>> input_bo
                    "GP: bounds of input ", d, " must be finite with lo <= hi, got [", bounds_[d].first, ", ",
                    bounds_[d].second, "]");
   require_warp_bounds(bounds_, warp_, "GP");
+  require_valid_steps(steps_, bounds_.size(), "GP");
+  if (no_steps(steps_)) steps_.clear();
+  kernel_bounds_ = stepped_bounds(bounds_, steps_);
   hyper_.length_scales.assign(bounds_.size(), 1.0);
 }
 
-Eigen::MatrixXd GaussianProcess::scale(const Eigen::MatrixXd& x) const { return scale_to_unit(x, bounds_); }
+Eigen::MatrixXd GaussianProcess::scale(const Eigen::MatrixXd& x) const {
+  return scale_to_unit(stepped_channels(x, steps_), kernel_bounds_);
+}
 
 void GaussianProcess::set_data(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                                const Eigen::VectorXd& extra_noise_variance) {
@@ -229,6 +235,18 @@ void GaussianProcess::update_posterior() {
   lml_ = -0.5 * y_norm_.dot(alpha_) - chol_.diagonal().array().log().sum() - 0.5 * n * kLog2Pi;
 }
 
+GpPrediction GaussianProcess::leave_one_out() const {
+  AMPERE_REQUIRE(y_norm_.size() > 0, "GP: leave-one-out needs data");
+  // Rasmussen & Williams eq. 5.12: μ₋ᵢ = yᵢ − [K⁻¹y]ᵢ / [K⁻¹]ᵢᵢ, σ²₋ᵢ = 1 / [K⁻¹]ᵢᵢ.
+  const Eigen::Index n = y_norm_.size();
+  const Eigen::MatrixXd inverse_l = chol_.triangularView<Eigen::Lower>().solve(Eigen::MatrixXd::Identity(n, n));
+  const Eigen::VectorXd diagonal = inverse_l.colwise().squaredNorm().transpose();  // [K⁻¹]ᵢᵢ = Σ_k (L⁻¹)ₖᵢ²
+  GpPrediction out;
+  out.mean = ((y_norm_.array() - alpha_.array() / diagonal.array()) * y_scale_ + y_mean_).matrix();
+  out.variance = (diagonal.array().inverse() * (y_scale_ * y_scale_)).matrix();
+  return out;
+}
+
 void GaussianProcess::fit(const GpFitOptions& options) {
   AMPERE_REQUIRE(y_norm_.size() > 0, "GP: fit needs data (set_data first)");
   const Eigen::Index dims = static_cast<Eigen::Index>(bounds_.size());
@@ -267,7 +285,7 @@ void GaussianProcess::fit(const GpFitOptions& options) {
 GaussianProcess::KernelInputs GaussianProcess::kernel_inputs(const Eigen::MatrixXd& x) const {
   const Eigen::MatrixXd scaled = scale(x);
   KernelInputs out;
-  out.warped = warp_for_kernel(scaled, bounds_, warp_);
+  out.warped = warp_for_kernel(scaled, kernel_bounds_, warp_);
   if (trend_ == GpTrend::Quadratic) out.trend_features = quadratic_trend_features(scaled);
   return out;
 }
@@ -315,6 +333,7 @@ nlohmann::json GaussianProcess::to_json() const {
   out["format"] = "ampere-gp/1";
   if (trend_ != GpTrend::None) out["trend"] = gp_trend_name(trend_);
   if (warp_ != GpWarp::Linear) out["warp"] = gp_warp_name(warp_);
+  if (!steps_.empty()) out["steps"] = channel_steps_to_json(steps_);
   out["bounds"] = nlohmann::json::array();
   for (const auto& b : bounds_) out["bounds"].push_back({b.first, b.second});
   out["hyperparameters"] = {{"signal_variance", hyper_.signal_variance},
@@ -340,7 +359,8 @@ GaussianProcess GaussianProcess::from_json(const nlohmann::json& json) {
                    "format: expected \"ampere-gp/1\"");
     std::vector<std::pair<double, double>> bounds;
     for (const auto& b : json.at("bounds")) bounds.emplace_back(b.at(0).get<double>(), b.at(1).get<double>());
-    GaussianProcess gp(bounds, parse_gp_trend(json.value("trend", "none")), parse_gp_warp(json.value("warp", "linear")));
+    GaussianProcess gp(bounds, parse_gp_trend(json.value("trend", "none")), parse_gp_warp(json.value("warp", "linear")),
+                       json.contains("steps") ? channel_steps_from_json(json.at("steps")) : ChannelSteps());
     GpHyperparameters h;
     const auto& hj = json.at("hyperparameters");
     h.signal_variance = hj.at("signal_variance").get<double>();

@@ -17,6 +17,7 @@
 #include <Eigen/Dense>
 #include <nlohmann/json_fwd.hpp>
 
+#include "gp/channel_steps.hpp"
 #include "gp/kind_function.hpp"
 
 namespace ampere {
@@ -63,8 +64,11 @@ class GaussianProcess : public KindFunction {
   /// `input_bounds[d]` = (lo, hi) of input dimension d, used to scale inputs to [0, 1]
   /// (a dimension with lo == hi maps to 0). Throws InputError on lo > hi, non-finite bounds, or a
   /// log warp over bounds that are not positive.
+  /// `steps` (one per dimension, or empty for none): the channel quantization the kernel reads the
+  /// inputs through (docs/method.md §14); both the Matérn part and the trend see s(x), scaled by
+  /// the stepped bounds. Throws InputError on invalid steps.
   explicit GaussianProcess(std::vector<std::pair<double, double>> input_bounds, GpTrend trend = GpTrend::None,
-                           GpWarp warp = GpWarp::Linear);
+                           GpWarp warp = GpWarp::Linear, ChannelSteps steps = {});
 
   /// Sets the training data and recomputes the posterior with the current hyper-parameters.
   /// `extra_noise_variance` (target units², one per row, may be empty) adds to that point's noise:
@@ -89,9 +93,14 @@ class GaussianProcess : public KindFunction {
   /// function's unless `include_noise`, which adds σ_n² (scikit-learn's predict(return_std=True)).
   GpPrediction predict(const Eigen::MatrixXd& x, bool include_noise = false) const override;
 
+  /// Leave-one-out predictions at the training points (closed form, hyper-parameters kept): mean
+  /// and variance of point i from the others, target units; the variance includes i's noise. O(n³).
+  GpPrediction leave_one_out() const;
+
   std::size_t dimensions() const override { return bounds_.size(); }
   GpTrend trend() const { return trend_; }
   GpWarp warp() const { return warp_; }
+  const ChannelSteps& steps() const { return steps_; }
   std::size_t size() const { return static_cast<std::size_t>(y_.size()); }
   const Eigen::MatrixXd& inputs() const { return x_; }
   const Eigen::VectorXd& targets() const { return y_; }
@@ -131,6 +140,8 @@ class GaussianProcess : public KindFunction {
   std::vector<std::pair<double, double>> bounds_;
   GpTrend trend_ = GpTrend::None;
   GpWarp warp_ = GpWarp::Linear;
+  ChannelSteps steps_;
+  std::vector<std::pair<double, double>> kernel_bounds_;  // the bounds stepped: what inputs are scaled by
   GpHyperparameters hyper_;
   Eigen::MatrixXd x_;         // raw
   KernelInputs x_kernel_;     // the training inputs as the kernel reads them (computed once, in set_data)

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/layer_parser.hpp"
 #include "common/layer_shapes.hpp"
+#include "coordinator/planning/channel_step_search.hpp"
 #include "coordinator/planning/estimator.hpp"
 
 namespace ampere {
@@ -160,6 +161,16 @@ JointFit fit_joint(const JointProblem& problem) {
   out.joint_check_mape = 100 * joint_error / static_cast<double>(checks);
   out.subtractive_check_mape = 100 * subtractive_error / static_cast<double>(checks);
   return out;
+}
+
+const char* channel_step_search_name(ChannelStepSearch search) {
+  return search == ChannelStepSearch::Probe ? "probe" : "off";
+}
+
+ChannelStepSearch parse_channel_step_search(const std::string& name) {
+  if (name == "off") return ChannelStepSearch::Off;
+  if (name == "probe") return ChannelStepSearch::Probe;
+  throw InputError("channel steps: unknown '" + name + "' (known: off, probe)");
 }
 
 const char* kind_state_name(KindState state) {
@@ -319,11 +330,18 @@ void Campaign::fit(Kind& k) {
   const std::vector<std::pair<double, double>> bounds = gp_bounds(k.profile.bounds());
   GpFitOptions options;
   options.seed = settings_.seed;
+  if (settings_.channel_steps == ChannelStepSearch::Probe) {
+    // the quantization is chosen on time (always measured) and read by both quantities
+    k.steps = choose_channel_steps(bounds, candidate_channel_steps(k.profile.bounds()), settings_.trend, settings_.warp, x,
+                                   seconds, seconds_noise, options)
+                  .steps;
+  }
   auto fit_one = [&](const Eigen::VectorXd& y, const Eigen::VectorXd& noise,
                      const std::shared_ptr<const GaussianProcess>& previous) {
-    auto gp = std::make_shared<GaussianProcess>(bounds, settings_.trend, settings_.warp);
+    auto gp = std::make_shared<GaussianProcess>(bounds, settings_.trend, settings_.warp, k.steps);
     // warm start (a model saved before the warp existed is linear: its length-scales mean other distances)
-    if (previous && previous->warp() == settings_.warp) gp->set_hyperparameters(previous->hyperparameters());
+    if (previous && previous->warp() == settings_.warp && previous->steps() == gp->steps())
+      gp->set_hyperparameters(previous->hyperparameters());
     gp->set_data(x, y, noise);
     gp->fit(options);
     return std::shared_ptr<const GaussianProcess>(gp);
@@ -357,6 +375,12 @@ std::vector<PlannedJob> Campaign::next_points(Kind& k, std::size_t batch_size) {
   if (k.asked.empty()) {
     const Eigen::MatrixXd starts = start_points(k.profile.bounds());
     for (Eigen::Index r = 0; r < starts.rows() && k.asked.size() < budget; ++r) jobs.push_back(planned(k, row_channels(starts, r)));
+    if (settings_.channel_steps == ChannelStepSearch::Probe) {
+      // probe pairs beside step edges (docs/method.md §14): at most half of what the budget leaves
+      const std::size_t room = budget > k.asked.size() ? (budget - k.asked.size()) / 2 : 0;
+      for (const Channels& c : step_probe_points(k.profile.bounds(), std::min<std::size_t>(10, room)))
+        if (!contains(k.asked, c) && k.asked.size() < budget) jobs.push_back(planned(k, c));
+    }
     return jobs;
   }
   auto finish = [&](StopReason reason) {
@@ -507,7 +531,7 @@ std::vector<KindProgressInfo> Campaign::progress() const {
   std::vector<KindProgressInfo> out;
   for (const Kind& k : kinds_)
     out.push_back({k.profile.key, k.profile.role, k.profile.auxiliary, k.state, k.stop, k.points.size(), k.outstanding,
-                   k.relative_std, k.convergence});
+                   k.relative_std, k.convergence, k.steps});
   return out;
 }
 
@@ -575,6 +599,7 @@ void Campaign::restore_model(const KindKey& key, const nlohmann::json& json) {
   k.model.calibration = {};  // a kind's own fit is uncorrected; models() applies the campaign's correction
   k.seconds_gp = std::dynamic_pointer_cast<const GaussianProcess>(model.seconds);
   k.joules_gp = std::dynamic_pointer_cast<const GaussianProcess>(model.joules);
+  if (k.seconds_gp != nullptr) k.steps = k.seconds_gp->steps();
   k.fitted_points = k.model.points;
 }
 
@@ -609,7 +634,7 @@ JointProblem Campaign::joint_problem() {
   for (const Kind& k : kinds_) {
     index[k.profile.key] = problem.keys.size();
     problem.keys.push_back(k.profile.key);
-    JointKind joint{k.profile.key.str(), gp_bounds(k.profile.bounds()), settings_.trend, {}, settings_.warp};
+    JointKind joint{k.profile.key.str(), gp_bounds(k.profile.bounds()), settings_.trend, {}, settings_.warp, {}};
     if (settings_.work_mean) joint.work_polynomial = work_polynomial(k.profile, plan_);
     problem.kinds.push_back(std::move(joint));
   }
@@ -680,8 +705,11 @@ JointProblem Campaign::joint_problem() {
       // a helper never fitted (all its points failed): this kind starts from the defaults
     }
   }
-  for (const Kind& k : kinds_)
+  for (std::size_t i = 0; i < kinds_.size(); ++i) {
+    const Kind& k = kinds_[i];
+    problem.kinds[i].steps = k.steps;  // the joint kernels read channels as the kind's own fit does
     if (k.seconds_gp != nullptr) problem.subtractive[k.profile.key] = k.model;
+  }
   problem.correct_subtractive = settings_.calibration_correction;
   if (!problem.seconds.empty()) problem.seconds_start = start(problem.seconds, false);
   if (!problem.joules.empty()) problem.joules_start = start(problem.joules, true);

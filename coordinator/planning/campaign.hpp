@@ -59,6 +59,14 @@ struct JointFit {
 /// thread.
 JointFit fit_joint(const JointProblem& problem);
 
+/// Whether a campaign looks for its kinds' channel quantization (docs/method.md §14): Off (the
+/// paper's smooth kernels on raw channels) or Probe (probe points beside candidate step edges with
+/// the start points, and each fit keeps the quantization of highest marginal likelihood).
+enum class ChannelStepSearch { Off, Probe };
+/// "off", "probe"; parse throws InputError naming the choices.
+const char* channel_step_search_name(ChannelStepSearch search);
+ChannelStepSearch parse_channel_step_search(const std::string& name);
+
 /// A point of a kind's GP: its channels (the GP's inputs), in the kind's dimension order.
 using Channels = std::vector<std::int64_t>;
 
@@ -92,6 +100,8 @@ struct CampaignSettings {
   /// Profile-on-demand (docs/byom.md §3): profile only these kinds of the family, and the helper
   /// kinds their variant networks subtract; empty: every kind.
   std::vector<std::string> only_kinds;
+  /// Channel quantization (docs/method.md §14).
+  ChannelStepSearch channel_steps = ChannelStepSearch::Off;
 };
 
 /// Throws InputError when a variant network of `plan` at its kind's largest channels needs more
@@ -141,6 +151,7 @@ struct KindProgressInfo {
   std::size_t outstanding = 0;
   double max_relative_std = 0;  ///< of the guiding GP, at the last fit (NaN before the first)
   std::vector<std::pair<std::size_t, double>> convergence;  ///< (points, max relative std) per evaluation
+  ChannelSteps steps;  ///< the quantization its fit chose (empty: none, or not looked for)
 };
 
 class Campaign {
@@ -220,6 +231,7 @@ class Campaign {
     std::shared_ptr<const GaussianProcess> seconds_gp, joules_gp;  ///< the same, as GPs (helpers, guide)
     std::size_t fitted_points = 0;  ///< points in `model` (refit when more arrive)
     EstimateDemand demand;  ///< where the family's models need this kind (estimate-variance only)
+    ChannelSteps steps;     ///< the quantization of the latest fit (docs/method.md §14)
     std::vector<Channels> again;       ///< points to measure once more (drift), not yet planned
     std::vector<Channels> remeasured;  ///< points already measured again
   };

@@ -7,8 +7,13 @@
 namespace ampere {
 namespace {
 
+/// z of the two-sided 90% interval of a normal: Φ⁻¹(0.95).
+constexpr double kZ90 = 1.6448536269514722;
+
 nlohmann::json mean_std(double mean, double variance) {
-  return {{"mean", mean}, {"std", std::sqrt(std::max(0.0, variance))}};
+  const double std = std::sqrt(std::max(0.0, variance));
+  // a cost is never negative: the interval is the normal's, cut at 0
+  return {{"mean", mean}, {"std", std}, {"interval90", {std::max(0.0, mean - kZ90 * std), mean + kZ90 * std}}};
 }
 
 std::string layer_list(const Block& block) {

@@ -73,16 +73,21 @@ JointKindPosterior::JointKindPosterior(Parts parts) : parts_(std::move(parts)) {
   AMPERE_REQUIRE(parts_.weights.allFinite() && parts_.precision.allFinite() && parts_.instances.allFinite(),
                  "joint kind posterior: non-finite weights, precision or instances");
   require_warp_bounds(parts_.bounds, parts_.warp, "joint kind posterior");
+  require_valid_steps(parts_.steps, parts_.bounds.size(), "joint kind posterior");
+  if (no_steps(parts_.steps)) parts_.steps.clear();
+  kernel_bounds_ = stepped_bounds(parts_.bounds, parts_.steps);
   scaled_instances_ = scale(parts_.instances);
-  warped_instances_ = warp_for_kernel(scaled_instances_, parts_.bounds, parts_.warp);
+  warped_instances_ = warp_for_kernel(scaled_instances_, kernel_bounds_, parts_.warp);
   if (parts_.prior.trend_variance > 0) instance_trend_features_ = quadratic_trend_features(scaled_instances_);
 }
 
-Eigen::MatrixXd JointKindPosterior::scale(const Eigen::MatrixXd& x) const { return scale_to_unit(x, parts_.bounds); }
+Eigen::MatrixXd JointKindPosterior::scale(const Eigen::MatrixXd& x) const {
+  return scale_to_unit(stepped_channels(x, parts_.steps), kernel_bounds_);
+}
 
 GpPrediction JointKindPosterior::predict(const Eigen::MatrixXd& x, bool /*include_noise*/) const {
   const Eigen::MatrixXd u = scale(x);
-  Eigen::MatrixXd c = matern52_correlation(warp_for_kernel(u, parts_.bounds, parts_.warp), warped_instances_,
+  Eigen::MatrixXd c = matern52_correlation(warp_for_kernel(u, kernel_bounds_, parts_.warp), warped_instances_,
                                            parts_.prior.length_scales);  // m × N
   Eigen::VectorXd prior = Eigen::VectorXd::Constant(x.rows(), parts_.prior.signal_variance);
   if (parts_.prior.trend_variance > 0) {
@@ -108,6 +113,7 @@ nlohmann::json JointKindPosterior::to_json() const {
   out["length_scales"] = parts_.prior.length_scales;
   if (parts_.prior.trend_variance > 0) out["trend_variance"] = parts_.prior.trend_variance;  // quadratic trend
   if (parts_.warp != GpWarp::Linear) out["warp"] = gp_warp_name(parts_.warp);
+  if (!parts_.steps.empty()) out["steps"] = channel_steps_to_json(parts_.steps);
   out["instances"] = nlohmann::json::array();
   for (Eigen::Index i = 0; i < parts_.instances.rows(); ++i) {
     std::vector<double> row(parts_.instances.cols());
@@ -154,6 +160,7 @@ JointKindPosterior JointKindPosterior::from_json(const nlohmann::json& json) {
     parts.measurements = json.at("measurements").get<std::size_t>();
     parts.mean_polynomial = json.value("mean_polynomial", std::vector<double>{});
     parts.warp = parse_gp_warp(json.value("warp", "linear"));
+    if (json.contains("steps")) parts.steps = channel_steps_from_json(json.at("steps"));
     return JointKindPosterior(std::move(parts));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("saved joint kind posterior: ") + e.what());
@@ -171,6 +178,7 @@ JointAdditiveGp::JointAdditiveGp(std::vector<JointKind> kinds, std::vector<Joint
   for (JointKind& kind : kinds) {
     check_bounds("joint GP: kind " + kind.name, kind.bounds);
     require_warp_bounds(kind.bounds, kind.warp, "joint GP: kind " + kind.name);
+    require_valid_steps(kind.steps, kind.bounds.size(), "joint GP: kind " + kind.name);
     KindData data;
     data.kind = std::move(kind);
     kinds_.push_back(std::move(data));
@@ -235,8 +243,9 @@ JointAdditiveGp::JointAdditiveGp(std::vector<JointKind> kinds, std::vector<Joint
     data.raw.resize(rows, dims);
     for (Eigen::Index i = 0; i < rows; ++i)
       for (Eigen::Index d = 0; d < dims; ++d) data.raw(i, d) = setting_rows[k][static_cast<std::size_t>(i)][static_cast<std::size_t>(d)];
-    data.scaled = scale_to_unit(data.raw, data.kind.bounds);
-    data.warped = warp_for_kernel(data.scaled, data.kind.bounds, data.kind.warp);
+    const auto kernel_bounds = stepped_bounds(data.kind.bounds, data.kind.steps);
+    data.scaled = scale_to_unit(stepped_channels(data.raw, data.kind.steps), kernel_bounds);
+    data.warped = warp_for_kernel(data.scaled, kernel_bounds, data.kind.warp);
     for (Eigen::Index d = 0; d < dims; ++d) {
       Eigen::MatrixXd diff(rows, rows);
       for (Eigen::Index j = 0; j < rows; ++j) diff.col(j) = (data.warped.col(d).array() - data.warped(j, d)).square().matrix();
@@ -458,6 +467,7 @@ std::shared_ptr<const JointKindPosterior> JointAdditiveGp::posterior(std::size_t
   JointKindPosterior::Parts parts;
   parts.bounds = data.kind.bounds;
   parts.warp = data.kind.warp;
+  parts.steps = data.kind.steps;
   parts.prior = h;
   if (data.kind.trend == GpTrend::None) parts.prior.trend_variance = 0;
   parts.instances = data.raw;

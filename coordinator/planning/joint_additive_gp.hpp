@@ -46,6 +46,7 @@ struct JointKind {
   GpTrend trend = GpTrend::None;
   std::vector<double> work_polynomial;
   GpWarp warp = GpWarp::Linear;
+  ChannelSteps steps;  ///< the kind's channel quantization (docs/method.md §14); empty: none
 };
 
 /// The work polynomial's features of scaled channels: per row (1, φ(u)).
@@ -116,6 +117,7 @@ class JointKindPosterior : public KindFunction {
     /// β·W(x) of the kind, target units, over (1, φ(u)); empty: no work term in the mean.
     std::vector<double> mean_polynomial;
     GpWarp warp = GpWarp::Linear;  ///< how channels enter the Matérn kernel
+    ChannelSteps steps;            ///< the channel quantization the kernel reads through (empty: none)
   };
   explicit JointKindPosterior(Parts parts);
 
@@ -130,6 +132,8 @@ class JointKindPosterior : public KindFunction {
  private:
   Eigen::MatrixXd scale(const Eigen::MatrixXd& x) const;
   Parts parts_;
+  std::vector<std::pair<double, double>> kernel_bounds_;  // the bounds stepped
+
   Eigen::MatrixXd scaled_instances_;
   Eigen::MatrixXd warped_instances_;          // the scaled instances as the kernel sees them
   Eigen::MatrixXd instance_trend_features_;  // φ of the scaled instances (with a trend only)

@@ -40,8 +40,8 @@ TEST_CASE("the simulated cost has utilization steps at the vector width") {
   CHECK(at17 - at16 > 3 * (at32 - at16) / 16);  // a jump at 17, not a straight line
 }
 
-TEST_CASE("profiles are the paper's devices, others are refused") {
-  CHECK(simulated_profile_names() == std::vector<std::string>{"oppo", "iphone", "xavier", "tx2", "server"});
+TEST_CASE("profiles are the paper's devices and this machine's CPU, others are refused") {
+  CHECK(simulated_profile_names() == std::vector<std::string>{"oppo", "iphone", "xavier", "tx2", "server", "cpu-avx512"});
   CHECK_THROWS_WITH_AS(simulated_profile("pixel"), doctest::Contains("unknown 'pixel'"), InputError);
   // each declares the memory its agents report (the coordinator's job memory guard reads it)
   CHECK(simulated_profile("iphone").memory_bytes == 6e9);
@@ -100,4 +100,28 @@ TEST_CASE("the simulated trainer repeats until its repeats agree, or the cap, an
   CHECK(stopped_early > 0);  // the rule decides, not the cap alone
   adaptive.repeats.max_repeats = 2;
   CHECK_THROWS_AS(trainer->measure(model, adaptive), InputError);
+}
+
+TEST_CASE("the cpu-avx512 profile steps every 16 channels and barely moves inside a step, as this machine's CPU") {
+  // One residual block (two 3x3 convolutions with BatchNorm, 16x16 input, batch 8; here after a 1x1
+  // stem that makes its C channels, since the data's channels are never padded), as measured on
+  // this machine through ampere-agent measure (docs/method.md §14): 16 -> 1.17 ms, 17 -> 2.33,
+  // 32 -> 2.72, 33 -> 4.44, 64 -> 7.40, 65 -> 10.73, 128 -> 26.84, 129 -> 31.55.
+  const SimulatedDevice device(simulated_profile("cpu-avx512"));
+  auto block = [&](int c) {
+    const std::string w = std::to_string(c);
+    return device.truth(parse_model_spec(nlohmann::json::parse(
+        R"({"name": "b", "spec_version": 2, "input": {"shape": [3, 16, 16]}, "batch_size": 8, "classes": 10, "layers": [
+        {"type": "conv2d", "out_channels": )" + w + R"(, "kernel": 1, "bias": false}, {"type": "residual", "layers": [{"type": "conv2d", "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"},
+          {"type": "relu"}, {"type": "conv2d", "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm2d"}]},
+        {"type": "relu"}, {"type": "adaptive_avgpool2d", "output": 1}, {"type": "flatten"}, {"type": "linear", "out_features": 10}]})"))).seconds;
+  };
+  for (int edge : {16, 32, 64, 128}) {
+    CAPTURE(edge);
+    CHECK(block(edge + 1) / block(edge) > 1.15);  // a jump of 18-100% measured
+  }
+  CHECK(block(32) / block(17) < 1.25);  // 1.17 measured inside the step
+  CHECK(block(64) / block(49) < 1.25);
+  CHECK(block(128) / block(113) < 1.25);
+  CHECK(block(128) / block(16) > 10);  // 23x measured
 }

@@ -120,9 +120,14 @@ TEST_CASE("the stop rule: budget, convergence under 5% of the data, no candidate
   CHECK(open.relative_std > 0);
   CHECK(open.max_std > 0);
   CHECK(ampere::stop_rule(gp, candidates, 200).reason == ampere::StopReason::BudgetSpent);
-  // the same data with a threshold above / below its relative std
-  CHECK(ampere::stop_rule(gp, candidates, 1000, open.relative_std * 1.01).reason == ampere::StopReason::Converged);
+  // the same data with a threshold above / below its relative std; convergence also needs every
+  // interior point, left out, within kLeaveOneOutFactor thresholds (docs/method.md §14)
+  REQUIRE(open.leave_one_out_error > 0);
+  const double agree = open.leave_one_out_error / ampere::kLeaveOneOutFactor;
+  CHECK(ampere::stop_rule(gp, candidates, 1000, std::max(open.relative_std, agree) * 1.01).reason == ampere::StopReason::Converged);
   CHECK(ampere::stop_rule(gp, candidates, 1000, open.relative_std * 0.99).reason == ampere::StopReason::KeepGoing);
+  if (agree > open.relative_std * 1.02)  // under the std's threshold but over the held-out one: not converged
+    CHECK(ampere::stop_rule(gp, candidates, 1000, agree * 0.99).reason == ampere::StopReason::KeepGoing);
 
   Eigen::MatrixXd all(4, 1);
   all << 1, 2, 3, 4;
@@ -245,4 +250,38 @@ TEST_CASE("estimate-variance batches equal one-at-a-time choices with the GP ref
   demand.weight = {1, 3};  // point 3 names model 3, which has no weight
   CHECK_THROWS_AS(ampere::select_batch(line_gp({1, 100}), candidates, 1, Acquisition::EstimateVariance, 0, &demand),
                   ampere::InputError);
+}
+
+TEST_CASE("a smooth fit of a staircase is not converged while the points it left out disagree with it") {
+  // The issue's case: a GP believes it is certain between its points while it misses them. Widths
+  // on both sides of 16-channel edges, cost = the padded width squared (docs/method.md §14).
+  std::vector<double> widths = {1, 16, 17, 32, 33, 48, 49, 64, 65, 80, 81, 96, 97, 112, 113, 128};
+  Eigen::MatrixXd x(static_cast<Eigen::Index>(widths.size()), 1);
+  Eigen::VectorXd y(x.rows());
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    x(i, 0) = widths[static_cast<std::size_t>(i)];
+    const double padded = 16 * std::ceil(x(i, 0) / 16);
+    y[i] = padded * padded;
+  }
+  GaussianProcess smooth({{1, 128}});
+  ampere::GpHyperparameters h;
+  h.length_scales = {2.0};  // long: the steps are explained away as noise
+  h.noise_variance = 0.005;
+  smooth.set_hyperparameters(h);
+  smooth.set_data(x, y);
+  const Eigen::MatrixXd candidates = ampere::candidate_grid({range(1, 128)});
+  const ampere::StopDecision d = ampere::stop_rule(smooth, candidates, 1000, 0.05, 1);
+  CAPTURE(d.relative_std);
+  CAPTURE(d.leave_one_out_error);
+  CHECK(d.relative_std < 0.05);  // the std rule alone would stop here
+  CHECK(d.leave_one_out_error > ampere::kLeaveOneOutFactor * 0.05);
+  CHECK(d.reason == ampere::StopReason::KeepGoing);
+  // read through its steps, the same points agree and the kind converges
+  GaussianProcess stepped({{1, 128}}, ampere::GpTrend::None, ampere::GpWarp::Linear, {{16, 0.0}});
+  stepped.set_data(x, y);
+  stepped.fit();
+  const ampere::StopDecision s = ampere::stop_rule(stepped, candidates, 1000, 0.05, 1);
+  CAPTURE(s.relative_std);
+  CAPTURE(s.leave_one_out_error);
+  CHECK(s.leave_one_out_error < 0.05);
 }

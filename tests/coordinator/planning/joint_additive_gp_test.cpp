@@ -27,7 +27,7 @@ const std::vector<double> kHiddenSide{4, 28, 64};
 enum Kind : std::size_t { O = 0, I = 1, H = 2 };
 
 std::vector<JointKind> kinds(GpTrend trend = GpTrend::None, GpWarp warp = GpWarp::Linear) {
-  return {{"O", kOneD, trend, {}, warp}, {"I", kOneD, trend, {}, warp}, {"H", kTwoD, trend, {}, warp}};
+  return {{"O", kOneD, trend, {}, warp, {}}, {"I", kOneD, trend, {}, warp, {}}, {"H", kTwoD, trend, {}, warp, {}}};
 }
 
 /// The variant networks of the three kinds, values from `o`, `i`, `h` (truth, or truth with noise).
@@ -245,7 +245,7 @@ TEST_CASE("the joint GP refuses bad measurements by name") {
   CHECK(only_o.measured(O));
   CHECK_FALSE(only_o.measured(H));
   CHECK_THROWS_WITH_AS(only_o.posterior(H), doctest::Contains("H appears in no measurement"), InputError);
-  CHECK_THROWS_WITH_AS(JointAdditiveGp({{"Z", {{0, 8}}, GpTrend::None, {}, GpWarp::Log}}, {{{{0, {4}}}, 1.0, 0.0}}),
+  CHECK_THROWS_WITH_AS(JointAdditiveGp({{"Z", {{0, 8}}, GpTrend::None, {}, GpWarp::Log, {}}}, {{{{0, {4}}}, 1.0, 0.0}}),
                        doctest::Contains("kind Z: a log warp needs positive bounds"), InputError);
   CHECK_THROWS_WITH_AS(JointKindPosterior::from_json(nlohmann::json{{"format", "ampere-gp/1"}}),
                        doctest::Contains("expected \"ampere-joint-kind/1\""), InputError);
