@@ -297,8 +297,7 @@ void finish(Accuracy& a) {
 
 /// Held-out models at step edges (--step-widths B): a family with one free width takes every
 /// multiple c of B inside its range at c and at c + 1 (model 2k at the k-th edge's c, 2k + 1 at
-/// c + 1); with several free widths, random members with each width moved to the nearest multiple
-/// of B, or one above it, alternately. Random members (seeds 900000+) when B is 0.
+/// c + 1). Other families, or B = 0: random members (seeds 900000+).
 std::int64_t g_step_widths = 0;
 std::vector<std::int64_t> step_edges(const ModelSpec& family) {
   std::vector<std::int64_t> edges;
@@ -312,20 +311,8 @@ std::vector<std::int64_t> step_edges(const ModelSpec& family) {
 ModelSpec heldout_model(const ModelSpec& family, int i) {
   ModelSpec model = sample_model(family, 900000 + static_cast<std::uint64_t>(i));
   if (g_step_widths <= 0) return model;
-  const std::vector<FreeWidthSlot> slots = free_width_slots(family);
   const std::vector<std::int64_t> edges = step_edges(family);
-  if (!edges.empty()) {
-    set_width_at(model, slots[0], edges[static_cast<std::size_t>(i / 2) % edges.size()] + i % 2);
-    return model;
-  }
-  for (std::size_t k = 0; k < slots.size(); ++k) {
-    const ChannelRange& r = width_at(family, slots[k]);
-    if (r.is_fixed() || r.multiple_of > 1) continue;
-    const std::int64_t w = width_at(model, slots[k]).min;
-    const std::int64_t edge = std::max<std::int64_t>(g_step_widths, (w + g_step_widths / 2) / g_step_widths * g_step_widths);
-    const std::int64_t c = edge + static_cast<std::int64_t>((static_cast<std::size_t>(i) + k) % 2);
-    set_width_at(model, slots[k], std::clamp(c, r.min, r.max));
-  }
+  if (!edges.empty()) set_width_at(model, free_width_slots(family)[0], edges[static_cast<std::size_t>(i / 2) % edges.size()] + i % 2);
   return model;
 }
 /// How many held-out models: every edge's two sides when the family has one free width and

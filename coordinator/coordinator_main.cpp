@@ -63,6 +63,12 @@ int main(int argc, char** argv) {
   app.add_flag("--calibration-correction", config.calibration_correction,
                "serve subtractive fits multiplied by the factor their calibration models show (docs/method.md §11; "
                "measured worse on the simulated profiles, so off)");
+  std::string channel_steps = ampere::channel_step_search_name(config.channel_steps);
+  app.add_option("--channel-steps", channel_steps,
+                 "look for each kind's channel quantization: probe points beside step edges, and the GP reads channels "
+                 "through the steps of highest likelihood (docs/method.md §14)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "probe"}));
   double max_job_memory_gb = 0;
   app.add_option("--max-job-memory", max_job_memory_gb,
                  "GB (1e9 bytes) a variant network may need to train (weights, gradients, kept activations, from its "
@@ -77,6 +83,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-body", max_body, "largest HTTP request body in bytes")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   config.max_job_memory_bytes = max_job_memory_gb * 1e9;
+  config.channel_steps = ampere::parse_channel_step_search(channel_steps);
   spdlog::set_default_logger(spdlog::stderr_color_mt("ampere"));  // stdout is for results
   config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_ms);
   return ampere::run_reporting_errors([&] {

@@ -51,9 +51,9 @@ bool is_profiled(const GaussianProcess& gp, const Eigen::MatrixXd& candidates, E
   return false;
 }
 
-/// The largest leave-one-out miss over points strictly inside every free dimension's bounds (a
-/// corner left out is an extrapolation, not a check), over mean |target|; NaN below 3 such points.
-double interior_leave_one_out_error(const GaussianProcess& gp) {
+/// The training points strictly inside every free dimension's bounds (a corner left out is an
+/// extrapolation, not a check).
+std::vector<Eigen::Index> interior_points(const GaussianProcess& gp) {
   const Eigen::MatrixXd& x = gp.inputs();
   const auto& bounds = gp.bounds();
   std::vector<Eigen::Index> inside;
@@ -65,6 +65,12 @@ double interior_leave_one_out_error(const GaussianProcess& gp) {
         interior = false;
     if (interior) inside.push_back(i);
   }
+  return inside;
+}
+
+/// The largest leave-one-out miss over the interior points, over mean |target|; NaN below 3 of them.
+double interior_leave_one_out_error(const GaussianProcess& gp) {
+  const std::vector<Eigen::Index> inside = interior_points(gp);
   const double scale = gp.targets().cwiseAbs().mean();
   if (inside.size() < 3 || !(scale > 0)) return std::nan("");
   const GpPrediction loo = gp.leave_one_out();
@@ -74,6 +80,19 @@ double interior_leave_one_out_error(const GaussianProcess& gp) {
 }
 
 }  // namespace
+
+double leave_one_out_variance_scale(const GaussianProcess& gp) {
+  const std::vector<Eigen::Index> inside = interior_points(gp);
+  if (inside.size() < 3) return 1.0;
+  const GpPrediction loo = gp.leave_one_out();
+  double sum = 0;
+  for (Eigen::Index i : inside) {
+    const double miss = gp.targets()[i] - loo.mean[i];
+    sum += loo.variance[i] > 0 ? miss * miss / loo.variance[i] : 0.0;
+  }
+  const double scale = sum / static_cast<double>(inside.size());
+  return std::isfinite(scale) ? std::max(1.0, scale) : 1.0;
+}
 
 Eigen::MatrixXd candidate_grid(const std::vector<ChannelRange>& bounds, std::size_t max_points) {
   AMPERE_REQUIRE(!bounds.empty(), "candidates: no channel dimensions");

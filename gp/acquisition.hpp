@@ -75,6 +75,12 @@ struct StopDecision {
   double leave_one_out_error = std::nan("");
 };
 
+/// How much larger a kind's misses of its own interior points, left out, are than its GP says:
+/// max(1, mean of zᵢ²), zᵢ = (yᵢ − μ₋ᵢ)/σ₋ᵢ over the points strictly inside the free bounds (1 below
+/// 3 such points). An honest GP has E[z²] = 1; a smooth fit of a staircase has far more
+/// (docs/method.md §14). Estimates scale the kind's variances by it.
+double leave_one_out_variance_scale(const GaussianProcess& gp);
+
 /// A kind is not converged while a point it was fitted on, left out, is missed by more than this
 /// many times the convergence threshold (docs/method.md §14): a smooth fit of a staircase believes
 /// it is certain between its points while it misses the points themselves.

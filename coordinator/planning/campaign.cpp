@@ -112,6 +112,9 @@ JointFit fit_joint(const JointProblem& problem) {
       if (joules != nullptr) model.joules = joules->posterior(k);
       model.meter = problem.meter;
       model.points = measurements;
+      // the joint posterior has no points of its own to leave out: the kind's own fit's misses say it
+      const auto own = problem.subtractive.find(problem.keys[k]);
+      if (own != problem.subtractive.end()) model.variance_scale = own->second.variance_scale;
       out[problem.keys[k]] = model;
     }
     return out;
@@ -330,11 +333,13 @@ void Campaign::fit(Kind& k) {
   const std::vector<std::pair<double, double>> bounds = gp_bounds(k.profile.bounds());
   GpFitOptions options;
   options.seed = settings_.seed;
+  std::shared_ptr<const GaussianProcess> chosen_seconds;
   if (settings_.channel_steps == ChannelStepSearch::Probe) {
     // the quantization is chosen on time (always measured) and read by both quantities
-    k.steps = choose_channel_steps(bounds, candidate_channel_steps(k.profile.bounds()), settings_.trend, settings_.warp, x,
-                                   seconds, seconds_noise, options)
-                  .steps;
+    ChannelStepChoice choice = choose_channel_steps(bounds, candidate_channel_steps(k.profile.bounds()), settings_.trend,
+                                                    settings_.warp, x, seconds, seconds_noise, options);
+    k.steps = choice.steps;
+    chosen_seconds = std::move(choice.gp);
   }
   auto fit_one = [&](const Eigen::VectorXd& y, const Eigen::VectorXd& noise,
                      const std::shared_ptr<const GaussianProcess>& previous) {
@@ -346,12 +351,13 @@ void Campaign::fit(Kind& k) {
     gp->fit(options);
     return std::shared_ptr<const GaussianProcess>(gp);
   };
-  k.seconds_gp = fit_one(seconds, seconds_noise, k.seconds_gp);
+  k.seconds_gp = chosen_seconds ? chosen_seconds : fit_one(seconds, seconds_noise, k.seconds_gp);
   k.joules_gp = has_energy ? fit_one(joules, joules_noise, k.joules_gp) : nullptr;
   k.model.seconds = k.seconds_gp;
   k.model.joules = k.joules_gp;
   k.model.meter = k.points.front().measurement.meter;
   k.model.points = k.points.size();
+  k.model.variance_scale = leave_one_out_variance_scale(*k.seconds_gp);
   k.fitted_points = k.points.size();
 }
 

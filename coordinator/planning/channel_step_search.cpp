@@ -84,20 +84,29 @@ ChannelStepChoice choose_channel_steps(const std::vector<std::pair<double, doubl
   AMPERE_REQUIRE(!candidates.empty(), "channel steps: no candidate quantization");
   ChannelStepChoice best;
   bool have = false;
-  for (const ChannelSteps& steps : candidates) {
-    auto gp = std::make_shared<GaussianProcess>(bounds, trend, warp, steps);
+  GpFitOptions quick = options;
+  quick.restarts = 0;
+  double first = std::nan("");
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    auto gp = std::make_shared<GaussianProcess>(bounds, trend, warp, candidates[i]);
     gp->set_data(x, y, extra_noise);
-    gp->fit(options);
+    gp->fit(quick);
     const double lml = gp->log_marginal_likelihood();
     if (!std::isfinite(lml)) continue;
-    if (!have || lml > best.log_marginal_likelihood) {
-      best.steps = steps;
+    if (i == 0) first = lml;
+    const double margin = i == 0 || !std::isfinite(first) ? 0.0 : kStepEvidenceNats;
+    if (!have || lml > std::max(best.log_marginal_likelihood, first + margin)) {
+      best.steps = candidates[i];
       best.gp = gp;
       best.log_marginal_likelihood = lml;
       have = true;
     }
   }
   AMPERE_REQUIRE(have, "channel steps: no candidate quantization could be fitted");
+  if (options.restarts > 0) {  // the chosen one, fitted in full
+    best.gp->fit(options);
+    best.log_marginal_likelihood = best.gp->log_marginal_likelihood();
+  }
   return best;
 }
 

@@ -46,9 +46,16 @@ std::vector<std::vector<std::int64_t>> step_probe_points(const std::vector<Chann
 /// inside a free dimension's range, with each candidate share, on every free dimension.
 std::vector<ChannelSteps> candidate_channel_steps(const std::vector<ChannelRange>& bounds);
 
-/// The kind's GP under the quantization of highest log marginal likelihood among `candidates`
-/// (each fitted with `options`), and that quantization. Ties keep the earlier candidate (none
-/// first). Throws what GaussianProcess::fit throws when no candidate can be fitted.
+/// Nats by which a quantization's log marginal likelihood must beat the first candidate's (none)
+/// to be chosen: the best of ~16 candidates beats none by about log 16 ≈ 2.8 nats by chance alone,
+/// so a smaller margin would pick steps on costs that have none (docs/method.md §14).
+constexpr double kStepEvidenceNats = 3.0;
+
+/// The kind's GP under the quantization of highest log marginal likelihood among `candidates`, the
+/// first of them (none) kept unless another beats it by kStepEvidenceNats, and that quantization.
+/// Each candidate is compared after one L-BFGS-B run from `options`' first start (no restarts); the
+/// chosen one is then fitted with `options` in full. Ties keep the earlier candidate. Throws what
+/// GaussianProcess::fit throws when no candidate can be fitted.
 struct ChannelStepChoice {
   ChannelSteps steps;
   std::shared_ptr<GaussianProcess> gp;

@@ -68,6 +68,10 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
                        missing);
   }
   double seconds = 0, seconds_var = 0, joules = 0, joules_var = 0;
+  // Blocks of one kind read one GP, whose misfit they share: their stds add, and the kinds'
+  // variances add (docs/method.md §14). Treating them as independent made deep models' intervals
+  // too narrow by up to √(blocks of a kind).
+  std::map<KindKey, std::pair<double, double>> kind_std;  // kind → (Σ seconds std, Σ joules std)
   // A campaign's calibration factor is shared by its blocks: its variance enters once per campaign,
   // on the sum of their means (docs/method.md §11).
   struct Group {
@@ -85,6 +89,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     Eigen::MatrixXd q(1, static_cast<Eigen::Index>(channels.size()));
     for (std::size_t d = 0; d < channels.size(); ++d) q(0, static_cast<Eigen::Index>(d)) = static_cast<double>(channels[d]);
     GpPrediction t = m.seconds->predict(q);
+    t.variance[0] *= m.variance_scale;
     const std::string fitted_by = estimator_method_name(kind_model_fit(m));
     const CalibrationCorrection& c = m.calibration;
     Group* group = nullptr;
@@ -97,7 +102,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
       group->seconds += t.mean[0];
     }
     seconds += t.mean[0];
-    seconds_var += t.variance[0];
+    kind_std[b.kind].first += std::sqrt(std::max(0.0, t.variance[0]));
     nlohmann::json entry = {{"index", i},
                             {"role", block_role_name(b.role)},
                             {"kind", b.kind.str()},
@@ -109,6 +114,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     if (c.active()) entry["calibration_factor"] = {{"seconds", c.seconds.factor()}, {"joules", c.joules.factor()}};
     if (m.joules != nullptr) {
       GpPrediction e = m.joules->predict(q);
+      e.variance[0] *= m.variance_scale;
       if (group != nullptr) {
         const double f = c.joules.factor();
         e.mean[0] *= f;
@@ -116,7 +122,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
         group->joules += e.mean[0];
       }
       joules += e.mean[0];
-      joules_var += e.variance[0];
+      kind_std[b.kind].second += std::sqrt(std::max(0.0, e.variance[0]));
       entry["joules_per_iteration"] = mean_std(e.mean[0], e.variance[0]);
     } else {
       has_joules = false;
@@ -126,6 +132,10 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     meter = meter.empty() || meter == label ? label : "mixed";
     fit = fit.empty() || fit == fitted_by ? fitted_by : "mixed";
     block_list.push_back(entry);
+  }
+  for (const auto& [kind, std_sum] : kind_std) {
+    seconds_var += std_sum.first * std_sum.first;
+    joules_var += std_sum.second * std_sum.second;
   }
   nlohmann::json calibration = nlohmann::json::array();
   for (const auto& [campaign, g] : groups) {

@@ -35,6 +35,7 @@ nlohmann::json kind_model_to_json(const KindModel& model) {
                         {"meter", meter_label(model.meter)},
                         {"points", model.points}};
   if (model.calibration.active()) out["calibration"] = calibration_correction_to_json(model.calibration);
+  if (model.variance_scale != 1.0) out["variance_scale"] = model.variance_scale;
   return out;
 }
 
@@ -46,6 +47,9 @@ KindModel kind_model_from_json(const nlohmann::json& json) {
     model.meter = parse_meter_label(json.at("meter").get<std::string>());
     model.points = json.at("points").get<std::size_t>();
     if (json.contains("calibration")) model.calibration = calibration_correction_from_json(json.at("calibration"));
+    model.variance_scale = json.value("variance_scale", 1.0);
+    AMPERE_REQUIRE(std::isfinite(model.variance_scale) && model.variance_scale >= 1.0,
+                   "variance_scale must be finite and >= 1, got ", model.variance_scale);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("saved kind model: ") + e.what());
   }

@@ -34,6 +34,9 @@ struct KindModel {
   /// The campaign's correction from its calibration models (subtractive fits only; docs/method.md
   /// §11): estimates multiply this kind's mean by it. Inactive by default.
   CalibrationCorrection calibration;
+  /// What estimates multiply this kind's predictive variances by (>= 1; docs/method.md §14): how
+  /// much larger than its GP said the kind's misses of its own points, left out, were.
+  double variance_scale = 1.0;
 };
 
 /// Which fit made the model: Subtractive (the kind's own GP) or Joint (its view of the joint GP).

@@ -25,6 +25,7 @@ CampaignSettings settings_of(const CampaignRecord& record, const CampaignService
   settings.estimator = parse_estimator_method(record.estimator);
   settings.seed = service.seed;
   settings.calibration_correction = service.calibration_correction;
+  settings.channel_steps = service.channel_steps;
   settings.only_kinds = record.only_kinds;
   return settings;
 }

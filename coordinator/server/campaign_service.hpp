@@ -64,6 +64,8 @@ class CampaignService {
     /// Subtractive fits (a subtractive campaign's, or a joint one's the check kept) corrected by the
     /// calibration models (docs/method.md §11); off by default: measured worse on the simulated profiles.
     bool calibration_correction = false;
+    /// Whether campaigns look for their kinds' channel quantization (docs/method.md §14).
+    ChannelStepSearch channel_steps = CampaignSettings().channel_steps;
     /// A new campaign whose largest variant network needs more than this to train is refused
     /// (require_jobs_fit); 0: no limit. Stored campaigns reload whatever it is.
     double max_job_memory_bytes = 0;

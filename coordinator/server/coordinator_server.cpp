@@ -17,6 +17,7 @@ CampaignService::Settings service_settings(const CoordinatorConfig& config) {
   settings.seed = config.seed;
   settings.holdout_models = config.holdout_models;
   settings.calibration_correction = config.calibration_correction;
+  settings.channel_steps = config.channel_steps;
   settings.max_job_memory_bytes = config.max_job_memory_bytes;
   return settings;
 }

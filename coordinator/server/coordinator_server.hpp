@@ -38,6 +38,8 @@ struct CoordinatorConfig {
   std::uint32_t holdout_models = 3;   ///< concrete models per campaign measured for the live MAPE
   /// Subtractive fits corrected by the calibration models (docs/method.md §11; measured worse, so off).
   bool calibration_correction = false;
+  /// Campaigns look for their kinds' channel quantization (docs/method.md §14).
+  ChannelStepSearch channel_steps = CampaignSettings().channel_steps;
   double max_job_memory_bytes = 0;  ///< refuse new campaigns whose variant networks need more (0: no limit)
   std::chrono::minutes job_deadline{10};  ///< a Job's deadline, from when it is handed out
   /// Messages one turn takes when they are waiting (the first is waited for): results received in

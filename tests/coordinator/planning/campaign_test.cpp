@@ -6,6 +6,7 @@
 
 #include "agent/simulated_device.hpp"
 #include "common/error.hpp"
+#include "common/model_family.hpp"
 #include "coordinator/planning/estimator.hpp"
 
 using namespace ampere;
@@ -359,4 +360,49 @@ TEST_CASE("results are fitted normalized to the campaign's median reference read
     found = found || std::abs(normalized.seconds[i].value - 0.010) < 1e-9 * 0.010 + 1e-12;
   CHECK(found);
   (void)last_normalized;
+}
+
+TEST_CASE("with channel steps probed, a campaign on a staircase device estimates widths on both sides of each step") {
+  // The simulated cpu-avx512 computes every width as its width rounded up to 16, as this machine's
+  // CPU does (docs/simulated-device.md); resnet-steps has one free width over eight steps.
+  const SimulatedDevice device(simulated_profile("cpu-avx512"));
+  const ModelSpec fam = load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/bench/data/resnet-steps.json");
+  const std::vector<FreeWidthSlot> slots = free_width_slots(fam);
+  REQUIRE(slots.size() == 1);
+  auto mape = [&](ChannelStepSearch search, std::vector<KindProgressInfo>* progress) {
+    CampaignSettings settings;
+    settings.budget_per_kind = 16;
+    settings.channel_steps = search;
+    Campaign campaign(1, fam, "sim-cpu", settings);
+    std::uint64_t seed = 0;
+    for (int rounds = 0; !campaign.done() && rounds < 500; ++rounds)
+      for (const PlannedJob& job : campaign.plan(4)) campaign.add_result(job.kind, job.channels, device.measure(job.variant, 3, ++seed));
+    REQUIRE(campaign.done());
+    if (progress) *progress = campaign.progress();
+    Estimator estimator;
+    estimator.set_models("sim-cpu", campaign.models());
+    double error = 0;
+    int n = 0;
+    for (std::int64_t edge = 16; edge <= 128; edge += 16)
+      for (std::int64_t c : {edge, edge + 1}) {
+        ModelSpec model = sample_model(fam, 1);
+        set_width_at(model, slots[0], c);
+        const double estimate = estimator.estimate(model, "sim-cpu", 1).at("seconds_per_iteration").at("mean").get<double>();
+        error += std::abs(estimate / device.truth(model).seconds - 1.0);
+        ++n;
+      }
+    return 100 * error / n;
+  };
+  std::vector<KindProgressInfo> progress;
+  const double smooth = mape(ChannelStepSearch::Off, nullptr), stepped = mape(ChannelStepSearch::Probe, &progress);
+  CAPTURE(smooth);
+  CAPTURE(stepped);
+  CHECK(stepped < 3.0);
+  CHECK(stepped < smooth / 2);
+  bool hidden_steps_at_16 = false;
+  for (const KindProgressInfo& p : progress)
+    if (p.role == BlockRole::Hidden && !p.steps.empty()) hidden_steps_at_16 = p.steps[0].block == 16;
+  CHECK(hidden_steps_at_16);
+  CHECK(parse_channel_step_search("probe") == ChannelStepSearch::Probe);
+  CHECK_THROWS_WITH_AS(parse_channel_step_search("on"), doctest::Contains("unknown 'on' (known: off, probe)"), InputError);
 }

@@ -61,3 +61,60 @@ TEST_CASE("an estimate says its joules are gross and, with the class's idle powe
   CHECK(e.at("above_idle").at("total").at("joules").at("mean").get<double>() == doctest::Approx(10 * (j - 20 * s)));
   CHECK(e.at("joules_per_iteration").at("mean").get<double>() == doctest::Approx(j));  // the gross figure is unchanged
 }
+
+TEST_CASE("blocks of one kind add their stds, kinds add variances, and a kind's variance scale widens its blocks") {
+  // resnet-steps' two residual blocks share one kind: a member has an input, two hidden blocks of
+  // the same kind at the same width, and an output block.
+  const ModelSpec fam = load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/bench/data/resnet-steps.json");
+  ModelSpec model = sample_model(fam, 3);
+  const std::vector<Block> blocks = parse_blocks(model);
+  REQUIRE(blocks.size() == 4);
+  REQUIRE(blocks[1].kind == blocks[2].kind);
+  // GPs with a known latent variance: two noisy points far apart, fixed hyper-parameters
+  std::map<KindKey, KindModel> models;
+  std::map<KindKey, double> variance;
+  for (const Block& b : blocks) {
+    if (models.count(b.kind)) continue;
+    auto gp = std::make_shared<GaussianProcess>(std::vector<std::pair<double, double>>{{8, 136}});
+    Eigen::MatrixXd x(2, 1);
+    x << 8, 136;
+    GpHyperparameters h;
+    h.length_scales = {0.3};
+    h.noise_variance = 0.1;
+    gp->set_hyperparameters(h);
+    gp->set_data(x, Eigen::Vector2d(0.001, 0.003));
+    KindModel m;
+    m.seconds = gp;
+    models[b.kind] = m;
+    Eigen::MatrixXd q(1, 1);
+    q(0, 0) = static_cast<double>(b.channel_values()[0]);
+    variance[b.kind] = gp->predict(q).variance[0];
+  }
+  Estimator estimator;
+  estimator.set_models("c", models);
+  const nlohmann::json e = estimator.estimate(model, "c", 1);
+  // by hand: (σ_in)² + (σ_h + σ_h)² + (σ_out)² = v_in + 4·v_h + v_out
+  const double expected = variance[blocks[0].kind] + 4 * variance[blocks[1].kind] + variance[blocks[3].kind];
+  const double std = e.at("seconds_per_iteration").at("std").get<double>();
+  CHECK(std * std == doctest::Approx(expected).epsilon(1e-9));
+  // the 90% interval is mean ± 1.645 std, cut at 0
+  const double mean = e.at("seconds_per_iteration").at("mean").get<double>();
+  const nlohmann::json& interval = e.at("seconds_per_iteration").at("interval90");
+  CHECK(interval.at(1).get<double>() == doctest::Approx(mean + 1.6448536269514722 * std));
+  CHECK(interval.at(0).get<double>() == doctest::Approx(std::max(0.0, mean - 1.6448536269514722 * std)));
+  // a variance scale of 4 on the hidden kind doubles its blocks' stds
+  models[blocks[1].kind].variance_scale = 4.0;
+  Estimator scaled;
+  scaled.set_models("c", models);
+  const double scaled_std = scaled.estimate(model, "c", 1).at("seconds_per_iteration").at("std").get<double>();
+  CHECK(scaled_std * scaled_std ==
+        doctest::Approx(variance[blocks[0].kind] + 16 * variance[blocks[1].kind] + variance[blocks[3].kind]).epsilon(1e-9));
+  // saved and restored, the scale stays; a scale below 1 is refused by name
+  const nlohmann::json saved = kind_model_to_json(models[blocks[1].kind]);
+  CHECK(saved.at("variance_scale") == 4.0);
+  CHECK(kind_model_from_json(saved).variance_scale == 4.0);
+  CHECK_FALSE(kind_model_to_json(models[blocks[0].kind]).contains("variance_scale"));
+  nlohmann::json bad = saved;
+  bad["variance_scale"] = 0.5;
+  CHECK_THROWS_WITH_AS(kind_model_from_json(bad), doctest::Contains("variance_scale must be finite and >= 1, got 0.5"), InputError);
+}
