@@ -102,6 +102,7 @@ Protocol paper_protocol() {
   p.settings.interleave = false;
   p.settings.normalize_reference = false;
   p.settings.calibration_correction = false;
+  p.settings.channel_steps = ChannelStepSearch::Off;  // the paper's smooth kernels on raw channels
   p.repeats = RepeatRule::fixed(5);
   p.window_seconds = 0.2;
   return p;

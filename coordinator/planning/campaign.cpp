@@ -551,6 +551,7 @@ std::map<KindKey, KindModel> Campaign::models() {
   if (joint_whole) {
     for (const Kind& k : kinds_)
       if (k.state == KindState::Done) out[k.profile.key] = joint_models_.at(k.profile.key);
+    set_whole_model_residual(out);
     return out;
   }
   for (Kind& k : kinds_) {
@@ -560,7 +561,31 @@ std::map<KindKey, KindModel> Campaign::models() {
   }
   const CalibrationCorrection correction = calibration_correction(out);
   for (auto& [key, model] : out) model.calibration = correction;
+  set_whole_model_residual(out);
   return out;
+}
+
+void Campaign::set_whole_model_residual(std::map<KindKey, KindModel>& served) const {
+  for (auto& [key, model] : served) model.whole_model_residual = 0;
+  if (calibration_.size() < 2) return;
+  Estimator estimator;
+  estimator.set_models("campaign", served);
+  const double median = reference_median(false);
+  double excess = 0;
+  try {
+    for (const Calibration& c : calibration_) {
+      const nlohmann::json e = estimator.estimate(c.model, "campaign", 1).at("seconds_per_iteration");
+      const double mean = e.at("mean").get<double>(), std = e.at("std").get<double>();
+      const double measured = fitted(c.measurement, false, median).value;
+      if (!(mean > 0) || !(measured > 0)) return;
+      const double miss = std::log(measured / mean);
+      excess += miss * miss - (std / mean) * (std / mean);
+    }
+  } catch (const InputError&) {
+    return;  // a kind of a calibration model not done yet: no residual until it is
+  }
+  const double residual = std::max(0.0, excess / static_cast<double>(calibration_.size()));
+  for (auto& [key, model] : served) model.whole_model_residual = residual;
 }
 
 CalibrationCorrection Campaign::calibration_correction(const std::map<KindKey, KindModel>& subtractive) const {

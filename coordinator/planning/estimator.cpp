@@ -133,10 +133,15 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     fit = fit.empty() || fit == fitted_by ? fitted_by : "mixed";
     block_list.push_back(entry);
   }
+  double residual = 0;
   for (const auto& [kind, std_sum] : kind_std) {
     seconds_var += std_sum.first * std_sum.first;
     joules_var += std_sum.second * std_sum.second;
+    residual = std::max(residual, models.at(kind).whole_model_residual);
   }
+  // what whole models of the class miss beyond their blocks' variances (docs/method.md §14)
+  seconds_var += seconds * seconds * residual;
+  joules_var += joules * joules * residual;
   nlohmann::json calibration = nlohmann::json::array();
   for (const auto& [campaign, g] : groups) {
     seconds_var += g.seconds * g.seconds * g.correction.seconds.log_variance;

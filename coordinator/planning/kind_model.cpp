@@ -36,6 +36,7 @@ nlohmann::json kind_model_to_json(const KindModel& model) {
                         {"points", model.points}};
   if (model.calibration.active()) out["calibration"] = calibration_correction_to_json(model.calibration);
   if (model.variance_scale != 1.0) out["variance_scale"] = model.variance_scale;
+  if (model.whole_model_residual != 0) out["whole_model_residual"] = model.whole_model_residual;
   return out;
 }
 
@@ -50,6 +51,9 @@ KindModel kind_model_from_json(const nlohmann::json& json) {
     model.variance_scale = json.value("variance_scale", 1.0);
     AMPERE_REQUIRE(std::isfinite(model.variance_scale) && model.variance_scale >= 1.0,
                    "variance_scale must be finite and >= 1, got ", model.variance_scale);
+    model.whole_model_residual = json.value("whole_model_residual", 0.0);
+    AMPERE_REQUIRE(std::isfinite(model.whole_model_residual) && model.whole_model_residual >= 0.0,
+                   "whole_model_residual must be finite and >= 0, got ", model.whole_model_residual);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("saved kind model: ") + e.what());
   }

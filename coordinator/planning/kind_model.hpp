@@ -37,6 +37,10 @@ struct KindModel {
   /// What estimates multiply this kind's predictive variances by (>= 1; docs/method.md §14): how
   /// much larger than its GP said the kind's misses of its own points, left out, were.
   double variance_scale = 1.0;
+  /// The squared relative miss of whole models beyond their blocks' variances (what additivity,
+  /// drift and a process's own speed add), from the campaign's calibration models (docs/method.md
+  /// §14): an estimate adds (mean · √r)² for the largest r among its kinds. 0: none known.
+  double whole_model_residual = 0;
 };
 
 /// Which fit made the model: Subtractive (the kind's own GP) or Joint (its view of the joint GP).

@@ -109,6 +109,18 @@ TEST_CASE("blocks of one kind add their stds, kinds add variances, and a kind's 
   const double scaled_std = scaled.estimate(model, "c", 1).at("seconds_per_iteration").at("std").get<double>();
   CHECK(scaled_std * scaled_std ==
         doctest::Approx(variance[blocks[0].kind] + 16 * variance[blocks[1].kind] + variance[blocks[3].kind]).epsilon(1e-9));
+  // a whole-model residual r adds (mean·√r)², the largest r among the model's kinds
+  models[blocks[0].kind].whole_model_residual = 0.0025;  // a 5% miss beyond the blocks' variances
+  models[blocks[3].kind].whole_model_residual = 0.0016;
+  Estimator residual;
+  residual.set_models("c", models);
+  const nlohmann::json r = residual.estimate(model, "c", 1).at("seconds_per_iteration");
+  const double r_mean = r.at("mean").get<double>(), r_std = r.at("std").get<double>();
+  CHECK(r_std * r_std == doctest::Approx(scaled_std * scaled_std + r_mean * r_mean * 0.0025).epsilon(1e-9));
+  CHECK(kind_model_from_json(kind_model_to_json(models[blocks[0].kind])).whole_model_residual == 0.0025);
+  nlohmann::json negative = kind_model_to_json(models[blocks[0].kind]);
+  negative["whole_model_residual"] = -1;
+  CHECK_THROWS_WITH_AS(kind_model_from_json(negative), doctest::Contains("whole_model_residual must be finite and >= 0"), InputError);
   // saved and restored, the scale stays; a scale below 1 is refused by name
   const nlohmann::json saved = kind_model_to_json(models[blocks[1].kind]);
   CHECK(saved.at("variance_scale") == 4.0);
