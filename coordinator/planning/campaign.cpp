@@ -10,6 +10,7 @@
 #include "common/layer_shapes.hpp"
 #include "coordinator/planning/channel_step_search.hpp"
 #include "coordinator/planning/estimator.hpp"
+#include "coordinator/planning/interval_calibration.hpp"
 
 namespace ampere {
 namespace {
@@ -566,25 +567,10 @@ std::map<KindKey, KindModel> Campaign::models() {
 }
 
 void Campaign::set_whole_model_residual(std::map<KindKey, KindModel>& served) const {
-  for (auto& [key, model] : served) model.whole_model_residual = 0;
-  if (calibration_.size() < 2) return;
-  Estimator estimator;
-  estimator.set_models("campaign", served);
   const double median = reference_median(false);
-  double excess = 0;
-  try {
-    for (const Calibration& c : calibration_) {
-      const nlohmann::json e = estimator.estimate(c.model, "campaign", 1).at("seconds_per_iteration");
-      const double mean = e.at("mean").get<double>(), std = e.at("std").get<double>();
-      const double measured = fitted(c.measurement, false, median).value;
-      if (!(mean > 0) || !(measured > 0)) return;
-      const double miss = std::log(measured / mean);
-      excess += miss * miss - (std / mean) * (std / mean);
-    }
-  } catch (const InputError&) {
-    return;  // a kind of a calibration model not done yet: no residual until it is
-  }
-  const double residual = std::max(0.0, excess / static_cast<double>(calibration_.size()));
+  std::vector<std::pair<ModelSpec, double>> measured;
+  for (const Calibration& c : calibration_) measured.emplace_back(c.model, fitted(c.measurement, false, median).value);
+  const double residual = whole_model_residual(served, measured);
   for (auto& [key, model] : served) model.whole_model_residual = residual;
 }
 
