@@ -268,8 +268,9 @@ class Campaign {
   CalibrationCorrection calibration_correction(const std::map<KindKey, KindModel>& subtractive) const;
   /// Sets every served model's whole_model_residual: the mean over the calibration models of their
   /// squared log miss beyond what the estimate's own variance explains (docs/method.md §14); 0
-  /// below 2 calibration models or while one cannot be estimated.
-  void set_whole_model_residual(std::map<KindKey, KindModel>& served) const;
+  /// below 2 calibration models or while one cannot be estimated. `keep_larger`: a model's own
+  /// residual stays when larger (a joint fit's, measured out of sample by its check).
+  void set_whole_model_residual(std::map<KindKey, KindModel>& served, bool keep_larger = false) const;
 };
 
 }  // namespace ampere
