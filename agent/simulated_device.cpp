@@ -92,13 +92,8 @@ std::vector<SimulatedCost> SimulatedDevice::layer_costs(const ModelSpec& model) 
   AMPERE_REQUIRE(!model.is_family(), model.name, ": the simulated device trains concrete models, not families");
   const DeviceProfile& p = profile_;
   const std::vector<LayerShape> shapes = infer_shapes(model);
-  // the work of the padded layers: parametric layers only (activations run on the real channels)
-  std::vector<LayerShape> padded;
-  if (p.pads_work) {
-    padded = infer_shapes(padded_model(model, p.vector_width));
-    for (std::size_t i = 0; i < padded.size(); ++i)
-      if (!is_compute_layer(model.layers[i].type)) padded[i] = shapes[i];
-  }
+  // full padding: parametric layers do the padded model's work (activations run on the real channels)
+  const std::vector<LayerShape> padded = p.pads_work ? infer_shapes(padded_model(model, p.vector_width)) : std::vector<LayerShape>();
   const double batch = static_cast<double>(model.batch_size);
   const double bytes_per_value = model.dtype == "float64" ? 8 : (model.dtype == "float32" ? 4 : 2);
   std::vector<SimulatedCost> costs;
@@ -108,9 +103,10 @@ std::vector<SimulatedCost> SimulatedDevice::layer_costs(const ModelSpec& model) 
     const LayerShape& s = shapes[i];
     const LayerSpec& layer = model.layers[i];
     // Training ≈ 3 × forward FLOPs (forward, input gradient, weight gradient).
-    const double flops = 3.0 * batch * (padded.empty() ? s.forward_flops : padded[i].forward_flops);
+    const bool padded_work = !padded.empty() && is_compute_layer(layer.type);
+    const double flops = 3.0 * batch * (padded_work ? padded[i].forward_flops : s.forward_flops);
     double efficiency = 1.0;
-    if (is_compute_layer(layer.type) && padded.empty()) {
+    if (is_compute_layer(layer.type) && !p.pads_work) {
       efficiency *= padding_efficiency(s.in.channels(), p.vector_width);
       efficiency *= padding_efficiency(s.out.channels(), p.vector_width);
     }

@@ -526,7 +526,7 @@ void block_errors(const Options& o) {
       };
       std::map<std::string, Sum> per_kind;
       for (int i = 0; i < o.heldout; ++i) {
-        const ModelSpec model = sample_model(fam, 900000 + static_cast<std::uint64_t>(i));
+        const ModelSpec model = heldout_model(fam, i);
         const nlohmann::json e = estimator.estimate(model, "bench", 1);
         const std::vector<SimulatedCost> layers = sim.device.layer_costs(model);
         const double total = sim.device.truth(model).seconds;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "common/error.hpp"
 
@@ -68,29 +69,35 @@ std::vector<Eigen::Index> interior_points(const GaussianProcess& gp) {
   return inside;
 }
 
+/// Each interior point's leave-one-out miss (target − μ₋ᵢ) and predicted variance σ²₋ᵢ; empty below
+/// 3 interior points (too few to check a fit on).
+std::vector<std::pair<double, double>> interior_leave_one_out(const GaussianProcess& gp) {
+  const std::vector<Eigen::Index> inside = interior_points(gp);
+  if (inside.size() < 3) return {};
+  const GpPrediction loo = gp.leave_one_out();
+  std::vector<std::pair<double, double>> out;
+  for (Eigen::Index i : inside) out.emplace_back(gp.targets()[i] - loo.mean[i], loo.variance[i]);
+  return out;
+}
+
 /// The largest leave-one-out miss over the interior points, over mean |target|; NaN below 3 of them.
 double interior_leave_one_out_error(const GaussianProcess& gp) {
-  const std::vector<Eigen::Index> inside = interior_points(gp);
   const double scale = gp.targets().cwiseAbs().mean();
-  if (inside.size() < 3 || !(scale > 0)) return std::nan("");
-  const GpPrediction loo = gp.leave_one_out();
+  const std::vector<std::pair<double, double>> misses = interior_leave_one_out(gp);
+  if (misses.empty() || !(scale > 0)) return std::nan("");
   double worst = 0;
-  for (Eigen::Index i : inside) worst = std::max(worst, std::abs(gp.targets()[i] - loo.mean[i]) / scale);
+  for (const auto& [miss, variance] : misses) worst = std::max(worst, std::abs(miss) / scale);
   return worst;
 }
 
 }  // namespace
 
 double leave_one_out_variance_scale(const GaussianProcess& gp) {
-  const std::vector<Eigen::Index> inside = interior_points(gp);
-  if (inside.size() < 3) return 1.0;
-  const GpPrediction loo = gp.leave_one_out();
+  const std::vector<std::pair<double, double>> misses = interior_leave_one_out(gp);
+  if (misses.empty()) return 1.0;
   double sum = 0;
-  for (Eigen::Index i : inside) {
-    const double miss = gp.targets()[i] - loo.mean[i];
-    sum += loo.variance[i] > 0 ? miss * miss / loo.variance[i] : 0.0;
-  }
-  const double scale = sum / static_cast<double>(inside.size());
+  for (const auto& [miss, variance] : misses) sum += variance > 0 ? miss * miss / variance : 0.0;
+  const double scale = sum / static_cast<double>(misses.size());
   return std::isfinite(scale) ? std::max(1.0, scale) : 1.0;
 }
 
