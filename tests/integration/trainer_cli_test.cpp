@@ -1,4 +1,7 @@
-// ampere-trainer on its own, and the agent driving it: devices it refuses, a trainer that crashes.
+// ampere-trainer on its own, and the agent driving it: devices it refuses, a trainer that crashes; and
+// start-up options the binaries refuse before touching anything.
+#include <filesystem>
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -83,4 +86,14 @@ TEST_CASE("the trainer trains spec version 2's layers: relu6, hardsigmoid, hards
                                                "--repeats", "1", "--warmup", "0"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(nlohmann::json::parse(r.out).at("seconds_per_iteration").at("value").get<double>() > 0);
+}
+
+TEST_CASE("the coordinator refuses an unknown --channel-steps at start, naming the option, before it opens a store") {
+  TempDir dir;
+  const std::string store = dir.path() + "/never.db";
+  const auto r = run_binary("ampere-coordinator", {"--channel-steps", "sometimes", "--store", "sqlite:" + store});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("--channel-steps") != std::string::npos);
+  CHECK(r.err.find("sometimes") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(store));  // nothing created, nothing stored
 }
