@@ -17,7 +17,11 @@
 //                other core (2 s on, 2 s off; the bench starts and stops it)
 //   --blocks     where the error comes from, per kind (simulated): block estimates against the
 //                exact cost of the same layers in their model, fitted targets against the exact
-//                cost in the variant networks, and the context (non-additivity) term
+//                cost in the variant networks, and the context (non-additivity) term.
+//                With --real: the oracle-additivity split — each held-out block's exact cost (its
+//                variant network measured in fresh processes, less its helpers costed the same way),
+//                summed against the whole model (the decomposition's error), and each campaign's
+//                block estimates against those exact costs, per kind (the GPs' error)
 //   --guided-vs-random  points each acquisition needs to reach 10% MAPE (simulated profiles, cnn5)
 // Prints every figure with the command that reproduces it. Not a test.
 #include <sched.h>
@@ -35,12 +39,16 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "bench/bench_support.hpp"
@@ -51,6 +59,7 @@
 #include "common/layer_shapes.hpp"
 #include "common/model_family.hpp"
 #include "coordinator/planning/campaign.hpp"
+#include "coordinator/planning/channel_step_search.hpp"
 #include "coordinator/planning/estimator.hpp"
 
 namespace {
@@ -74,6 +83,8 @@ struct Options {
   /// Held-out models at widths just below and just above each multiple of this block (docs/method.md
   /// §14) instead of random members; 0: random members.
   std::int64_t step_widths = 0;
+  int oracle_models = 6;  ///< --real --blocks: held-out models split exactly (--oracle-models)
+  int oracle_rounds = 5;  ///< --real --blocks: round-robin rounds over one model's networks (--oracle-rounds)
   int truth_processes = 3;  ///< real truth: median over this many fresh `ampere-agent measure` processes (0: in-process)
   double converged = kConvergedRelativeStd;
   std::vector<std::string> families = {"cnn5", "lenet5", "har", "lstm", "resnet", "transformer"};
@@ -90,6 +101,9 @@ struct Protocol {
   RepeatRule repeats;
   double window_seconds = 0;  ///< 0: the meter's default
   int calibration = -1;       ///< whole models for the joint fit; -1: subtractive only
+  /// How reference readings are taken when not as the jobs are (repeats, window): the oracle's
+  /// one-repeat jobs take them as a campaign of ours does, so its readings share that campaign's units.
+  std::optional<std::pair<RepeatRule, double>> reference;
 };
 
 /// Today's protocol at the commit before issue 10: what the paper's method looked like here.
@@ -114,6 +128,8 @@ Protocol paper_protocol() {
 /// Wall seconds spent on reference readings that only the bench reads (`readings` on a protocol
 /// that does not normalize): a campaign's profiling time leaves them out.
 double g_bench_reference_wall = 0;
+/// Wall seconds spent on the reference readings a normalizing protocol takes itself (its own cost).
+double g_protocol_reference_wall = 0;
 
 MeasureFn measuring(Trainer& trainer, const Protocol& protocol, bool readings = false) {
   static const SystemClock clock;
@@ -129,10 +145,11 @@ MeasureFn measuring(Trainer& trainer, const Protocol& protocol, bool readings = 
       refresh_reference(*schedule, [&] {
         JobSettings r = s;
         r.seed = 1;
+        if (protocol.reference) std::tie(r.repeats, r.window_seconds) = *protocol.reference;
         return trainer.measure(reference_network(), r);
       });
-      if (!protocol.settings.normalize_reference)
-        g_bench_reference_wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      (protocol.settings.normalize_reference ? g_protocol_reference_wall : g_bench_reference_wall) += spent;
     }
     Measurement out = trainer.measure(m, s);
     if (readings) {
@@ -148,7 +165,15 @@ MeasureFn measuring(Trainer& trainer, const Protocol& protocol, bool readings = 
 /// (0: the figures of the docs).
 std::uint64_t g_seed = 0;
 
+/// Where a campaign's wall went (docs/method.md §15, item 6): seconds and jobs per part.
+struct WallParts {
+  double start = 0, probe = 0, guided = 0, references = 0, fits = 0, calibration = 0, joint_fit = 0;
+  std::size_t start_jobs = 0, probe_jobs = 0, guided_jobs = 0, calibration_jobs = 0;
+  double total() const { return start + probe + guided + references + fits + calibration + joint_fit; }
+};
+
 struct CampaignOutcome {
+  WallParts parts;
   std::map<KindKey, KindModel> models;        ///< the paper's subtractive fit
   std::map<KindKey, KindModel> joint_models;  ///< the joint additive GP (empty unless asked for)
   FlopsBaseline baseline;
@@ -197,13 +222,50 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
   std::vector<double> flops, seconds, joules, readings;
   std::uint64_t job = 0;
   CampaignOutcome out;
+  // Which jobs are start points and which quantization probes, to split the wall by part.
+  std::map<KindKey, std::pair<std::vector<Channels>, std::vector<Channels>>> first_points;  // (starts, probes)
+  for (const ProfileKind& kind : derive_profile_kinds(family)) {
+    auto& [starts, probes] = first_points[kind.key];
+    const Eigen::MatrixXd x = start_points(kind.bounds());
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      Channels c;
+      for (Eigen::Index d = 0; d < x.cols(); ++d) c.push_back(static_cast<std::int64_t>(x(r, d)));
+      starts.push_back(c);
+    }
+    if (settings.channel_steps == ChannelStepSearch::Probe) probes = step_probe_points(kind.bounds(), 10);
+  }
+  std::set<std::pair<std::string, Channels>> seen;
+  const auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
   while (!campaign.done()) {
+    auto t = std::chrono::steady_clock::now();
     const std::vector<PlannedJob> jobs = campaign.plan(1);
+    out.parts.fits += since(t);
     if (jobs.empty() && !campaign.done()) throw std::runtime_error("campaign stalled");
     for (const PlannedJob& p : jobs) {
+      const double references_before = g_protocol_reference_wall, bench_references_before = g_bench_reference_wall;
+      t = std::chrono::steady_clock::now();
       const Measurement m = measure(p.variant, ++job + g_seed * 1000003);
+      const double references = g_protocol_reference_wall - references_before;
+      const double measuring_wall = since(t) - references - (g_bench_reference_wall - bench_references_before);
+      out.parts.references += references;
+      const auto& [starts, probes] = first_points[p.kind];
+      const bool first = seen.insert({p.kind.str(), p.channels}).second;
+      if (first && std::find(starts.begin(), starts.end(), p.channels) != starts.end()) {
+        out.parts.start += measuring_wall;
+        ++out.parts.start_jobs;
+      } else if (first && std::find(probes.begin(), probes.end(), p.channels) != probes.end()) {
+        out.parts.probe += measuring_wall;
+        ++out.parts.probe_jobs;
+      } else {
+        out.parts.guided += measuring_wall;
+        ++out.parts.guided_jobs;
+      }
       out.repeats += m.seconds_per_iteration.size();
+      t = std::chrono::steady_clock::now();
       campaign.add_result(p.kind, p.channels, m);
+      out.parts.fits += since(t);
       if (shadow) shadow->add_result(p.kind, p.channels, m);
       if (corrected) corrected->add_result(p.kind, p.channels, m);
       flops.push_back(model_cost(p.variant).training_flops_per_iteration);
@@ -220,7 +282,13 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
     const double reference_wall_variants = g_bench_reference_wall;
     for (int i = 0; i < calibration; ++i) {
       ModelSpec model = sample_model(family, 500000 + g_seed * 1000 + static_cast<std::uint64_t>(i));
+      const double references_before = g_protocol_reference_wall, bench_references_before = g_bench_reference_wall;
+      const auto t = std::chrono::steady_clock::now();
       const Measurement m = measure(model, ++job + g_seed * 1000003);
+      const double references = g_protocol_reference_wall - references_before;
+      out.parts.references += references;
+      out.parts.calibration += since(t) - references - (g_bench_reference_wall - bench_references_before);
+      ++out.parts.calibration_jobs;
       out.repeats += m.seconds_per_iteration.size();
       campaign.add_calibration(model, m);
       if (shadow) shadow->add_calibration(model, m);
@@ -228,7 +296,9 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
     }
     out.calibration_points = static_cast<std::size_t>(calibration);
     out.models = campaign.models();  // the subtractive fits, corrected by the calibration models (§11)
+    const auto fit_start = std::chrono::steady_clock::now();
     const JointFit fit = fit_joint(campaign.joint_problem());
+    out.parts.joint_fit = since(fit_start);
     out.joint_models = fit.models;
     out.joint_chosen = fit.joint_chosen();
     out.joint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - joint_start).count() -
@@ -457,6 +527,18 @@ void print_row(const std::string& device, const std::string& fam, const std::str
     std::printf("%-10s %-11s %-22s   ref-normalized truth: MAPE_t %6.2f%%  signed %+6.2f%%  FLOPs_t %6.2f%%%s\n", "", "", "",
                 normalized->mape_seconds, normalized->signed_seconds, normalized->flops_mape_seconds,
                 normalized->mape_seconds > normalized->flops_mape_seconds ? "  LOSES TO FLOPs" : "");
+}
+
+/// A campaign's wall by part (docs/method.md §15): what each part cost, to see what it buys.
+void print_parts(const std::string& protocol, const WallParts& w) {
+  const double total = std::max(w.total(), 1e-9);
+  const auto share = [&](double part) { return 100 * part / total; };
+  std::printf("%-10s %-11s %-22s   wall by part (%.0f s): start %.0f s (%zu jobs, %.0f%%), probe %.0f s (%zu, %.0f%%), guided %.0f s "
+              "(%zu, %.0f%%), reference readings %.0f s (%.0f%%), fits %.0f s (%.0f%%), calibration models %.0f s (%zu, %.0f%%), "
+              "joint fit %.0f s (%.0f%%)\n",
+              "", "", protocol.c_str(), total, w.start, w.start_jobs, share(w.start), w.probe, w.probe_jobs, share(w.probe), w.guided,
+              w.guided_jobs, share(w.guided), w.references, share(w.references), w.fits, share(w.fits), w.calibration,
+              w.calibration_jobs, share(w.calibration), w.joint_fit, share(w.joint_fit));
 }
 
 void describe(const Protocol& p, const Options& o) {
@@ -700,6 +782,105 @@ ProcessTruth measure_in_fresh_processes(const ModelSpec& model, const Options& o
   return t;
 }
 
+/// One held-out model split exactly (OracleAdditivity).
+struct OracleModel {
+  std::vector<std::pair<double, double>> blocks;  ///< (seconds, over reference) per block
+  double seconds = 0, over_reference = 0;         ///< their sums
+  double whole_seconds = 0, whole_over_reference = 0;  ///< the model itself, measured alike
+  double whole_spread = 0;  ///< (max − min)/min of the model's own readings over the rounds
+  std::size_t networks = 0;  ///< the model and its variant networks
+};
+
+/// The oracle-additivity split on real measurements (--real --blocks; docs/method.md §15): every
+/// block of a held-out model costed exactly, the way a campaign costs it but with no GP — its
+/// variant network measured less its helpers, each costed the same way — summed, against the whole
+/// model measured alike. The sum's miss is the decomposition's error; a campaign's block estimates
+/// against these exact costs are its GPs' error. This machine's speed moves by tens of percent
+/// over minutes, so one model's networks (the model and every variant its blocks need) are
+/// measured round-robin, one repeat each per round, and each keeps its fastest round: all of them
+/// see the same stretch of time. Readings carry reference readings, so a campaign's units apply.
+class OracleAdditivity {
+ public:
+  OracleAdditivity(const ModelSpec& family, MeasureFn measure, int rounds)
+      : plan_(derive_profile_kinds(family)), measure_(std::move(measure)), rounds_(rounds) {
+    for (const ProfileKind& kind : plan_) kinds_[kind.key] = &kind;
+  }
+
+  /// Nothing when a block's kind is not in the family's plan.
+  std::optional<OracleModel> split(const ModelSpec& model) {
+    const std::vector<Block> blocks = parse_blocks(model);
+    std::map<std::string, VariantNetwork> variants;
+    for (const Block& b : blocks)
+      if (!need(b.kind, b.channel_values(), variants)) return std::nullopt;
+    std::vector<const ModelSpec*> networks = {&model};
+    std::vector<std::string> names = {""};
+    for (const auto& [memo, v] : variants) {
+      networks.push_back(&v.model);
+      names.push_back(memo);
+    }
+    std::vector<double> fastest(networks.size(), std::numeric_limits<double>::infinity()), references;
+    double whole_slowest = 0;
+    for (int r = 0; r < rounds_; ++r)
+      for (std::size_t n = 0; n < networks.size(); ++n) {
+        const Measurement m = measure_(*networks[n], 610000 + n);  // one seed per network: the same weights every round
+        const double seconds = summarize_repeats(m.seconds_per_iteration, RepeatStatistic::Minimum).value;
+        fastest[n] = std::min(fastest[n], seconds);
+        if (n == 0) whole_slowest = std::max(whole_slowest, seconds);
+        if (m.reference_seconds > 0) references.push_back(m.reference_seconds);
+      }
+    AMPERE_REQUIRE(!references.empty(), "bench: oracle: readings without reference readings");
+    std::nth_element(references.begin(), references.begin() + static_cast<std::ptrdiff_t>(references.size() / 2), references.end());
+    const double reference = references[references.size() / 2];
+    std::map<std::string, double> measured;
+    for (std::size_t n = 1; n < networks.size(); ++n) measured[names[n]] = fastest[n];
+    std::map<std::string, double> exact;
+    OracleModel out;
+    for (const Block& b : blocks) {
+      const double seconds = cost(b.kind, b.channel_values(), variants, measured, exact);
+      out.blocks.emplace_back(seconds, seconds / reference);
+      out.seconds += seconds;
+    }
+    out.over_reference = out.seconds / reference;
+    out.whole_seconds = fastest[0];
+    out.whole_over_reference = fastest[0] / reference;
+    out.whole_spread = whole_slowest / fastest[0] - 1;
+    out.networks = networks.size();
+    return out;
+  }
+
+ private:
+  static std::string memo_of(const KindKey& key, const Channels& channels) { return key.str() + nlohmann::json(channels).dump(); }
+
+  /// Collects the variant network of (key, channels) and, recursively, its helpers'.
+  bool need(const KindKey& key, const Channels& channels, std::map<std::string, VariantNetwork>& variants) const {
+    const auto kind = kinds_.find(key);
+    if (kind == kinds_.end()) return false;
+    const std::string memo = memo_of(key, channels);
+    if (variants.count(memo) > 0) return true;
+    const VariantNetwork v = variant_network(*kind->second, channels, plan_);
+    variants.emplace(memo, v);
+    for (const auto& [helper, at] : v.subtract)
+      AMPERE_REQUIRE(need(helper, at, variants), "bench: oracle: helper kind not in the plan: ", helper.str());
+    return true;
+  }
+
+  /// The exact cost: the variant measured, less its helpers' exact costs.
+  double cost(const KindKey& key, const Channels& channels, const std::map<std::string, VariantNetwork>& variants,
+              const std::map<std::string, double>& measured, std::map<std::string, double>& exact) const {
+    const std::string memo = memo_of(key, channels);
+    const auto known = exact.find(memo);
+    if (known != exact.end()) return known->second;
+    double seconds = measured.at(memo);
+    for (const auto& [helper, at] : variants.at(memo).subtract) seconds -= cost(helper, at, variants, measured, exact);
+    return exact[memo] = seconds;
+  }
+
+  std::vector<ProfileKind> plan_;
+  std::map<KindKey, const ProfileKind*> kinds_;
+  MeasureFn measure_;
+  int rounds_;
+};
+
 /// An interfering neighbour on the other core: streams through 2 × 64 MiB (memory bandwidth and
 /// the shared cache) for 2 s, sleeps 2 s, again, until destroyed. The bench stays on core 0.
 class Neighbour {
@@ -734,6 +915,54 @@ class Neighbour {
  private:
   pid_t pid_ = -1;
 };
+
+
+/// The split of a campaign's error over `oracle` (--real --blocks): its block estimates against the
+/// exact block costs (the GPs' error, per kind and per model), beside the exact sums against the
+/// truth (the decomposition's error). In the campaign's reference units where it has them.
+void print_split(const ModelSpec& family, const CampaignOutcome& c, bool joint, const std::string& label,
+                 const std::vector<OracleModel>& oracle) {
+  Estimator estimator;
+  estimator.set_models("bench", joint ? c.joint_models : c.models);
+  const bool normalized = c.reference_median > 0;
+  struct Sum { int n = 0; double signed_block = 0, abs_block = 0, signed_model = 0; };
+  std::map<std::string, Sum> per_kind;
+  double gp_abs = 0, gp_signed = 0, total_abs = 0, total_signed = 0;
+  int models = 0;
+  for (std::size_t i = 0; i < oracle.size(); ++i) {
+    if (oracle[i].blocks.empty()) continue;
+    const ModelSpec model = heldout_model(family, static_cast<int>(i));
+    const nlohmann::json e = estimator.estimate(model, "bench", 1);
+    const std::vector<Block> blocks = parse_blocks(model);
+    const double exact_sum = normalized ? oracle[i].over_reference * c.reference_median : oracle[i].seconds;
+    double estimate_sum = 0;
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      const double exact = normalized ? oracle[i].blocks[b].second * c.reference_median : oracle[i].blocks[b].first;
+      const double est = e["blocks"][b]["seconds_per_iteration"]["mean"].get<double>();
+      estimate_sum += est;
+      Sum& sum = per_kind[blocks[b].kind.str()];
+      sum.n++;
+      sum.signed_block += (est - exact) / std::abs(exact);
+      sum.abs_block += std::abs(est - exact) / std::abs(exact);
+      sum.signed_model += (est - exact) / exact_sum;
+    }
+    gp_abs += std::abs(estimate_sum / exact_sum - 1);
+    gp_signed += estimate_sum / exact_sum - 1;
+    const double whole = normalized ? oracle[i].whole_over_reference * c.reference_median : oracle[i].whole_seconds;
+    total_abs += std::abs(estimate_sum / whole - 1);
+    total_signed += estimate_sum / whole - 1;
+    ++models;
+  }
+  if (models == 0) return;
+  std::printf("%-10s %-11s %-22s   split (%s units, %d models): estimate vs exact blocks (GPs) MAPE %6.2f%% signed %+6.2f%%; "
+              "vs the models measured alike MAPE %6.2f%% signed %+6.2f%%; per kind:\n",
+              "", "", label.c_str(), normalized ? "reference" : "seconds", models, 100 * gp_abs / models, 100 * gp_signed / models,
+              100 * total_abs / models, 100 * total_signed / models);
+  std::printf("%-10s   %8s %8s %9s %5s  kind\n", "", "signed%", "abs%", "ofmodel%", "n");
+  for (const auto& [key, sum] : per_kind)
+    std::printf("%-10s   %+8.2f %8.2f %+9.2f %5d  %s\n", "", 100 * sum.signed_block / sum.n, 100 * sum.abs_block / sum.n,
+                100 * sum.signed_model / models, sum.n, key.c_str());
+}
 
 void real(const Options& o) {
   std::printf("\n== real LibTorch on this machine, 1 thread on core 0, allocator pinned, energy = time surrogate (10 W): "
@@ -778,6 +1007,37 @@ void real(const Options& o) {
       truths.emplace_back(s1, summarize_repeats(first.joules_per_iteration, RepeatStatistic::Minimum).value);
     }
     const auto truth = [&](const ModelSpec&, int i) { return truths[static_cast<std::size_t>(i)]; };
+    std::vector<OracleModel> oracle;  // --blocks: each held-out model's exact block costs
+    if (o.blocks) {
+      Protocol oracle_protocol = paper_protocol();  // >= 0.2 s windows, one repeat per round
+      oracle_protocol.repeats = RepeatRule::fixed(1);
+      const Protocol ours = our_protocol(o);  // reference readings as ours takes them: its units
+      oracle_protocol.reference = std::make_pair(ours.repeats, ours.window_seconds);
+      OracleAdditivity additivity(fam, measuring(*trainer, oracle_protocol, true), o.oracle_rounds);
+      double abs_raw = 0, signed_raw = 0, worst = 0;
+      int n = 0;
+      std::size_t networks = 0;
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < std::min(count, o.oracle_models); ++i) {
+        const std::optional<OracleModel> om = additivity.split(heldout_model(fam, i));
+        oracle.push_back(om.value_or(OracleModel{}));
+        if (!om) continue;
+        const double miss = om->seconds / om->whole_seconds - 1;
+        abs_raw += std::abs(miss), signed_raw += miss, ++n;
+        worst = std::max(worst, std::abs(miss));
+        networks += om->networks;
+        std::printf("%-10s %-11s oracle model %d: %zu blocks, %zu networks; exact sum %.4g s vs the model %.4g s: %+.1f%% "
+                    "(the model's own spread over %d rounds %.1f%%; fresh-process truth %.4g s)\n", "", name.c_str(), i, om->blocks.size(),
+                    om->networks, om->seconds, om->whole_seconds, 100 * miss, o.oracle_rounds, 100 * om->whole_spread,
+                    truths[static_cast<std::size_t>(i)].first);
+        std::fflush(stdout);
+      }
+      std::printf("%-10s %-11s oracle additivity (exact block costs summed vs the whole model, measured alike round-robin, no GP): "
+                  "MAPE %.2f%% signed %+.2f%% worst %.1f%% over %d models; %zu networks, %.0f s\n",
+                  "local-cpu", name.c_str(), 100 * abs_raw / std::max(1, n), 100 * signed_raw / std::max(1, n), 100 * worst, n, networks,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      std::fflush(stdout);
+    }
     for (const std::string& condition : o.neighbour) {
       for (const Protocol& p : protocols) {
         std::unique_ptr<Neighbour> neighbour;
@@ -799,9 +1059,11 @@ void real(const Options& o) {
           const Accuracy normalized = normalizable ? evaluate(fam, outcome, count, normalized_truth, joint, true) : Accuracy{};
           print_row(device, name, protocol, outcome, evaluate(fam, outcome, count, truth, joint), joint,
                     normalizable ? &normalized : nullptr);
+          if (!oracle.empty()) print_split(fam, outcome, joint, protocol + (joint ? ":joint" : ":subtractive"), oracle);
         };
         row(p.name, c, false);
         if (p.calibration >= 0) row(p.name, c, true);
+        print_parts(p.name, c.parts);
         if (!c.corrected_models.empty()) {  // the same campaign's subtractive fits with §11's correction
           CampaignOutcome corrected = c;
           corrected.models = c.corrected_models;
@@ -857,6 +1119,8 @@ int main(int argc, char** argv) {
     else if (a == "--calibration") o.calibration = std::stoi(next());
     else if (a == "--subtractive-only") o.calibration = -1;
     else if (a == "--correction") o.correction = true;
+    else if (a == "--oracle-models") o.oracle_models = std::stoi(next());
+    else if (a == "--oracle-rounds") o.oracle_rounds = std::stoi(next());
     else if (a == "--truth-processes") o.truth_processes = std::stoi(next());
     else if (a == "--trend") g_trend = parse_gp_trend(next());
     else if (a == "--warp") g_warp = parse_gp_warp(next());
@@ -879,6 +1143,7 @@ int main(int argc, char** argv) {
                            "                      [--warp linear|log (how channels enter the kernels; linear is the paper's)]\n"
                            "                      [--channel-steps off|probe (ours: look for each kind's channel quantization)]\n"
                            "                      [--protocol paper,ours,ours-smooth,ours-steps] [--step-widths B (held-out widths at both sides of multiples of B)]\n"
+                           "                      [--oracle-models N (--real --blocks: held-out models split exactly, 6)] [--oracle-rounds R (5)]\n"
                            "                      [--truth-processes K (real truth: median of K fresh processes, 3; 0: in-process)]\n"
                            "                      [--families cnn5,lenet5,har,lstm,resnet,transformer] [--profiles oppo,server]\n");
       return 2;
@@ -891,7 +1156,7 @@ int main(int argc, char** argv) {
     if (o.simulated) simulated(o);
     if (o.guided_vs_random) guided_vs_random(o);
     if (o.curve) curve(o);
-    if (o.blocks) block_errors(o);
+    if (o.blocks && !o.real) block_errors(o);
     if (o.real) real(o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -11,6 +11,7 @@
 #include "coordinator/planning/channel_step_search.hpp"
 #include "coordinator/planning/estimator.hpp"
 #include "coordinator/planning/interval_calibration.hpp"
+#include "coordinator/planning/kind_work.hpp"
 
 namespace ampere {
 namespace {
@@ -36,153 +37,8 @@ std::vector<std::pair<KindKey, Channels>> subtractions(const ProfileKind& kind, 
   return {};
 }
 
-/// A kind's channel bounds as the GPs take them.
-std::vector<std::pair<double, double>> gp_bounds(const std::vector<ChannelRange>& ranges) {
-  std::vector<std::pair<double, double>> out;
-  for (const ChannelRange& r : ranges) out.emplace_back(static_cast<double>(r.min), static_cast<double>(r.max));
-  return out;
-}
-
-/// Forward FLOPs per sample of `kind`'s block at `channels`, read from its variant network.
-double block_work(const ProfileKind& kind, const Channels& channels, const std::vector<ProfileKind>& plan) {
-  for (const Block& b : parse_blocks(variant_network(kind, channels, plan).model))
-    if (b.kind == kind.key) return b.forward_flops;
-  throw InputError("variant network of " + kind.key.str() + " has no block of its kind");
-}
-
-/// The kind's work as a polynomial of its scaled channels, p·(1, φ(u)) (docs/method.md §9): fitted by
-/// least squares on a grid that avoids C_in == C_out (a residual block without its projection
-/// shortcut costs less there), kept only when it reproduces the grid to 1e-6. Empty otherwise: the
-/// kind then has no work term, and its GP carries all of its cost.
-std::vector<double> work_polynomial(const ProfileKind& kind, const std::vector<ProfileKind>& plan) {
-  const std::vector<ChannelRange> bounds = kind.bounds();
-  const std::size_t dims = bounds.size();
-  if (dims == 0 || dims > 2) return {};
-  const std::vector<double> fractions[2] = {{0.0, 0.31, 0.64, 1.0}, {0.07, 0.42, 0.81, 0.96}};
-  std::vector<Channels> grid;
-  const auto at = [&](std::size_t d, double f) {  // the nearest valid channel count
-    const ChannelRange& r = bounds[d];
-    const std::int64_t m = std::max<std::int64_t>(1, r.multiple_of);
-    const std::int64_t lo = (r.min + m - 1) / m * m, hi = r.max / m * m;
-    const double v = static_cast<double>(r.min) + f * static_cast<double>(r.max - r.min);
-    return std::clamp<std::int64_t>(std::llround(v / static_cast<double>(m)) * m, lo, std::max(lo, hi));
-  };
-  if (dims == 1) {
-    for (double f : fractions[0]) grid.push_back({at(0, f)});
-  } else {
-    for (double f : fractions[0])
-      for (double g : fractions[1])
-        if (at(0, f) != at(1, g)) grid.push_back({at(0, f), at(1, g)});
-  }
-  std::sort(grid.begin(), grid.end());
-  grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
-  Eigen::MatrixXd x(static_cast<Eigen::Index>(grid.size()), static_cast<Eigen::Index>(dims));
-  Eigen::VectorXd work(x.rows());
-  try {
-    for (Eigen::Index i = 0; i < x.rows(); ++i) {
-      for (std::size_t d = 0; d < dims; ++d) x(i, static_cast<Eigen::Index>(d)) = static_cast<double>(grid[static_cast<std::size_t>(i)][d]);
-      work[i] = block_work(kind, grid[static_cast<std::size_t>(i)], plan);
-    }
-  } catch (const InputError&) {
-    return {};  // a grid point the family cannot build: no work term for this kind
-  }
-  const Eigen::MatrixXd features = work_features(scale_to_unit(x, gp_bounds(bounds)));
-  if (features.rows() < features.cols() || work.cwiseAbs().maxCoeff() <= 0) return {};
-  const Eigen::VectorXd p = features.colPivHouseholderQr().solve(work);
-  if ((features * p - work).cwiseAbs().maxCoeff() > 1e-6 * work.cwiseAbs().maxCoeff()) return {};
-  return std::vector<double>(p.data(), p.data() + p.size());
-}
 
 }  // namespace
-
-JointFit fit_joint(const JointProblem& problem) {
-  JointFitOptions options;
-  options.seed = problem.seed;
-  const auto fit_one = [&](const std::vector<JointMeasurement>& data, const JointHyperparameters& start) {
-    auto gp = std::make_unique<JointAdditiveGp>(problem.kinds, data);
-    gp->set_hyperparameters(start);
-    gp->fit(options);
-    return gp;
-  };
-  const auto kind_models = [&](const JointAdditiveGp& seconds, const JointAdditiveGp* joules, std::size_t measurements) {
-    std::map<KindKey, KindModel> out;
-    for (std::size_t k = 0; k < problem.keys.size(); ++k) {
-      if (!seconds.measured(k)) continue;
-      KindModel model;
-      model.seconds = seconds.posterior(k);
-      if (joules != nullptr) model.joules = joules->posterior(k);
-      model.meter = problem.meter;
-      model.points = measurements;
-      // the joint posterior has no points of its own to leave out: the kind's own fit's misses say it
-      const auto own = problem.subtractive.find(problem.keys[k]);
-      if (own != problem.subtractive.end()) model.variance_scale = own->second.variance_scale;
-      out[problem.keys[k]] = model;
-    }
-    return out;
-  };
-  const std::unique_ptr<JointAdditiveGp> seconds = fit_one(problem.seconds, problem.seconds_start);
-  const std::unique_ptr<JointAdditiveGp> joules =
-      problem.joules.empty() ? nullptr : fit_one(problem.joules, problem.joules_start);
-  JointFit out;
-  out.models = kind_models(*seconds, joules.get(), problem.measurements);
-  // The check: neither side has seen the calibration models.
-  const std::size_t checks = problem.calibration_models.size();
-  if (checks == 0 || problem.variants == 0 || problem.variants + checks != problem.seconds.size()) return out;
-  const std::vector<JointMeasurement> variants(problem.seconds.begin(),
-                                               problem.seconds.begin() + static_cast<std::ptrdiff_t>(problem.variants));
-  Estimator joint, subtractive;
-  subtractive.set_models("check", problem.subtractive);
-  double joint_error = 0, subtractive_error = 0;
-  try {
-    // the check's own fit failing leaves the served fit as good as without calibration models
-    const std::map<KindKey, KindModel> check_models = kind_models(*fit_one(variants, problem.seconds_start), nullptr, problem.variants);
-    joint.set_models("check", check_models);
-    std::vector<double> truths, joint_estimates, subtractive_estimates;
-    for (std::size_t i = 0; i < checks; ++i) {
-      const auto estimate = [&](const Estimator& e) {
-        return e.estimate(problem.calibration_models[i], "check", 1).at("seconds_per_iteration").at("mean").get<double>();
-      };
-      truths.push_back(problem.seconds[problem.variants + i].value);
-      joint_estimates.push_back(estimate(joint));
-      subtractive_estimates.push_back(estimate(subtractive));
-    }
-    // The served joint fit has seen the calibration models, so their misses of it understate its
-    // error: the whole-model residual is taken from the check's fit, which has not (docs/method.md §14).
-    std::vector<std::pair<ModelSpec, double>> measured;
-    for (std::size_t i = 0; i < checks; ++i) measured.emplace_back(problem.calibration_models[i], truths[i]);
-    const double residual = whole_model_residual(check_models, measured);
-    for (auto& [key, model] : out.models) model.whole_model_residual = residual;
-    for (std::size_t i = 0; i < checks; ++i) {
-      double factor = 1.0;
-      if (problem.correct_subtractive) {  // the correction fitted on the other calibration models
-        std::vector<double> others_estimated, others_measured;
-        for (std::size_t j = 0; j < checks; ++j)
-          if (j != i) {
-            others_estimated.push_back(subtractive_estimates[j]);
-            others_measured.push_back(truths[j]);
-          }
-        factor = fit_log_correction(others_estimated, others_measured).factor();
-      }
-      joint_error += std::abs(joint_estimates[i] / truths[i] - 1.0);
-      subtractive_error += std::abs(factor * subtractive_estimates[i] / truths[i] - 1.0);
-    }
-  } catch (const std::exception&) {
-    return out;  // the check's fit failed, or a kind one side lacks: no check, the joint fit serves
-  }
-  out.joint_check_mape = 100 * joint_error / static_cast<double>(checks);
-  out.subtractive_check_mape = 100 * subtractive_error / static_cast<double>(checks);
-  return out;
-}
-
-const char* channel_step_search_name(ChannelStepSearch search) {
-  return search == ChannelStepSearch::Probe ? "probe" : "off";
-}
-
-ChannelStepSearch parse_channel_step_search(const std::string& name) {
-  if (name == "off") return ChannelStepSearch::Off;
-  if (name == "probe") return ChannelStepSearch::Probe;
-  throw InputError("channel steps: unknown '" + name + "' (known: off, probe)");
-}
 
 const char* kind_state_name(KindState state) {
   switch (state) {
@@ -191,31 +47,6 @@ const char* kind_state_name(KindState state) {
     case KindState::Done: return "done";
   }
   return "?";
-}
-
-namespace {
-std::string megabytes(double bytes) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.0f MB", bytes / 1e6);
-  return text;
-}
-}  // namespace
-
-void require_jobs_fit(const std::vector<ProfileKind>& plan, const std::string& family, double limit_bytes) {
-  for (const ProfileKind& kind : plan) {
-    Channels largest;
-    for (const ChannelRange& range : kind.bounds()) largest.push_back(range.max);
-    const ModelSpec variant = variant_network(kind, largest, plan).model;
-    const TrainingMemory memory = training_memory(variant);
-    if (memory.bytes <= limit_bytes) continue;
-    const LayerSpec& layer = variant.layers[memory.largest_layer];
-    throw InputError(family + ": the variant network for kind " + kind.key.str() + " at channels " +
-                     nlohmann::json(largest).dump() + " needs about " + megabytes(memory.bytes) + " (" +
-                     std::to_string(static_cast<long long>(memory.bytes)) + " bytes) to train, over the job memory limit of " +
-                     megabytes(limit_bytes) + "; its largest layer: layers[" + std::to_string(memory.largest_layer) + "] " +
-                     layer_type_name(layer.type) + ", " + megabytes(memory.largest_layer_bytes) +
-                     ". Narrow the family's channel ranges.");
-  }
 }
 
 Campaign::Campaign(std::uint64_t id, ModelSpec family, std::string device_class, CampaignSettings settings)

@@ -21,51 +21,12 @@
 #include "common/layer_parser.hpp"
 #include "common/measurement.hpp"
 #include "common/model_spec.hpp"
+#include "coordinator/planning/channel_step_search.hpp"
 #include "coordinator/planning/joint_additive_gp.hpp"
+#include "coordinator/planning/joint_fit.hpp"
 #include "coordinator/planning/kind_model.hpp"
 
 namespace ampere {
-
-/// Everything a joint fit needs, copied out of a campaign so it can run on another thread.
-struct JointProblem {
-  std::vector<KindKey> keys;  ///< the joint model's kinds, in its order
-  std::vector<JointKind> kinds;
-  std::vector<JointMeasurement> seconds;
-  std::vector<JointMeasurement> joules;  ///< empty unless every measurement has energy
-  JointHyperparameters seconds_start, joules_start;  ///< from the kinds' subtractive fits
-  MeterSource meter = MeterSource::TimeSurrogate;
-  std::size_t measurements = 0;  ///< how many it holds (variants + calibration models)
-  std::size_t variants = 0;      ///< the first `variants` of them are variant networks, the rest calibration models
-  std::vector<ModelSpec> calibration_models;           ///< the calibration models, in measurement order
-  std::map<KindKey, KindModel> subtractive;            ///< the campaign's subtractive fits (uncorrected)
-  /// Whether the campaign corrects its subtractive fits by its calibration models: the check then
-  /// scores each calibration model with the correction fitted on the others (leave one out).
-  bool correct_subtractive = false;
-  std::uint64_t seed = 0;
-};
-
-/// A joint fit and the check that chose between it and the subtractive fits (docs/method.md §9).
-struct JointFit {
-  std::map<KindKey, KindModel> models;  ///< the joint fit on every measurement, every measured kind
-  /// The check: a joint fit on the variant networks alone and the subtractive fits, both scored
-  /// (time MAPE) on the calibration models neither has seen. NaN without calibration models.
-  double joint_check_mape = std::nan("");
-  double subtractive_check_mape = std::nan("");
-  /// Whether the joint models should serve: true without calibration models to check on.
-  bool joint_chosen() const { return !(joint_check_mape > subtractive_check_mape); }
-};
-/// Fits the joint additive GP for time (and energy), and checks it against the subtractive fits on
-/// the calibration models. Throws NumericalError when a fit cannot be evaluated; pure, safe on any
-/// thread.
-JointFit fit_joint(const JointProblem& problem);
-
-/// Whether a campaign looks for its kinds' channel quantization (docs/method.md §14): Off (the
-/// paper's smooth kernels on raw channels) or Probe (probe points beside candidate step edges with
-/// the start points, and each fit keeps the quantization of highest marginal likelihood).
-enum class ChannelStepSearch { Off, Probe };
-/// "off", "probe"; parse throws InputError naming the choices.
-const char* channel_step_search_name(ChannelStepSearch search);
-ChannelStepSearch parse_channel_step_search(const std::string& name);
 
 /// A point of a kind's GP: its channels (the GP's inputs), in the kind's dimension order.
 using Channels = std::vector<std::int64_t>;
@@ -104,11 +65,6 @@ struct CampaignSettings {
   /// (the steps family 3.4% against 21.7%, resnet 10.2% against 11.4%).
   ChannelStepSearch channel_steps = ChannelStepSearch::Probe;
 };
-
-/// Throws InputError when a variant network of `plan` at its kind's largest channels needs more
-/// than `limit_bytes` to train (training_memory), naming the kind, the bytes, the limit and the
-/// variant's largest layer.
-void require_jobs_fit(const std::vector<ProfileKind>& plan, const std::string& family, double limit_bytes);
 
 /// What a result's reference reading says (docs/method.md §5), against the campaign's median.
 enum class ReferenceVerdict {

@@ -6,6 +6,16 @@
 #include "common/error.hpp"
 
 namespace ampere {
+
+const char* channel_step_search_name(ChannelStepSearch search) {
+  return search == ChannelStepSearch::Probe ? "probe" : "off";
+}
+
+ChannelStepSearch parse_channel_step_search(const std::string& name) {
+  if (name == "off") return ChannelStepSearch::Off;
+  if (name == "probe") return ChannelStepSearch::Probe;
+  throw InputError("channel steps: unknown '" + name + "' (known: off, probe)");
+}
 namespace {
 
 /// The odd multiple of `block` with c and c + 1 inside [lo, hi], nearest √(lo·hi); 0 when none.

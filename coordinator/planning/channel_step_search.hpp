@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -21,6 +22,14 @@
 #include "gp/gaussian_process.hpp"
 
 namespace ampere {
+
+/// Whether a campaign looks for its kinds' channel quantization (docs/method.md §14): Off (the
+/// paper's smooth kernels on raw channels) or Probe (probe points beside candidate step edges with
+/// the start points, and each fit keeps the quantization of highest marginal likelihood).
+enum class ChannelStepSearch { Off, Probe };
+/// "off", "probe"; parse throws InputError naming the choices.
+const char* channel_step_search_name(ChannelStepSearch search);
+ChannelStepSearch parse_channel_step_search(const std::string& name);
 
 /// Candidate blocks, in the order their probe pairs are planned (the most common first: 16 floats
 /// of AVX-512, 8 of AVX2, 32 and 64 for GPU tiles and wider kernels, 4 for NEON).

@@ -1,5 +1,6 @@
 #include "coordinator/server/campaign_service.hpp"
 
+#include "coordinator/planning/job_memory.hpp"
 #include "coordinator/planning/pruning_planner.hpp"
 
 #include <algorithm>
