@@ -19,9 +19,10 @@
 //                exact cost of the same layers in their model, fitted targets against the exact
 //                cost in the variant networks, and the context (non-additivity) term.
 //                With --real: the oracle-additivity split — each held-out block's exact cost (its
-//                variant network measured in fresh processes, less its helpers costed the same way),
-//                summed against the whole model (the decomposition's error), and each campaign's
-//                block estimates against those exact costs, per kind (the GPs' error)
+//                variant network measured less its helpers costed the same way; one model's networks
+//                round-robin in the bench's trainer process), summed against the whole model measured
+//                alike (the decomposition's error), and each campaign's block estimates against
+//                those exact costs, per kind (the GPs' error)
 //   --guided-vs-random  points each acquisition needs to reach 10% MAPE (simulated profiles, cnn5)
 // Prints every figure with the command that reproduces it. Not a test.
 #include <sched.h>
@@ -235,21 +236,25 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
     if (settings.channel_steps == ChannelStepSearch::Probe) probes = step_probe_points(kind.bounds(), 10);
   }
   std::set<std::pair<std::string, Channels>> seen;
-  const auto since = [](std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  // Measures one job; adds the protocol's reference readings to their part and returns the job's
+  // own measuring wall (the bench's own readings left out).
+  const auto timed_measure = [&](const ModelSpec& model, double& wall) {
+    const double references_before = g_protocol_reference_wall, bench_references_before = g_bench_reference_wall;
+    const auto t = std::chrono::steady_clock::now();
+    Measurement m = measure(model, ++job + g_seed * 1000003);
+    const double references = g_protocol_reference_wall - references_before;
+    out.parts.references += references;
+    wall = seconds_since(t) - references - (g_bench_reference_wall - bench_references_before);
+    return m;
   };
   while (!campaign.done()) {
     auto t = std::chrono::steady_clock::now();
     const std::vector<PlannedJob> jobs = campaign.plan(1);
-    out.parts.fits += since(t);
+    out.parts.fits += seconds_since(t);
     if (jobs.empty() && !campaign.done()) throw std::runtime_error("campaign stalled");
     for (const PlannedJob& p : jobs) {
-      const double references_before = g_protocol_reference_wall, bench_references_before = g_bench_reference_wall;
-      t = std::chrono::steady_clock::now();
-      const Measurement m = measure(p.variant, ++job + g_seed * 1000003);
-      const double references = g_protocol_reference_wall - references_before;
-      const double measuring_wall = since(t) - references - (g_bench_reference_wall - bench_references_before);
-      out.parts.references += references;
+      double measuring_wall = 0;
+      const Measurement m = timed_measure(p.variant, measuring_wall);
       const auto& [starts, probes] = first_points[p.kind];
       const bool first = seen.insert({p.kind.str(), p.channels}).second;
       if (first && std::find(starts.begin(), starts.end(), p.channels) != starts.end()) {
@@ -265,7 +270,7 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
       out.repeats += m.seconds_per_iteration.size();
       t = std::chrono::steady_clock::now();
       campaign.add_result(p.kind, p.channels, m);
-      out.parts.fits += since(t);
+      out.parts.fits += seconds_since(t);
       if (shadow) shadow->add_result(p.kind, p.channels, m);
       if (corrected) corrected->add_result(p.kind, p.channels, m);
       flops.push_back(model_cost(p.variant).training_flops_per_iteration);
@@ -282,12 +287,9 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
     const double reference_wall_variants = g_bench_reference_wall;
     for (int i = 0; i < calibration; ++i) {
       ModelSpec model = sample_model(family, 500000 + g_seed * 1000 + static_cast<std::uint64_t>(i));
-      const double references_before = g_protocol_reference_wall, bench_references_before = g_bench_reference_wall;
-      const auto t = std::chrono::steady_clock::now();
-      const Measurement m = measure(model, ++job + g_seed * 1000003);
-      const double references = g_protocol_reference_wall - references_before;
-      out.parts.references += references;
-      out.parts.calibration += since(t) - references - (g_bench_reference_wall - bench_references_before);
+      double measuring_wall = 0;
+      const Measurement m = timed_measure(model, measuring_wall);
+      out.parts.calibration += measuring_wall;
       ++out.parts.calibration_jobs;
       out.repeats += m.seconds_per_iteration.size();
       campaign.add_calibration(model, m);
@@ -298,7 +300,7 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
     out.models = campaign.models();  // the subtractive fits, corrected by the calibration models (§11)
     const auto fit_start = std::chrono::steady_clock::now();
     const JointFit fit = fit_joint(campaign.joint_problem());
-    out.parts.joint_fit = since(fit_start);
+    out.parts.joint_fit = seconds_since(fit_start);
     out.joint_models = fit.models;
     out.joint_chosen = fit.joint_chosen();
     out.joint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - joint_start).count() -
@@ -918,13 +920,14 @@ class Neighbour {
 
 
 /// The split of a campaign's error over `oracle` (--real --blocks): its block estimates against the
-/// exact block costs (the GPs' error, per kind and per model), beside the exact sums against the
-/// truth (the decomposition's error). In the campaign's reference units where it has them.
+/// exact block costs (the GPs' error, per kind and per model), and its model estimates against the
+/// models measured alike with the exact costs. In the campaign's reference units where it has them.
 void print_split(const ModelSpec& family, const CampaignOutcome& c, bool joint, const std::string& label,
                  const std::vector<OracleModel>& oracle) {
   Estimator estimator;
   estimator.set_models("bench", joint ? c.joint_models : c.models);
   const bool normalized = c.reference_median > 0;
+  const auto in_units = [&](double seconds, double over_reference) { return normalized ? over_reference * c.reference_median : seconds; };
   struct Sum { int n = 0; double signed_block = 0, abs_block = 0, signed_model = 0; };
   std::map<std::string, Sum> per_kind;
   double gp_abs = 0, gp_signed = 0, total_abs = 0, total_signed = 0;
@@ -934,10 +937,10 @@ void print_split(const ModelSpec& family, const CampaignOutcome& c, bool joint, 
     const ModelSpec model = heldout_model(family, static_cast<int>(i));
     const nlohmann::json e = estimator.estimate(model, "bench", 1);
     const std::vector<Block> blocks = parse_blocks(model);
-    const double exact_sum = normalized ? oracle[i].over_reference * c.reference_median : oracle[i].seconds;
+    const double exact_sum = in_units(oracle[i].seconds, oracle[i].over_reference);
     double estimate_sum = 0;
     for (std::size_t b = 0; b < blocks.size(); ++b) {
-      const double exact = normalized ? oracle[i].blocks[b].second * c.reference_median : oracle[i].blocks[b].first;
+      const double exact = in_units(oracle[i].blocks[b].first, oracle[i].blocks[b].second);
       const double est = e["blocks"][b]["seconds_per_iteration"]["mean"].get<double>();
       estimate_sum += est;
       Sum& sum = per_kind[blocks[b].kind.str()];
@@ -948,7 +951,7 @@ void print_split(const ModelSpec& family, const CampaignOutcome& c, bool joint, 
     }
     gp_abs += std::abs(estimate_sum / exact_sum - 1);
     gp_signed += estimate_sum / exact_sum - 1;
-    const double whole = normalized ? oracle[i].whole_over_reference * c.reference_median : oracle[i].whole_seconds;
+    const double whole = in_units(oracle[i].whole_seconds, oracle[i].whole_over_reference);
     total_abs += std::abs(estimate_sum / whole - 1);
     total_signed += estimate_sum / whole - 1;
     ++models;
@@ -1035,7 +1038,7 @@ void real(const Options& o) {
       std::printf("%-10s %-11s oracle additivity (exact block costs summed vs the whole model, measured alike round-robin, no GP): "
                   "MAPE %.2f%% signed %+.2f%% worst %.1f%% over %d models; %zu networks, %.0f s\n",
                   "local-cpu", name.c_str(), 100 * abs_raw / std::max(1, n), 100 * signed_raw / std::max(1, n), 100 * worst, n, networks,
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+                  seconds_since(start));
       std::fflush(stdout);
     }
     for (const std::string& condition : o.neighbour) {

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -16,6 +17,11 @@ inline std::string beside_this_binary(const std::string& name) {
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   AMPERE_REQUIRE(n > 0, "bench: cannot find its own binary");
   return std::filesystem::path(std::string(self, static_cast<std::size_t>(n))).parent_path() / name;
+}
+
+/// Wall seconds since `start`.
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace ampere

@@ -71,10 +71,6 @@ std::string run_or_fail(const std::vector<std::string>& command) {
   return output;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 /// The protocol the models are measured with (whole models and variant networks alike).
 JobSettings measuring(std::uint64_t seed) {
   JobSettings s;
