@@ -1152,6 +1152,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (o.oracle_models < 1 || o.oracle_rounds < 1) {
+    std::fprintf(stderr, "error: --oracle-models and --oracle-rounds must be at least 1, got %d and %d\n", o.oracle_models, o.oracle_rounds);
+    return 2;
+  }
   if (!o.simulated && !o.real && !o.guided_vs_random && !o.curve && !o.blocks) o.simulated = o.guided_vs_random = true;
   std::string command = "build/bin/bench_accuracy";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
