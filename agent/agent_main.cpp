@@ -26,6 +26,7 @@
 #include "agent/trainer_link/messages.hpp"
 #include "agent/trainer_process.hpp"
 #include "common/comma_list.hpp"
+#include "common/json_text.hpp"
 #include "common/error.hpp"
 
 namespace {
@@ -82,7 +83,7 @@ nlohmann::json measure_in_processes(int argc, char** argv, int processes) {
     args.push_back(a);
   }
   std::vector<nlohmann::json> runs;
-  for (int k = 0; k < processes; ++k) runs.push_back(nlohmann::json::parse(run_fresh_process(args)));
+  for (int k = 0; k < processes; ++k) runs.push_back(ampere::parse_json(run_fresh_process(args), "measure process output"));
   nlohmann::json out = runs.front();
   out["processes"] = processes;
   if (out.contains("reference")) {  // --reference: each process's reading and its own ratio

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "protocol.capnp.h"
 #include "wire_codec.hpp"
 #include "wire_convert.hpp"
@@ -162,7 +163,7 @@ std::string AgentRunner::execute(const std::string& job_frame, std::uint64_t& jo
   Measurement m;
   std::string error;
   try {
-    const ModelSpec model = parse_model_spec(nlohmann::json::parse(job.getVariantSpecJson().cStr()));
+    const ModelSpec model = parse_model_spec(parse_json(job.getVariantSpecJson().cStr(), "job variant spec"));
     JobSettings settings;
     settings.warmup = job.getWarmupIterations();
     settings.iterations = job.getIterations();
@@ -237,6 +238,7 @@ void AgentRunner::run(const std::atomic<bool>& stop) {
   zmq::socket_t socket(context_, zmq::socket_type::dealer);
   socket.set(zmq::sockopt::routing_id, config_.agent_id);
   socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::maxmsgsize, kMaxReplyFrameBytes);
   socket.connect(config_.coordinator);
   std::atomic<bool> done{false};
   std::thread heartbeats([&] { heartbeat(stop, done); });

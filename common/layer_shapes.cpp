@@ -115,7 +115,10 @@ TensorShape TensorShape::with_channels(std::int64_t channels) const {
 }
 
 std::int64_t TensorShape::elements() const {
-  return std::accumulate(dims.begin(), dims.end(), std::int64_t{1}, std::multiplies<>());
+  std::int64_t product = 1;
+  for (const std::int64_t d : dims)
+    AMPERE_REQUIRE(!__builtin_mul_overflow(product, d, &product), "tensor ", join_dims(dims), ": too many elements");
+  return product;
 }
 
 std::string TensorShape::str() const { return std::string(form_name(form)) + " " + join_dims(dims); }
@@ -155,7 +158,20 @@ std::int64_t conv_groups(const LayerSpec& layer, std::int64_t in_channels) {
   return layer.depthwise ? in_channels : layer.groups;
 }
 
+/// infer_layer without the element bound.
+LayerShape infer_layer_unbounded(const LayerSpec& layer, const TensorShape& in, std::int64_t width_given,
+                                 const std::string& after);
+
 LayerShape infer_layer(const LayerSpec& layer, const TensorShape& in, std::int64_t width_given, const std::string& after) {
+  LayerShape shape = infer_layer_unbounded(layer, in, width_given, after);
+  for (const TensorShape* t : {&in, static_cast<const TensorShape*>(&shape.out)})
+    AMPERE_REQUIRE(t->elements() <= SpecLimits::max_elements, layer.path, ": a tensor of ", t->elements(),
+                   " elements per sample (", t->str(), "), at most ", SpecLimits::max_elements, " (docs/model-spec.md, \"Limits\")");
+  return shape;
+}
+
+LayerShape infer_layer_unbounded(const LayerSpec& layer, const TensorShape& in, std::int64_t width_given,
+                                 const std::string& after) {
   const std::int64_t width = resolved_width(layer, in, width_given);
   const double elements = static_cast<double>(in.elements());
   LayerShape s{in, in, 0, 0};

@@ -64,20 +64,40 @@ RepeatSummary summarize_repeats(const std::vector<double>& repeats, RepeatStatis
 }
 
 void validate_measurement(const Measurement& m) {
-  AMPERE_REQUIRE(!m.seconds_per_iteration.empty(), "measurement: no repeats");
-  AMPERE_REQUIRE(m.joules_per_iteration.empty() || m.joules_per_iteration.size() == m.seconds_per_iteration.size(),
-                 "measurement: ", m.seconds_per_iteration.size(), " time repeats but ", m.joules_per_iteration.size(),
-                 " energy repeats");
-  for (std::size_t i = 0; i < m.seconds_per_iteration.size(); ++i)
-    AMPERE_REQUIRE(std::isfinite(m.seconds_per_iteration[i]) && m.seconds_per_iteration[i] > 0,
-                   "measurement: seconds of repeat ", i, " must be finite and positive, got ", m.seconds_per_iteration[i]);
-  for (std::size_t i = 0; i < m.joules_per_iteration.size(); ++i)
-    AMPERE_REQUIRE(std::isfinite(m.joules_per_iteration[i]) && m.joules_per_iteration[i] >= 0,
-                   "measurement: joules of repeat ", i, " must be finite and non-negative, got ", m.joules_per_iteration[i]);
-  for (const auto& [name, value] : {std::pair<const char*, double>{"seconds", m.reference_seconds},
-                                    std::pair<const char*, double>{"joules", m.reference_joules}})
-    AMPERE_REQUIRE(std::isnan(value) || (std::isfinite(value) && value > 0), "measurement: the reference reading's ",
-                   name, " must be finite and positive (or absent), got ", value);
+  using B = PlausibleBounds;
+  const std::size_t n = m.seconds_per_iteration.size();
+  AMPERE_REQUIRE(n > 0, "measurement: no repeats");
+  AMPERE_REQUIRE(n <= B::max_repeats, "measurement: ", n, " repeats, at most ", B::max_repeats, " are plausible");
+  AMPERE_REQUIRE(m.joules_per_iteration.empty() || m.joules_per_iteration.size() == n, "measurement: ", n,
+                 " time repeats but ", m.joules_per_iteration.size(), " energy repeats");
+  for (std::size_t i = 0; i < n; ++i) {
+    const double s = m.seconds_per_iteration[i];
+    AMPERE_REQUIRE(std::isfinite(s) && s >= B::min_seconds && s <= B::max_seconds, "measurement: seconds of repeat ", i,
+                   " must be within [", B::min_seconds, ", ", B::max_seconds, "] per iteration, got ", s);
+  }
+  const auto [fastest, slowest] = std::minmax_element(m.seconds_per_iteration.begin(), m.seconds_per_iteration.end());
+  AMPERE_REQUIRE(*slowest <= B::max_repeat_ratio * *fastest, "measurement: the slowest repeat (", *slowest,
+                 " s) is more than ", B::max_repeat_ratio, "x the fastest (", *fastest, " s): not one measurement");
+  for (std::size_t i = 0; i < m.joules_per_iteration.size(); ++i) {
+    const double j = m.joules_per_iteration[i];
+    AMPERE_REQUIRE(std::isfinite(j) && j >= 0 && j <= B::max_joules, "measurement: joules of repeat ", i,
+                   " must be within [0, ", B::max_joules, "] per iteration, got ", j);
+    AMPERE_REQUIRE(j <= B::max_watts * m.seconds_per_iteration[i], "measurement: repeat ", i, " implies ",
+                   j / m.seconds_per_iteration[i], " W, more than the plausible ", B::max_watts, " W");
+  }
+  AMPERE_REQUIRE(std::isnan(m.idle_watts) || (m.idle_watts >= 0 && m.idle_watts <= B::max_watts),
+                 "measurement: idle watts must be within [0, ", B::max_watts, "] (or absent), got ", m.idle_watts);
+  AMPERE_REQUIRE(std::isnan(m.reference_seconds) ||
+                     (m.reference_seconds >= B::min_seconds && m.reference_seconds <= B::max_seconds),
+                 "measurement: the reference reading's seconds must be within [", B::min_seconds, ", ", B::max_seconds,
+                 "] (or absent), got ", m.reference_seconds);
+  AMPERE_REQUIRE(std::isnan(m.reference_joules) || (m.reference_joules > 0 && m.reference_joules <= B::max_joules),
+                 "measurement: the reference reading's joules must be within (0, ", B::max_joules, "] (or absent), got ",
+                 m.reference_joules);
+  AMPERE_REQUIRE(m.iterations <= B::max_iterations, "measurement: ", m.iterations, " iterations per repeat, at most ",
+                 B::max_iterations, " are plausible");
+  AMPERE_REQUIRE(m.threads <= B::max_threads, "measurement: ", m.threads, " threads, at most ", B::max_threads,
+                 " are plausible");
 }
 
 }  // namespace ampere

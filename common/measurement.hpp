@@ -1,6 +1,7 @@
 // What an agent reports for one job, and the statistic the coordinator fits (docs/method.md §5).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -65,9 +66,25 @@ struct RepeatSummary {
 };
 RepeatSummary summarize_repeats(const std::vector<double>& repeats, RepeatStatistic statistic);
 
-/// Throws InputError when a measurement is unusable: no repeats, NaN, negative or zero time,
-/// negative energy, seconds and joules of different lengths, or a reference reading that is
-/// present (not NaN) but not finite and positive.
+/// What a measured figure may be before it is refused as implausible (docs/method.md §5,
+/// "Plausibility"): wide enough for any device from a phone to a GPU node, narrow enough that
+/// no accepted figure can overflow a GP's arithmetic or dwarf every other point.
+struct PlausibleBounds {
+  static constexpr std::size_t max_repeats = 1000;
+  static constexpr double min_seconds = 1e-7;      ///< per iteration: 100 ns
+  static constexpr double max_seconds = 3600;      ///< per iteration: one hour
+  static constexpr double max_joules = 1e8;        ///< per iteration
+  static constexpr double max_watts = 1e5;         ///< joules / seconds of a repeat; idle watts too
+  static constexpr double max_repeat_ratio = 100;  ///< slowest / fastest repeat of one job
+  static constexpr std::uint32_t max_iterations = 1000000000;
+  static constexpr std::uint32_t max_threads = 65536;
+};
+
+/// Throws InputError naming the figure when a measurement is unusable: no repeats or more than
+/// PlausibleBounds::max_repeats, NaN, a time or energy outside the bounds, repeats whose slowest
+/// is more than max_repeat_ratio times the fastest, an implied power over max_watts, seconds and
+/// joules of different lengths, idle watts or a reference reading present (not NaN) but outside
+/// the bounds.
 void validate_measurement(const Measurement& m);
 
 }  // namespace ampere

@@ -1,4 +1,6 @@
 #include "common/model_spec.hpp"
+#include "common/input_limits.hpp"
+#include "common/json_text.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -79,19 +81,24 @@ void reject_unknown_fields(const json& object, const std::vector<const char*>& a
   }
 }
 
-std::int64_t positive_int(const json& value, const std::string& path, std::int64_t min = 1) {
+std::int64_t positive_int(const json& value, const std::string& path, std::int64_t min = 1,
+                          std::int64_t max = SpecLimits::max_channels) {
   AMPERE_REQUIRE(value.is_number_integer() && value.get<std::int64_t>() >= min, path,
                  min == 1 ? ": must be a positive integer, got " : ": must be an integer >= ",
                  min == 1 ? "" : std::to_string(min) + ", got ", show(value));
+  // a huge unsigned value reads as negative above: refused there
+  AMPERE_REQUIRE(value.get<std::int64_t>() <= max, path, ": at most ", max, " (docs/model-spec.md, \"Limits\"), got ",
+                 show(value));
   return value.get<std::int64_t>();
 }
 
 std::array<std::int64_t, 2> pair_field(const json& value, const std::string& path, std::int64_t min) {
+  constexpr std::int64_t max = SpecLimits::max_kernel;
   if (value.is_array()) {
     AMPERE_REQUIRE(value.size() == 2, path, ": must be an integer or [h, w], got ", show(value));
-    return {positive_int(value[0], path + "[0]", min), positive_int(value[1], path + "[1]", min)};
+    return {positive_int(value[0], path + "[0]", min, max), positive_int(value[1], path + "[1]", min, max)};
   }
-  std::int64_t v = positive_int(value, path, min);
+  std::int64_t v = positive_int(value, path, min, max);
   return {v, v};
 }
 
@@ -187,17 +194,17 @@ LayerSpec parse_layer(const json& value, const std::string& path, bool inside_re
       break;
     case LayerType::Lstm:
       if (value.contains("num_layers"))
-        layer.num_layers = positive_int(value["num_layers"], path + ".num_layers");
+        layer.num_layers = positive_int(value["num_layers"], path + ".num_layers", 1, SpecLimits::max_lstm_layers);
       break;
     case LayerType::TransformerEncoder:
       AMPERE_REQUIRE(value.contains("nhead"), path, ".nhead: missing");
       AMPERE_REQUIRE(value.contains("dim_feedforward"), path, ".dim_feedforward: missing");
       layer.nhead = positive_int(value["nhead"], path + ".nhead");
-      layer.dim_feedforward = positive_int(value["dim_feedforward"], path + ".dim_feedforward");
+      layer.dim_feedforward = positive_int(value["dim_feedforward"], path + ".dim_feedforward", 1, SpecLimits::max_feedforward);
       break;
     case LayerType::Embedding:
       AMPERE_REQUIRE(value.contains("vocab"), path, ".vocab: missing");
-      layer.vocab = positive_int(value["vocab"], path + ".vocab");
+      layer.vocab = positive_int(value["vocab"], path + ".vocab", 1, SpecLimits::max_vocab);
       break;
     case LayerType::Dropout:
       if (value.contains("p")) {
@@ -211,6 +218,8 @@ LayerSpec parse_layer(const json& value, const std::string& path, bool inside_re
       AMPERE_REQUIRE(!inside_residual, path, ": a residual cannot contain another residual");
       AMPERE_REQUIRE(value.contains("layers") && value["layers"].is_array() && !value["layers"].empty(),
                      path, ".layers: must be a non-empty list of layers");
+      AMPERE_REQUIRE(value["layers"].size() <= SpecLimits::max_inner_layers, path, ".layers: ", value["layers"].size(),
+                     " layers, at most ", SpecLimits::max_inner_layers);
       for (std::size_t i = 0; i < value["layers"].size(); ++i) {
         std::string inner_path = path + ".layers[" + std::to_string(i) + "]";
         LayerSpec inner = parse_layer(value["layers"][i], inner_path, true);
@@ -390,6 +399,7 @@ ModelSpec parse_model_spec(const json& value) {
   }
   AMPERE_REQUIRE(value.contains("name") && value["name"].is_string() && !value["name"].get<std::string>().empty(),
                  "name: must be a non-empty string");
+  require_name(value["name"].get<std::string>(), "name", 2 * kMaxNameBytes);  // a family's own: 128 (campaign start)
   spec.name = value["name"].get<std::string>();
 
   AMPERE_REQUIRE(value.contains("input") && value["input"].is_object(), "input: must be an object with a \"shape\"");
@@ -398,10 +408,10 @@ ModelSpec parse_model_spec(const json& value) {
   AMPERE_REQUIRE(shape.is_array() && !shape.empty() && shape.size() <= 3, "input.shape: must be [C, H, W], [T, F], [F] or [T], got ",
                  show(shape));
   for (std::size_t i = 0; i < shape.size(); ++i)
-    spec.input_shape.push_back(positive_int(shape[i], "input.shape[" + std::to_string(i) + "]"));
+    spec.input_shape.push_back(positive_int(shape[i], "input.shape[" + std::to_string(i) + "]", 1, SpecLimits::max_input_extent));
 
   AMPERE_REQUIRE(value.contains("batch_size"), "batch_size: missing");
-  spec.batch_size = positive_int(value["batch_size"], "batch_size");
+  spec.batch_size = positive_int(value["batch_size"], "batch_size", 1, SpecLimits::max_batch);
   AMPERE_REQUIRE(value.contains("classes"), "classes: missing");
   spec.classes = positive_int(value["classes"], "classes");
   if (value.contains("dtype")) {
@@ -414,6 +424,8 @@ ModelSpec parse_model_spec(const json& value) {
 
   AMPERE_REQUIRE(value.contains("layers") && value["layers"].is_array() && !value["layers"].empty(),
                  "layers: must be a non-empty list");
+  AMPERE_REQUIRE(value["layers"].size() <= SpecLimits::max_layers, "layers: ", value["layers"].size(), " layers, at most ",
+                 SpecLimits::max_layers);
   for (std::size_t i = 0; i < value["layers"].size(); ++i)
     spec.layers.push_back(parse_layer(value["layers"][i], "layers[" + std::to_string(i) + "]", false));
 
@@ -452,12 +464,8 @@ ModelSpec parse_model_spec(const json& value) {
 ModelSpec load_model_spec(const std::filesystem::path& file) {
   std::ifstream in(file);
   AMPERE_REQUIRE(in.good(), file.string(), ": cannot open model spec");
-  json value;
-  try {
-    value = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw InputError(file.string() + ": not valid JSON: " + e.what());
-  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const json value = parse_json(text, file.string().c_str());
   try {
     return parse_model_spec(value);
   } catch (const InputError& e) {

@@ -97,6 +97,22 @@ struct LayerSpec {
   std::vector<LayerSpec> inner;      ///< residual
 };
 
+/// The largest values a spec may hold (docs/model-spec.md, "Limits"). Past them a spec is refused
+/// naming the field, before any shape, FLOPs or memory is computed; within them no product of
+/// shapes overflows.
+struct SpecLimits {
+  static constexpr std::int64_t max_channels = 65536;        ///< any width or range bound, classes, groups, nhead
+  static constexpr std::int64_t max_kernel = 1024;           ///< kernel, stride, padding, dilation, output
+  static constexpr std::int64_t max_input_extent = 1 << 24;  ///< one input.shape entry
+  static constexpr std::int64_t max_batch = 65536;
+  static constexpr std::int64_t max_vocab = 1 << 24;
+  static constexpr std::int64_t max_feedforward = 1 << 20;
+  static constexpr std::int64_t max_lstm_layers = 64;
+  static constexpr std::size_t max_layers = 1024;        ///< top-level layers
+  static constexpr std::size_t max_inner_layers = 64;    ///< layers inside one residual
+  static constexpr std::int64_t max_elements = 1ll << 31;  ///< a layer's input or output tensor, per sample
+};
+
 /// A model (every channel fixed) or a family (some channel fields are ranges).
 struct ModelSpec {
   std::string name;

@@ -11,21 +11,29 @@
 namespace ampere {
 namespace {
 
-std::vector<std::int64_t> members(const ChannelRange& range) {
-  std::vector<std::int64_t> out;
-  const std::int64_t step = range.multiple_of;
-  for (std::int64_t v = (range.min + step - 1) / step * step; v <= range.max; v += step) out.push_back(v);
-  return out;
+/// How many values a range holds (multiples of multiple_of within [min, max]), counted, never
+/// enumerated: a range may hold far more values than a grid takes.
+std::size_t member_count(const ChannelRange& range) {
+  const std::int64_t first = range.lowest(), last = range.highest();
+  return first > last ? 0 : static_cast<std::size_t>((last - first) / range.multiple_of) + 1;
 }
 
-/// `count` values spread evenly over `values` (first and last kept).
-std::vector<std::int64_t> spread(const std::vector<std::int64_t>& values, std::size_t count) {
-  if (count >= values.size()) return values;
-  if (count <= 1) return {values.front()};
+/// `count` of the range's values spread evenly over it (first and last kept), or all of them
+/// when it holds no more than `count`.
+std::vector<std::int64_t> spread(const ChannelRange& range, std::size_t count) {
+  const std::size_t size = member_count(range);
+  const auto value = [&](std::size_t index) { return range.lowest() + static_cast<std::int64_t>(index) * range.multiple_of; };
   std::vector<std::int64_t> out;
+  if (size == 0) return out;
+  if (count >= size) {
+    for (std::size_t i = 0; i < size; ++i) out.push_back(value(i));
+    return out;
+  }
+  if (count <= 1) return {value(0)};
   for (std::size_t i = 0; i < count; ++i) {
-    std::size_t index = static_cast<std::size_t>(std::llround(static_cast<double>(i) * (values.size() - 1) / (count - 1)));
-    if (out.empty() || out.back() != values[index]) out.push_back(values[index]);
+    const auto index = static_cast<std::size_t>(std::llround(static_cast<double>(i) * static_cast<double>(size - 1) /
+                                                             static_cast<double>(count - 1)));
+    if (out.empty() || out.back() != value(index)) out.push_back(value(index));
   }
   return out;
 }
@@ -104,19 +112,20 @@ double leave_one_out_variance_scale(const GaussianProcess& gp) {
 Eigen::MatrixXd candidate_grid(const std::vector<ChannelRange>& bounds, std::size_t max_points) {
   AMPERE_REQUIRE(!bounds.empty(), "candidates: no channel dimensions");
   AMPERE_REQUIRE(max_points >= 1, "candidates: max_points must be positive");
-  std::vector<std::vector<std::int64_t>> axes;
-  for (const ChannelRange& range : bounds) axes.push_back(members(range));
+  std::vector<std::size_t> sizes;
+  for (const ChannelRange& range : bounds) sizes.push_back(member_count(range));
+  std::vector<std::vector<std::int64_t>> axes(bounds.size());
   // Give each dimension an equal share of the budget; small dimensions pass what they do not use on.
-  std::vector<std::size_t> order(axes.size());
+  std::vector<std::size_t> order(bounds.size());
   for (std::size_t d = 0; d < order.size(); ++d) order[d] = d;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return axes[a].size() < axes[b].size(); });
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return sizes[a] < sizes[b]; });
   double remaining = static_cast<double>(max_points);
   for (std::size_t i = 0; i < order.size(); ++i) {
     const std::size_t d = order[i];
     const double share = std::floor(std::pow(remaining, 1.0 / static_cast<double>(order.size() - i)) + 1e-9);
-    const std::size_t take = std::min(axes[d].size(), static_cast<std::size_t>(std::max(1.0, share)));
-    axes[d] = spread(axes[d], take);
-    remaining /= static_cast<double>(axes[d].size());
+    const std::size_t take = std::min(sizes[d], static_cast<std::size_t>(std::max(1.0, share)));
+    axes[d] = spread(bounds[d], take);
+    remaining /= static_cast<double>(std::max<std::size_t>(1, axes[d].size()));
   }
   return cartesian(axes);
 }
@@ -124,10 +133,9 @@ Eigen::MatrixXd candidate_grid(const std::vector<ChannelRange>& bounds, std::siz
 Eigen::MatrixXd start_points(const std::vector<ChannelRange>& bounds) {
   std::vector<std::vector<std::int64_t>> axes;
   for (const ChannelRange& range : bounds) {
-    const std::vector<std::int64_t> all = members(range);
-    AMPERE_REQUIRE(!all.empty(), "start points: empty channel range [", range.min, ", ", range.max, "]");
-    axes.push_back(all.front() == all.back() ? std::vector<std::int64_t>{all.front()}
-                                             : std::vector<std::int64_t>{all.front(), all.back()});
+    AMPERE_REQUIRE(member_count(range) > 0, "start points: empty channel range [", range.min, ", ", range.max, "]");
+    axes.push_back(range.lowest() == range.highest() ? std::vector<std::int64_t>{range.lowest()}
+                                                     : std::vector<std::int64_t>{range.lowest(), range.highest()});
   }
   return cartesian(axes);
 }
@@ -239,6 +247,7 @@ const char* stop_reason_name(StopReason reason) {
     case StopReason::BudgetSpent: return "budget-spent";
     case StopReason::Converged: return "converged";
     case StopReason::NoCandidates: return "no-candidates";
+    case StopReason::FitFailed: return "fit-failed";
   }
   return "?";
 }

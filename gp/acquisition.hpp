@@ -63,7 +63,9 @@ std::vector<Eigen::Index> select_batch(const GaussianProcess& gp, const Eigen::M
                                        std::size_t count, Acquisition acquisition = Acquisition::MaxVariance,
                                        std::uint64_t seed = 0, const EstimateDemand* demand = nullptr);
 
-enum class StopReason { KeepGoing, BudgetSpent, Converged, NoCandidates };
+/// FitFailed: the kind's GP could not be fitted to its points (contained to the kind; its last
+/// good fit, if any, keeps serving).
+enum class StopReason { KeepGoing, BudgetSpent, Converged, NoCandidates, FitFailed };
 const char* stop_reason_name(StopReason reason);
 
 struct StopDecision {

@@ -158,6 +158,7 @@ struct KindProgress {
   maxRelativeStd @4 :Float64;
   state @5 :Text;                          # waiting, profiling, converged, budget-spent, no-candidates
   convergence @6 :List(StdAtPoints);       # the stop rule's max relative std at each evaluation
+  fitError @7 :Text;                       # why its last fit failed (empty: it did not); its last good fit serves
 }
 
 struct StdAtPoints {
@@ -176,6 +177,8 @@ struct CampaignInfo {
   jobsDone @7 :UInt32;
   etaSeconds @8 :Float64;                  # upper bound: remaining points x mean job time / agents
   pointsRemainingAtMost @9 :UInt32;
+  quarantined @10 :List(Text);             # its stored rows set aside at the coordinator's last start
+                                           # (state "quarantined": the whole campaign was)
 }
 
 struct CampaignStatus {

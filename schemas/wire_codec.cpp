@@ -17,10 +17,15 @@ std::string encode_frame(capnp::MessageBuilder& message) {
 DecodedEnvelope::DecodedEnvelope(const std::string& frame) {
   AMPERE_REQUIRE(!frame.empty() && frame.size() % sizeof(capnp::word) == 0, "frame: ", frame.size(),
                  " bytes is not a whole number of 8-byte words");
+  AMPERE_REQUIRE(frame.size() <= static_cast<std::size_t>(kMaxReplyFrameBytes), "frame: ", frame.size(), " bytes, at most ",
+                 kMaxReplyFrameBytes);
   words_ = kj::heapArray<capnp::word>(frame.size() / sizeof(capnp::word));
   std::memcpy(words_.begin(), frame.data(), frame.size());
   try {
-    reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words_.asPtr());
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = kTraversalLimitWords;
+    options.nestingLimit = kNestingLimit;
+    reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words_.asPtr(), options);
     envelope_ = reader_->getRoot<wire::Envelope>();
     AMPERE_REQUIRE(envelope_.getVersion() == wire::PROTOCOL_VERSION, "frame: protocol version ",
                    envelope_.getVersion(), ", this side speaks ", wire::PROTOCOL_VERSION);

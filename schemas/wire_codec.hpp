@@ -2,6 +2,7 @@
 // protocol version becomes an InputError with the reason, never a crash.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -11,6 +12,17 @@
 #include "protocol.capnp.h"
 
 namespace ampere {
+
+/// The largest frame a peer may send the coordinator (ZMQ_MAXMSGSIZE on its sockets: a larger
+/// one closes that connection before it is read whole). Our largest requests, a model spec inside
+/// an EstimateRequest, are tens of kilobytes.
+inline constexpr std::int64_t kMaxRequestFrameBytes = 4 << 20;
+/// The largest reply an agent or client accepts from the coordinator (a status of many campaigns).
+inline constexpr std::int64_t kMaxReplyFrameBytes = 64 << 20;
+/// Cap'n Proto's reader limits, set explicitly: the words a reader may traverse (a message whose
+/// pointers make it read more, amplification, is refused) and the deepest nesting (ours is 5).
+inline constexpr std::uint64_t kTraversalLimitWords = kMaxReplyFrameBytes / 8 * 2;
+inline constexpr int kNestingLimit = 16;
 
 /// The bytes of one ZeroMQ frame holding `message` (an Envelope).
 std::string encode_frame(capnp::MessageBuilder& message);

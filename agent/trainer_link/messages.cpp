@@ -1,4 +1,5 @@
 #include "agent/trainer_link/messages.hpp"
+#include "common/json_text.hpp"
 
 #include <cmath>
 #include <limits>
@@ -93,8 +94,8 @@ std::string encode_error(ErrorCode code, const std::string& message, bool window
 TrainerMessage decode_trainer_message(const std::string& text) {
   nlohmann::json body;
   try {
-    body = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
+    body = parse_json(text, "trainer pipe line");
+  } catch (const InputError& e) {
     throw InputError(detail::concat("trainer pipe: a line that is not JSON (", e.what(), "): ", text.substr(0, 200)));
   }
   if (!body.is_object() || !body.contains("type") || !body.at("type").is_string())

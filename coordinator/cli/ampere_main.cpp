@@ -11,6 +11,7 @@
 #include "coordinator/client/coordinator_client.hpp"
 
 #include "common/campaign_budget.hpp"
+#include "common/json_text.hpp"
 #include "common/error.hpp"
 #include "coordinator/cli/gp_command.hpp"
 #include "coordinator/cli/model_command.hpp"
@@ -218,11 +219,11 @@ int main(int argc, char** argv) {
         ampere::MeasuredModel m;
         m.model_file = pair.substr(0, eq);
         const std::string model_text = read_file(m.model_file);
-        m.model = nlohmann::json::parse(model_text);
+        m.model = ampere::parse_json(model_text, m.model_file.c_str());
         const std::string measured = pair.substr(eq + 1);
         const auto comma = measured.find(',');
-        m.measured = nlohmann::json::parse(read_file(measured.substr(0, comma)));
-        if (comma != std::string::npos) m.measured_again = nlohmann::json::parse(read_file(measured.substr(comma + 1)));
+        m.measured = ampere::parse_json(read_file(measured.substr(0, comma)), "measured file");
+        if (comma != std::string::npos) m.measured_again = ampere::parse_json(read_file(measured.substr(comma + 1)), "measured file");
         m.estimate = client.estimate(model_text, device_class, 1);
         models.push_back(std::move(m));
       }
@@ -240,7 +241,7 @@ int main(int argc, char** argv) {
       else if (*bs) budget = {{"seconds", budget_seconds}};
       else if (*bf) budget = {{"fraction", budget_fraction}};
       else throw ampere::InputError("plan prune needs a budget: --budget-joules, --budget-seconds or --budget-fraction");
-      nlohmann::json request = {{"model", nlohmann::json::parse(model_text(prune_model))},
+      nlohmann::json request = {{"model", ampere::parse_json(model_text(prune_model), "model")},
                                 {"device_class", prune_class},
                                 {"budget", budget},
                                 {"iterations", prune_iterations},

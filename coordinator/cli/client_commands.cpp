@@ -118,7 +118,10 @@ void print_campaigns(const nlohmann::json& campaigns, std::ostream& out) {
           << k.at("state").get<std::string>() << std::right << std::setw(4) << k.at("points").get<long long>() << "/"
           << std::left << std::setw(4) << k.at("budget").get<long long>() << " max std " << std::setw(7) << rel << " "
           << short_kind(k.at("kind").get<std::string>()) << "\n";
+      if (k.contains("fit_error")) out << "          last fit failed (its last good fit serves): " << k.at("fit_error").get<std::string>() << "\n";
     }
+    for (const auto& row : c.value("quarantined", nlohmann::json::array()))
+      out << "  set aside at the last start (left in the store, not used): " << row.get<std::string>() << "\n";
   }
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "protocol.capnp.h"
 #include "wire_convert.hpp"
 
@@ -24,7 +25,10 @@ nlohmann::json status_json(wire::CampaignStatus::Reader status) {
                        {"max_relative_std", std::isnan(std) ? nlohmann::json(nullptr) : nlohmann::json(std)},
                        {"convergence", convergence},
                        {"state", k.getState().cStr()}});
+      if (k.getFitError().size() > 0) kinds.back()["fit_error"] = k.getFitError().cStr();
     }
+    nlohmann::json quarantined = nlohmann::json::array();
+    for (auto row : c.getQuarantined()) quarantined.push_back(row.cStr());
     out.push_back({{"id", c.getCampaignId()},
                    {"family", c.getFamily().cStr()},
                    {"device_class", c.getDeviceClass().cStr()},
@@ -34,7 +38,8 @@ nlohmann::json status_json(wire::CampaignStatus::Reader status) {
                    {"points", c.getJobsDone()},
                    {"points_remaining_at_most", c.getPointsRemainingAtMost()},
                    {"eta_seconds", std::isnan(c.getEtaSeconds()) ? nlohmann::json(nullptr) : nlohmann::json(c.getEtaSeconds())},
-                   {"kinds", kinds}});
+                   {"kinds", kinds},
+                   {"quarantined", quarantined}});
   }
   return out;
 }
@@ -48,6 +53,7 @@ std::unique_ptr<DecodedEnvelope> CoordinatorClient::request(const std::string& f
   // A fresh REQ socket per request: a timed-out REQ socket cannot be reused.
   zmq::socket_t socket(context_, zmq::socket_type::req);
   socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::maxmsgsize, kMaxReplyFrameBytes);
   socket.connect(endpoint_);
   socket.send(zmq::buffer(frame), zmq::send_flags::none);
   zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
@@ -103,14 +109,14 @@ std::pair<bool, nlohmann::json> CoordinatorClient::estimate_or_profile(const std
     e.setBudgetPerKind(budget_per_kind);
   }));
   const auto r = reply->envelope().getBody().getEstimateReply();
-  return {r.getAccepted(), nlohmann::json::parse(r.getJson().cStr())};
+  return {r.getAccepted(), parse_json(r.getJson().cStr(), "estimate reply")};
 }
 
 nlohmann::json CoordinatorClient::plan_prune(const nlohmann::json& request_json) {
   auto reply = request(make_frame([&](wire::Envelope::Body::Builder body) {
     body.initPlanPruneRequest().setRequestJson(request_json.dump());
   }));
-  return nlohmann::json::parse(reply->envelope().getBody().getPlanPruneReply().getJson().cStr());
+  return parse_json(reply->envelope().getBody().getPlanPruneReply().getJson().cStr(), "plan:prune reply");
 }
 
 nlohmann::json CoordinatorClient::device_classes() {

@@ -5,7 +5,9 @@
 
 #include <httplib.h>
 
+#include <charconv>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -14,6 +16,7 @@
 
 #include "common/campaign_budget.hpp"
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "coordinator/http/convergence_page.hpp"
 #include "coordinator/http/openapi.hpp"
 
@@ -33,6 +36,26 @@ void error(httplib::Response& res, int status, const std::string& message, json 
   reply(res, status, extra);
 }
 
+/// True when the request carries `Authorization: Bearer <token>`, compared in constant time (no
+/// early exit on the first differing byte: the time says nothing about the token).
+bool bearer_matches(const httplib::Request& req, const std::string& token) {
+  const std::string given = req.get_header_value("Authorization");
+  const std::string expected = "Bearer " + token;
+  unsigned char differ = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    differ |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  return differ == 0;
+}
+
+/// A campaign id from a route: 1..2^63-1, else nullopt (answered 404: no such campaign).
+std::optional<std::uint64_t> route_id(const std::string& text) {
+  std::uint64_t id = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (error != std::errc() || end != text.data() + text.size() || id == 0 || id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return std::nullopt;
+  return id;
+}
+
 /// An error from the loop (or a client that could not reach it), answered by its code.
 void coded_error(httplib::Response& res, const InputError& e) { error(res, http_status(e.code()), e.what()); }
 
@@ -46,9 +69,9 @@ std::optional<json> json_body(const httplib::Request& req, httplib::Response& re
   }
   json body;
   try {
-    body = json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    error(res, 400, std::string("body is not valid JSON: ") + e.what());
+    body = parse_json(req.body, "body");
+  } catch (const InputError& e) {
+    error(res, 400, e.what());
     return std::nullopt;
   }
   if (!body.is_object()) {
@@ -160,7 +183,7 @@ void post_estimate(const RouteContext& c, const httplib::Request& req, httplib::
   if (body->contains("budget") && !body->value("profile", false))
     return error(res, 400, "budget: only with \"profile\": true (points per kind of the campaign it may start)");
   if (body->value("profile", false)) {
-    if (req.get_header_value("Authorization") != "Bearer " + c.config.token && !c.config.token.empty())
+    if (!c.config.token.empty() && !bearer_matches(req, c.config.token))
       return error(res, http_status(ErrorCode::Unauthorized), "\"profile\": true may start a campaign: missing or wrong bearer token");
     return post_estimate_or_profile(c, *body, res);
   }
@@ -243,7 +266,7 @@ void get_accuracy(const RouteContext& c, const httplib::Request& req, httplib::R
 
 void post_campaign(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
   if (c.config.token.empty()) return error(res, 403, "writes are disabled: start the coordinator with --token-file");
-  if (req.get_header_value("Authorization") != "Bearer " + c.config.token)
+  if (!bearer_matches(req, c.config.token))
     return error(res, http_status(ErrorCode::Unauthorized), "missing or wrong bearer token");
   const auto body = json_body(req, res, {"family", "device_class", "budget", "acquisition", "estimator"});
   if (!body) return;
@@ -319,7 +342,9 @@ void add_routes(httplib::Server& s, const RouteContext& c) {
   });
   s.Get(R"(/v1/campaigns/(\d+))", [&c](const httplib::Request& req, httplib::Response& res) {
     try {
-      reply(res, 200, c.client()->campaign_status(std::stoull(req.matches[1])).at(0));
+      const std::optional<std::uint64_t> id = route_id(req.matches[1]);
+      if (!id) return error(res, 404, "no campaign " + std::string(req.matches[1]).substr(0, 40));
+      reply(res, 200, c.client()->campaign_status(*id).at(0));
     } catch (const InputError& e) {
       coded_error(res, e);
     }

@@ -96,6 +96,30 @@ struct CoordinatorMetrics::Impl {
                                     .Register(*registry);
   Family<Gauge>& heldout_models =
       BuildGauge().Name("ampere_heldout_models").Help("Held-out models measured and estimable on the class").Register(*registry);
+  Family<Counter>& results_refused = BuildCounter()
+                                         .Name("ampere_results_refused_total")
+                                         .Help("Results refused before they were stored, by reason (docs/security.md)")
+                                         .Register(*registry);
+  Family<Counter>& registrations_refused = BuildCounter()
+                                               .Name("ampere_registrations_refused_total")
+                                               .Help("Agent registrations refused, by reason (docs/security.md)")
+                                               .Register(*registry);
+  Family<Counter>& deadlines_passed = BuildCounter()
+                                          .Name("ampere_job_deadlines_passed_total")
+                                          .Help("Running jobs whose deadline passed without a result")
+                                          .Register(*registry);
+  Family<Gauge>& quarantined = BuildGauge()
+                                   .Name("ampere_stored_rows_quarantined")
+                                   .Help("Stored rows set aside at the last start because they cannot be used, by row")
+                                   .Register(*registry);
+  Family<Gauge>& registry_entries =
+      BuildGauge().Name("ampere_registry_entries").Help("Entries in a bounded registry").Register(*registry);
+  Family<Gauge>& registry_limit =
+      BuildGauge().Name("ampere_registry_limit").Help("The most entries a bounded registry holds").Register(*registry);
+  Family<Gauge>& kind_fit_failures = BuildGauge()
+                                         .Name("ampere_kind_fit_failures")
+                                         .Help("Fits of a layer kind that failed (its last good fit serves)")
+                                         .Register(*registry);
   Family<Gauge>& build_info =
       BuildGauge().Name("ampere_build_info").Help("Always 1; labels say what runs").Register(*registry);
 };
@@ -139,6 +163,25 @@ void CoordinatorMetrics::joint_fit(const std::string& device_class, JointFitOutc
 }
 void CoordinatorMetrics::calibration_refused(const std::string& device_class) {
   impl_->calibration_refused.Add({{"device_class", device_class}}).Increment();
+}
+void CoordinatorMetrics::result_refused(const std::string& reason) {
+  impl_->results_refused.Add({{"reason", reason}}).Increment();
+}
+void CoordinatorMetrics::registration_refused(const std::string& reason) {
+  impl_->registrations_refused.Add({{"reason", reason}}).Increment();
+}
+void CoordinatorMetrics::job_deadline_passed(const std::string& device_class) {
+  impl_->deadlines_passed.Add({{"device_class", device_class}}).Increment();
+}
+void CoordinatorMetrics::set_quarantined(const std::map<std::string, std::size_t>& rows) {
+  for (const char* row : {"campaign", "job", "result", "kind model"}) {
+    const auto found = rows.find(row);
+    impl_->quarantined.Add({{"row", row}}).Set(found == rows.end() ? 0.0 : static_cast<double>(found->second));
+  }
+}
+void CoordinatorMetrics::set_registry(const std::string& registry, std::size_t entries, std::size_t limit) {
+  impl_->registry_entries.Add({{"registry", registry}}).Set(static_cast<double>(entries));
+  impl_->registry_limit.Add({{"registry", registry}}).Set(static_cast<double>(limit));
 }
 void CoordinatorMetrics::reference_reading(const std::string& device_class, const std::string& verdict) {
   impl_->reference_readings.Add({{"device_class", device_class}, {"verdict", verdict}}).Increment();
@@ -184,11 +227,13 @@ void CoordinatorMetrics::set_spool(std::size_t results, std::size_t capacity) {
 }
 void CoordinatorMetrics::set_store_up(bool up) { impl_->store_up.Add({}).Set(up ? 1 : 0); }
 
-void CoordinatorMetrics::set_kind(const KindLabels& l, std::size_t points, double max_relative_std, bool done) {
+void CoordinatorMetrics::set_kind(const KindLabels& l, std::size_t points, double max_relative_std, bool done,
+                                  std::size_t fit_failures) {
   const prometheus::Labels labels{{"campaign", l.campaign}, {"device_class", l.device_class}, {"kind", l.kind}, {"role", l.role}};
   impl_->kind_points.Add(labels).Set(static_cast<double>(points));
   impl_->kind_std.Add(labels).Set(max_relative_std);
   impl_->kind_done.Add(labels).Set(done ? 1 : 0);
+  impl_->kind_fit_failures.Add(labels).Set(static_cast<double>(fit_failures));
 }
 
 void CoordinatorMetrics::set_campaign(const std::string& campaign, const std::string& device_class,

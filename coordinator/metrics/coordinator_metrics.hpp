@@ -42,6 +42,19 @@ class CoordinatorMetrics {
   /// One estimate answered: `source` is http or zmq, `status` its HTTP-like code.
   void estimate_served(const std::string& source, int status, double seconds);
 
+  /// A result refused before it was stored, by reason (docs/security.md: unknown-job,
+  /// not-running, wrong-agent, unregistered, wrong-sender, past-deadline, implausible, failed,
+  /// off-class, store-refused).
+  void result_refused(const std::string& reason);
+  /// A registration refused, by reason (invalid, implausible, registry-full, key-mismatch).
+  void registration_refused(const std::string& reason);
+  /// A running job whose deadline passed without a result (re-queued or given up).
+  void job_deadline_passed(const std::string& device_class);
+  /// Stored rows set aside at the last start, by row (campaign, job, result, kind model).
+  void set_quarantined(const std::map<std::string, std::size_t>& rows);
+  /// How full a bounded registry is (agents, classes, parked-requests, running-campaigns).
+  void set_registry(const std::string& registry, std::size_t entries, std::size_t limit);
+
   /// Creates a class's counters at zero (so rates and alerts see them before the first event).
   void device_class_seen(const std::string& device_class);
 
@@ -53,7 +66,8 @@ class CoordinatorMetrics {
   struct KindLabels {
     std::string campaign, device_class, kind, role;
   };
-  void set_kind(const KindLabels& labels, std::size_t points, double max_relative_std, bool done);
+  void set_kind(const KindLabels& labels, std::size_t points, double max_relative_std, bool done,
+                std::size_t fit_failures = 0);
   void set_campaign(const std::string& campaign, const std::string& device_class, const std::string& family,
                     bool running, std::size_t points_remaining_at_most);
   /// Held-out MAPE (a ratio) of `estimator` (ampere or flops) for `quantity` (seconds or joules)

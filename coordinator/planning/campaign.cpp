@@ -133,6 +133,19 @@ bool Campaign::ready(const Kind& k) const {
 
 void Campaign::fit(Kind& k) {
   if (k.points.empty() || k.fitted_points == k.points.size()) return;
+  try {
+    refit(k);
+    k.fit_error.clear();
+  } catch (const std::exception& e) {
+    // contained to this kind: its last good fit (if any) keeps serving, the same points are not
+    // fitted again, and the failure is reported with the kind's progress
+    k.fit_error = e.what();
+    k.fitted_points = k.points.size();
+    ++k.fit_failures;
+  }
+}
+
+void Campaign::refit(Kind& k) {
   const Eigen::Index n = static_cast<Eigen::Index>(k.points.size());
   const Eigen::Index dims = static_cast<Eigen::Index>(k.profile.bounds().size());
   Eigen::MatrixXd x(n, dims);
@@ -237,6 +250,10 @@ std::vector<PlannedJob> Campaign::next_points(Kind& k, std::size_t batch_size) {
     return jobs;
   }
   fit(k);
+  if (k.seconds_gp == nullptr) {  // never fitted: nothing to guide on
+    finish(StopReason::FitFailed);
+    return jobs;
+  }
   // Candidates not yet asked for (profiled, outstanding or failed).
   std::vector<Eigen::Index> open;
   for (Eigen::Index r = 0; r < k.candidates.rows(); ++r)
@@ -376,7 +393,7 @@ std::vector<KindProgressInfo> Campaign::progress() const {
   std::vector<KindProgressInfo> out;
   for (const Kind& k : kinds_)
     out.push_back({k.profile.key, k.profile.role, k.profile.auxiliary, k.state, k.stop, k.points.size(), k.outstanding,
-                   k.relative_std, k.convergence, k.steps});
+                   k.relative_std, k.convergence, k.steps, k.fit_error, k.fit_failures});
   return out;
 }
 
@@ -396,6 +413,7 @@ std::map<KindKey, KindModel> Campaign::models() {
   for (Kind& k : kinds_) {
     if (k.state != KindState::Done || k.points.empty()) continue;
     fit(k);
+    if (k.seconds_gp == nullptr) continue;  // its fit failed: the kind cannot be estimated
     out[k.profile.key] = k.model;
   }
   const CalibrationCorrection correction = calibration_correction(out);
@@ -555,11 +573,7 @@ JointProblem Campaign::joint_problem() {
   };
   for (Kind& k : kinds_) {
     if (k.points.empty()) continue;
-    try {
-      fit(k);
-    } catch (const InputError&) {
-      // a helper never fitted (all its points failed): this kind starts from the defaults
-    }
+    fit(k);  // a kind whose fit fails (a helper never fitted) starts from the defaults
   }
   for (std::size_t i = 0; i < kinds_.size(); ++i) {
     const Kind& k = kinds_[i];

@@ -109,6 +109,8 @@ struct KindProgressInfo {
   double max_relative_std = 0;  ///< of the guiding GP, at the last fit (NaN before the first)
   std::vector<std::pair<std::size_t, double>> convergence;  ///< (points, max relative std) per evaluation
   ChannelSteps steps;  ///< the quantization its fit chose (empty: none, or not looked for)
+  std::string fit_error;  ///< why its last fit failed (empty: it did not); its last good fit serves
+  std::size_t fit_failures = 0;
 };
 
 class Campaign {
@@ -187,6 +189,8 @@ class Campaign {
     KindModel model;  ///< the subtractive fit
     std::shared_ptr<const GaussianProcess> seconds_gp, joules_gp;  ///< the same, as GPs (helpers, guide)
     std::size_t fitted_points = 0;  ///< points in `model` (refit when more arrive)
+    std::string fit_error;          ///< why the last fit failed (empty: it did not)
+    std::size_t fit_failures = 0;
     EstimateDemand demand;  ///< where the family's models need this kind (estimate-variance only)
     ChannelSteps steps;     ///< the quantization of the latest fit (docs/method.md §14)
     std::vector<Channels> again;       ///< points to measure once more (drift), not yet planned
@@ -199,7 +203,10 @@ class Campaign {
 
   Kind& kind(const KindKey& key);
   bool ready(const Kind& k) const;
+  /// Refits the kind's GPs when points came since; a failure is contained to the kind
+  /// (fit_error, fit_failures) and never thrown.
   void fit(Kind& k);
+  void refit(Kind& k);  ///< throws what the fit throws
   std::vector<PlannedJob> next_points(Kind& k, std::size_t batch_size);
   PlannedJob planned(Kind& k, const Channels& channels);
   void build_demand();

@@ -1,4 +1,6 @@
 #include "coordinator/planning/model_catalog.hpp"
+#include "common/json_text.hpp"
+#include "coordinator/planning/stored_rows.hpp"
 
 #include <cmath>
 #include <optional>
@@ -8,7 +10,7 @@ namespace {
 
 ModelSpec parse_stored_model(const JobRecord& job) {
   try {
-    return parse_model_spec(nlohmann::json::parse(job.variant_json));
+    return parse_model_spec(parse_json(job.variant_json, "stored job model"));
   } catch (const std::exception& e) {
     throw InputError("stored job " + std::to_string(job.id) + " of campaign " + std::to_string(job.campaign_id) +
                      ": its model does not parse: " + e.what());
@@ -17,25 +19,17 @@ ModelSpec parse_stored_model(const JobRecord& job) {
 
 }  // namespace
 
-ModelCatalog ModelCatalog::from_stored(const std::vector<StoredCampaign>& campaigns) {
+ModelCatalog ModelCatalog::from_stored(const std::vector<StoredCampaign>& stored) {
   ModelCatalog catalog;
-  for (const StoredCampaign& c : campaigns) {
+  // rows a restart would set aside are left out here too (docs/security.md)
+  for (const StoredCampaign& c : set_aside_unusable(stored).campaigns) {
     std::map<KindKey, KindModel> models;
-    for (const auto& [key, model_json] : c.kind_models) {
-      try {
-        models[KindKey(key)] = kind_model_from_json(nlohmann::json::parse(model_json));
-      } catch (const std::exception& e) {
-        throw InputError("campaign " + std::to_string(c.record.id) + ", kind " + key + ": " + e.what());
-      }
-    }
+    for (const auto& [key, model_json] : c.kind_models)
+      models[KindKey(key)] = kind_model_from_json(parse_json(model_json, "stored kind model"));
     catalog.set_models(c.record.device_class, models);
     std::map<std::uint64_t, const JobRecord*> by_id;
     for (const JobRecord& job : c.jobs) by_id[job.id] = &job;
-    for (const ResultRecord& r : c.results) {
-      const auto job = by_id.find(r.job_id);
-      AMPERE_REQUIRE(job != by_id.end(), "campaign ", c.record.id, ": result for job ", r.job_id, " which it does not hold");
-      catalog.record(c.record.device_class, c.record.id, *job->second, r.measurement);
-    }
+    for (const ResultRecord& r : c.results) catalog.record(c.record.device_class, c.record.id, *by_id.at(r.job_id), r.measurement);
   }
   // One fit per class once everything is in; none left stale, so a snapshot's reads change nothing.
   for (const std::string& device_class : catalog.estimator_.device_classes()) catalog.stale_flops_lines_.insert(device_class);

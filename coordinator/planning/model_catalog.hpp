@@ -24,8 +24,8 @@ namespace ampere {
 
 class ModelCatalog {
  public:
-  /// Everything stored: each campaign's saved kind models and its measured jobs. Throws
-  /// InputError when a stored record does not parse (naming the campaign and job).
+  /// Everything stored: each campaign's saved kind models and its measured jobs, less the rows
+  /// set_aside_unusable sets aside (a restart sets them aside too).
   static ModelCatalog from_stored(const std::vector<StoredCampaign>& campaigns);
 
   /// Adds or replaces fitted kinds of a device class.

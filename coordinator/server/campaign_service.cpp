@@ -2,6 +2,7 @@
 
 #include "coordinator/planning/job_memory.hpp"
 #include "coordinator/planning/pruning_planner.hpp"
+#include "coordinator/planning/stored_rows.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
+#include "common/input_limits.hpp"
+#include "common/json_text.hpp"
 #include "common/model_family.hpp"
 
 namespace ampere {
@@ -35,16 +38,7 @@ double steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-/// A request's JSON text, or InputError naming what it was ("model: not valid JSON: ...").
-nlohmann::json parse_json_text(const std::string& text, const char* what) {
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(std::string(what) + ": not valid JSON: " + e.what());
-  }
-}
-
-ModelSpec stored_model(const JobRecord& job) { return parse_model_spec(nlohmann::json::parse(job.variant_json)); }
+ModelSpec stored_model(const JobRecord& job) { return parse_model_spec(parse_json(job.variant_json, "stored job model")); }
 
 }  // namespace
 
@@ -53,42 +47,61 @@ CampaignService::CampaignService(ResilientStore& store, JobQueue& jobs, FleetReg
     : store_(store), jobs_(jobs), fleet_(fleet), metrics_(metrics), settings_(settings) {}
 
 void CampaignService::reload() {
-  for (const StoredCampaign& stored : read_stored_campaigns(store_.store())) {
+  UsableStore usable = set_aside_unusable(read_stored_campaigns(store_.store()));
+  quarantined_ = std::move(usable.quarantined);
+  // A row that passes those checks but still cannot be used here (a result for a kind the family
+  // does not have) is set aside too: a restart never refuses to start because of stored data.
+  const auto set_aside = [&](std::uint64_t campaign_id, std::uint64_t job_id, const char* row, const std::string& kind,
+                             const std::exception& e) { quarantined_.push_back({campaign_id, job_id, row, kind, e.what()}); };
+  for (StoredCampaign& stored : usable.campaigns) {
     const CampaignRecord& record = stored.record;
     CampaignEntry entry;
     entry.record = record;
+    try {
+      entry.campaign = std::make_unique<Campaign>(record.id, parse_model_spec(parse_json(record.family_json, "stored family")),
+                                                  record.device_class, settings_of(record, settings_));
+    } catch (const std::exception& e) {
+      set_aside(record.id, 0, "campaign", "", e);
+      continue;
+    }
     fleet_.saw_class(record.device_class);
-    entry.campaign = std::make_unique<Campaign>(record.id, parse_model_spec(nlohmann::json::parse(record.family_json)),
-                                                record.device_class, settings_of(record, settings_));
     std::map<std::uint64_t, const ResultRecord*> results;
     for (const ResultRecord& r : stored.results) results.emplace(r.job_id, &r);
     const bool running = record.state == CampaignState::Running;
     std::size_t replayed = 0, requeued = 0;
     for (JobRecord job : stored.jobs) {
       const bool whole = job.whole_model();  // measured whole, not a profiled kind
-      if (job.state == JobState::Done && results.count(job.id) == 1) {
-        const Measurement& m = results.at(job.id)->measurement;
-        if (job.calibration()) add_calibration(entry, job, m);
-        else if (!whole) entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);
-        catalog_.add_measured(record.device_class, record.id, job, m);
-        ++replayed;
-      } else if (job.state == JobState::Failed) {
-        if (!whole) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
-      } else if (running || (whole && record.state == CampaignState::Done)) {
-        // a finished campaign's held-out and calibration models still score and refine its estimates
-        if (!whole) entry.campaign->restore_outstanding(KindKey(job.kind_key), job.channels);
-        if (job.state == JobState::Running) store_.store().set_job_state(job.id, JobState::Queued, "");
-        jobs_.add(record.device_class, std::move(job));
-        ++requeued;
+      try {
+        if (job.state == JobState::Done && results.count(job.id) == 1) {
+          const Measurement& m = results.at(job.id)->measurement;
+          if (!whole) entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);  // throws before it adds
+          if (job.calibration()) add_calibration(entry, job, m);
+          catalog_.add_measured(record.device_class, record.id, job, m);
+          ++replayed;
+        } else if (job.state == JobState::Failed || job.state == JobState::Done) {  // done without a usable result: over
+          if (!whole) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
+        } else if (running || (whole && record.state == CampaignState::Done)) {
+          // a finished campaign's held-out and calibration models still score and refine its estimates
+          if (!whole) entry.campaign->restore_outstanding(KindKey(job.kind_key), job.channels);
+          if (job.state == JobState::Running) store_.store().set_job_state(job.id, JobState::Queued, "");
+          jobs_.add(record.device_class, std::move(job));
+          ++requeued;
+        }
+      } catch (const InputError& e) {
+        set_aside(record.id, job.id, results.count(job.id) == 1 ? "result" : "job", "", e);
       }
     }
     std::size_t restored = 0;
     for (const auto& [kind_key, model_json] : stored.kind_models) {
-      const nlohmann::json model = nlohmann::json::parse(model_json);
-      entry.campaign->restore_model(KindKey(kind_key), model);
-      entry.saved_models.insert(kind_key);
-      if (model.contains("calibration")) entry.saved_correction = model["calibration"].value("models", std::size_t{0});
-      ++restored;
+      try {
+        const nlohmann::json model = parse_json(model_json, "stored kind model");
+        entry.campaign->restore_model(KindKey(kind_key), model);
+        entry.saved_models.insert(kind_key);
+        if (model.contains("calibration")) entry.saved_correction = model["calibration"].value("models", std::size_t{0});
+        ++restored;
+      } catch (const std::exception& e) {  // refitted from its points and saved again
+        set_aside(record.id, 0, "kind model", kind_key, e);
+      }
     }
     spdlog::info("reloaded campaign {} ({} on {}, {}): {} results, {} jobs re-queued, {} fitted kind models restored",
                  record.id, entry.campaign->family().name, record.device_class, campaign_state_name(record.state), replayed,
@@ -98,6 +111,12 @@ void CampaignService::reload() {
     if (running) enqueue(placed, planned);  // a finished campaign gets no new work
     after_progress(placed);
   }
+  std::map<std::string, std::size_t> counts;
+  for (const QuarantinedRow& q : quarantined_) {
+    spdlog::error("stored row set aside (left in the store, not used): {}", q.describe());
+    ++counts[q.row];
+  }
+  metrics_.set_quarantined(counts);
 }
 
 std::uint64_t CampaignService::start(const CampaignRequest& request) {
@@ -107,6 +126,10 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
                          (known.empty() ? "none yet" : known) + ")",
                      ErrorCode::NotFound);
   }
+  if (running_campaigns() >= settings_.max_running_campaigns)
+    throw InputError("the coordinator runs " + std::to_string(settings_.max_running_campaigns) +
+                         " campaigns, its limit: stop or finish one first",
+                     ErrorCode::Unprocessable);
   CampaignRecord record{0,
                         "",
                         request.device_class,
@@ -117,13 +140,15 @@ std::uint64_t CampaignService::start(const CampaignRequest& request) {
                         request.only_kinds};
   ModelSpec family;
   try {
-    family = parse_model_spec(parse_json_text(request.family_json, "family"));
+    family = parse_model_spec(parse_json(request.family_json, "family"));
+    require_name(family.name, "family name");  // its members' names add a suffix: 256 bytes at most
     record.family_json = to_json(family).dump();
-    // before the campaign's candidate grids are built: half the least memory an agent of the class
-    // reported, or the coordinator's --max-job-memory, whichever is smaller
+    // before the campaign's candidate grids are built: half the median memory the class's agents
+    // reported (one agent's claim cannot block the class), or the coordinator's --max-job-memory,
+    // whichever is smaller
     double limit = settings_.max_job_memory_bytes;
-    if (const std::uint64_t smallest = fleet_.smallest_memory(record.device_class); smallest > 0)
-      limit = limit > 0 ? std::min(limit, smallest / 2.0) : smallest / 2.0;
+    if (const std::uint64_t typical = fleet_.typical_memory(record.device_class); typical > 0)
+      limit = limit > 0 ? std::min(limit, typical / 2.0) : typical / 2.0;
     // validates before storing, the budget included (0 too: a client that leaves it out sends the default)
     const Campaign check(0, family, record.device_class, settings_of(record, settings_));
     if (limit > 0) require_jobs_fit(check.plan_kinds(), family.name, limit);  // the kinds it will profile
@@ -204,13 +229,13 @@ void CampaignService::job_failed(const JobRecord& job) {
 }
 
 nlohmann::json CampaignService::plan_prune(const std::string& request_json) const {
-  return ampere::plan_prune(catalog_.estimator(), parse_prune_request(parse_json_text(request_json, "plan:prune")));
+  return ampere::plan_prune(catalog_.estimator(), parse_prune_request(parse_json(request_json, "plan:prune")));
 }
 
 EstimateOutcome CampaignService::estimate_or_profile(const std::string& spec_json, const std::string& device_class,
                                                     std::uint64_t iterations, bool profile_missing,
                                                     std::uint32_t budget_per_kind) {
-  const ModelSpec model = parse_model_spec(parse_json_text(spec_json, "model"));
+  const ModelSpec model = parse_model_spec(parse_json(spec_json, "model"));
   std::vector<std::string> missing;
   try {
     return {false, catalog_.estimator().estimate(model, device_class, iterations == 0 ? 1 : iterations)};
@@ -388,6 +413,12 @@ void CampaignService::report_heldout(const std::string& device_class) {
       metrics_.set_heldout_mape(device_class, names[i].first, names[i].second, score.meter, *values[i], score.models);
 }
 
+std::size_t CampaignService::running_campaigns() const {
+  std::size_t running = 0;
+  for (const auto& [id, entry] : campaigns_) running += entry.record.state == CampaignState::Running ? 1 : 0;
+  return running;
+}
+
 std::size_t CampaignService::points_remaining_at_most(const CampaignEntry& entry) {
   std::size_t remaining = 0;  // the budget left of every unfinished kind
   for (const KindProgressInfo& p : entry.campaign->progress())
@@ -404,7 +435,7 @@ void CampaignService::report_metrics() {
     for (const KindProgressInfo& p : entry.campaign->progress())
       if (!std::isnan(p.max_relative_std))  // not fitted yet: no std to report
         metrics_.set_kind({campaign, entry.record.device_class, p.key.str(), block_role_name(p.role)}, p.points,
-                          p.max_relative_std, p.state == KindState::Done);
+                          p.max_relative_std, p.state == KindState::Done, p.fit_failures);
     metrics_.set_campaign(campaign, entry.record.device_class, entry.campaign->family().name,
                           entry.record.state == CampaignState::Running, points_remaining_at_most(entry));
   }

@@ -19,6 +19,7 @@
 #include "coordinator/metrics/coordinator_metrics.hpp"
 #include "coordinator/planning/campaign.hpp"
 #include "coordinator/planning/model_catalog.hpp"
+#include "coordinator/planning/stored_rows.hpp"
 #include "coordinator/server/fleet_registry.hpp"
 #include "coordinator/server/job_queue.hpp"
 #include "coordinator/store/resilient_store.hpp"
@@ -72,6 +73,8 @@ class CampaignService {
     /// Joint fits running at once on worker threads; a campaign ready for one waits its turn (a
     /// fleet finishing many campaigns together must not take every core from the loop).
     std::size_t max_joint_fits = 1;
+    /// Campaigns running at once at most; a start past it is refused (stop or finish one first).
+    std::size_t max_running_campaigns = 1000;
   };
   /// Every reference must outlive the service.
   CampaignService(ResilientStore& store, JobQueue& jobs, FleetRegistry& fleet, CoordinatorMetrics& metrics,
@@ -104,6 +107,8 @@ class CampaignService {
   void finish_joint_fits();
 
   const std::map<std::uint64_t, CampaignEntry>& campaigns() const { return campaigns_; }
+  /// Stored rows set aside at the last reload (docs/security.md): logged, counted, listed by status.
+  const std::vector<QuarantinedRow>& quarantined() const { return quarantined_; }
   const ModelCatalog& catalog() const { return catalog_; }
   /// A pruning plan (docs/method.md §13) from the request JSON of `POST /v1/plan:prune`, on the
   /// loop's fitted models. Throws InputError (InvalidInput, NotFound, Unprocessable).
@@ -113,6 +118,8 @@ class CampaignService {
   /// already running for the same class and kinds. Throws as estimate() does otherwise.
   EstimateOutcome estimate_or_profile(const std::string& spec_json, const std::string& device_class, std::uint64_t iterations,
                                       bool profile_missing, std::uint32_t budget_per_kind);
+  std::size_t running_campaigns() const;
+  std::size_t max_running_campaigns() const { return settings_.max_running_campaigns; }
   /// The budget left of every unfinished kind: the most points the campaign can still take.
   static std::size_t points_remaining_at_most(const CampaignEntry& entry);
   /// Publishes per-kind and per-campaign gauges, and the held-out scores of classes with new results.
@@ -143,6 +150,7 @@ class CampaignService {
   CoordinatorMetrics& metrics_;
   Settings settings_;
   std::map<std::uint64_t, CampaignEntry> campaigns_;
+  std::vector<QuarantinedRow> quarantined_;
   ModelCatalog catalog_;
 };
 

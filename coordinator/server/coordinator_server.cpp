@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
+#include "common/input_limits.hpp"
 #include "coordinator/server/status_encoding.hpp"
 #include "protocol.capnp.h"
 #include "wire_codec.hpp"
@@ -102,10 +103,23 @@ void CoordinatorServer::maintain() {
   for (const AgentInfo& lost : fleet_.expire()) {
     spdlog::warn("agent {} lost (no heartbeat for {} ms)", lost.id, config_.heartbeat_timeout.count());
     metrics_.agent_lost(lost.device_class);
-    if (lost.running_job != 0) requeue(lost.running_job, "its agent was lost");
+    if (JobRecord* job = lost.running_job != 0 ? jobs_.find(lost.running_job) : nullptr)
+      attempt_failed(*job, lost.id, "its agent was lost");
   }
+  expire_overdue_jobs();
   store_.maintain();
   update_metrics();
+}
+
+void CoordinatorServer::expire_overdue_jobs() {
+  for (const std::uint64_t id : jobs_.overdue(deadline_with_grace())) {
+    JobRecord* job = jobs_.find(id);
+    if (job == nullptr) continue;
+    metrics_.job_deadline_passed(jobs_.device_class_of(id));
+    const std::string agent_id = job->agent_id;
+    fleet_.release_job(id);
+    attempt_failed(*job, agent_id, "its deadline passed without a result");
+  }
 }
 
 void CoordinatorServer::handle_agent(const std::string& peer, const std::string& frame) {
@@ -120,7 +134,13 @@ void CoordinatorServer::handle_agent(const std::string& peer, const std::string&
   const auto body = decoded->envelope().getBody();
   switch (body.which()) {
     case wire::Envelope::Body::REGISTER: on_register(peer, frame); return;
-    case wire::Envelope::Body::HEARTBEAT: fleet_.heard_from(body.getHeartbeat().getAgentId().cStr()); return;
+    case wire::Envelope::Body::HEARTBEAT: {
+      // only from the agent's own connections (its job socket, or its heartbeat socket beside it)
+      const std::string id = body.getHeartbeat().getAgentId().cStr();
+      if (const AgentInfo* agent = fleet_.find(id); agent != nullptr && (peer == agent->routing_id || peer == id + "#heartbeat"))
+        fleet_.heard_from(id);
+      return;
+    }
     case wire::Envelope::Body::WORK_REQUEST: on_work_request(peer, body.getWorkRequest().getAgentId().cStr()); return;
     case wire::Envelope::Body::RESULT: on_result(peer, frame); return;
     default:
@@ -138,28 +158,50 @@ void CoordinatorServer::on_register(const std::string& peer, const std::string& 
   agent.device_class = r.getDeviceClass().cStr();
   agent.backend = r.getBackend().cStr();
   agent.memory_bytes = r.getHardware().getMemoryBytes();
-  if (agent.id.empty() || agent.device_class.empty()) {
-    transport_.send_to_agent(peer, error_frame(ErrorCode::InvalidInput, "register: agentId and deviceClass must be non-empty",
-                                               "register"));
-    return;
+  const auto refuse = [&](const char* reason, const std::string& why) {
+    metrics_.registration_refused(reason);
+    spdlog::warn("registration from {} refused ({}): {}", peer, reason, why);
+    transport_.send_to_agent(peer, error_frame(ErrorCode::InvalidInput, "register: " + why, "register"));
+  };
+  try {
+    require_name(agent.id, "agentId");
+    require_name(agent.device_class, "deviceClass");
+    if (!agent.backend.empty()) require_name(agent.backend, "backend");
+  } catch (const InputError& e) {
+    return refuse("invalid", e.what());
   }
+  // a claim no device makes is refused: one agent's claim must not shape its class (docs/security.md)
+  if (agent.memory_bytes != 0 && (agent.memory_bytes < kMinAgentMemoryBytes || agent.memory_bytes > kMaxAgentMemoryBytes))
+    return refuse("implausible", "hardware.memoryBytes " + std::to_string(agent.memory_bytes) + " is not plausible (0 for unknown, else " +
+                                     std::to_string(kMinAgentMemoryBytes) + ".." + std::to_string(kMaxAgentMemoryBytes) + ")");
+  if (r.getThreads() > PlausibleBounds::max_threads)
+    return refuse("implausible", "threads " + std::to_string(r.getThreads()) + " is not plausible (at most " +
+                                     std::to_string(PlausibleBounds::max_threads) + ")");
+  if (fleet_.find(agent.id) == nullptr && fleet_.size() >= config_.max_agents)
+    return refuse("registry-full", "the coordinator holds " + std::to_string(config_.max_agents) + " agents, its limit");
+  if (!fleet_.knows_class(agent.device_class) && fleet_.classes() >= config_.max_device_classes)
+    return refuse("registry-full",
+                  "the coordinator knows " + std::to_string(config_.max_device_classes) + " device classes, its limit");
+  std::string cpu = r.getHardware().getCpuModel().cStr();
+  if (cpu.size() > 256 || !valid_utf8(cpu)) cpu = "(unprintable)";
   spdlog::info("agent {} registered: class {}, backend {}, {} threads, cpu '{}'", agent.id, agent.device_class,
-               agent.backend, r.getThreads(), r.getHardware().getCpuModel().cStr());
+               agent.backend, r.getThreads(), cpu);
   const std::string id = agent.id;
   if (const std::uint64_t held = fleet_.register_agent(std::move(agent)); held != 0)
-    requeue(held, "agent " + id + " registered again");
+    requeue(held, "agent " + id + " registered again for another class");
   transport_.send_to_agent(peer, ack_frame(0, true, "registered"));
 }
 
 void CoordinatorServer::on_work_request(const std::string& peer, const std::string& agent_id) {
   AgentInfo* agent = fleet_.find(agent_id);
-  if (agent == nullptr) {
-    transport_.send_to_agent(peer, error_frame(ErrorCode::NotFound, "unregistered agent '" + agent_id + "': send Register first",
+  if (agent == nullptr || agent->routing_id != peer) {  // unknown, or not the connection it registered from
+    transport_.send_to_agent(peer, error_frame(ErrorCode::NotFound,
+                                               "unregistered agent '" + agent_id.substr(0, kMaxNameBytes) +
+                                                   "' on this connection: send Register first",
                                                "workRequest"));
     return;
   }
   fleet_.heard_from(agent_id);
-  agent->routing_id = peer;
   if (agent->running_job != 0) requeue(agent->running_job, "agent " + agent_id + " asked for work while holding it");
   if (hand_out_job(peer, *agent)) return;
   if (config_.park_work_requests.count() <= 0) {  // no long poll: ask again later
@@ -224,25 +266,39 @@ void CoordinatorServer::serve_parked() {
   }
 }
 
+void CoordinatorServer::refuse_result(const std::string& peer, std::uint64_t job_id, const char* reason,
+                                      const std::string& why) {
+  metrics_.result_refused(reason);
+  spdlog::warn("result for job {} from {} refused ({}): {}", job_id, peer, reason, why);
+  transport_.send_to_agent(peer, ack_frame(job_id, false, why));
+}
+
 void CoordinatorServer::on_result(const std::string& peer, const std::string& frame) {
   DecodedEnvelope decoded(frame);
   const auto r = decoded.envelope().getBody().getResult();
   const std::uint64_t job_id = r.getJobId();
   const std::string agent_id = r.getAgentId().cStr();
-  fleet_.heard_from(agent_id);
+  // A result counts only from the agent that runs the job (docs/security.md): refused before
+  // anything else, so nobody else can store, fail or keep alive another agent's work.
+  AgentInfo* agent = fleet_.find(agent_id);
+  if (agent == nullptr) return refuse_result(peer, job_id, "unregistered", "agent '" + agent_id.substr(0, 128) + "' is not registered");
+  if (agent->routing_id != peer) return refuse_result(peer, job_id, "wrong-sender", "not sent by agent " + agent_id + "'s connection");
   JobRecord* job = jobs_.find(job_id);
-  if (job == nullptr) {
-    spdlog::warn("result from {} for unknown or finished job {} dropped", agent_id, job_id);
-    transport_.send_to_agent(peer, ack_frame(job_id, false, "unknown or already finished job"));
-    return;
-  }
+  if (job == nullptr) return refuse_result(peer, job_id, "unknown-job", "unknown or already finished job");
+  if (job->state != JobState::Running) return refuse_result(peer, job_id, "not-running", "the job is not running (re-queued)");
+  if (job->agent_id != agent_id) return refuse_result(peer, job_id, "wrong-agent", "the job was handed to another agent");
+  if (jobs_.is_overdue(job_id, deadline_with_grace()))
+    return refuse_result(peer, job_id, "past-deadline", "the job's deadline passed");
+  fleet_.heard_from(agent_id);
   const Measurement m = measurement_of(r);
   std::string invalid = r.getError().cStr();
+  const char* reason = "failed";
   if (invalid.empty()) {
     try {
       validate_measurement(m);
     } catch (const InputError& e) {
       invalid = e.what();
+      reason = "implausible";
     }
   }
   const std::string device_class = jobs_.device_class_of(job_id);
@@ -251,15 +307,15 @@ void CoordinatorServer::on_result(const std::string& peer, const std::string& fr
     reference = campaigns_.check_reference(*job, m);
     if (reference.verdict == ReferenceVerdict::OffClass) {
       metrics_.reference_reading(device_class, reference_verdict_name(reference.verdict));
+      reason = "off-class";
       invalid = "the reference network ran at " + std::to_string(reference.ratio).substr(0, 5) +
                 "x the median of class " + device_class + ": agent " + agent_id +
                 " looks like another kind of machine (refused; check its --device-class)";
     }
   }
-  if (AgentInfo* agent = fleet_.find(agent_id); agent != nullptr && agent->running_job == job_id) agent->running_job = 0;
+  if (agent->running_job == job_id) agent->running_job = 0;
   if (!invalid.empty()) {
-    spdlog::warn("job {} from {}: {}", job_id, agent_id, invalid);
-    transport_.send_to_agent(peer, ack_frame(job_id, false, invalid));
+    refuse_result(peer, job_id, reason, invalid);
     attempt_failed(*job, agent_id, invalid);
     return;
   }
@@ -281,7 +337,7 @@ void CoordinatorServer::commit_results() {
     const std::uint64_t job_id = p.record.job_id;
     if (fates[i] == ResultFate::NotAcknowledged) continue;
     if (fates[i] == ResultFate::Refused) {
-      transport_.send_to_agent(p.peer, ack_frame(job_id, false, "the store refused the result (its job is unknown there)"));
+      refuse_result(p.peer, job_id, "store-refused", "the store refused the result (its job is unknown there)");
       continue;
     }
     metrics_.result_stored(p.device_class, meter_label(p.record.measurement.meter));
@@ -338,9 +394,11 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
     std::vector<const CampaignEntry*> selected;
     for (const auto& [id, entry] : campaigns_.campaigns())
       if (campaign_id == 0 || id == campaign_id) selected.push_back(&entry);
-    if (campaign_id != 0 && selected.empty())
+    bool set_aside = false;  // a campaign set aside whole at the last start is listed, quarantined
+    for (const QuarantinedRow& q : campaigns_.quarantined()) set_aside = set_aside || (q.row == "campaign" && q.campaign_id == campaign_id);
+    if (campaign_id != 0 && selected.empty() && !set_aside)
       return error_frame(ErrorCode::NotFound, "no campaign " + std::to_string(campaign_id), request);
-    return campaign_status_frame(selected, jobs_, fleet_);
+    return campaign_status_frame(selected, campaigns_.quarantined(), campaign_id, jobs_, fleet_);
   };
   switch (body.which()) {
     case wire::Envelope::Body::START_CAMPAIGN: {
@@ -409,6 +467,12 @@ void CoordinatorServer::update_metrics() {
     metrics_.set_jobs(name, c == counts.end() ? 0 : c->second.queued, c == counts.end() ? 0 : c->second.running);
   }
   campaigns_.report_metrics();
+  std::size_t parked = 0;
+  for (const auto& [device_class, requests] : parked_) parked += requests.size();
+  metrics_.set_registry("agents", fleet_.size(), config_.max_agents);
+  metrics_.set_registry("classes", fleet_.classes(), config_.max_device_classes);
+  metrics_.set_registry("parked-requests", parked, config_.max_agents);  // one per agent at most
+  metrics_.set_registry("running-campaigns", campaigns_.running_campaigns(), campaigns_.max_running_campaigns());
 }
 
 }  // namespace ampere

@@ -42,6 +42,11 @@ struct CoordinatorConfig {
   ChannelStepSearch channel_steps = CampaignSettings().channel_steps;
   double max_job_memory_bytes = 0;  ///< refuse new campaigns whose variant networks need more (0: no limit)
   std::chrono::minutes job_deadline{10};  ///< a Job's deadline, from when it is handed out
+  /// After a job's deadline, how long its result may still arrive (in flight) before the
+  /// coordinator re-queues the job (a failed attempt) and refuses a late result.
+  std::chrono::milliseconds deadline_grace{10000};
+  std::size_t max_agents = 100000;        ///< registered agents at most (a registration past it is refused)
+  std::size_t max_device_classes = 1000;  ///< device classes at most
   /// Messages one turn takes when they are waiting (the first is waited for): results received in
   /// a turn are committed together, then acknowledged (group commit: one fsync for the group).
   std::size_t messages_per_turn = 256;
@@ -76,6 +81,14 @@ class CoordinatorServer {
   /// Answers the parked work requests that now have a job, and NoWork to those parked too long.
   void serve_parked();
   void on_result(const std::string& peer, const std::string& frame);
+  /// Refuses a result before it is stored: counted by reason, logged, answered Ack{stored=false}.
+  void refuse_result(const std::string& peer, std::uint64_t job_id, const char* reason, const std::string& why);
+  /// Running jobs past their deadline and its grace: re-queued as a failed attempt, or given up.
+  void expire_overdue_jobs();
+  /// How long a running job may go without a result: its deadline plus the grace.
+  std::chrono::milliseconds deadline_with_grace() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(config_.job_deadline) + config_.deadline_grace;
+  }
   /// Commits the turn's results in one group, then acknowledges each and hands it to its campaign.
   void commit_results();
   /// Writes the job states (running) handed out since the last write, in one commit: before any

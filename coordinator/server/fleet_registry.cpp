@@ -1,5 +1,7 @@
 #include "coordinator/server/fleet_registry.hpp"
 
+#include <algorithm>
+
 namespace ampere {
 
 FleetRegistry::FleetRegistry(const Clock& clock, std::chrono::milliseconds heartbeat_timeout)
@@ -7,9 +9,12 @@ FleetRegistry::FleetRegistry(const Clock& clock, std::chrono::milliseconds heart
 
 std::uint64_t FleetRegistry::register_agent(AgentInfo agent) {
   std::uint64_t held = 0;
-  if (const auto existing = agents_.find(agent.id); existing != agents_.end()) held = existing->second.running_job;
-  agent.last_seen = clock_.now();
   agent.running_job = 0;
+  if (const auto existing = agents_.find(agent.id); existing != agents_.end()) {
+    if (existing->second.device_class == agent.device_class) agent.running_job = existing->second.running_job;
+    else held = existing->second.running_job;
+  }
+  agent.last_seen = clock_.now();
   saw_class(agent.device_class);
   agents_[agent.id] = std::move(agent);
   return held;
@@ -70,12 +75,14 @@ std::size_t FleetRegistry::idle(const std::string& device_class) const {
   return n;
 }
 
-std::uint64_t FleetRegistry::smallest_memory(const std::string& device_class) const {
-  std::uint64_t smallest = 0;
+std::uint64_t FleetRegistry::typical_memory(const std::string& device_class) const {
+  std::vector<std::uint64_t> reported;
   for (const auto& [id, agent] : agents_)
-    if (agent.device_class == device_class && agent.memory_bytes > 0 && (smallest == 0 || agent.memory_bytes < smallest))
-      smallest = agent.memory_bytes;
-  return smallest;
+    if (agent.device_class == device_class && agent.memory_bytes > 0) reported.push_back(agent.memory_bytes);
+  if (reported.empty()) return 0;
+  const auto middle = reported.begin() + static_cast<std::ptrdiff_t>((reported.size() - 1) / 2);
+  std::nth_element(reported.begin(), middle, reported.end());
+  return *middle;
 }
 
 }  // namespace ampere

@@ -14,6 +14,11 @@
 
 namespace ampere {
 
+/// What an agent may claim as its memory at registration (0: it does not say); outside, the
+/// registration is refused (docs/security.md).
+inline constexpr std::uint64_t kMinAgentMemoryBytes = 64ull << 20;  // 64 MiB
+inline constexpr std::uint64_t kMaxAgentMemoryBytes = 1ull << 50;   // 1 PiB
+
 struct AgentInfo {
   std::string id;
   std::string routing_id;  ///< where its messages come from (changes when it reconnects)
@@ -29,9 +34,12 @@ class FleetRegistry {
   /// `clock` must outlive the registry.
   FleetRegistry(const Clock& clock, std::chrono::milliseconds heartbeat_timeout);
 
-  /// Adds or replaces an agent (seen now). Returns the job it held before registering again
-  /// (0: none), which the caller re-queues.
+  /// Adds or replaces an agent (seen now). An agent registering again for the same class keeps
+  /// the job it holds (it may still report it: it loses none of its work); one that changed class
+  /// gives it up, and the job is returned (0: none) for the caller to re-queue.
   std::uint64_t register_agent(AgentInfo agent);
+  std::size_t size() const { return agents_.size(); }
+  std::size_t classes() const { return classes_.size(); }
   /// Null when unknown.
   AgentInfo* find(const std::string& agent_id);
   /// A heartbeat or any message from a known agent: seen now. Unknown agents are ignored.
@@ -50,8 +58,9 @@ class FleetRegistry {
   std::map<std::string, std::size_t> connected_per_class() const;
   std::size_t connected(const std::string& device_class) const;
   std::size_t idle(const std::string& device_class) const;
-  /// The least memory a connected agent of the class reported; 0 when none reported any.
-  std::uint64_t smallest_memory(const std::string& device_class) const;
+  /// The median memory the class's connected agents reported (the lower middle of an even
+  /// count); 0 when none reported any. Robust: one agent's claim cannot move it far.
+  std::uint64_t typical_memory(const std::string& device_class) const;
 
  private:
   const Clock& clock_;

@@ -87,6 +87,19 @@ std::optional<double> JobQueue::mean_job_seconds(const std::string& device_class
   return it == mean_job_seconds_.end() ? std::nullopt : std::optional<double>(it->second);
 }
 
+std::vector<std::uint64_t> JobQueue::overdue(std::chrono::milliseconds limit) const {
+  std::vector<std::uint64_t> out;
+  for (const auto& [id, e] : jobs_)
+    if (is_overdue(id, limit)) out.push_back(id);
+  return out;
+}
+
+bool JobQueue::is_overdue(std::uint64_t job_id, std::chrono::milliseconds limit) const {
+  const auto it = jobs_.find(job_id);
+  return it != jobs_.end() && it->second.job.state == JobState::Running && it->second.started != Clock::TimePoint{} &&
+         clock_.now() - it->second.started > limit;
+}
+
 std::string JobQueue::device_class_of(std::uint64_t job_id) const {
   const auto it = jobs_.find(job_id);
   return it == jobs_.end() ? std::string() : it->second.device_class;

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "coordinator/store/records.hpp"
@@ -46,6 +47,11 @@ class JobQueue {
   bool has_queued(const std::string& device_class) const;
   /// Exponential moving average of how long a job of the class took, start to result.
   std::optional<double> mean_job_seconds(const std::string& device_class) const;
+  /// Running jobs started longer than `limit` ago: their deadline passed without a result.
+  std::vector<std::uint64_t> overdue(std::chrono::milliseconds limit) const;
+  /// True when the job is running and was started longer than `limit` ago.
+  bool is_overdue(std::uint64_t job_id, std::chrono::milliseconds limit) const;
+  std::size_t size() const { return jobs_.size(); }
   /// The device class a tracked job runs on (empty when unknown).
   std::string device_class_of(std::uint64_t job_id) const;
 

@@ -16,13 +16,36 @@ std::string ack_frame(std::uint64_t job_id, bool stored, const std::string& reas
   });
 }
 
-std::string campaign_status_frame(const std::vector<const CampaignEntry*>& selected, const JobQueue& jobs,
-                                  const FleetRegistry& fleet) {
+std::string campaign_status_frame(const std::vector<const CampaignEntry*>& selected,
+                                  const std::vector<QuarantinedRow>& quarantined, std::uint64_t campaign_id,
+                                  const JobQueue& jobs, const FleetRegistry& fleet) {
+  const auto rows_of = [&](std::uint64_t id) {
+    std::vector<std::string> rows;
+    for (const QuarantinedRow& q : quarantined)
+      if (q.campaign_id == id) rows.push_back(q.describe());
+    return rows;
+  };
+  std::vector<const QuarantinedRow*> whole;  // campaigns set aside whole: listed with state "quarantined"
+  for (const QuarantinedRow& q : quarantined)
+    if (q.row == "campaign" && (campaign_id == 0 || q.campaign_id == campaign_id)) whole.push_back(&q);
   return make_frame([&](wire::Envelope::Body::Builder body) {
-    auto list = body.initCampaignStatus().initCampaigns(static_cast<unsigned>(selected.size()));
+    auto list = body.initCampaignStatus().initCampaigns(static_cast<unsigned>(selected.size() + whole.size()));
+    const auto set_rows = [](wire::CampaignInfo::Builder info, const std::vector<std::string>& rows) {
+      auto out = info.initQuarantined(static_cast<unsigned>(rows.size()));
+      for (unsigned r = 0; r < rows.size(); ++r) out.set(r, rows[r]);
+    };
+    for (unsigned w = 0; w < whole.size(); ++w) {
+      auto info = list[static_cast<unsigned>(selected.size()) + w];
+      info.setCampaignId(whole[w]->campaign_id);
+      info.setFamily("?");
+      info.setState("quarantined");
+      info.setEtaSeconds(std::nan(""));
+      set_rows(info, rows_of(whole[w]->campaign_id));
+    }
     for (unsigned i = 0; i < selected.size(); ++i) {
       const CampaignEntry& entry = *selected[i];
       auto info = list[i];
+      set_rows(info, rows_of(entry.record.id));
       info.setCampaignId(entry.record.id);
       info.setFamily(entry.campaign->family().name);
       info.setDeviceClass(entry.record.device_class);
@@ -47,6 +70,7 @@ std::string campaign_status_frame(const std::vector<const CampaignEntry*>& selec
           convergence[c].setMaxRelativeStd(p.convergence[c].second);
         }
         kinds[k].setState(p.state == KindState::Done ? stop_reason_name(p.stop) : kind_state_name(p.state));
+        kinds[k].setFitError(p.fit_error);
         points += static_cast<std::uint32_t>(p.points);
       }
       info.setJobsDone(points);

@@ -10,9 +10,12 @@
 
 namespace ampere {
 
-/// A CampaignStatus frame for `selected` (campaign state and kind states by their names).
-std::string campaign_status_frame(const std::vector<const CampaignEntry*>& selected, const JobQueue& jobs,
-                                  const FleetRegistry& fleet);
+/// A CampaignStatus frame for `selected` (campaign state and kind states by their names), each
+/// with its stored rows set aside at the last start; campaigns set aside whole (all when
+/// `campaign_id` is 0, else that one) follow with state "quarantined".
+std::string campaign_status_frame(const std::vector<const CampaignEntry*>& selected,
+                                  const std::vector<QuarantinedRow>& quarantined, std::uint64_t campaign_id,
+                                  const JobQueue& jobs, const FleetRegistry& fleet);
 /// A DeviceClasses frame: every class known to the fleet or profiled, with its connected agents.
 std::string device_classes_frame(const FleetRegistry& fleet, const Estimator& estimator);
 /// An Ack frame (`stored` false: `reason` says why).

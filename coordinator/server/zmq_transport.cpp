@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
+#include "wire_codec.hpp"
 
 namespace ampere {
 namespace {
@@ -30,6 +31,8 @@ ZmqTransport::ZmqTransport(zmq::context_t& context, const std::string& agents_en
   agents_.set(zmq::sockopt::linger, 0);
   clients_.set(zmq::sockopt::linger, 0);
   agents_.set(zmq::sockopt::router_mandatory, 1);  // a vanished agent is an error we log, not a silent drop
+  agents_.set(zmq::sockopt::maxmsgsize, kMaxRequestFrameBytes);  // larger: the peer is disconnected unread
+  clients_.set(zmq::sockopt::maxmsgsize, kMaxRequestFrameBytes);
   try {
     agents_.bind(agents_endpoint);
     clients_.bind(clients_endpoint);

@@ -142,10 +142,16 @@ class PostgresStore final : public Store {
       pqxx::read_transaction w(connection);
       std::vector<CampaignRecord> out;
       for (const auto& row : w.exec("SELECT id, family_json, device_class, budget_per_kind, acquisition, state, estimator, "
-                                    "only_kinds_json FROM campaigns ORDER BY id"))
-        out.push_back({row[0].as<std::uint64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                       row[3].as<std::uint32_t>(), row[4].as<std::string>(), parse_campaign_state(row[5].as<std::string>()),
-                       row[6].as<std::string>(), row_codec::decode_only_kinds(row[7].as<std::string>())});
+                                    "only_kinds_json FROM campaigns ORDER BY id")) {
+        CampaignRecord c{row[0].as<std::uint64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                         row[3].as<std::uint32_t>(), row[4].as<std::string>()};
+        c.estimator = row[6].as<std::string>();
+        row_codec::decode_or_mark(c.unreadable, [&] {
+          c.state = parse_campaign_state(row[5].as<std::string>());
+          c.only_kinds = row_codec::decode_only_kinds(row[7].as<std::string>());
+        });
+        out.push_back(std::move(c));
+      }
       return out;
     });
   }
@@ -189,9 +195,11 @@ class PostgresStore final : public Store {
         j.id = row[0].as<std::uint64_t>();
         j.campaign_id = row[1].as<std::uint64_t>();
         j.kind_key = row[2].as<std::string>();
-        j.channels = row_codec::decode_channels(row[3].as<std::string>());
         j.variant_json = row[4].as<std::string>();
-        j.state = parse_job_state(row[5].as<std::string>());
+        row_codec::decode_or_mark(j.unreadable, [&] {
+          j.channels = row_codec::decode_channels(row[3].as<std::string>());
+          j.state = parse_job_state(row[5].as<std::string>());
+        });
         j.agent_id = row[6].as<std::string>();
         j.attempts = row[7].as<std::uint32_t>();
         out.push_back(std::move(j));
@@ -232,9 +240,11 @@ class PostgresStore final : public Store {
         ResultRecord r;
         r.job_id = row[0].as<std::uint64_t>();
         r.agent_id = row[1].as<std::string>();
-        r.measurement = row_codec::decode_result({row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<std::string>()},
-                                                 row[5].as<std::int64_t>(), row[6].as<std::int64_t>(),
-                                                 row[7].is_null() ? std::nan("") : row[7].as<double>());
+        row_codec::decode_or_mark(r.unreadable, [&] {
+          r.measurement = row_codec::decode_result(
+              {row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<std::string>()}, row[5].as<std::int64_t>(),
+              row[6].as<std::int64_t>(), row[7].is_null() ? std::nan("") : row[7].as<double>());
+        });
         r.measurement.reference_seconds = row[8].is_null() ? std::nan("") : row[8].as<double>();
         r.measurement.reference_joules = row[9].is_null() ? std::nan("") : row[9].as<double>();
         out.push_back(std::move(r));

@@ -43,6 +43,8 @@ struct CampaignRecord {
   /// Profile-on-demand (docs/byom.md §3): the only kinds of the family this campaign profiles (the
   /// helpers they need come with them); empty: every kind.
   std::vector<std::string> only_kinds{};
+  /// Why the stored row could not be decoded (empty: it could); readers quarantine such rows.
+  std::string unreadable{};
 };
 
 /// The kind_key of a held-out job: a concrete model of the campaign's family measured whole, never
@@ -68,6 +70,8 @@ struct JobRecord {
   JobState state = JobState::Queued;
   std::string agent_id;
   std::uint32_t attempts = 0;
+  /// Why the stored row could not be decoded (empty: it could); readers quarantine such rows.
+  std::string unreadable{};
   bool holdout() const { return kind_key == kHoldoutKind; }
   bool calibration() const { return kind_key == kCalibrationKind; }
   /// A whole model (held-out or calibration), not a variant network of a profiled kind.
@@ -78,6 +82,8 @@ struct ResultRecord {
   std::uint64_t job_id = 0;
   std::string agent_id;
   Measurement measurement;
+  /// Why the stored row could not be decoded (empty: it could); readers quarantine such rows.
+  std::string unreadable{};
 };
 
 /// One job's new state, for Store::set_job_states.

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 
 namespace ampere {
 namespace {
@@ -70,7 +71,7 @@ std::string result_to_json_line(const ResultRecord& r) {
 }
 
 ResultRecord result_from_json_line(const std::string& line) {
-  const nlohmann::json j = nlohmann::json::parse(line);
+  const nlohmann::json j = parse_json(line, "spool line");
   ResultRecord r;
   r.job_id = j.at("job_id").get<std::uint64_t>();
   r.agent_id = j.at("agent_id").get<std::string>();

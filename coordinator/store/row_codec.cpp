@@ -1,4 +1,5 @@
 #include "coordinator/store/row_codec.hpp"
+#include "common/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -8,8 +9,8 @@ namespace {
 template <class T>
 std::vector<T> decode_array(const std::string& text, const char* column) {
   try {
-    return nlohmann::json::parse(text).get<std::vector<T>>();
-  } catch (const nlohmann::json::exception& e) {
+    return parse_json(text, column).get<std::vector<T>>();
+  } catch (const std::exception& e) {  // not JSON (InputError), or not an array of T (json::exception)
     throw InputError(std::string("store: column ") + column + " holds '" + text.substr(0, 80) + "', not a JSON array of " +
                      (std::is_integral<T>::value ? "integers" : "numbers") + ": " + e.what());
   }

@@ -30,4 +30,16 @@ ResultText encode_result(const Measurement& measurement);
 /// Throws InputError naming the column that does not decode.
 Measurement decode_result(const ResultText& text, std::int64_t iterations, std::int64_t threads, double idle_watts);
 
+/// Runs `decode` on a stored row's columns; what it throws becomes `unreadable` (the row is kept,
+/// marked, for its readers to quarantine) instead of failing the whole read: a restart never
+/// refuses to start because of one stored row (docs/security.md).
+template <class Decode>
+void decode_or_mark(std::string& unreadable, Decode&& decode) {
+  try {
+    decode();
+  } catch (const std::exception& e) {
+    unreadable = e.what();
+  }
+}
+
 }  // namespace ampere::row_codec

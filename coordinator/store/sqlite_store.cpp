@@ -170,10 +170,16 @@ class SqliteStore final : public Store {
     Statement s(db_, "SELECT id, family_json, device_class, budget_per_kind, acquisition, state, estimator, only_kinds_json "
                      "FROM campaigns ORDER BY id");
     std::vector<CampaignRecord> out;
-    while (s.step())
-      out.push_back({static_cast<std::uint64_t>(s.integer(0)), s.text(1), s.text(2),
-                     static_cast<std::uint32_t>(s.integer(3)), s.text(4), parse_campaign_state(s.text(5)), s.text(6),
-                     row_codec::decode_only_kinds(s.text(7))});
+    while (s.step()) {
+      CampaignRecord c{static_cast<std::uint64_t>(s.integer(0)), s.text(1), s.text(2), static_cast<std::uint32_t>(s.integer(3)),
+                       s.text(4)};
+      c.estimator = s.text(6);
+      row_codec::decode_or_mark(c.unreadable, [&] {
+        c.state = parse_campaign_state(s.text(5));
+        c.only_kinds = row_codec::decode_only_kinds(s.text(7));
+      });
+      out.push_back(std::move(c));
+    }
     return out;
   }
 
@@ -214,9 +220,11 @@ class SqliteStore final : public Store {
       j.id = static_cast<std::uint64_t>(s.integer(0));
       j.campaign_id = static_cast<std::uint64_t>(s.integer(1));
       j.kind_key = s.text(2);
-      j.channels = row_codec::decode_channels(s.text(3));
       j.variant_json = s.text(4);
-      j.state = parse_job_state(s.text(5));
+      row_codec::decode_or_mark(j.unreadable, [&] {
+        j.channels = row_codec::decode_channels(s.text(3));
+        j.state = parse_job_state(s.text(5));
+      });
       j.agent_id = s.text(6);
       j.attempts = static_cast<std::uint32_t>(s.integer(7));
       out.push_back(std::move(j));
@@ -324,7 +332,9 @@ class SqliteStore final : public Store {
       ResultRecord r;
       r.job_id = static_cast<std::uint64_t>(s.integer(0));
       r.agent_id = s.text(1);
-      r.measurement = row_codec::decode_result({s.text(2), s.text(3), s.text(4)}, s.integer(5), s.integer(6), s.real(7));
+      row_codec::decode_or_mark(r.unreadable, [&] {
+        r.measurement = row_codec::decode_result({s.text(2), s.text(3), s.text(4)}, s.integer(5), s.integer(6), s.real(7));
+      });
       r.measurement.reference_seconds = s.real(8);
       r.measurement.reference_joules = s.real(9);
       out.push_back(std::move(r));

@@ -1,5 +1,7 @@
 #include "gp/acquisition.hpp"
 
+#include <chrono>
+
 #include <doctest/doctest.h>
 
 #include "common/error.hpp"
@@ -46,6 +48,17 @@ TEST_CASE("2-D candidates are the full grid, or a lattice of at most 4096 keepin
   // a fixed dimension passes its share on to the other
   const Eigen::MatrixXd thin = ampere::candidate_grid({range(16, 16), range(1, 5000)});
   CHECK(thin.rows() == 4096);
+}
+
+TEST_CASE("a candidate grid over ranges of 1e11 values counts them and never enumerates them") {
+  const auto started = std::chrono::steady_clock::now();
+  const Eigen::MatrixXd huge = ampere::candidate_grid({range(1, 100000000000), range(7, 99999999999, 7)});
+  CHECK(huge.rows() == 4096);
+  CHECK(huge.col(0).minCoeff() == 1);
+  CHECK(huge.col(0).maxCoeff() == 100000000000);
+  CHECK(huge.col(1).maxCoeff() == 99999999995);  // the highest multiple of 7
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
+  CHECK(ampere::start_points({range(5, 100000000000, 7)}).row(1)(0) == 99999999995);
 }
 
 TEST_CASE("start points are the corners, deduplicated") {

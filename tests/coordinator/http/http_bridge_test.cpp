@@ -116,3 +116,70 @@ TEST_CASE("estimates from a fixed snapshot: an unknown class is 404, a bad spec 
   CHECK(http.Get("/readyz")->status == 200);
   bridge.stop();
 }
+
+TEST_CASE("hostile: a 400,000-deep JSON array posted to /v1/estimate is refused 400, and the bridge keeps answering") {
+  zmq::context_t context;
+  auto snapshot = std::make_shared<BridgeSnapshot>();
+  snapshot->generation = 1;
+  FixedSnapshotSource snapshots(snapshot);
+  BridgeConfig config;
+  config.port = free_port();
+  HttpBridge bridge(snapshots, [&context] {
+    return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
+  }, config);
+  bridge.start();
+  httplib::Client http("127.0.0.1", config.port);
+  for (const char* open : {"[", "{\"a\":"}) {
+    std::string deep;
+    for (int i = 0; i < 400000 && deep.size() < config.max_body_bytes - 2; ++i) deep += open;
+    const auto r = http.Post("/v1/estimate", deep, "application/json");
+    REQUIRE(r);
+    CHECK((r->status == 400 || r->status == 413));
+    if (r->status == 400) CHECK(r->body.find("nested deeper than 64") != std::string::npos);
+  }
+  const std::string deep_array = std::string(200000, '[') + std::string(200000, ']');
+  const auto r = http.Post("/v1/estimate", deep_array, "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(r->body.find("nested deeper than 64") != std::string::npos);
+  CHECK(http.Get("/healthz")->status == 200);
+  bridge.stop();
+}
+
+TEST_CASE("hostile: campaign ids past 2^63, or 0, are answered 404, never 500") {
+  zmq::context_t context;
+  FixedSnapshotSource snapshots(std::make_shared<BridgeSnapshot>());
+  BridgeConfig config;
+  config.port = free_port();
+  HttpBridge bridge(snapshots, [&context] {
+    return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
+  }, config);
+  bridge.start();
+  httplib::Client http("127.0.0.1", config.port);
+  for (const char* path : {"/v1/campaigns/99999999999999999999", "/v1/campaigns/9223372036854775808", "/v1/campaigns/0"}) {
+    const auto r = http.Get(path);
+    REQUIRE(r);
+    CHECK(r->status == 404);
+  }
+  bridge.stop();
+}
+
+TEST_CASE("hostile: a write with a wrong token of the right length, or a prefix of it, is 401") {
+  zmq::context_t context;
+  FixedSnapshotSource snapshots(std::make_shared<BridgeSnapshot>());
+  BridgeConfig config;
+  config.port = free_port();
+  config.token = "s3cret-token";
+  HttpBridge bridge(snapshots, [&context] {
+    return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
+  }, config);
+  bridge.start();
+  httplib::Client http("127.0.0.1", config.port);
+  for (const char* token : {"s3cret-tokeX", "s3cret", "s3cret-token-and-more", ""}) {
+    const httplib::Headers headers = {{"Authorization", std::string("Bearer ") + token}};
+    const auto r = http.Post("/v1/campaigns", headers, R"({"family": {}, "device_class": "x"})", "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 401);
+  }
+  bridge.stop();
+}

@@ -33,32 +33,35 @@ TEST_CASE("an agent silent longer than the heartbeat timeout is lost with its jo
   CHECK(fleet.knows_class("sim-x"));
 }
 
-TEST_CASE("an agent that registers again hands back the job it held") {
+TEST_CASE("an agent that registers again keeps the job it holds, one that changes class hands it back") {
   FakeClock clock;
   FleetRegistry fleet(clock, 6000ms);
   CHECK(fleet.register_agent({"a", "r1", "sim-x", "simulated", {}, 0}) == 0);
   fleet.find("a")->running_job = 9;
-  CHECK(fleet.register_agent({"a", "r2", "sim-x", "simulated", {}, 0}) == 9);
-  CHECK(fleet.find("a")->running_job == 0);
+  CHECK(fleet.register_agent({"a", "r2", "sim-x", "simulated", {}, 0}) == 0);  // loses none of its work
+  CHECK(fleet.find("a")->running_job == 9);
   CHECK(fleet.find("a")->routing_id == "r2");
-  fleet.saw_class("sim-y");
+  CHECK(fleet.register_agent({"a", "r3", "sim-y", "simulated", {}, 0}) == 9);  // another class: not its job any more
+  CHECK(fleet.find("a")->running_job == 0);
   CHECK(fleet.known_classes() == "sim-x, sim-y");
 }
 
-TEST_CASE("a class's smallest memory is the least any of its connected agents reported") {
+TEST_CASE("a class's typical memory is the median its connected agents reported: one claim cannot move it") {
   FakeClock clock;
   FleetRegistry fleet(clock, 6000ms);
-  CHECK(fleet.smallest_memory("sim-x") == 0);  // no agents: no limit from them
+  CHECK(fleet.typical_memory("sim-x") == 0);  // no agents: no limit from them
   fleet.register_agent({"a", "route-a", "sim-x", "simulated", {}, 0, 8000000000});
   fleet.register_agent({"b", "route-b", "sim-x", "simulated", {}, 0, 6000000000});
   fleet.register_agent({"c", "route-c", "sim-x", "simulated", {}, 0, 0});  // reported nothing: not counted
   fleet.register_agent({"d", "route-d", "sim-y", "simulated", {}, 0, 1000000000});
-  CHECK(fleet.smallest_memory("sim-x") == 6000000000);
-  CHECK(fleet.smallest_memory("sim-y") == 1000000000);
+  CHECK(fleet.typical_memory("sim-x") == 6000000000);  // the lower middle of two
+  CHECK(fleet.typical_memory("sim-y") == 1000000000);
+  fleet.register_agent({"e", "route-e", "sim-x", "simulated", {}, 0, 64ull << 20});  // a tiny claim among three
+  CHECK(fleet.typical_memory("sim-x") == 6000000000);
   clock.advance(5000ms);
   fleet.heard_from("a");
   clock.advance(2000ms);
-  fleet.expire();  // b, c and d are lost
-  CHECK(fleet.smallest_memory("sim-x") == 8000000000);
-  CHECK(fleet.smallest_memory("sim-y") == 0);
+  fleet.expire();  // b, c, d and e are lost
+  CHECK(fleet.typical_memory("sim-x") == 8000000000);
+  CHECK(fleet.typical_memory("sim-y") == 0);
 }

@@ -1,0 +1,26 @@
+// JSON text from anywhere we do not control (HTTP bodies, specs inside frames, spool lines, the
+// trainer pipe, stored rows) parsed with a nesting-depth limit checked before parsing: the JSON
+// library parses recursively, so a deep enough document would overflow the stack (a 400,000-deep
+// array did). docs/security.md lists this limit with the others.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace ampere {
+
+/// The deepest nesting of arrays and objects any JSON we parse may have. Our deepest documents
+/// (a model spec's residual layers, a kind model) nest under 10.
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+/// The depth of the deepest array or object in `text` (strings and escapes skipped), scanned
+/// without parsing; stops counting at `stop_at` + 1.
+std::size_t json_nesting_depth(std::string_view text, std::size_t stop_at = kMaxJsonDepth);
+
+/// Parses `text`; throws InputError naming `what` ("family: not valid JSON: ...", "family:
+/// nested deeper than 64") before any parsing when it nests deeper than `max_depth`.
+nlohmann::json parse_json(std::string_view text, const char* what, std::size_t max_depth = kMaxJsonDepth);
+
+}  // namespace ampere

@@ -1,0 +1,324 @@
+// Hostile input against the loop (docs/security.md): forged and misrouted results, implausible
+// figures and claims, unbounded specs, stored rows that cannot be used. Each case checks the
+// refusal and its code or reason, that nothing is stored that should not be, and that the
+// coordinator keeps serving (and restarts) afterwards. Every case is named "hostile: ...":
+// `ctest -R '^hostile:'` runs the suite and prints its count.
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "support/coordinator_fixture.hpp"
+
+using namespace ampere;
+using ampere::testing::Fixture;
+using ampere::testing::start_frame;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string result_frame(std::uint64_t job, const std::string& agent_id, const std::vector<double>& seconds) {
+  return make_frame([&](wire::Envelope::Body::Builder b) {
+    auto r = b.initResult();
+    r.setJobId(job);
+    r.setAgentId(agent_id);
+    auto s = r.initSecondsPerIteration(static_cast<unsigned>(seconds.size()));
+    for (unsigned i = 0; i < seconds.size(); ++i) s.set(i, seconds[i]);
+    r.setMeter(wire::MeterSource::SIMULATED);
+    r.setIterations(10);
+  });
+}
+
+/// The Ack a result frame got: (stored, reason).
+std::pair<bool, std::string> ack_of(const std::string& reply) {
+  const DecodedEnvelope d(reply);
+  REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ACK);
+  return {d.envelope().getBody().getAck().getStored(), d.envelope().getBody().getAck().getReason().cStr()};
+}
+
+/// The error code of a reply that must be an Error.
+ErrorCode error_code_of(const std::string& reply) {
+  const DecodedEnvelope d(reply);
+  REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ERROR);
+  return from_wire(d.envelope().getBody().getError().getCode());
+}
+
+std::string register_frame(const std::string& id, const std::string& device_class, std::uint64_t memory_bytes = 0) {
+  return make_frame([&](wire::Envelope::Body::Builder b) {
+    auto r = b.initRegister();
+    r.setAgentId(id);
+    r.setDeviceClass(device_class);
+    r.setBackend("simulated");
+    r.initHardware().setMemoryBytes(memory_bytes);
+  });
+}
+
+bool alive(Fixture& f) {
+  const DecodedEnvelope d(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initDeviceClassesRequest(); })));
+  return d.envelope().getBody().which() == wire::Envelope::Body::DEVICE_CLASSES;
+}
+
+std::size_t results_stored(Fixture& f) { return f.store->results(1).size(); }
+
+bool metric_has(Fixture& f, const std::string& line) { return f.metrics.text().find(line) != std::string::npos; }
+
+/// A family whose first conv's out_channels range is `range` (JSON text).
+std::string family_with_range(const std::string& range) {
+  return R"({"name": "wide", "input": {"shape": [1, 8, 8]}, "batch_size": 2, "classes": 3, "layers": [
+    {"type": "conv2d", "out_channels": )" + range + R"(, "kernel": 3, "padding": 1}, {"type": "relu"},
+    {"type": "flatten"}, {"type": "linear", "out_features": 3}]})";
+}
+
+std::string start_with_family(const std::string& family) {
+  return make_frame([&](wire::Envelope::Body::Builder b) {
+    auto s = b.initStartCampaign();
+    s.setFamilySpecJson(family);
+    s.setDeviceClass("sim-x");
+    s.setBudgetPerKind(4);
+  });
+}
+
+/// A campaign running with agent "a" holding its first job; returns the job.
+std::uint64_t campaign_with_job(Fixture& f) {
+  f.register_agent("a");
+  f.client(start_frame("sim-x"));
+  const std::uint64_t job = f.ask_work("a");
+  REQUIRE(job != 0);
+  return job;
+}
+
+}  // namespace
+
+TEST_CASE("hostile: a result from an unregistered sender for another agent's job is refused, not stored") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  const auto [stored, reason] = ack_of(f.agent("intruder", result_frame(job, "intruder", {0.01})));
+  CHECK_FALSE(stored);
+  CHECK(reason.find("not registered") != std::string::npos);
+  CHECK(results_stored(f) == 0);
+  CHECK(f.stored_job(job).state == JobState::Running);  // a's work untouched: not failed, not re-queued
+  CHECK(f.stored_job(job).attempts == 1);
+  CHECK(metric_has(f, "ampere_results_refused_total{reason=\"unregistered\"} 1"));
+  CHECK(alive(f));
+}
+
+TEST_CASE("hostile: a registered agent's result for a job handed to another agent is refused, not stored") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  f.register_agent("b");
+  CHECK_FALSE(ack_of(f.agent("b", result_frame(job, "b", {0.01}))).first);
+  CHECK(results_stored(f) == 0);
+  CHECK(f.stored_job(job).state == JobState::Running);
+  CHECK(metric_has(f, "ampere_results_refused_total{reason=\"wrong-agent\"} 1"));
+  // a's own result is stored afterwards
+  CHECK(ack_of(f.agent("a", result_frame(job, "a", {0.01, 0.011}))).first);
+  CHECK(results_stored(f) == 1);
+}
+
+TEST_CASE("hostile: a result under a registered agent's name from another connection is refused") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  CHECK_FALSE(ack_of(f.agent("elsewhere", result_frame(job, "a", {0.01}))).first);
+  CHECK(results_stored(f) == 0);
+  CHECK(f.stored_job(job).attempts == 1);
+  CHECK(metric_has(f, "ampere_results_refused_total{reason=\"wrong-sender\"} 1"));
+}
+
+TEST_CASE("hostile: a forged result of 1.7e308 s is refused as implausible and a restart still starts") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  const auto [stored, reason] = ack_of(f.agent("a", result_frame(job, "a", {1.7e308, 1e-9})));
+  CHECK_FALSE(stored);
+  CHECK(reason.find("must be within") != std::string::npos);
+  CHECK(results_stored(f) == 0);
+  CHECK(metric_has(f, "ampere_results_refused_total{reason=\"implausible\"} 1"));
+  CHECK_NOTHROW(f.restart());
+  CHECK(alive(f));
+}
+
+TEST_CASE("hostile: repeats that differ a thousandfold, or imply 10 MW, are refused as implausible") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  CHECK_FALSE(ack_of(f.agent("a", result_frame(job, "a", {0.001, 1.0}))).first);
+  CHECK(f.ask_work("a") == job);  // a failed attempt: re-queued, handed out again
+  auto frame = make_frame([&](wire::Envelope::Body::Builder b) {
+    auto r = b.initResult();
+    r.setJobId(job);
+    r.setAgentId("a");
+    r.initSecondsPerIteration(1).set(0, 0.01);
+    r.initJoulesPerIteration(1).set(0, 1e5);  // 10 MW
+    r.setMeter(wire::MeterSource::RAPL);
+  });
+  const auto [stored, reason] = ack_of(f.agent("a", frame));
+  CHECK_FALSE(stored);
+  CHECK(reason.find("implies") != std::string::npos);
+  CHECK(results_stored(f) == 0);
+}
+
+TEST_CASE("hostile: an implausible result stored behind the coordinator's back is set aside at restart, the rest restored") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  CHECK(ack_of(f.agent("a", result_frame(job, "a", {0.01}))).first);
+  const std::uint64_t second = f.ask_work("a");
+  REQUIRE(second != 0);
+  ResultRecord forged{second, "a", {}};
+  forged.measurement.seconds_per_iteration = {1.7e308, 1e-9};
+  f.store->store_result(forged);  // as a forger with database access, or an older coordinator, would have
+  CHECK_NOTHROW(f.restart());
+  CHECK(alive(f));
+  CHECK(f.metrics_after_restart.text().find("ampere_stored_rows_quarantined{row=\"result\"} 1") != std::string::npos);
+  const DecodedEnvelope status(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initCampaignStatusRequest(); })));
+  const auto campaigns = status.envelope().getBody().getCampaignStatus().getCampaigns();
+  REQUIRE(campaigns.size() == 1);
+  REQUIRE(campaigns[0].getQuarantined().size() == 1);
+  CHECK(std::string(campaigns[0].getQuarantined()[0].cStr()).find("result of job " + std::to_string(second)) != std::string::npos);
+  CHECK(campaigns[0].getJobsDone() >= 1);  // the good result was replayed
+  CHECK(f.store->results(1).size() == 2);  // nothing deleted: the row stays for an operator to inspect
+}
+
+TEST_CASE("hostile: a stored family that does not parse sets its campaign aside, listed as quarantined, others restored") {
+  Fixture f;
+  campaign_with_job(f);
+  CampaignRecord broken{0, "{\"name\": [[[[", "sim-x", 4, "max-variance"};
+  const std::uint64_t id = f.store->create_campaign(broken);
+  CHECK_NOTHROW(f.restart());
+  const DecodedEnvelope status(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initCampaignStatusRequest(); })));
+  const auto campaigns = status.envelope().getBody().getCampaignStatus().getCampaigns();
+  REQUIRE(campaigns.size() == 2);
+  bool listed = false;
+  for (auto c : campaigns)
+    if (c.getCampaignId() == id) listed = std::string(c.getState().cStr()) == "quarantined" && c.getQuarantined().size() == 1;
+  CHECK(listed);
+  f.register_agent("a");  // the restarted coordinator knows no agents yet
+  CHECK(f.ask_work("a") != 0);  // campaign 1 goes on
+}
+
+TEST_CASE("hostile: a stored kind model that is not JSON is set aside and refitted, the campaign restored") {
+  Fixture f;
+  campaign_with_job(f);
+  f.store->save_kind_model(1, "v1|not-a-kind", "[[[[");
+  CHECK_NOTHROW(f.restart());
+  CHECK(f.metrics_after_restart.text().find("ampere_stored_rows_quarantined{row=\"kind model\"} 1") != std::string::npos);
+  CHECK(alive(f));
+}
+
+TEST_CASE("hostile: an agent claiming 2 bytes of memory is refused and cannot block its class") {
+  Fixture f;
+  CHECK(error_code_of(f.agent("tiny", register_frame("tiny", "sim-x", 2))) == ErrorCode::InvalidInput);
+  CHECK(metric_has(f, "ampere_registrations_refused_total{reason=\"implausible\"} 1"));
+  f.register_agent("a");
+  const DecodedEnvelope started(f.client(start_frame("sim-x")));
+  CHECK(started.envelope().getBody().which() == wire::Envelope::Body::CAMPAIGN_STATUS);
+}
+
+TEST_CASE("hostile: one small but plausible memory claim among a class's agents does not block new campaigns") {
+  Fixture f;
+  f.agent("a", register_frame("a", "sim-x", 16ull << 30));
+  f.agent("b", register_frame("b", "sim-x", 16ull << 30));
+  f.agent("small", register_frame("small", "sim-x", 64ull << 20));  // the least plausible: 64 MiB
+  const DecodedEnvelope started(f.client(start_frame("sim-x")));
+  CHECK(started.envelope().getBody().which() == wire::Envelope::Body::CAMPAIGN_STATUS);
+}
+
+TEST_CASE("hostile: agent ids and classes past 128 bytes, empty, or not UTF-8 are refused at registration") {
+  Fixture f;
+  CHECK(error_code_of(f.agent("long", register_frame(std::string(129, 'a'), "sim-x"))) == ErrorCode::InvalidInput);
+  CHECK(error_code_of(f.agent("bad", register_frame("bad", "sim-\xff\xfe"))) == ErrorCode::InvalidInput);
+  CHECK(error_code_of(f.agent("ctl", register_frame("c\ntl", "sim-x"))) == ErrorCode::InvalidInput);
+  CHECK(error_code_of(f.agent("empty", register_frame("", "sim-x"))) == ErrorCode::InvalidInput);
+  CHECK(metric_has(f, "ampere_registrations_refused_total{reason=\"invalid\"} 4"));
+  CHECK(alive(f));
+}
+
+TEST_CASE("hostile: a work request under a registered agent's name from another connection gets no job and moves nothing") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  CHECK(error_code_of(f.agent("thief", make_frame([](wire::Envelope::Body::Builder b) { b.initWorkRequest().setAgentId("a"); }))) ==
+        ErrorCode::NotFound);
+  CHECK(f.stored_job(job).state == JobState::Running);  // still a's, not re-queued
+  CHECK(ack_of(f.agent("a", result_frame(job, "a", {0.01}))).first);
+}
+
+TEST_CASE("hostile: heartbeats under an agent's name from a foreign connection do not keep it alive") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  for (int i = 0; i < 3; ++i) {
+    f.clock.advance(3000ms);
+    f.agent("someone", make_frame([](wire::Envelope::Body::Builder b) { b.initHeartbeat().setAgentId("a"); }));
+  }
+  f.clock.advance(501ms);
+  f.server->turn(0ms);
+  CHECK(f.stored_job(job).state == JobState::Queued);  // a was lost; its job goes to the next agent
+}
+
+TEST_CASE("hostile: a job past its deadline is re-queued by the coordinator and its late result refused") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  f.clock.advance(f.config.job_deadline + f.config.deadline_grace - 1000ms);
+  f.agent("a#heartbeat", make_frame([](wire::Envelope::Body::Builder b) { b.initHeartbeat().setAgentId("a"); }));
+  CHECK(f.stored_job(job).state == JobState::Running);
+  f.clock.advance(2000ms);
+  f.agent("a#heartbeat", make_frame([](wire::Envelope::Body::Builder b) { b.initHeartbeat().setAgentId("a"); }));
+  CHECK(f.stored_job(job).state == JobState::Queued);
+  CHECK(metric_has(f, "ampere_job_deadlines_passed_total{device_class=\"sim-x\"} 1"));
+  CHECK_FALSE(ack_of(f.agent("a", result_frame(job, "a", {0.01}))).first);  // too late: not running any more
+  CHECK(results_stored(f) == 0);
+}
+
+TEST_CASE("hostile: re-queues for passed deadlines honour the attempt limit") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  for (std::uint32_t attempt = 1; attempt <= f.config.max_attempts; ++attempt) {
+    if (attempt > 1) REQUIRE(f.ask_work("a") == job);
+    f.clock.advance(f.config.job_deadline + f.config.deadline_grace + 1000ms);
+    f.agent("a#heartbeat", make_frame([](wire::Envelope::Body::Builder b) { b.initHeartbeat().setAgentId("a"); }));
+  }
+  CHECK(f.stored_job(job).state == JobState::Failed);
+  CHECK(f.stored_job(job).attempts == f.config.max_attempts);
+  CHECK(f.ask_work("a") != job);
+}
+
+TEST_CASE("hostile: an agent that registers again keeps its running job and its result is stored") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  f.register_agent("a");  // a reconnect, mid-job
+  CHECK(f.stored_job(job).state == JobState::Running);
+  CHECK(ack_of(f.agent("a", result_frame(job, "a", {0.01}))).first);
+  CHECK(results_stored(f) == 1);
+}
+
+TEST_CASE("hostile: a family whose range reaches 1e11 channels is refused at once, naming the limit") {
+  Fixture f;
+  f.register_agent("a");
+  const DecodedEnvelope d(f.client(start_with_family(family_with_range(R"({"min": 1, "max": 100000000000})"))));
+  REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ERROR);
+  CHECK(from_wire(d.envelope().getBody().getError().getCode()) == ErrorCode::Unprocessable);
+  CHECK(std::string(d.envelope().getBody().getError().getMessage().cStr()).find("at most 65536") != std::string::npos);
+  CHECK(alive(f));
+}
+
+TEST_CASE("hostile: a family nested 400,000 deep is refused before parsing, and the loop keeps serving") {
+  Fixture f;
+  f.register_agent("a");
+  const std::string deep = std::string(400000, '[') + std::string(400000, ']');
+  const DecodedEnvelope d(f.client(start_with_family(deep)));
+  REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ERROR);
+  CHECK(std::string(d.envelope().getBody().getError().getMessage().cStr()).find("nested deeper than 64") != std::string::npos);
+  const std::string deep_model = std::string(200000, '{');
+  CHECK(error_code_of(f.client(make_frame([&](wire::Envelope::Body::Builder b) {
+          auto e = b.initEstimateRequest();
+          e.setModelSpecJson(deep_model);
+          e.setDeviceClass("sim-x");
+        }))) == ErrorCode::InvalidInput);
+  CHECK(alive(f));
+}
+
+TEST_CASE("hostile: frames that are not whole words, or not an Envelope, are refused and the loop keeps serving") {
+  Fixture f;
+  f.register_agent("a");
+  CHECK(error_code_of(f.agent("a", "garbage")) == ErrorCode::InvalidInput);
+  // a segment table claiming four billion words in an eight-byte frame
+  const std::string lying("\x00\x00\x00\x00\xff\xff\xff\xff", 8);
+  CHECK(error_code_of(f.client(lying)) == ErrorCode::InvalidInput);
+  CHECK(alive(f));
+}
