@@ -180,6 +180,10 @@ int main(int argc, char** argv) {
   double watts = 10.0;
   int pace_ms = 0;
   app.add_option("--coordinator", config.coordinator, "the coordinator's agent endpoint")->capture_default_str();
+  std::string key_file, coordinator_key_file;
+  app.add_option("--key", key_file, "this agent's secret certificate (CURVE; default: $AMPERE_KEY)");
+  app.add_option("--coordinator-key", coordinator_key_file,
+                 "the coordinator's public certificate (CURVE; default: $AMPERE_COORDINATOR_KEY)");
   app.add_option("--threads", config.threads, "torch intra-op threads")->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_option("--backend", backend, "torch | simulated")->capture_default_str()->check(CLI::IsMember({"torch", "simulated"}));
   app.add_option("--profile", profile,
@@ -285,6 +289,7 @@ int main(int argc, char** argv) {
       std::cout << measure_in_processes(argc, argv, processes).dump(2) << "\n";
       return;
     }
+    config.curve = ampere::curve_client_keys(key_file, coordinator_key_file);
     const std::vector<std::string> profiles = ampere::split_comma_list(profile);
     if (fleet > 1 || profiles.size() > 1) {
       AMPERE_REQUIRE(backend == "simulated", "--fleet and a list of profiles need --backend simulated (one LibTorch agent per process)");

@@ -91,6 +91,7 @@ std::string AgentRunner::register_frame() const {
 void AgentRunner::heartbeat(const std::atomic<bool>& stop, const std::atomic<bool>& done) {
   zmq::socket_t hb(context_, zmq::socket_type::dealer);
   hb.set(zmq::sockopt::routing_id, config_.agent_id + "#heartbeat");
+  if (config_.curve) apply_curve_client(hb, *config_.curve);
   hb.set(zmq::sockopt::linger, 0);
   hb.set(zmq::sockopt::sndhwm, 4);
   hb.connect(config_.coordinator);
@@ -239,6 +240,7 @@ void AgentRunner::run(const std::atomic<bool>& stop) {
   socket.set(zmq::sockopt::routing_id, config_.agent_id);
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::maxmsgsize, kMaxReplyFrameBytes);
+  if (config_.curve) apply_curve_client(socket, *config_.curve);
   socket.connect(config_.coordinator);
   std::atomic<bool> done{false};
   std::thread heartbeats([&] { heartbeat(stop, done); });

@@ -6,10 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <zmq.hpp>
+
+#include "security/curve_client.hpp"
 
 #include "agent/reference_network.hpp"
 #include "agent/trainer.hpp"
@@ -48,6 +51,8 @@ struct AgentConfig {
   AgentTally* tally = nullptr;  ///< counts acknowledgements when set (bench/fleet); not owned
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds reply_timeout{3000};
+  /// CURVE keys to connect with (docs/security.md); none: plain (a loopback coordinator).
+  std::optional<CurveClientKeys> curve{};
 };
 
 class AgentRunner {

@@ -20,13 +20,14 @@ enum class ErrorCode {
   Conflict,       ///< it clashes with what is stored (a second result for a job)
   Unavailable,    ///< a service it needs is away for now (coordinator, store): try again later
   Internal,       ///< a bug or an unexpected failure
+  Forbidden,      ///< authenticated, but its role may not do this (a reader starting a campaign)
 };
 /// The code's stable name: "invalid-input", "not-found", ...
 const char* error_code_name(ErrorCode code);
 /// Exit status of the ampere binaries for an error of this code: 2 invalid input or
 /// unprocessable, 3 not found, 4 unavailable, 5 conflict, 6 unauthorized, 1 internal.
 int exit_code(ErrorCode code);
-/// The HTTP status the bridge answers an error of this code with: 400, 404, 422, 401, 409, 503, 500.
+/// The HTTP status the bridge answers an error of this code with: 400, 404, 422, 401, 409, 503, 500, 403.
 int http_status(ErrorCode code);
 
 /// A problem with input the caller gave (a spec, a file, a request): the message names where and
@@ -63,6 +64,7 @@ inline const char* error_code_name(ErrorCode code) {
     case ErrorCode::NotFound: return "not-found";
     case ErrorCode::Unprocessable: return "unprocessable";
     case ErrorCode::Unauthorized: return "unauthorized";
+    case ErrorCode::Forbidden: return "forbidden";
     case ErrorCode::Conflict: return "conflict";
     case ErrorCode::Unavailable: return "unavailable";
     case ErrorCode::Internal: return "internal";
@@ -78,6 +80,7 @@ inline int exit_code(ErrorCode code) {
     case ErrorCode::Unavailable: return 4;
     case ErrorCode::Conflict: return 5;
     case ErrorCode::Unauthorized: return 6;
+    case ErrorCode::Forbidden: return 6;
     case ErrorCode::Internal: return 1;
   }
   return 1;
@@ -89,6 +92,7 @@ inline int http_status(ErrorCode code) {
     case ErrorCode::NotFound: return 404;
     case ErrorCode::Unprocessable: return 422;
     case ErrorCode::Unauthorized: return 401;
+    case ErrorCode::Forbidden: return 403;
     case ErrorCode::Conflict: return 409;
     case ErrorCode::Unavailable: return 503;
     case ErrorCode::Internal: return 500;

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -16,10 +18,16 @@
 #include "coordinator/server/coordinator_server.hpp"
 #include "coordinator/server/zmq_transport.hpp"
 #include "coordinator/store/result_spool.hpp"
+#include "security/allow_list.hpp"
+#include "security/certificate.hpp"
+#include "security/curve_client.hpp"
+#include "security/zap_handler.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 void on_signal(int) { g_stop = true; }
+void on_hangup(int) { g_reload = true; }
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,6 +89,17 @@ int main(int argc, char** argv) {
   app.add_option("--http", http, "serve the HTTP bridge on ADDR:PORT (off unless given)");
   app.add_option("--token-file", token_file, "file holding the bearer token for HTTP writes")->check(CLI::ExistingFile);
   app.add_option("--max-body", max_body, "largest HTTP request body in bytes")->capture_default_str();
+  std::string curve_secret_key, authorized_agents, authorized_clients;
+  app.add_option("--curve-secret-key", curve_secret_key,
+                 "the coordinator's secret certificate (ampere keys generate): both sockets use CURVE, and only keys "
+                 "listed by --authorized-agents and --authorized-clients connect (docs/security.md); without it only "
+                 "loopback endpoints are bound")
+      ->check(CLI::ExistingFile);
+  app.add_option("--authorized-agents", authorized_agents, "directory of agents' public certificates (re-read on SIGHUP)")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--authorized-clients", authorized_clients,
+                 "directory of clients' public certificates, each with its role (reader, operator; re-read on SIGHUP)")
+      ->check(CLI::ExistingDirectory);
   CLI11_PARSE(app, argc, argv);
   config.max_job_memory_bytes = max_job_memory_gb * 1e9;
   config.channel_steps = ampere::parse_channel_step_search(channel_steps);
@@ -110,11 +129,44 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     const ampere::SystemClock clock;
     zmq::context_t context;
-    ampere::ZmqTransport transport(context, agents_endpoint, clients_endpoint);
+    // CURVE: the allow-lists and the ZAP handler come first (libzmq admits everyone while no
+    // handler answers), then the sockets bind.
+    std::unique_ptr<ampere::AuthorizedPeers> peers;
+    std::unique_ptr<ampere::ZapHandler> zap;
+    ampere::Certificate own;
+    if (!curve_secret_key.empty()) {
+      own = ampere::load_certificate(curve_secret_key);
+      AMPERE_REQUIRE(own.has_secret(), "--curve-secret-key ", curve_secret_key, ": needs a secret certificate (NAME.key_secret)");
+      AMPERE_REQUIRE(!authorized_agents.empty() || !authorized_clients.empty(),
+                     "--curve-secret-key needs --authorized-agents and/or --authorized-clients (nobody could connect)");
+      peers = std::make_unique<ampere::AuthorizedPeers>(authorized_agents, authorized_clients);
+      zap = std::make_unique<ampere::ZapHandler>(context, *peers);
+      std::signal(SIGHUP, on_hangup);
+      spdlog::info("CURVE on: {} authorized agent key(s), {} client key(s)", peers->agents(), peers->clients());
+    } else {
+      AMPERE_REQUIRE(authorized_agents.empty() && authorized_clients.empty(),
+                     "--authorized-agents and --authorized-clients need --curve-secret-key");
+    }
+    ampere::ZmqTransport transport(context, agents_endpoint, clients_endpoint, own.secret_key, zap.get());
     ampere::StorePtr store = ampere::open_store(store_url);
     spdlog::info("store {}", ampere::redact_store_url(store_url));
     ampere::CoordinatorServer server(transport, *store, clock, std::make_unique<ampere::ResultSpool>(spool_path, spool_capacity),
                                      config, metrics);
+    if (peers) server.require_keys(*peers);
+    std::thread reloader;  // SIGHUP: the allow-lists re-read (a bad directory keeps the old lists)
+    if (peers)
+      reloader = std::thread([&peers] {
+        while (!g_stop.load()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          if (!g_reload.exchange(false)) continue;
+          try {
+            peers->reload();
+            spdlog::info("SIGHUP: allow-lists re-read: {} agent key(s), {} client key(s)", peers->agents(), peers->clients());
+          } catch (const std::exception& e) {
+            spdlog::error("SIGHUP: allow-lists not re-read, the old ones stay: {}", e.what());
+          }
+        }
+      });
     std::unique_ptr<ampere::StoreSnapshotRefresher> snapshots;
     std::unique_ptr<ampere::HttpBridge> bridge;
     if (!http.empty()) {
@@ -135,8 +187,16 @@ int main(int argc, char** argv) {
       }
       // The bridge reads its own store handle (off the loop) and writes through the client socket.
       snapshots = std::make_unique<ampere::StoreSnapshotRefresher>(store_url, std::chrono::milliseconds(1000));
-      auto client = [&context, clients_endpoint] {
-        return std::make_unique<ampere::CoordinatorClient>(context, clients_endpoint, std::chrono::milliseconds(5000));
+      // With CURVE the bridge connects with its own operator key, made now and known only here.
+      std::optional<ampere::CurveClientKeys> bridge_keys;
+      if (peers) {
+        const ampere::Certificate bridge_certificate = ampere::generate_certificate();
+        peers->add_client(bridge_certificate.public_key, ampere::PeerRole::Operator);
+        bridge_keys = ampere::CurveClientKeys{bridge_certificate.public_key, bridge_certificate.secret_key, own.public_key};
+      }
+      auto client = [&context, clients_endpoint, bridge_keys] {
+        return std::make_unique<ampere::CoordinatorClient>(context, clients_endpoint, std::chrono::milliseconds(5000),
+                                                           bridge_keys);
       };
       bridge = std::make_unique<ampere::HttpBridge>(*snapshots, client, b, &metrics);
       bridge->start();
@@ -144,6 +204,8 @@ int main(int argc, char** argv) {
     }
     spdlog::info("coordinator serving agents on {} and clients on {}", agents_endpoint, clients_endpoint);
     server.run(g_stop);
+    g_stop = true;
+    if (reloader.joinable()) reloader.join();
     if (bridge) bridge->stop();
     if (snapshots) snapshots->stop();
   });

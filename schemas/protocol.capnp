@@ -125,6 +125,7 @@ enum ErrorCode {
   unauthorized @4;
   conflict @5;        # clashes with what is stored
   unavailable @6;     # the store (or another service) is away for now: try again
+  forbidden @7;       # authenticated, but its role may not do this (a reader starting a campaign)
 }
 
 struct Error {

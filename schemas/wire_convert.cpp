@@ -32,6 +32,7 @@ wire::ErrorCode to_wire(ErrorCode code) {
     case ErrorCode::NotFound: return wire::ErrorCode::NOT_FOUND;
     case ErrorCode::Unprocessable: return wire::ErrorCode::UNPROCESSABLE;
     case ErrorCode::Unauthorized: return wire::ErrorCode::UNAUTHORIZED;
+    case ErrorCode::Forbidden: return wire::ErrorCode::FORBIDDEN;
     case ErrorCode::Conflict: return wire::ErrorCode::CONFLICT;
     case ErrorCode::Unavailable: return wire::ErrorCode::UNAVAILABLE;
     case ErrorCode::Internal: return wire::ErrorCode::INTERNAL;
@@ -45,6 +46,7 @@ ErrorCode from_wire(wire::ErrorCode code) {
     case wire::ErrorCode::NOT_FOUND: return ErrorCode::NotFound;
     case wire::ErrorCode::UNPROCESSABLE: return ErrorCode::Unprocessable;
     case wire::ErrorCode::UNAUTHORIZED: return ErrorCode::Unauthorized;
+    case wire::ErrorCode::FORBIDDEN: return ErrorCode::Forbidden;
     case wire::ErrorCode::CONFLICT: return ErrorCode::Conflict;
     case wire::ErrorCode::UNAVAILABLE: return ErrorCode::Unavailable;
     case wire::ErrorCode::INTERNAL: return ErrorCode::Internal;

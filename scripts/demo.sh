@@ -19,6 +19,15 @@ trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+# CURVE keys, as a lab would deploy them (docs/security.md): the coordinator's pair, one agent's,
+# one operator's; allow-lists are directories of public certificates.
+KEYS="$WORK/keys"
+"$BIN/ampere" keys generate "$KEYS/coordinator" >/dev/null
+"$BIN/ampere" keys generate "$KEYS/agents/demo-agent" >/dev/null
+"$BIN/ampere" keys generate "$KEYS/clients/demo-operator" --role operator >/dev/null
+CURVE=(--curve-secret-key "$KEYS/coordinator.key_secret" --authorized-agents "$KEYS/agents"
+       --authorized-clients "$KEYS/clients")
+
 # Free loopback ports: try random ones until the coordinator binds.
 for attempt in 1 2 3 4 5; do
   AGENTS="tcp://127.0.0.1:$((20000 + RANDOM % 20000))"
@@ -26,19 +35,21 @@ for attempt in 1 2 3 4 5; do
   HTTP="127.0.0.1:$((20000 + RANDOM % 20000))"
   METRICS="127.0.0.1:$((20000 + RANDOM % 20000))"
   "$BIN/ampere-coordinator" --store "sqlite:$WORK/ampere.db" --agents "$AGENTS" --clients "$CLIENTS" --http "$HTTP" \
-    --metrics "$METRICS" 2>>"$WORK/coordinator.log" &
+    --metrics "$METRICS" "${CURVE[@]}" 2>>"$WORK/coordinator.log" &
   COORD=$!
   sleep 0.5
   kill -0 "$COORD" 2>/dev/null && break
 done
 PIDS+=("$COORD")
-AMPERE=("$BIN/ampere" --coordinator "$CLIENTS")
+AMPERE=("$BIN/ampere" --coordinator "$CLIENTS" --key "$KEYS/clients/demo-operator.key_secret"
+        --coordinator-key "$KEYS/coordinator.key")
 for i in $(seq 50); do "${AMPERE[@]}" --timeout 1 device-classes >/dev/null 2>&1 && break; sleep 0.2; done
 
-say "Coordinator on $CLIENTS (store sqlite:$WORK/ampere.db); starting one LibTorch agent ($THREADS thread)"
+say "Coordinator on $CLIENTS (store sqlite:$WORK/ampere.db, CURVE: listed keys only); starting one LibTorch agent ($THREADS thread)"
 echo "  convergence page  http://$HTTP/          (HTTP bridge; API: http://$HTTP/openapi.json)"
 echo "  Prometheus        http://$METRICS/metrics"
-"$BIN/ampere-agent" --coordinator "$AGENTS" --threads "$THREADS" --agent-id demo-agent 2>>"$WORK/agent.log" &
+"$BIN/ampere-agent" --coordinator "$AGENTS" --key "$KEYS/agents/demo-agent.key_secret" \
+  --coordinator-key "$KEYS/coordinator.key" --threads "$THREADS" --agent-id demo-agent 2>>"$WORK/agent.log" &
 AGENT=$!
 PIDS+=("$AGENT")
 for i in $(seq 100); do "${AMPERE[@]}" device-classes 2>/dev/null | grep -q "^$CLASS" && break; sleep 0.2; done

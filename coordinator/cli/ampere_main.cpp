@@ -9,6 +9,7 @@
 
 #include "coordinator/cli/client_commands.hpp"
 #include "coordinator/client/coordinator_client.hpp"
+#include "security/certificate.hpp"
 
 #include "common/campaign_budget.hpp"
 #include "common/json_text.hpp"
@@ -24,6 +25,10 @@ int main(int argc, char** argv) {
   std::string coordinator = "tcp://127.0.0.1:5556";
   double timeout_s = 30;
   app.add_option("--coordinator", coordinator, "the coordinator's client endpoint")->capture_default_str();
+  std::string key_file, coordinator_key_file;
+  app.add_option("--key", key_file, "your secret certificate (CURVE; default: $AMPERE_KEY)");
+  app.add_option("--coordinator-key", coordinator_key_file,
+                 "the coordinator's public certificate (CURVE; default: $AMPERE_COORDINATOR_KEY)");
   app.add_option("--timeout", timeout_s, "seconds to wait for the coordinator")->capture_default_str();
   bool as_json = false;
 
@@ -75,6 +80,14 @@ int main(int argc, char** argv) {
 
   CLI::App* classes = app.add_subcommand("device-classes", "device classes the coordinator knows");
   classes->add_flag("--json", as_json, "print JSON");
+
+  CLI::App* keys = app.add_subcommand("keys", "CURVE certificates for the coordinator, agents and clients (docs/security.md)");
+  keys->require_subcommand(1);
+  std::string key_base, key_role;
+  CLI::App* generate = keys->add_subcommand("generate", "write DIR/NAME.key (public) and DIR/NAME.key_secret (0600)");
+  generate->add_option("base", key_base, "DIR/NAME")->required();
+  generate->add_option("--role", key_role, "a client certificate's role: reader | operator (none: an agent's or the coordinator's)")
+      ->check(CLI::IsMember({"reader", "operator"}));
 
   CLI::App* gp = app.add_subcommand("gp", "inspect one layer kind's Gaussian process");
   gp->require_subcommand(1);
@@ -165,8 +178,16 @@ int main(int argc, char** argv) {
     return to_json(ampere::load_model_file(path, import_options())).dump();
   };
   return ampere::run_reporting_errors([&] {
+    if (generate->parsed()) {  // local: no coordinator involved
+      ampere::Certificate certificate = ampere::generate_certificate();
+      if (!key_role.empty()) certificate.metadata["role"] = key_role;
+      ampere::write_certificate_pair(key_base, certificate);
+      std::cout << key_base << ".key\n" << key_base << ".key_secret\n";
+      return;
+    }
     zmq::context_t context;
-    ampere::CoordinatorClient client(context, coordinator, std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)));
+    ampere::CoordinatorClient client(context, coordinator, std::chrono::milliseconds(static_cast<long>(timeout_s * 1000)),
+                                     ampere::curve_client_keys(key_file, coordinator_key_file));
     if (start->parsed()) {
       const auto c = client.start_campaign(read_file(family_file), device_class, budget, acquisition, estimator);
       if (as_json) std::cout << c.dump(2) << "\n";

@@ -46,14 +46,16 @@ nlohmann::json status_json(wire::CampaignStatus::Reader status) {
 
 }  // namespace
 
-CoordinatorClient::CoordinatorClient(zmq::context_t& context, std::string endpoint, std::chrono::milliseconds timeout)
-    : context_(context), endpoint_(std::move(endpoint)), timeout_(timeout) {}
+CoordinatorClient::CoordinatorClient(zmq::context_t& context, std::string endpoint, std::chrono::milliseconds timeout,
+                                     std::optional<CurveClientKeys> curve)
+    : context_(context), endpoint_(std::move(endpoint)), timeout_(timeout), curve_(std::move(curve)) {}
 
 std::unique_ptr<DecodedEnvelope> CoordinatorClient::request(const std::string& frame) {
   // A fresh REQ socket per request: a timed-out REQ socket cannot be reused.
   zmq::socket_t socket(context_, zmq::socket_type::req);
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::maxmsgsize, kMaxReplyFrameBytes);
+  if (curve_) apply_curve_client(socket, *curve_);
   socket.connect(endpoint_);
   socket.send(zmq::buffer(frame), zmq::send_flags::none);
   zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};

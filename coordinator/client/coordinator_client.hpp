@@ -3,10 +3,13 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
+
+#include "security/curve_client.hpp"
 
 #include "wire_codec.hpp"
 
@@ -15,8 +18,10 @@ namespace ampere {
 /// One request at a time to a coordinator. Not thread safe.
 class CoordinatorClient {
  public:
+  /// With `curve`, every request's socket is a CURVE client of the coordinator (docs/security.md).
   CoordinatorClient(zmq::context_t& context, std::string endpoint,
-                    std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
+                    std::chrono::milliseconds timeout = std::chrono::milliseconds(30000),
+                    std::optional<CurveClientKeys> curve = std::nullopt);
   /// Sends a frame, waits for the reply. Throws InputError coded Unavailable when the coordinator
   /// does not answer in time, or with the Error's message and code when it refuses.
   std::unique_ptr<DecodedEnvelope> request(const std::string& frame);
@@ -40,6 +45,7 @@ class CoordinatorClient {
   zmq::context_t& context_;
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
+  std::optional<CurveClientKeys> curve_;
 };
 
 }  // namespace ampere

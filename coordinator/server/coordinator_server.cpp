@@ -66,6 +66,7 @@ void CoordinatorServer::turn(std::chrono::milliseconds wait) {
   for (std::size_t taken = 0; taken < std::max<std::size_t>(1, config_.messages_per_turn); ++taken) {
     std::optional<Incoming> in = transport_.receive(taken == 0 ? wait : std::chrono::milliseconds(0));
     if (!in) break;
+    sender_key_ = in->key;
     if (in->from == Incoming::From::Agent) {
       try {
         handle_agent(in->peer, in->frame);
@@ -122,7 +123,16 @@ void CoordinatorServer::expire_overdue_jobs() {
   }
 }
 
+bool CoordinatorServer::agent_key_allowed(const std::string& peer) {
+  if (peers_ == nullptr || peers_->agent(sender_key_).has_value()) return true;
+  spdlog::warn("agent message from {} refused: its key is not (or no longer) an authorized agent's", peer);
+  metrics_.registration_refused("key-not-listed");
+  transport_.send_to_agent(peer, error_frame(ErrorCode::Unauthorized, "this key is not an authorized agent's", "?"));
+  return false;
+}
+
 void CoordinatorServer::handle_agent(const std::string& peer, const std::string& frame) {
+  if (!agent_key_allowed(peer)) return;
   std::unique_ptr<DecodedEnvelope> decoded;
   try {
     decoded = std::make_unique<DecodedEnvelope>(frame);
@@ -137,7 +147,8 @@ void CoordinatorServer::handle_agent(const std::string& peer, const std::string&
     case wire::Envelope::Body::HEARTBEAT: {
       // only from the agent's own connections (its job socket, or its heartbeat socket beside it)
       const std::string id = body.getHeartbeat().getAgentId().cStr();
-      if (const AgentInfo* agent = fleet_.find(id); agent != nullptr && (peer == agent->routing_id || peer == id + "#heartbeat"))
+      if (const AgentInfo* agent = fleet_.find(id);
+          agent != nullptr && (peer == agent->routing_id || peer == id + "#heartbeat") && agent->key == sender_key_)
         fleet_.heard_from(id);
       return;
     }
@@ -177,6 +188,15 @@ void CoordinatorServer::on_register(const std::string& peer, const std::string& 
   if (r.getThreads() > PlausibleBounds::max_threads)
     return refuse("implausible", "threads " + std::to_string(r.getThreads()) + " is not plausible (at most " +
                                      std::to_string(PlausibleBounds::max_threads) + ")");
+  agent.key = sender_key_;
+  if (peers_ != nullptr) {  // an agent id belongs to the key that first registered it
+    const auto bound = agent_keys_.find(agent.id);
+    if (bound != agent_keys_.end() && bound->second != sender_key_)
+      return refuse("key-mismatch", "agent id '" + agent.id + "' is bound to another key");
+    if (bound == agent_keys_.end() && agent_keys_.size() >= config_.max_agents)
+      return refuse("registry-full", "the coordinator binds " + std::to_string(config_.max_agents) + " agent ids, its limit");
+    agent_keys_.emplace(agent.id, sender_key_);
+  }
   if (fleet_.find(agent.id) == nullptr && fleet_.size() >= config_.max_agents)
     return refuse("registry-full", "the coordinator holds " + std::to_string(config_.max_agents) + " agents, its limit");
   if (!fleet_.knows_class(agent.device_class) && fleet_.classes() >= config_.max_device_classes)
@@ -194,7 +214,7 @@ void CoordinatorServer::on_register(const std::string& peer, const std::string& 
 
 void CoordinatorServer::on_work_request(const std::string& peer, const std::string& agent_id) {
   AgentInfo* agent = fleet_.find(agent_id);
-  if (agent == nullptr || agent->routing_id != peer) {  // unknown, or not the connection it registered from
+  if (agent == nullptr || agent->routing_id != peer || agent->key != sender_key_) {  // unknown, or not whom it registered as
     transport_.send_to_agent(peer, error_frame(ErrorCode::NotFound,
                                                "unregistered agent '" + agent_id.substr(0, kMaxNameBytes) +
                                                    "' on this connection: send Register first",
@@ -282,7 +302,8 @@ void CoordinatorServer::on_result(const std::string& peer, const std::string& fr
   // anything else, so nobody else can store, fail or keep alive another agent's work.
   AgentInfo* agent = fleet_.find(agent_id);
   if (agent == nullptr) return refuse_result(peer, job_id, "unregistered", "agent '" + agent_id.substr(0, 128) + "' is not registered");
-  if (agent->routing_id != peer) return refuse_result(peer, job_id, "wrong-sender", "not sent by agent " + agent_id + "'s connection");
+  if (agent->routing_id != peer || agent->key != sender_key_)
+    return refuse_result(peer, job_id, "wrong-sender", "not sent by agent " + agent_id + "'s connection and key");
   JobRecord* job = jobs_.find(job_id);
   if (job == nullptr) return refuse_result(peer, job_id, "unknown-job", "unknown or already finished job");
   if (job->state != JobState::Running) return refuse_result(peer, job_id, "not-running", "the job is not running (re-queued)");
@@ -390,6 +411,18 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
     return error_frame(ErrorCode::InvalidInput, e.what(), "?");
   }
   const auto body = decoded->envelope().getBody();
+  if (peers_ != nullptr) {  // readers ask; operators also change what the fleet does
+    const std::optional<PeerRole> role = peers_->client(sender_key_);
+    if (!role) return error_frame(ErrorCode::Unauthorized, "this key is not (or no longer) an authorized client's", "?");
+    const bool writes = body.which() == wire::Envelope::Body::START_CAMPAIGN ||
+                        body.which() == wire::Envelope::Body::STOP_CAMPAIGN ||
+                        (body.which() == wire::Envelope::Body::ESTIMATE_REQUEST && body.getEstimateRequest().getProfileMissing());
+    if (writes && *role != PeerRole::Operator)
+      return error_frame(ErrorCode::Forbidden,
+                         std::string("a ") + peer_role_name(*role) +
+                             " may not start or stop campaigns or profile on demand (an operator certificate may)",
+                         "?");
+  }
   auto status = [&](std::uint64_t campaign_id, const char* request) {
     std::vector<const CampaignEntry*> selected;
     for (const auto& [id, entry] : campaigns_.campaigns())

@@ -12,6 +12,7 @@
 #include <deque>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,7 @@
 #include "coordinator/server/job_queue.hpp"
 #include "coordinator/server/transport.hpp"
 #include "coordinator/store/resilient_store.hpp"
+#include "security/allow_list.hpp"
 
 namespace ampere {
 
@@ -63,6 +65,13 @@ class CoordinatorServer {
                     CoordinatorConfig config, CoordinatorMetrics& metrics);
   ~CoordinatorServer();
 
+  /// From now on every message must come from a key `peers` lists (docs/security.md): agents'
+  /// from the agents list, each agent id bound to the key that first registered it; clients'
+  /// by their role (readers ask, operators also start and stop campaigns and profile on demand).
+  /// The ZAP handler admits only listed keys at the handshake; this check per message makes a
+  /// reload (SIGHUP) revoke open connections too. `peers` must outlive the server.
+  void require_keys(const AuthorizedPeers& peers) { peers_ = &peers; }
+
   /// Serves until `stop` becomes true (checked at least every 100 ms).
   void run(const std::atomic<bool>& stop);
   /// One turn of the loop: the messages waiting, up to messages_per_turn (waiting up to `wait`
@@ -71,6 +80,8 @@ class CoordinatorServer {
   void turn(std::chrono::milliseconds wait);
 
  private:
+  /// Null when the sender's key may not send agent messages (then refused, counted), else true.
+  bool agent_key_allowed(const std::string& peer);
   void handle_agent(const std::string& peer, const std::string& frame);
   std::string handle_client(const std::string& frame);
   void on_register(const std::string& peer, const std::string& frame);
@@ -86,6 +97,9 @@ class CoordinatorServer {
   /// Running jobs past their deadline and its grace: re-queued as a failed attempt, or given up.
   void expire_overdue_jobs();
   /// How long a running job may go without a result: its deadline plus the grace.
+  const AuthorizedPeers* peers_ = nullptr;  ///< null: no CURVE (loopback only), every peer an operator
+  std::string sender_key_;                   ///< the key of the message being handled (empty without CURVE)
+  std::map<std::string, std::string> agent_keys_;  ///< agent id -> the key that first registered it
   std::chrono::milliseconds deadline_with_grace() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(config_.job_deadline) + config_.deadline_grace;
   }

@@ -27,6 +27,7 @@ struct AgentInfo {
   Clock::TimePoint last_seen{};
   std::uint64_t running_job = 0;  ///< 0: idle
   std::uint64_t memory_bytes = 0;  ///< what it reported at registration (0: nothing)
+  std::string key{};               ///< the CURVE key it registered with (empty without CURVE)
 };
 
 class FleetRegistry {

@@ -15,6 +15,8 @@ struct Incoming {
   From from = From::Agent;
   std::string peer;   ///< who to answer: an agent's routing id, or a client request's return address
   std::string frame;  ///< the Envelope's bytes
+  /// The sender's CURVE public key (Z85) its connection was admitted with; empty without CURVE.
+  std::string key{};
 };
 
 /// Used from the loop's thread only.

@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
+#include "security/endpoint.hpp"
+#include "security/zap_handler.hpp"
 #include "wire_codec.hpp"
 
 namespace ampere {
@@ -26,8 +28,23 @@ std::vector<zmq::message_t> receive_multipart(zmq::socket_t& socket) {
 
 }  // namespace
 
-ZmqTransport::ZmqTransport(zmq::context_t& context, const std::string& agents_endpoint, const std::string& clients_endpoint)
+ZmqTransport::ZmqTransport(zmq::context_t& context, const std::string& agents_endpoint, const std::string& clients_endpoint,
+                           const std::string& curve_secret_key, const ZapHandler* zap)
     : agents_(context, zmq::socket_type::router), clients_(context, zmq::socket_type::router) {
+  if (curve_secret_key.empty()) {
+    for (const std::string& endpoint : {agents_endpoint, clients_endpoint})
+      AMPERE_REQUIRE(is_loopback_endpoint(endpoint), "coordinator: ", endpoint,
+                     " is reachable from other machines; without --curve-secret-key only loopback endpoints "
+                     "(tcp://127.0.0.1:PORT, ipc://, inproc://) are bound (docs/security.md)");
+  } else {
+    // libzmq admits everyone when no ZAP handler answers: one must be running before the bind
+    AMPERE_REQUIRE(zap != nullptr, "coordinator: CURVE sockets need the ZAP handler started first");
+    for (auto [socket, domain] : {std::pair<zmq::socket_t*, const char*>{&agents_, kAgentsDomain}, {&clients_, kClientsDomain}}) {
+      socket->set(zmq::sockopt::curve_server, 1);
+      socket->set(zmq::sockopt::curve_secretkey, curve_secret_key);
+      socket->set(zmq::sockopt::zap_domain, domain);  // the handler (running: the constructor takes it) decides
+    }
+  }
   agents_.set(zmq::sockopt::linger, 0);
   clients_.set(zmq::sockopt::linger, 0);
   agents_.set(zmq::sockopt::router_mandatory, 1);  // a vanished agent is an error we log, not a silent drop
@@ -44,12 +61,16 @@ ZmqTransport::ZmqTransport(zmq::context_t& context, const std::string& agents_en
 void ZmqTransport::drain(bool agents_ready, bool clients_ready) {
   if (agents_ready) {
     std::vector<zmq::message_t> frames = receive_multipart(agents_);
-    if (frames.size() >= 2) pending_.push_back({Incoming::From::Agent, frames.front().to_string(), frames.back().to_string()});
+    if (frames.size() >= 2)
+      pending_.push_back(
+          {Incoming::From::Agent, frames.front().to_string(), frames.back().to_string(), peer_key_of(frames.back())});
     else if (!frames.empty()) spdlog::warn("agent message dropped: {} frame(s), expected identity + payload", frames.size());
   }
   if (clients_ready) {
     std::vector<zmq::message_t> frames = receive_multipart(clients_);
-    if (frames.size() >= 3) pending_.push_back({Incoming::From::Client, frames.front().to_string(), frames.back().to_string()});
+    if (frames.size() >= 3)
+      pending_.push_back(
+          {Incoming::From::Client, frames.front().to_string(), frames.back().to_string(), peer_key_of(frames.back())});
     else if (!frames.empty()) spdlog::warn("client message dropped: {} frame(s)", frames.size());  // REQ: identity, empty, payload
   }
 }

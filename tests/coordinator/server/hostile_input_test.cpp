@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "security/allow_list.hpp"
+#include "security/certificate.hpp"
 #include "support/coordinator_fixture.hpp"
 
 using namespace ampere;
@@ -321,4 +323,68 @@ TEST_CASE("hostile: frames that are not whole words, or not an Envelope, are ref
   const std::string lying("\x00\x00\x00\x00\xff\xff\xff\xff", 8);
   CHECK(error_code_of(f.client(lying)) == ErrorCode::InvalidInput);
   CHECK(alive(f));
+}
+
+namespace {
+
+/// Keys for the loop's allow-lists, in a temp dir: two agents and a reader and an operator client.
+struct CurveKeys {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("ampere-hostile-keys-" + std::to_string(::getpid()));
+  Certificate agent1 = generate_certificate(), agent2 = generate_certificate(), reader = generate_certificate(),
+              op = generate_certificate();
+  std::unique_ptr<AuthorizedPeers> peers;
+  CurveKeys() {
+    std::filesystem::remove_all(dir);
+    op.metadata["role"] = "operator";
+    write_certificate_pair(dir / "agents" / "a1", agent1);
+    write_certificate_pair(dir / "agents" / "a2", agent2);
+    write_certificate_pair(dir / "clients" / "reader", reader);
+    write_certificate_pair(dir / "clients" / "op", op);
+    peers = std::make_unique<AuthorizedPeers>(dir / "agents", dir / "clients");
+  }
+  ~CurveKeys() { std::filesystem::remove_all(dir); }
+};
+
+/// Delivers `frame` from `peer` whose connection was admitted with `key`; returns the reply.
+std::string as_key(Fixture& f, Incoming::From from, const std::string& peer, const std::string& key, const std::string& frame) {
+  const std::size_t before = f.transport.sent[peer].size();
+  Incoming in{from, peer, frame};
+  in.key = key;
+  f.transport.inbox.push_back(in);
+  f.server->turn(0ms);
+  return f.transport.sent[peer].size() > before ? f.transport.sent[peer].back() : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("hostile: with keys, an agent id registered under one key is refused under another, and its results too") {
+  Fixture f;
+  CurveKeys keys;
+  f.server->require_keys(*keys.peers);
+  const auto agent_frame = [](const std::string& id) { return register_frame(id, "sim-x"); };
+  CHECK(DecodedEnvelope(as_key(f, Incoming::From::Agent, "a", keys.agent1.public_key, agent_frame("a"))).envelope().getBody().which() ==
+        wire::Envelope::Body::ACK);
+  CHECK(error_code_of(as_key(f, Incoming::From::Agent, "a", keys.agent2.public_key, agent_frame("a"))) == ErrorCode::InvalidInput);
+  CHECK(metric_has(f, "ampere_registrations_refused_total{reason=\"key-mismatch\"} 1"));
+  // a client key is no agent's; no key at all is nobody's
+  CHECK(error_code_of(as_key(f, Incoming::From::Agent, "x", keys.op.public_key, agent_frame("x"))) == ErrorCode::Unauthorized);
+  CHECK(error_code_of(as_key(f, Incoming::From::Agent, "y", "", agent_frame("y"))) == ErrorCode::Unauthorized);
+  // the operator starts a campaign; a reader may not
+  CHECK(error_code_of(as_key(f, Incoming::From::Client, "c1", keys.reader.public_key, start_frame("sim-x"))) == ErrorCode::Forbidden);
+  CHECK(DecodedEnvelope(as_key(f, Incoming::From::Client, "c2", keys.op.public_key, start_frame("sim-x"))).envelope().getBody().which() ==
+        wire::Envelope::Body::CAMPAIGN_STATUS);
+  const DecodedEnvelope job(as_key(f, Incoming::From::Agent, "a", keys.agent1.public_key,
+                                   make_frame([](wire::Envelope::Body::Builder b) { b.initWorkRequest().setAgentId("a"); })));
+  REQUIRE(job.envelope().getBody().which() == wire::Envelope::Body::JOB);
+  const std::uint64_t id = job.envelope().getBody().getJob().getJobId();
+  // agent2's key under a's connection and name: refused; a's own: stored
+  CHECK_FALSE(ack_of(as_key(f, Incoming::From::Agent, "a", keys.agent2.public_key, result_frame(id, "a", {0.01}))).first);
+  CHECK(results_stored(f) == 0);
+  CHECK(ack_of(as_key(f, Incoming::From::Agent, "a", keys.agent1.public_key, result_frame(id, "a", {0.01}))).first);
+  // revoked (its certificate removed, the lists re-read): its next message is refused
+  std::filesystem::remove(keys.dir / "agents" / "a1.key");
+  keys.peers->reload();
+  CHECK(error_code_of(as_key(f, Incoming::From::Agent, "a", keys.agent1.public_key,
+                             make_frame([](wire::Envelope::Body::Builder b) { b.initWorkRequest().setAgentId("a"); }))) ==
+        ErrorCode::Unauthorized);
 }
