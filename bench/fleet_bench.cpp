@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -30,6 +31,8 @@
 #include "bench/bench_support.hpp"
 #include "coordinator/client/coordinator_client.hpp"
 #include "coordinator/store/store.hpp"
+#include "security/certificate.hpp"
+#include "security/curve_client.hpp"
 
 namespace {
 
@@ -107,11 +110,31 @@ struct Setup {
   std::filesystem::path dir;
   std::string agents, clients;
   std::unique_ptr<Child> coordinator, fleet;
+  std::optional<ampere::CurveClientKeys> operator_keys;  ///< with CURVE: the bench's own client keys
   std::string db() const { return (dir / "ampere.db").string(); }
 };
 
+/// With CURVE on: keys for the coordinator, one for the whole fleet (every agent id binds to it), and
+/// an operator for the bench; the coordinator's and fleet's arguments grow by what they need.
+void add_curve(Setup& s, std::vector<std::string>& coordinator_args, std::vector<std::string>& fleet_args) {
+  const std::filesystem::path keys = s.dir / "keys";
+  const ampere::Certificate coordinator = ampere::generate_certificate(), fleet = ampere::generate_certificate();
+  ampere::Certificate op = ampere::generate_certificate();
+  op.metadata["role"] = "operator";
+  ampere::write_certificate_pair(keys / "coordinator", coordinator);
+  ampere::write_certificate_pair(keys / "agents" / "fleet", fleet);
+  ampere::write_certificate_pair(keys / "clients" / "bench", op);
+  coordinator_args.insert(coordinator_args.end(), {"--curve-secret-key", (keys / "coordinator.key_secret").string(),
+                                                   "--authorized-agents", (keys / "agents").string(), "--authorized-clients",
+                                                   (keys / "clients").string()});
+  fleet_args.insert(fleet_args.end(), {"--key", (keys / "agents" / "fleet.key_secret").string(), "--coordinator-key",
+                                       (keys / "coordinator.key").string()});
+  s.operator_keys = ampere::CurveClientKeys{op.public_key, op.secret_key, coordinator.public_key};
+}
+
 /// A coordinator and a fleet of `agents` simulated agents spread over the five profiles.
-Setup start(const std::string& name, int agents, int pace_ms, const std::vector<std::string>& coordinator_args = {}) {
+Setup start(const std::string& name, int agents, int pace_ms, const std::vector<std::string>& coordinator_args = {},
+            bool curve = false) {
   Setup s;
   s.dir = std::filesystem::temp_directory_path() / ("bench-fleet-" + name + "-" + std::to_string(getpid()));
   std::filesystem::remove_all(s.dir);
@@ -121,14 +144,14 @@ Setup start(const std::string& name, int agents, int pace_ms, const std::vector<
   std::vector<std::string> args = {"--store", "sqlite:" + s.db(), "--data-dir", s.dir.string(), "--agents", s.agents,
                                    "--clients", s.clients, "--holdout", "0", "--heartbeat-timeout-ms", "20000"};
   args.insert(args.end(), coordinator_args.begin(), coordinator_args.end());
-  s.coordinator = std::make_unique<Child>(ampere::beside_this_binary("ampere-coordinator"), args, (s.dir / "coordinator.log").string());
   std::string profiles;
   for (const auto& p : kProfiles) profiles += (profiles.empty() ? "" : ",") + p;
-  s.fleet = std::make_unique<Child>(ampere::beside_this_binary("ampere-agent"),
-                                    std::vector<std::string>{"--coordinator", s.agents, "--backend", "simulated", "--profile", profiles,
-                                                             "--fleet", std::to_string(agents), "--pace-ms", std::to_string(pace_ms),
-                                                             "--agent-id", "bench", "--tally-file", (s.dir / "tally.json").string()},
-                                    (s.dir / "fleet.log").string());
+  std::vector<std::string> fleet_args = {"--coordinator", s.agents, "--backend", "simulated", "--profile", profiles,
+                                         "--fleet", std::to_string(agents), "--pace-ms", std::to_string(pace_ms),
+                                         "--agent-id", "bench", "--tally-file", (s.dir / "tally.json").string()};
+  if (curve) add_curve(s, args, fleet_args);
+  s.coordinator = std::make_unique<Child>(ampere::beside_this_binary("ampere-coordinator"), args, (s.dir / "coordinator.log").string());
+  s.fleet = std::make_unique<Child>(ampere::beside_this_binary("ampere-agent"), fleet_args, (s.dir / "fleet.log").string());
   return s;
 }
 
@@ -151,13 +174,14 @@ std::uint64_t stored_results(const Setup& s) {
   return n;
 }
 
-void load(int agents, int pace_ms, int hold_s, int per_class, unsigned budget) {
+void load(int agents, int pace_ms, int hold_s, int per_class, unsigned budget, bool curve) {
   std::printf("\n== load: %d simulated agents in one process over %zu profiles, %d ms per job, held %d s; default SQLite store;\n"
-              "   %d campaigns running per class at all times (budget %u per kind, the shipped families in turn)\n",
-              agents, kProfiles.size(), pace_ms, hold_s, per_class, budget);
-  Setup s = start("load", agents, pace_ms);
+              "   %d campaigns running per class at all times (budget %u per kind, the shipped families in turn); CURVE %s\n",
+              agents, kProfiles.size(), pace_ms, hold_s, per_class, budget,
+              curve ? "on (every message encrypted and authenticated, keys checked)" : "off (loopback)");
+  Setup s = start(curve ? "load-curve" : "load", agents, pace_ms, {}, curve);
   zmq::context_t context;
-  ampere::CoordinatorClient client(context, s.clients, 30s);
+  ampere::CoordinatorClient client(context, s.clients, 30s, s.operator_keys);
   const auto t0 = Clock::now();
   int seen = 0;
   while ((seen = connected(client)) < agents && Clock::now() - t0 < 120s) std::this_thread::sleep_for(500ms);
@@ -287,6 +311,7 @@ int main(int argc, char** argv) {
   int agents = 1000, pace_ms = 100, hold_s = 300, speedup_pace_ms = 100, per_class = 4;
   unsigned speedup_budget = 30, load_budget = 30;
   bool do_load = true, do_speedup = true;
+  std::string curve = "off";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string("0"); };
@@ -299,6 +324,7 @@ int main(int argc, char** argv) {
     else if (a == "--speedup-pace-ms") speedup_pace_ms = std::stoi(next());
     else if (a == "--speedup-only") do_load = false;
     else if (a == "--load-only") do_speedup = false;
+    else if (a == "--curve") curve = next();  // off | on | both (the load twice, off then on)
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -309,6 +335,11 @@ int main(int argc, char** argv) {
     for (int i = 0; i < argc; ++i) line += std::string(i ? " " : "") + argv[i];
     return line;
   }().c_str());
-  if (do_load) load(agents, pace_ms, hold_s, per_class, load_budget);
+  if (curve != "off" && curve != "on" && curve != "both") {
+    std::fprintf(stderr, "--curve: off, on or both, got %s\n", curve.c_str());
+    return 2;
+  }
+  if (do_load && curve != "on") load(agents, pace_ms, hold_s, per_class, load_budget, false);
+  if (do_load && curve != "off") load(agents, pace_ms, hold_s, per_class, load_budget, true);
   if (do_speedup) speedup(speedup_pace_ms, speedup_budget);
 }
