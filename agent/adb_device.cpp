@@ -23,7 +23,7 @@ AdbDevice::AdbDevice(std::string adb, std::string serial) : adb_(std::move(adb))
 }
 
 void AdbDevice::push_trainer(const std::string& local_trainer) const {
-  const auto [status, text] = run_command({adb_, "-s", serial_, "push", local_trainer, kTrainerPath});
+  const auto [status, text] = run_command({adb_, "-s", serial_, "push", local_trainer, kTrainerPath}, true, std::chrono::minutes(10));
   AMPERE_REQUIRE(status == 0, "--runner adb: pushing ", local_trainer, " to ", serial_, ":", kTrainerPath, " failed: ", trimmed(text));
   const auto [chmod_status, chmod_text] = run_command({adb_, "-s", serial_, "shell", std::string("chmod 755 ") + kTrainerPath});
   AMPERE_REQUIRE(chmod_status == 0, "--runner adb: chmod on ", serial_, " failed: ", trimmed(chmod_text));

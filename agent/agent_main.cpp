@@ -55,7 +55,7 @@ std::string android_product_model() {
 /// and returns what it printed on stdout; its stderr passes through. Throws on a failed run.
 std::string run_fresh_process(std::vector<std::string> args) {
   args.front() = "/proc/self/exe";  // this very binary, whatever argv[0] says
-  const auto [status, text] = ampere::run_command(args, /*with_stderr=*/false);
+  const auto [status, text] = ampere::run_command(args, /*with_stderr=*/false, std::chrono::hours(6));  // a long measurement
   AMPERE_REQUIRE(status == 0, "measure --processes: a measuring process failed (",
                  status > 128 ? "killed by signal " + std::to_string(status - 128) : "exit " + std::to_string(status), ")");
   return text;

@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
   std::size_t max_body = 1 << 20;
   app.add_option("--http", http, "serve the HTTP bridge on ADDR:PORT (off unless given)");
   app.add_option("--token-file", token_file, "file holding the bearer token for HTTP writes")->check(CLI::ExistingFile);
+  std::string read_token_file;
+  app.add_option("--read-token-file", read_token_file,
+                 "file holding a bearer token HTTP reads under /v1/ then need (the write token works too); without it reads are open")
+      ->check(CLI::ExistingFile);
   app.add_option("--max-body", max_body, "largest HTTP request body in bytes")->capture_default_str();
   std::string curve_secret_key, authorized_agents, authorized_clients;
   app.add_option("--curve-secret-key", curve_secret_key,
@@ -184,6 +188,11 @@ int main(int argc, char** argv) {
         std::ifstream in(token_file);
         std::getline(in, b.token);
         AMPERE_REQUIRE(!b.token.empty(), "--token-file ", token_file, ": empty");
+      }
+      if (!read_token_file.empty()) {
+        std::ifstream in(read_token_file);
+        std::getline(in, b.read_token);
+        AMPERE_REQUIRE(!b.read_token.empty(), "--read-token-file ", read_token_file, ": empty");
       }
       // The bridge reads its own store handle (off the loop) and writes through the client socket.
       snapshots = std::make_unique<ampere::StoreSnapshotRefresher>(store_url, std::chrono::milliseconds(1000));

@@ -36,6 +36,10 @@ std::optional<std::string> LinePipe::read_line(std::chrono::milliseconds timeout
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) throw PipeClosed();
     buffer_.append(chunk, static_cast<std::size_t>(n));
+    if (buffer_.size() > kMaxPipeLineBytes && buffer_.find('\n') == std::string::npos) {
+      buffer_.clear();
+      throw LineTooLong();
+    }
   }
 }
 

@@ -4,10 +4,15 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 
 namespace ampere {
+
+/// The longest line either side accepts (docs/security.md): a trainer report or a job's spec is
+/// kilobytes; a side that sends more without a newline is treated as broken.
+inline constexpr std::size_t kMaxPipeLineBytes = 16u << 20;
 
 class LinePipe {
  public:
@@ -15,7 +20,8 @@ class LinePipe {
   LinePipe(int in_fd, int out_fd) : in_(in_fd), out_(out_fd) {}
 
   /// The next line without its newline, waiting up to `timeout` (negative: forever). nullopt on
-  /// timeout; throws PipeClosed at end of file (the other side exited or closed its end).
+  /// timeout; throws PipeClosed at end of file (the other side exited or closed its end), and
+  /// LineTooLong (a PipeClosed) when more than kMaxPipeLineBytes arrive without a newline.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout);
   /// Writes `line` and a newline; throws PipeClosed when the other side is gone.
   void write_line(const std::string& line);
@@ -32,6 +38,11 @@ class LinePipe {
 /// The other end of the pipe is gone (it exited, crashed or closed it).
 struct PipeClosed : std::exception {
   const char* what() const noexcept override { return "the other end of the pipe closed"; }
+};
+
+/// The other end sent a line past kMaxPipeLineBytes: as good as gone (its reader stops there).
+struct LineTooLong : PipeClosed {
+  const char* what() const noexcept override { return "the other end of the pipe sent a line past 16 MiB"; }
 };
 
 }  // namespace ampere

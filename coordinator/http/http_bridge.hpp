@@ -31,6 +31,8 @@ struct BridgeConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string token;               ///< bearer token for writes; empty: writes are refused
+  /// Bearer token reads under /v1/ need (the write token does too); empty: reads are open.
+  std::string read_token;
   std::size_t max_body_bytes = 1 << 20;
   std::size_t threads = 64;        ///< handler threads (a keep-alive client holds one while connected)
   std::size_t cache_entries = 4096;  ///< estimate replies kept per snapshot (0: no cache)

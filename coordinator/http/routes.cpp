@@ -306,6 +306,15 @@ void add_routes(httplib::Server& s, const RouteContext& c) {
     }
     error(res, 500, message);
   });
+  // --read-token-file: every /v1/ route needs a token, the read one or the write one (the
+  // health probes, the OpenAPI document and the page's HTML stay open).
+  s.set_pre_routing_handler([&c](const httplib::Request& req, httplib::Response& res) {
+    if (c.config.read_token.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+    if (bearer_matches(req, c.config.read_token) || (!c.config.token.empty() && bearer_matches(req, c.config.token)))
+      return httplib::Server::HandlerResponse::Unhandled;
+    error(res, http_status(ErrorCode::Unauthorized), "reads need the bearer token (--read-token-file)");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"status", "ok"}}); });
   s.Get("/readyz", [&c](const httplib::Request&, httplib::Response& res) {
     if (c.snapshots.current()) reply(res, 200, {{"status", "ready"}});

@@ -80,6 +80,13 @@ std::string with_time_limits(const std::string& url) {
   return out;
 }
 
+/// The longest one statement of the coordinator may run, and wait for a lock, on the server: a
+/// locked table or a stuck query must not freeze the loop (agents' heartbeats would go unread
+/// and they would be lost). Past them the statement fails, the store counts as away for now
+/// (results spool), and the loop goes on. Set per connection unless the URL's `options` sets them.
+constexpr const char* kStatementTimeout = "5s";
+constexpr const char* kLockTimeout = "2s";
+
 class PostgresStore final : public Store {
  public:
   explicit PostgresStore(const std::string& url) : url_(with_time_limits(url)) {
@@ -88,7 +95,16 @@ class PostgresStore final : public Store {
     } catch (const std::exception& e) {
       throw InputError("store " + redacted(url) + ": cannot connect: " + e.what());
     }
-    migrate();
+    migrate();  // under its advisory lock, waiting as long as another coordinator migrates
+    limit_statements(*connection_);
+  }
+
+  /// statement_timeout and lock_timeout on this session (unless the URL sets its own).
+  void limit_statements(pqxx::connection& connection) {
+    if (url_.find("statement_timeout") == std::string::npos)
+      pqxx::nontransaction(connection).exec(std::string("SET statement_timeout = '") + kStatementTimeout + "'");
+    if (url_.find("lock_timeout") == std::string::npos)
+      pqxx::nontransaction(connection).exec(std::string("SET lock_timeout = '") + kLockTimeout + "'");
   }
 
   /// Runs `body` on a live connection, reconnecting first when the last one was lost. A lost or
@@ -96,7 +112,10 @@ class PostgresStore final : public Store {
   template <class Body>
   auto guarded(const char* operation, Body&& body) -> decltype(body(std::declval<pqxx::connection&>())) {
     try {
-      if (!connection_ || !connection_->is_open()) connection_ = std::make_unique<pqxx::connection>(url_);
+      if (!connection_ || !connection_->is_open()) {
+        connection_ = std::make_unique<pqxx::connection>(url_);
+        limit_statements(*connection_);
+      }
       return body(*connection_);
     } catch (const pqxx::broken_connection& e) {
       connection_.reset();
@@ -106,8 +125,9 @@ class PostgresStore final : public Store {
       throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": commit in doubt: " + e.what());
     } catch (const pqxx::sql_error& e) {
       const std::string state = e.sqlstate();
-      // 08: connection exception; 57: operator intervention (admin shutdown); 53: insufficient resources.
-      if (state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 || state.rfind("53", 0) == 0) {
+      // 08: connection exception; 57: operator intervention (admin shutdown, and 57014: our
+      // statement_timeout); 53: insufficient resources; 55P03: our lock_timeout (a table locked).
+      if (state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 || state.rfind("53", 0) == 0 || state == "55P03") {
         connection_.reset();
         throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": " + e.what());
       }

@@ -87,7 +87,17 @@ ResultFate ResilientStore::spool(const ResultRecord& result) {
                   result.job_id, result.agent_id);
     return ResultFate::NotAcknowledged;
   }
-  if (!spool_->append(result)) {
+  bool appended = false;
+  try {
+    appended = spool_->append(result);
+  } catch (const std::exception& e) {  // disk full, permissions: the loop stays up, the agent re-sends
+    listener_.store_error("spool_append");
+    spdlog::error("job {} from {}: not acknowledged: store unreachable and the spool cannot be written ({}); the agent "
+                  "will send it again",
+                  result.job_id, result.agent_id, e.what());
+    return ResultFate::NotAcknowledged;
+  }
+  if (!appended) {
     spdlog::error("job {} from {}: not acknowledged: store unreachable and spool {} full ({} results); the agent will "
                   "send it again",
                   result.job_id, result.agent_id, spool_->path(), spool_->capacity());

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -52,7 +54,52 @@ void sync_directory_of(const std::string& path) {
   }
 }
 
+std::uint32_t crc32_of(const std::string& bytes) {  // IEEE 802.3 (zlib's), bitwise: records are short
+  std::uint32_t crc = 0xFFFFFFFFu;
+  for (const char c : bytes) {
+    crc ^= static_cast<unsigned char>(c);
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+/// One spool record: "CRC32-HEX LENGTH JSON\n" (the CRC and length of the JSON), readable by an
+/// operator and checkable: a torn or altered record never reads as another.
+std::string framed(const std::string& json_line) {
+  const std::string json = json_line.substr(0, json_line.size() - 1);  // without its newline
+  char prefix[32];
+  std::snprintf(prefix, sizeof prefix, "%08x %zu ", crc32_of(json), json.size());
+  return prefix + json + "\n";
+}
+
+/// The JSON of a framed record line (its newline removed), or why it is not one. A line that
+/// starts with '{' is an older coordinator's unframed record, read as it is.
+std::string unframed(const std::string& line, std::string& why) {
+  if (!line.empty() && line[0] == '{') return line;
+  const auto space1 = line.find(' ');
+  const auto space2 = space1 == std::string::npos ? std::string::npos : line.find(' ', space1 + 1);
+  if (space1 != 8 || space2 == std::string::npos) {
+    why = "not a framed record (CRC32 LENGTH JSON)";
+    return {};
+  }
+  const std::string json = line.substr(space2 + 1);
+  char* end = nullptr;
+  const unsigned long crc = std::strtoul(line.substr(0, 8).c_str(), &end, 16);
+  const unsigned long long length = std::strtoull(line.substr(space1 + 1, space2 - space1 - 1).c_str(), nullptr, 10);
+  if (length != json.size()) {
+    why = "length " + std::to_string(length) + " but " + std::to_string(json.size()) + " bytes";
+    return {};
+  }
+  if (crc != crc32_of(json)) {
+    why = "CRC32 mismatch";
+    return {};
+  }
+  return json;
+}
+
 }  // namespace
+
+std::uint32_t spool_crc32(const std::string& bytes) { return crc32_of(bytes); }
 
 std::string result_to_json_line(const ResultRecord& r) {
   const Measurement& m = r.measurement;
@@ -88,29 +135,86 @@ ResultRecord result_from_json_line(const std::string& line) {
   return r;
 }
 
+namespace {
+
+/// What a spool file holds: its good records, its corrupt lines (with why), and where its last
+/// whole line ends (past it: a torn tail).
+struct SpoolText {
+  std::vector<ResultRecord> records;
+  std::vector<std::pair<std::string, std::string>> corrupt;  ///< (line, why)
+  std::size_t intact = 0;
+};
+
+SpoolText parse_spool(const std::string& text) {
+  SpoolText out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t newline = text.find('\n', start);
+    if (newline == std::string::npos) break;  // the torn tail
+    const std::string line = text.substr(start, newline - start);
+    start = newline + 1;
+    out.intact = start;
+    if (line.empty()) continue;
+    std::string why;
+    const std::string json = unframed(line, why);
+    if (why.empty()) {
+      try {
+        out.records.push_back(result_from_json_line(json));
+        continue;
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+    }
+    out.corrupt.emplace_back(line, why);
+  }
+  return out;
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+std::vector<ResultRecord> read_spool_records(const std::string& path) { return parse_spool(file_text(path)).records; }
+
 ResultSpool::ResultSpool(std::string path, std::size_t capacity) : path_(std::move(path)), capacity_(capacity) {
   AMPERE_REQUIRE(capacity_ > 0, "spool ", path_, ": capacity must be at least 1");
-  std::ifstream in(path_);
-  if (!in) return;  // nothing spooled
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    try {
-      records_.push_back(result_from_json_line(line));
-    } catch (const std::exception& e) {
-      // A torn last line (a crash mid-append, before the ack) was never acknowledged: skip it.
-      if (in.peek() == std::char_traits<char>::eof()) {
-        spdlog::warn("spool {}: line {} is incomplete (cut off by a crash before its ack), skipped", path_, number);
-        break;
-      }
-      throw InputError("spool " + path_ + ":" + std::to_string(number) + ": " + e.what());
-    }
+  if (!std::filesystem::exists(path_)) return;  // nothing spooled
+  const std::string text = file_text(path_);
+  // Every whole line is one record. What follows the last newline was cut off by a crash before
+  // its ack: truncated away, so the next append starts on a clean line (never glued to it). A
+  // whole record that fails its check (or does not parse) is moved to PATH.corrupt, never
+  // dropped silently, and never stops the start.
+  SpoolText parsed = parse_spool(text);
+  records_ = std::move(parsed.records);
+  std::string corrupt;
+  for (const auto& [line, why] : parsed.corrupt) {
+    spdlog::error("spool {}: a record that fails its check ({}) is kept in {}.corrupt", path_, why, path_);
+    corrupt += line + "\n";
   }
+  if (!corrupt.empty()) write_synced(path_ + ".corrupt", corrupt, true);
+  if (parsed.intact < text.size()) {
+    spdlog::warn("spool {}: {} bytes after the last whole record (cut off by a crash before its ack) truncated", path_,
+                 text.size() - parsed.intact);
+    AMPERE_REQUIRE(::truncate(path_.c_str(), static_cast<off_t>(parsed.intact)) == 0, "spool ", path_,
+                   ": cannot truncate its torn tail: ", std::strerror(errno));
+  }
+  if (!corrupt.empty()) rewrite();  // only the good records stay in the spool
 }
 
 bool ResultSpool::append(const ResultRecord& result) {
   if (records_.size() >= capacity_) return false;
-  write_synced(path_, result_to_json_line(result), true);
+  std::error_code missing;
+  const auto before = std::filesystem::file_size(path_, missing);
+  try {
+    write_synced(path_, framed(result_to_json_line(result)), true);
+  } catch (const std::exception&) {
+    // a partial record (disk full mid-write) must not be glued to the next append: cut it off
+    if (!missing) (void)::truncate(path_.c_str(), static_cast<off_t>(before));
+    throw;
+  }
   if (records_.empty()) sync_directory_of(path_);  // the file itself may be new
   records_.push_back(result);
   return true;
@@ -155,7 +259,7 @@ void ResultSpool::rewrite() {
     return;
   }
   std::string text;
-  for (const ResultRecord& r : records_) text += result_to_json_line(r);
+  for (const ResultRecord& r : records_) text += framed(result_to_json_line(r));
   const std::string fresh = path_ + ".tmp";
   write_synced(fresh, text, false);
   std::filesystem::rename(fresh, path_);

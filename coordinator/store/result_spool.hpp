@@ -1,13 +1,16 @@
 // The bounded on-disk spool for results that arrive while the store is unreachable.
 //
-// A result the store could not take is appended here (one JSON line, fsync'd) before the agent is
-// acknowledged, so an acknowledged result is always on disk somewhere. The coordinator replays the
+// A result the store could not take is appended here (one record per line: its CRC32, its length
+// and its JSON; fsync'd) before the agent is acknowledged, so an acknowledged result is always on
+// disk somewhere. At open, a torn tail (a crash mid-append, never acknowledged) is truncated and a
+// record that fails its check is moved to PATH.corrupt: the spool never stops a start. The coordinator replays the
 // spool into the store when it is back (and on start, before it reloads), oldest first. A record
 // the store refuses for good (unknown job) moves to PATH.rejected with the reason, never dropped.
 // Not thread safe: the coordinator's loop owns it.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,12 +27,13 @@ struct SpoolReplay {
 
 class ResultSpool {
  public:
-  /// Opens (and reads) the spool at `path`, created on first append. Throws InputError when an
-  /// existing spool cannot be read, naming the file and line.
+  /// Opens (and reads) the spool at `path`, created on first append: a torn tail is truncated,
+  /// corrupt records are moved to PATH.corrupt (logged), the rest kept.
   ResultSpool(std::string path, std::size_t capacity);
 
   /// Appends and syncs; false when the spool holds `capacity` results already (the caller must
-  /// not acknowledge the result then: the agent sends it again). Throws on an I/O error.
+  /// not acknowledge the result then: the agent sends it again). Throws on an I/O error, after
+  /// cutting off whatever part of the record reached the file.
   bool append(const ResultRecord& result);
   /// Writes what it can to `store`, oldest first; stops at the first StoreUnavailable.
   SpoolReplay replay(Store& store);
@@ -46,7 +50,14 @@ class ResultSpool {
   std::vector<ResultRecord> records_;
 };
 
-/// A result as one JSON line and back (the spool's format; also readable by operators).
+/// The good records of a spool file, read without changing it (tests, inspection); the
+/// coordinator's ResultSpool is the only writer.
+std::vector<ResultRecord> read_spool_records(const std::string& path);
+
+/// CRC-32 (IEEE 802.3, zlib's) of `bytes`: the spool's record check.
+std::uint32_t spool_crc32(const std::string& bytes);
+
+/// A result as one JSON line and back (the spool record's JSON; also readable by operators).
 std::string result_to_json_line(const ResultRecord& result);
 ResultRecord result_from_json_line(const std::string& line);
 

@@ -183,3 +183,28 @@ TEST_CASE("hostile: a write with a wrong token of the right length, or a prefix 
   }
   bridge.stop();
 }
+
+TEST_CASE("hostile: with a read token, reads under /v1/ without it are 401, with either token answered, probes open") {
+  zmq::context_t context;
+  auto snapshot = std::make_shared<BridgeSnapshot>();
+  snapshot->generation = 1;
+  FixedSnapshotSource snapshots(snapshot);
+  BridgeConfig config;
+  config.port = free_port();
+  config.token = "write-token";
+  config.read_token = "read-token";
+  HttpBridge bridge(snapshots, [&context] {
+    return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
+  }, config);
+  bridge.start();
+  httplib::Client http("127.0.0.1", config.port);
+  const std::string body = R"({"model": {"name": "m"}, "device_class": "phone"})";
+  CHECK(http.Post("/v1/estimate", body, "application/json")->status == 401);
+  CHECK(http.Get("/v1/device-classes")->status == 401);
+  CHECK(http.Post("/v1/estimate", {{"Authorization", "Bearer wrong-token"}}, body, "application/json")->status == 401);
+  CHECK(http.Post("/v1/estimate", {{"Authorization", "Bearer read-token"}}, body, "application/json")->status == 400);
+  CHECK(http.Post("/v1/estimate", {{"Authorization", "Bearer write-token"}}, body, "application/json")->status == 400);
+  CHECK(http.Get("/healthz")->status == 200);
+  CHECK(http.Get("/openapi.json")->status == 200);
+  bridge.stop();
+}
