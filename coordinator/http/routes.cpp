@@ -28,7 +28,9 @@ using Clock = std::chrono::steady_clock;
 
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // a request's bytes may come back in an error message: bytes that are not UTF-8 are replaced
+  // (U+FFFD), never allowed to fail the reply
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void error(httplib::Response& res, int status, const std::string& message, json extra = json::object()) {

@@ -857,3 +857,42 @@ TEST_CASE("a PostgreSQL table locked for 30 s neither freezes the loop nor loses
   const std::string log = slurp(dir.path() + "/coordinator.log");
   CHECK((log.find("lock timeout") != std::string::npos || log.find("statement timeout") != std::string::npos));
 }
+
+TEST_CASE("hostile: rows no coordinator would write, stored in PostgreSQL, are set aside at restart and the rest restored") {
+  ampere::testing::PostgresServer postgres;
+  const std::string url = postgres.create_database();
+  TempDir dir;
+  auto coordinator = std::make_unique<Coordinator>(dir, std::vector<std::string>{}, "coordinator.log", url);
+  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator->agents, "--backend", "simulated", "--profile", "server"},
+                          dir.path() + "/agent.log");
+  coordinator->wait_for_agents("sim-server", 1);
+  const auto id = coordinator->client().start_campaign(slurp(models("lstm")), "sim-server", 10, "max-variance").at("id").get<std::uint64_t>();
+  coordinator->wait_done(id, 60s);
+  coordinator->process->stop();
+  {  // as a forger with database access would: an infinite time, a column that is not JSON, a family that does not parse
+    pqxx::connection c(url);
+    pqxx::work w(c);
+    const auto first = w.exec("SELECT job_id FROM results ORDER BY job_id LIMIT 2");
+    REQUIRE(first.size() == 2);
+    w.exec_params("UPDATE results SET seconds_json = '[1.7e308, 1e-9]' WHERE job_id = $1", first[0][0].as<std::int64_t>());
+    w.exec_params("UPDATE results SET joules_json = '[[[[' WHERE job_id = $1", first[1][0].as<std::int64_t>());
+    w.exec("INSERT INTO campaigns (family_json, device_class, budget_per_kind, acquisition, state, estimator, only_kinds_json) "
+           "VALUES ('{\"name\": [', 'sim-server', 4, 'max-variance', 'running', 'joint', '')");
+    w.commit();
+  }
+  coordinator->start(dir, {}, "coordinator-2.log");  // it starts: nothing stored stops it
+  const auto all = coordinator->client().campaign_status(0);
+  REQUIRE(all.size() == 2);
+  std::size_t rows = 0;
+  bool whole = false;
+  for (const auto& c : all) {
+    rows += c.at("quarantined").size();
+    whole = whole || c.at("state") == "quarantined";
+  }
+  CHECK(rows == 3);  // two results, one campaign
+  CHECK(whole);
+  const auto model = ampere::sample_model(ampere::load_model_spec(models("lstm")), 4);
+  CHECK(coordinator->client().estimate(ampere::to_json(model).dump(), "sim-server", 1).at("meter") == "simulated");
+  const std::string log = slurp(dir.path() + "/coordinator-2.log");
+  CHECK(log.find("stored row set aside") != std::string::npos);
+}

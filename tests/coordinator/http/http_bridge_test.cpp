@@ -7,6 +7,8 @@
 #include <deque>
 #include <thread>
 
+#include <tuple>
+
 #include <doctest/doctest.h>
 #include <httplib.h>
 
@@ -207,4 +209,71 @@ TEST_CASE("hostile: with a read token, reads under /v1/ without it are 401, with
   CHECK(http.Get("/healthz")->status == 200);
   CHECK(http.Get("/openapi.json")->status == 200);
   bridge.stop();
+}
+
+namespace {
+/// A bridge on a free port over an empty snapshot and no coordinator (hostile HTTP cases).
+struct HostileBridge {
+  zmq::context_t context;
+  FixedSnapshotSource snapshots{std::make_shared<BridgeSnapshot>()};
+  BridgeConfig config;
+  std::unique_ptr<HttpBridge> bridge;
+  HostileBridge() {
+    config.port = free_port();
+    config.token = "t0ken";
+    bridge = std::make_unique<HttpBridge>(snapshots, [this] {
+      return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
+    }, config);
+    bridge->start();
+  }
+  ~HostileBridge() { bridge->stop(); }
+  httplib::Client http() const { return httplib::Client("127.0.0.1", config.port); }
+};
+}  // namespace
+
+TEST_CASE("hostile: a body past --max-body is refused 413 before it is parsed") {
+  HostileBridge b;
+  auto http = b.http();
+  const auto r = http.Post("/v1/estimate", std::string(b.config.max_body_bytes + 1024, ' '), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 413);
+  CHECK(http.Get("/healthz")->status == 200);
+}
+
+TEST_CASE("hostile: bodies that are not JSON objects, or not JSON at all, or of another type, are refused 4xx with JSON") {
+  HostileBridge b;
+  auto http = b.http();
+  for (const auto& [body, type, status] : std::vector<std::tuple<std::string, std::string, int>>{
+           {"[1,2,3]", "application/json", 400}, {"\"text\"", "application/json", 400}, {"{oops", "application/json", 400},
+           {"{}", "text/plain", 415}, {"\xff\xfe{}", "application/json", 400}}) {
+    const auto r = http.Post("/v1/plan:prune", body, type);
+    REQUIRE(r);
+    CAPTURE(body);
+    CHECK(r->status == status);
+    CHECK(nlohmann::json::parse(r->body).contains("error"));
+  }
+}
+
+TEST_CASE("hostile: a batch whose entries nest deep or are not objects answers each entry, never 500") {
+  HostileBridge b;
+  auto http = b.http();
+  nlohmann::json batch = {{"requests", nlohmann::json::array({1, "x", nullptr, nlohmann::json::array({nlohmann::json::array()})})}};
+  const auto r = http.Post("/v1/estimate:batch", batch.dump(), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  for (const auto& result : nlohmann::json::parse(r->body).at("results")) CHECK(result.at("status") == 400);
+  const std::string deep = "{\"requests\": " + std::string(100, '[') + std::string(100, ']') + "}";
+  CHECK(http.Post("/v1/estimate:batch", deep, "application/json")->status == 400);
+}
+
+TEST_CASE("hostile: device class names of 10,000 bytes or with encoded slashes in routes are 404, never 500") {
+  HostileBridge b;
+  auto http = b.http();
+  for (const std::string& name : {std::string(10000, 'x'), std::string("a%2Fb"), std::string("%00")}) {
+    const auto r = http.Get("/v1/device-classes/" + name + "/accuracy");
+    REQUIRE(r);
+    CAPTURE(r->status);
+    CHECK(r->status != 500);  // 404, 503 before any snapshot, 414 past httplib's URI limit
+    CHECK(r->status >= 400);
+  }
 }

@@ -388,3 +388,123 @@ TEST_CASE("hostile: with keys, an agent id registered under one key is refused u
                              make_frame([](wire::Envelope::Body::Builder b) { b.initWorkRequest().setAgentId("a"); }))) ==
         ErrorCode::Unauthorized);
 }
+
+TEST_CASE("hostile: registrations past the agent and class limits are refused, and known agents still re-register") {
+  Fixture f(false, [](CoordinatorConfig& c) {
+    c.max_agents = 2;
+    c.max_device_classes = 1;
+  });
+  f.register_agent("a");
+  f.register_agent("b");
+  CHECK(error_code_of(f.agent("c", register_frame("c", "sim-x"))) == ErrorCode::InvalidInput);
+  CHECK(metric_has(f, "ampere_registrations_refused_total{reason=\"registry-full\"} 1"));
+  f.register_agent("a");  // already known: not a new entry
+  f.server->turn(0ms);
+  CHECK(error_code_of(f.agent("d", register_frame("d", "sim-other"))) == ErrorCode::InvalidInput);
+  f.clock.advance(501ms);
+  f.server->turn(0ms);
+  CHECK(metric_has(f, "ampere_registry_entries{registry=\"agents\"} 2"));
+  CHECK(metric_has(f, "ampere_registry_limit{registry=\"agents\"} 2"));
+}
+
+TEST_CASE("hostile: a registration claiming 100,000 threads is refused as implausible") {
+  Fixture f;
+  CHECK(error_code_of(f.agent("t", make_frame([](wire::Envelope::Body::Builder b) {
+          auto r = b.initRegister();
+          r.setAgentId("t");
+          r.setDeviceClass("sim-x");
+          r.setThreads(100000);
+        }))) == ErrorCode::InvalidInput);
+  CHECK(metric_has(f, "ampere_registrations_refused_total{reason=\"implausible\"} 1"));
+}
+
+TEST_CASE("hostile: results with 1001 repeats, mismatched energy repeats, or a zero reference reading are refused") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  CHECK_FALSE(ack_of(f.agent("a", result_frame(job, "a", std::vector<double>(1001, 0.01)))).first);
+  REQUIRE(f.ask_work("a") == job);
+  CHECK_FALSE(ack_of(f.agent("a", make_frame([&](wire::Envelope::Body::Builder b) {
+                       auto r = b.initResult();
+                       r.setJobId(job);
+                       r.setAgentId("a");
+                       r.initSecondsPerIteration(2).set(0, 0.01);
+                       r.getSecondsPerIteration().set(1, 0.01);
+                       r.initJoulesPerIteration(1).set(0, 0.1);
+                     })))
+                  .first);
+  REQUIRE(f.ask_work("a") == job);
+  CHECK_FALSE(ack_of(f.agent("a", make_frame([&](wire::Envelope::Body::Builder b) {
+                       auto r = b.initResult();
+                       r.setJobId(job);
+                       r.setAgentId("a");
+                       r.initSecondsPerIteration(1).set(0, 0.01);
+                       r.setReferenceSeconds(0.0);
+                     })))
+                  .first);
+  CHECK(results_stored(f) == 0);
+  CHECK(f.stored_job(job).state == JobState::Failed);  // three failed attempts of three
+}
+
+TEST_CASE("hostile: a result for job 0 or a job never planned is refused as unknown, and nothing else moves") {
+  Fixture f;
+  const std::uint64_t job = campaign_with_job(f);
+  CHECK_FALSE(ack_of(f.agent("a", result_frame(0, "a", {0.01}))).first);
+  CHECK_FALSE(ack_of(f.agent("a", result_frame(987654321, "a", {0.01}))).first);
+  CHECK(metric_has(f, "ampere_results_refused_total{reason=\"unknown-job\"} 2"));
+  CHECK(f.stored_job(job).state == JobState::Running);
+}
+
+TEST_CASE("hostile: client messages on the agent socket and agent messages on the client socket are refused, nothing started") {
+  Fixture f;
+  f.register_agent("a");
+  CHECK(error_code_of(f.agent("a", start_frame("sim-x"))) == ErrorCode::InvalidInput);
+  CHECK(error_code_of(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initHeartbeat().setAgentId("a"); }))) ==
+        ErrorCode::InvalidInput);
+  CHECK(f.store->campaigns().empty());
+  CHECK(alive(f));
+}
+
+TEST_CASE("hostile: an estimate of a model past the spec limits is refused naming the limit, the loop keeps serving") {
+  Fixture f;
+  f.register_agent("a");
+  const std::string huge = R"({"name": "m", "input": {"shape": [1, 8, 8]}, "batch_size": 2, "classes": 3, "layers": [
+    {"type": "conv2d", "out_channels": 70000, "kernel": 3}, {"type": "flatten"}, {"type": "linear", "out_features": 3}]})";
+  const DecodedEnvelope d(f.client(make_frame([&](wire::Envelope::Body::Builder b) {
+    auto e = b.initEstimateRequest();
+    e.setModelSpecJson(huge);
+    e.setDeviceClass("sim-x");
+    e.setIterations(~0ull);
+  })));
+  REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ERROR);
+  CHECK(std::string(d.envelope().getBody().getError().getMessage().cStr()).find("at most 65536") != std::string::npos);
+  CHECK(alive(f));
+}
+
+TEST_CASE("hostile: a plan:prune request nested 100,000 deep is refused before parsing") {
+  Fixture f;
+  CHECK(error_code_of(f.client(make_frame([](wire::Envelope::Body::Builder b) {
+          b.initPlanPruneRequest().setRequestJson(std::string(100000, '[') + std::string(100000, ']'));
+        }))) == ErrorCode::InvalidInput);
+  CHECK(alive(f));
+}
+
+TEST_CASE("hostile: a campaign budget of 4294967295 points per kind is refused, nothing stored") {
+  Fixture f;
+  f.register_agent("a");
+  const std::string family = to_json(load_model_spec(std::string(AMPERE_MODELS_DIR) + "/lstm.json")).dump();
+  CHECK(error_code_of(f.client(make_frame([&](wire::Envelope::Body::Builder b) {
+          auto s = b.initStartCampaign();
+          s.setFamilySpecJson(family);
+          s.setDeviceClass("sim-x");
+          s.setBudgetPerKind(4294967295u);
+        }))) == ErrorCode::Unprocessable);
+  CHECK(f.store->campaigns().empty());
+}
+
+TEST_CASE("hostile: heartbeats and work requests for agents never registered change nothing") {
+  Fixture f;
+  f.agent("ghost#heartbeat", make_frame([](wire::Envelope::Body::Builder b) { b.initHeartbeat().setAgentId("ghost"); }));
+  CHECK(error_code_of(f.agent("ghost", make_frame([](wire::Envelope::Body::Builder b) { b.initWorkRequest().setAgentId("ghost"); }))) ==
+        ErrorCode::NotFound);
+  CHECK(alive(f));
+}
