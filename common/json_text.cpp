@@ -38,7 +38,7 @@ nlohmann::json parse_json(std::string_view text, const char* what, std::size_t m
                  " arrays or objects (refused before parsing)");
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw InputError(std::string(what) + ": not valid JSON: " + e.what());
   }
 }

@@ -72,8 +72,8 @@ std::string show(const json& value) { return value.dump(); }
 
 void reject_unknown_fields(const json& object, const std::vector<const char*>& allowed,
                            const std::string& path) {
-  for (const auto& [key, value] : object.items()) {
-    (void)value;
+  for (const auto& item : object.items()) {
+    const std::string& key = item.key();  // a plain reference: lambdas may capture it (C++17)
     if (std::any_of(allowed.begin(), allowed.end(), [&](const char* name) { return key == name; })) continue;
     std::string list;
     for (const char* name : allowed) list += (list.empty() ? "" : ", ") + std::string(name);

@@ -177,7 +177,9 @@ std::string file_text(const std::string& path) {
 
 }  // namespace
 
-std::vector<ResultRecord> read_spool_records(const std::string& path) { return parse_spool(file_text(path)).records; }
+std::vector<ResultRecord> read_spool_records(const std::string& path) { return spool_records_of(file_text(path)); }
+
+std::vector<ResultRecord> spool_records_of(const std::string& text) { return parse_spool(text).records; }
 
 ResultSpool::ResultSpool(std::string path, std::size_t capacity) : path_(std::move(path)), capacity_(capacity) {
   AMPERE_REQUIRE(capacity_ > 0, "spool ", path_, ": capacity must be at least 1");

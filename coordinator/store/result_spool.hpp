@@ -53,6 +53,8 @@ class ResultSpool {
 /// The good records of a spool file, read without changing it (tests, inspection); the
 /// coordinator's ResultSpool is the only writer.
 std::vector<ResultRecord> read_spool_records(const std::string& path);
+/// The good records of a spool file's text (what read_spool_records and a start read; fuzzed).
+std::vector<ResultRecord> spool_records_of(const std::string& text);
 
 /// CRC-32 (IEEE 802.3, zlib's) of `bytes`: the spool's record check.
 std::uint32_t spool_crc32(const std::string& bytes);

@@ -41,6 +41,8 @@ TEST_CASE("JSON nesting is measured without parsing, strings and escapes skipped
   CHECK_THROWS_WITH_AS(parse_json(std::string(65, '[') + std::string(65, ']'), "body"),
                        "body: nested deeper than 64 arrays or objects (refused before parsing)", InputError);
   CHECK_THROWS_WITH_AS(parse_json("{oops", "family"), doctest::Contains("family: not valid JSON"), InputError);
+  // found by fuzz_model_spec: a number past double's range is nlohmann's out_of_range, not a parse error
+  CHECK_THROWS_WITH_AS(parse_json(R"({"batch_size": 1e999})", "model"), doctest::Contains("model: not valid JSON"), InputError);
 }
 
 TEST_CASE("names are 1 to 128 bytes of valid UTF-8 without control characters") {
