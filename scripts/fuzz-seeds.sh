@@ -5,7 +5,7 @@
 set -euo pipefail
 OUT="$1"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-rm -rf "$OUT" && mkdir -p "$OUT"/{wire,model_spec,trainer_pipe,spool,csv}
+rm -rf "$OUT" && mkdir -p "$OUT"/{wire,dispatch,model_spec,trainer_pipe,spool,csv}
 
 # model specs: every shipped family and the test models
 cp "$ROOT"/models/*.json "$OUT/model_spec/"
@@ -23,6 +23,10 @@ encode result '(version = 2, body = (result = (jobId = 7, agentId = "a-1", secon
 encode start '(version = 2, body = (startCampaign = (familySpecJson = "{}", deviceClass = "sim-x", budgetPerKind = 4)))'
 encode status '(version = 2, body = (campaignStatusRequest = (campaignId = 0)))'
 encode estimate '(version = 2, body = (estimateRequest = (modelSpecJson = "{}", deviceClass = "sim-x", iterations = 1)))'
+
+# dispatch: the same frames, the first byte picking the socket (even: agents, odd: clients)
+for f in register heartbeat work result; do { printf '\x00'; cat "$OUT/wire/$f"; } >"$OUT/dispatch/$f"; done
+for f in start status estimate; do { printf '\x01'; cat "$OUT/wire/$f"; } >"$OUT/dispatch/$f"; done
 
 # trainer pipe lines (docs/trainer-protocol.md)
 printf '%s' '{"type":"ready","protocol":1}' >"$OUT/trainer_pipe/ready"

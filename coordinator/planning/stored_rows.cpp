@@ -76,8 +76,8 @@ UsableStore set_aside_unusable(std::vector<StoredCampaign> stored) {
       usable.results.push_back(std::move(result));
     }
     for (auto& [kind_key, model_json] : c.kind_models) {
-      const std::string model_why =
-          failure_of([&] { kind_model_from_json(parse_json(model_json, "stored kind model")); });
+      const std::string& text = model_json;  // a plain reference: lambdas may capture it (C++17)
+      const std::string model_why = failure_of([&] { kind_model_from_json(parse_json(text, "stored kind model")); });
       if (!model_why.empty()) {
         out.quarantined.push_back({id, 0, "kind model", kind_key, model_why});
         continue;

@@ -315,11 +315,14 @@ bool CampaignService::queue_jobs(const CampaignEntry& entry, std::vector<JobReco
 }
 
 void CampaignService::save_models(CampaignEntry& entry, const std::map<KindKey, KindModel>& models, bool overwrite) {
-  for (const auto& [key, model] : models)
-    if ((overwrite || entry.saved_models.count(key.str()) == 0) &&
+  for (const auto& item : models) {
+    const std::string key = item.first.str();
+    const KindModel& model = item.second;  // plain names: lambdas may capture them (C++17)
+    if ((overwrite || entry.saved_models.count(key) == 0) &&
         store_.try_write("save_kind_model",
-                         [&] { store_.store().save_kind_model(entry.record.id, key.str(), kind_model_to_json(model).dump()); }))
-      entry.saved_models.insert(key.str());
+                         [&] { store_.store().save_kind_model(entry.record.id, key, kind_model_to_json(model).dump()); }))
+      entry.saved_models.insert(key);
+  }
 }
 
 void CampaignService::update_joint_fit(CampaignEntry& entry, bool wait) {
