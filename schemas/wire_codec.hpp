@@ -30,7 +30,8 @@ std::string encode_frame(capnp::MessageBuilder& message);
 /// A decoded frame; owns the words the reader points into. Not thread safe.
 class DecodedEnvelope {
  public:
-  /// Throws InputError when `frame` is not a valid Envelope of this protocol version.
+  /// Throws InputError when `frame` is not a valid Envelope of this protocol version; every
+  /// pointer in it is checked here, so reading any field afterwards cannot fail.
   explicit DecodedEnvelope(const std::string& frame);
   wire::Envelope::Reader envelope() const { return envelope_; }
 

@@ -72,6 +72,8 @@ void CoordinatorServer::turn(std::chrono::milliseconds wait) {
         handle_agent(in->peer, in->frame);
       } catch (const std::exception& e) {
         spdlog::warn("agent message dropped: {}", e.what());
+      } catch (...) {  // nothing a peer sends may end the loop
+        spdlog::error("agent message dropped: an unexpected exception");
       }
     } else {
       std::string reply;
@@ -83,6 +85,9 @@ void CoordinatorServer::turn(std::chrono::milliseconds wait) {
       } catch (const std::exception& e) {
         spdlog::error("client request failed: {}", e.what());
         reply = error_frame(ErrorCode::Internal, e.what(), "");
+      } catch (...) {  // nothing a peer sends may end the loop
+        spdlog::error("client request failed: an unexpected exception");
+        reply = error_frame(ErrorCode::Internal, "internal error", "");
       }
       transport_.reply_to_client(in->peer, reply);
     }

@@ -3,6 +3,8 @@
 // refusal and its code or reason, that nothing is stored that should not be, and that the
 // coordinator keeps serving (and restarts) afterwards. Every case is named "hostile: ...":
 // `ctest -R '^hostile:'` runs the suite and prints its count.
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -506,5 +508,16 @@ TEST_CASE("hostile: heartbeats and work requests for agents never registered cha
   f.agent("ghost#heartbeat", make_frame([](wire::Envelope::Body::Builder b) { b.initHeartbeat().setAgentId("ghost"); }));
   CHECK(error_code_of(f.agent("ghost", make_frame([](wire::Envelope::Body::Builder b) { b.initWorkRequest().setAgentId("ghost"); }))) ==
         ErrorCode::NotFound);
+  CHECK(alive(f));
+}
+
+TEST_CASE("hostile: a frame whose nested struct pointer is out of bounds (found by fuzz_wire) is refused, never thrown past the loop") {
+  Fixture f;
+  f.register_agent("a");
+  std::ifstream in(std::string(AMPERE_TEST_DATA_DIR) + "/wire_nested_pointer.bin", std::ios::binary);
+  const std::string frame((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(frame.size() >= 64);
+  CHECK(error_code_of(f.agent("a", frame)) == ErrorCode::InvalidInput);
+  CHECK(error_code_of(f.client(frame)) == ErrorCode::InvalidInput);
   CHECK(alive(f));
 }
