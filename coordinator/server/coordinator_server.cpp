@@ -148,7 +148,7 @@ void CoordinatorServer::handle_agent(const std::string& peer, const std::string&
   }
   const auto body = decoded->envelope().getBody();
   switch (body.which()) {
-    case wire::Envelope::Body::REGISTER: on_register(peer, frame); return;
+    case wire::Envelope::Body::REGISTER: on_register(peer, *decoded); return;
     case wire::Envelope::Body::HEARTBEAT: {
       // only from the agent's own connections (its job socket, or its heartbeat socket beside it)
       const std::string id = body.getHeartbeat().getAgentId().cStr();
@@ -158,15 +158,14 @@ void CoordinatorServer::handle_agent(const std::string& peer, const std::string&
       return;
     }
     case wire::Envelope::Body::WORK_REQUEST: on_work_request(peer, body.getWorkRequest().getAgentId().cStr()); return;
-    case wire::Envelope::Body::RESULT: on_result(peer, frame); return;
+    case wire::Envelope::Body::RESULT: on_result(peer, *decoded); return;
     default:
       spdlog::warn("agent {}: unexpected message type {}", peer, static_cast<int>(body.which()));
       transport_.send_to_agent(peer, error_frame(ErrorCode::InvalidInput, "unexpected message type on the agent socket", "?"));
   }
 }
 
-void CoordinatorServer::on_register(const std::string& peer, const std::string& frame) {
-  DecodedEnvelope decoded(frame);
+void CoordinatorServer::on_register(const std::string& peer, const DecodedEnvelope& decoded) {
   const auto r = decoded.envelope().getBody().getRegister();
   AgentInfo agent;
   agent.id = r.getAgentId().cStr();
@@ -298,8 +297,7 @@ void CoordinatorServer::refuse_result(const std::string& peer, std::uint64_t job
   transport_.send_to_agent(peer, ack_frame(job_id, false, why));
 }
 
-void CoordinatorServer::on_result(const std::string& peer, const std::string& frame) {
-  DecodedEnvelope decoded(frame);
+void CoordinatorServer::on_result(const std::string& peer, const DecodedEnvelope& decoded) {
   const auto r = decoded.envelope().getBody().getResult();
   const std::uint64_t job_id = r.getJobId();
   const std::string agent_id = r.getAgentId().cStr();

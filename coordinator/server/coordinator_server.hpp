@@ -27,6 +27,8 @@
 
 namespace ampere {
 
+class DecodedEnvelope;
+
 struct CoordinatorConfig {
   std::chrono::milliseconds heartbeat_timeout{6000};  ///< an agent silent this long is lost
   std::uint32_t warmup_iterations = 5;                ///< docs/method.md §5
@@ -84,14 +86,15 @@ class CoordinatorServer {
   bool agent_key_allowed(const std::string& peer);
   void handle_agent(const std::string& peer, const std::string& frame);
   std::string handle_client(const std::string& frame);
-  void on_register(const std::string& peer, const std::string& frame);
+  /// `decoded` is the frame handle_agent decoded (decoding reads every field: once per frame).
+  void on_register(const std::string& peer, const DecodedEnvelope& decoded);
   void on_work_request(const std::string& peer, const std::string& agent_id);
   /// Plans if the class's queue is empty, then starts its next job for the agent and sends it;
   /// false when there is none.
   bool hand_out_job(const std::string& peer, AgentInfo& agent);
   /// Answers the parked work requests that now have a job, and NoWork to those parked too long.
   void serve_parked();
-  void on_result(const std::string& peer, const std::string& frame);
+  void on_result(const std::string& peer, const DecodedEnvelope& decoded);
   /// Refuses a result before it is stored: counted by reason, logged, answered Ack{stored=false}.
   void refuse_result(const std::string& peer, std::uint64_t job_id, const char* reason, const std::string& why);
   /// Running jobs past their deadline and its grace: re-queued as a failed attempt, or given up.
