@@ -19,8 +19,9 @@ namespace ampere {
 inline constexpr std::int64_t kMaxRequestFrameBytes = 4 << 20;
 /// The largest reply an agent or client accepts from the coordinator (a status of many campaigns).
 inline constexpr std::int64_t kMaxReplyFrameBytes = 64 << 20;
-/// Cap'n Proto's reader limits, set explicitly: the words a reader may traverse (a message whose
-/// pointers make it read more, amplification, is refused) and the deepest nesting (ours is 5).
+/// Cap'n Proto's reader limits, set explicitly: the words a reader may traverse and the deepest
+/// nesting (ours is 5). A decoder first walks the whole message within twice the frame's words,
+/// so a message whose pointers make a reader read more (amplification) is refused.
 inline constexpr std::uint64_t kTraversalLimitWords = kMaxReplyFrameBytes / 8 * 2;
 inline constexpr int kNestingLimit = 16;
 

@@ -511,10 +511,10 @@ TEST_CASE("hostile: heartbeats and work requests for agents never registered cha
   CHECK(alive(f));
 }
 
-TEST_CASE("hostile: a frame whose nested struct pointer is out of bounds (found by fuzz_wire) is refused, never thrown past the loop") {
+TEST_CASE("hostile: frames fuzz_wire found (an out-of-bounds nested pointer, a struct pointer that is a list, a 40-byte list of 16M empty structs) are refused, never thrown past the loop") {
   Fixture f;
   f.register_agent("a");
-  for (const char* name : {"wire_nested_pointer.bin", "wire_struct_as_list.bin"}) {
+  for (const char* name : {"wire_nested_pointer.bin", "wire_struct_as_list.bin", "wire_empty_struct_list.bin"}) {
     std::ifstream in(std::string(AMPERE_TEST_DATA_DIR) + "/" + name, std::ios::binary);
     const std::string frame((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     REQUIRE(frame.size() >= 16);
