@@ -25,6 +25,19 @@ const char* form_name(TensorForm form) {
   return "?";
 }
 
+/// A 2-D window (kernel, stride, padding, dilation) within the spec's bounds; the parser checks
+/// these, but layers also come from the ONNX import and from code (fuzz_onnx found a stride of 0).
+void require_window(const LayerSpec& layer) {
+  const auto within = [&](const char* what, const std::array<std::int64_t, 2>& v, std::int64_t least) {
+    AMPERE_REQUIRE(v[0] >= least && v[1] >= least && v[0] <= SpecLimits::max_kernel && v[1] <= SpecLimits::max_kernel,
+                   layer.path, ".", what, ": ", v[0], "x", v[1], " is outside ", least, "..", SpecLimits::max_kernel);
+  };
+  within("kernel", layer.kernel, 1);
+  within("stride", layer.stride, 1);
+  within("padding", layer.padding, 0);
+  within("dilation", layer.dilation, 1);
+}
+
 std::int64_t pooled(std::int64_t size, std::int64_t kernel, std::int64_t stride, std::int64_t padding) {
   std::int64_t span = size + 2 * padding - kernel;
   return span < 0 ? 0 : span / stride + 1;
@@ -45,6 +58,7 @@ void require_form(const LayerSpec& layer, const TensorShape& in, TensorForm form
 /// conv2d on an image: shape, FLOPs, parameters.
 LayerShape conv2d(const LayerSpec& layer, const TensorShape& in, std::int64_t width, const std::string& after) {
   require_form(layer, in, TensorForm::Image, "an image input [C, H, W]", after);
+  require_window(layer);
   const std::int64_t cin = in.dims[0];
   const std::int64_t groups = conv_groups(layer, cin);
   AMPERE_REQUIRE(cin % groups == 0 && width % groups == 0, layer.path,
@@ -245,6 +259,7 @@ LayerShape infer_layer_unbounded(const LayerSpec& layer, const TensorShape& in, 
     case LayerType::MaxPool2d:
     case LayerType::AvgPool2d: {
       require_form(layer, in, TensorForm::Image, "an image input [C, H, W]", after);
+      require_window(layer);
       std::int64_t ho = pooled(in.dims[1], layer.kernel[0], layer.stride[0], layer.padding[0]);
       std::int64_t wo = pooled(in.dims[2], layer.kernel[1], layer.stride[1], layer.padding[1]);
       AMPERE_REQUIRE(ho > 0 && wo > 0, layer.path, ": ", layer_type_name(layer.type), " kernel ",

@@ -337,6 +337,14 @@ class Importer {
         refuse(index, node, "a dilated pool is not supported");
       layer.dilation = {dilations[0], dilations[1]};
     }
+    const auto positive = [&](const char* what, const std::vector<std::int64_t>& v, std::int64_t least) {
+      for (std::int64_t x : v)
+        if (x < least || x > SpecLimits::max_kernel)
+          refuse(index, node, detail::concat(what, " ", x, " is outside ", least, "..", SpecLimits::max_kernel));
+    };
+    positive("kernel", kernel, 1);
+    positive("stride", strides, 1);
+    positive("padding", pads, 0);
     layer.kernel = {kernel[0], kernel[1]};
     layer.stride = {strides[0], strides[1]};
     layer.padding = {pads[0], pads[1]};
@@ -702,7 +710,15 @@ ModelSpec import_onnx_bytes(const std::string& bytes, const std::string& source,
     while (!why.empty() && why.back() == ' ') why.pop_back();
     throw InputError(detail::concat(source, ": fails ONNX's own checker (truncated or malformed?): ", why));
   }
-  return Importer(model, source, options).run();
+  ModelSpec spec = Importer(model, source, options).run();
+  // What the import made must be a spec the rest of the product takes, within its limits
+  // (docs/model-spec.md, "Limits"): checked by the spec parser itself, the one set of rules.
+  try {
+    (void)parse_model_spec(to_json(spec));
+  } catch (const InputError& e) {
+    throw InputError(detail::concat(source, ": the model is outside what a model spec may hold: ", e.what()));
+  }
+  return spec;
 }
 
 ModelSpec import_onnx_file(const std::filesystem::path& file, const OnnxImportOptions& options) {

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Small seed corpora for the libFuzzer harnesses (fuzz/), one directory per harness under $1:
 # valid inputs of each kind, so the fuzzers start from what the parsers accept. Called by
-# `./run fuzz`; regenerated each time (nothing here is committed).
+# `./run fuzz` with the fuzz build's bin/ as $2 (its onnx_seeds writes the ONNX models);
+# regenerated each time (nothing here is committed).
 set -euo pipefail
 OUT="$1"
+BIN="${2:-}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-rm -rf "$OUT" && mkdir -p "$OUT"/{wire,dispatch,model_spec,trainer_pipe,spool,csv}
+rm -rf "$OUT" && mkdir -p "$OUT"/{wire,dispatch,model_spec,trainer_pipe,spool,csv,http,onnx}
 
 # model specs: every shipped family and the test models
 cp "$ROOT"/models/*.json "$OUT/model_spec/"
@@ -51,4 +53,20 @@ PY
 
 # CSV: the GP test data
 cp "$ROOT"/tests/data/gp/*.csv "$OUT/csv/" 2>/dev/null || printf 'c,y\n1,0.5\n2,0.7\n' >"$OUT/csv/small.csv"
+# HTTP requests (fuzz/http_fuzz.cpp): a route byte (route_table's order), a header byte (bit 0:
+# JSON content type, bit 1: the write token), a path parameter line where the route has one, a body
+http() {  # name, route index, header byte (octal), body
+  printf "\\$(printf '%03o' "$2")\\$3%s" "$4" >"$OUT/http/$1"
+}
+RESNET="$(tr -d '\n' <"$ROOT/tests/data/models/mini-resnet.json")"
+http estimate 3 001 '{"model": '"$RESNET"', "device_class": "sim-tx2", "iterations": 10}'
+http estimate-profile 3 003 '{"model": '"$RESNET"', "device_class": "sim-tx2", "profile": true, "budget": 4}'
+http batch 4 001 '{"requests": [{"model": '"$RESNET"', "device_class": "sim-tx2"}, {"model": {}, "device_class": "x"}]}'
+http prune 5 001 '{"model": '"$RESNET"', "device_class": "sim-tx2", "budget": {"seconds": 0.01}, "by": "time"}'
+http campaign 12 003 '{"family": '"$RESNET"', "device_class": "sim-tx2", "budget": 8, "acquisition": "max-variance"}'
+http accuracy 8 000 $'sim-tx2\n'
+http campaign-id 11 000 $'42\n'
+
+# ONNX models, written by the fuzz build's onnx_seeds
+if [[ -n "$BIN" && -x "$BIN/onnx_seeds" ]]; then "$BIN/onnx_seeds" "$OUT/onnx"; fi
 echo "$OUT"

@@ -290,6 +290,70 @@ void post_campaign(const RouteContext& c, const httplib::Request& req, httplib::
 
 }  // namespace
 
+bool refused_before_routing(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
+  // --read-token-file: every /v1/ route needs a token, the read one or the write one (the
+  // health probes, the OpenAPI document and the page's HTML stay open).
+  if (c.config.read_token.empty() || req.path.rfind("/v1/", 0) != 0) return false;
+  if (bearer_matches(req, c.config.read_token) || (!c.config.token.empty() && bearer_matches(req, c.config.token)))
+    return false;
+  error(res, http_status(ErrorCode::Unauthorized), "reads need the bearer token (--read-token-file)");
+  return true;
+}
+
+std::vector<Route> route_table(const RouteContext& context) {
+  const RouteContext* cp = &context;
+  using Request = const httplib::Request&;
+  using Response = httplib::Response&;
+  return {
+      {"GET", "/healthz", [](Request, Response res) { reply(res, 200, {{"status", "ok"}}); }},
+      {"GET", "/readyz",
+       [cp](Request, Response res) {
+         if (cp->snapshots.current()) reply(res, 200, {{"status", "ready"}});
+         else error(res, 503, "fitted models not loaded yet");
+       }},
+      {"GET", "/openapi.json", [](Request, Response res) { res.set_content(openapi_document(), "application/json"); }},
+      {"POST", "/v1/estimate", [cp](Request req, Response res) { post_estimate(*cp, req, res); }},
+      {"POST", "/v1/estimate:batch", [cp](Request req, Response res) { post_estimate_batch(*cp, req, res); }},
+      {"POST", "/v1/plan:prune", [cp](Request req, Response res) { post_plan_prune(*cp, req, res); }},
+      {"GET", "/v1/plans/latest",
+       [cp](Request, Response res) {
+         const std::string plan = cp->latest_plan.get();
+         if (plan.empty()) {  // no plan yet: not an error (the page asks every 2 s)
+           res.status = 204;
+           return;
+         }
+         res.set_content(plan, "application/json");
+       }},
+      {"GET", "/v1/device-classes", [cp](Request, Response res) { get_device_classes(*cp, res); }},
+      {"GET", R"(/v1/device-classes/([^/]+)/accuracy)", [cp](Request req, Response res) { get_accuracy(*cp, req, res); }},
+      {"GET", "/",
+       [](Request, Response res) {
+         res.set_content(convergence_page(), "text/html; charset=utf-8");
+         res.set_header("Content-Security-Policy",
+                        "default-src 'self'; img-src data:; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+       }},
+      {"GET", "/v1/campaigns",
+       [cp](Request, Response res) {
+         try {
+           reply(res, 200, cp->client()->campaign_status(0));
+         } catch (const InputError& e) {
+           coded_error(res, e);
+         }
+       }},
+      {"GET", R"(/v1/campaigns/(\d+))",
+       [cp](Request req, Response res) {
+         try {
+           const std::optional<std::uint64_t> id = route_id(req.matches[1]);
+           if (!id) return error(res, 404, "no campaign " + std::string(req.matches[1]).substr(0, 40));
+           reply(res, 200, cp->client()->campaign_status(*id).at(0));
+         } catch (const InputError& e) {
+           coded_error(res, e);
+         }
+       }},
+      {"POST", "/v1/campaigns", [cp](Request req, Response res) { post_campaign(*cp, req, res); }},
+  };
+}
+
 void add_routes(httplib::Server& s, const RouteContext& c) {
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
@@ -308,59 +372,14 @@ void add_routes(httplib::Server& s, const RouteContext& c) {
     }
     error(res, 500, message);
   });
-  // --read-token-file: every /v1/ route needs a token, the read one or the write one (the
-  // health probes, the OpenAPI document and the page's HTML stay open).
   s.set_pre_routing_handler([&c](const httplib::Request& req, httplib::Response& res) {
-    if (c.config.read_token.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
-    if (bearer_matches(req, c.config.read_token) || (!c.config.token.empty() && bearer_matches(req, c.config.token)))
-      return httplib::Server::HandlerResponse::Unhandled;
-    error(res, http_status(ErrorCode::Unauthorized), "reads need the bearer token (--read-token-file)");
-    return httplib::Server::HandlerResponse::Handled;
+    return refused_before_routing(c, req, res) ? httplib::Server::HandlerResponse::Handled
+                                               : httplib::Server::HandlerResponse::Unhandled;
   });
-  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"status", "ok"}}); });
-  s.Get("/readyz", [&c](const httplib::Request&, httplib::Response& res) {
-    if (c.snapshots.current()) reply(res, 200, {{"status", "ready"}});
-    else error(res, 503, "fitted models not loaded yet");
-  });
-  s.Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(openapi_document(), "application/json");
-  });
-  s.Post("/v1/estimate", [&c](const httplib::Request& req, httplib::Response& res) { post_estimate(c, req, res); });
-  s.Post("/v1/estimate:batch", [&c](const httplib::Request& req, httplib::Response& res) { post_estimate_batch(c, req, res); });
-  s.Post("/v1/plan:prune", [&c](const httplib::Request& req, httplib::Response& res) { post_plan_prune(c, req, res); });
-  s.Get("/v1/plans/latest", [&c](const httplib::Request&, httplib::Response& res) {
-    const std::string plan = c.latest_plan.get();
-    if (plan.empty()) {  // no plan yet: not an error (the page asks every 2 s)
-      res.status = 204;
-      return;
-    }
-    res.set_content(plan, "application/json");
-  });
-  s.Get("/v1/device-classes", [&c](const httplib::Request&, httplib::Response& res) { get_device_classes(c, res); });
-  s.Get(R"(/v1/device-classes/([^/]+)/accuracy)",
-        [&c](const httplib::Request& req, httplib::Response& res) { get_accuracy(c, req, res); });
-  s.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(convergence_page(), "text/html; charset=utf-8");
-    res.set_header("Content-Security-Policy",
-                   "default-src 'self'; img-src data:; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
-  });
-  s.Get("/v1/campaigns", [&c](const httplib::Request&, httplib::Response& res) {
-    try {
-      reply(res, 200, c.client()->campaign_status(0));
-    } catch (const InputError& e) {
-      coded_error(res, e);
-    }
-  });
-  s.Get(R"(/v1/campaigns/(\d+))", [&c](const httplib::Request& req, httplib::Response& res) {
-    try {
-      const std::optional<std::uint64_t> id = route_id(req.matches[1]);
-      if (!id) return error(res, 404, "no campaign " + std::string(req.matches[1]).substr(0, 40));
-      reply(res, 200, c.client()->campaign_status(*id).at(0));
-    } catch (const InputError& e) {
-      coded_error(res, e);
-    }
-  });
-  s.Post("/v1/campaigns", [&c](const httplib::Request& req, httplib::Response& res) { post_campaign(c, req, res); });
+  for (Route& route : route_table(c)) {
+    if (route.method == "GET") s.Get(route.pattern, std::move(route.handle));
+    else s.Post(route.pattern, std::move(route.handle));
+  }
 }
 
 }  // namespace ampere

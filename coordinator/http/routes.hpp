@@ -1,15 +1,20 @@
-// The bridge's routes (private to http/): each handler parses its request, answers from the
-// snapshot or asks the loop through a client, and maps error codes to statuses.
+// The bridge's routes (private to http/ and its fuzz harness, fuzz/http_fuzz.cpp): each handler
+// parses its request, answers from the snapshot or asks the loop through a client, and maps error
+// codes to statuses.
 #pragma once
 
 #include "coordinator/http/http_bridge.hpp"
 #include "coordinator/http/reply_cache.hpp"
 
+#include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }
 
 namespace ampere {
@@ -41,7 +46,23 @@ struct RouteContext {
   LatestPlan& latest_plan;
 };
 
-/// Registers every route of bridge_routes() (and the error handlers) on `server`.
+/// One route of the bridge: its method ("GET" or "POST"), its path pattern (literal, or a regex
+/// whose groups the handler reads from Request::matches) and its handler.
+struct Route {
+  std::string method;
+  std::string pattern;
+  std::function<void(const httplib::Request&, httplib::Response&)> handle;
+};
+
+/// Every route, bound to `context` (which must outlive them). add_routes registers them;
+/// fuzz_http calls them directly, without a socket.
+std::vector<Route> route_table(const RouteContext& context);
+
+/// The check before routing (--read-token-file: /v1/ reads need a token): true when it answered
+/// `res` itself (401) and the route must not run.
+bool refused_before_routing(const RouteContext& context, const httplib::Request& req, httplib::Response& res);
+
+/// Registers every route of route_table() (and the error handlers) on `server`.
 void add_routes(httplib::Server& server, const RouteContext& context);
 
 }  // namespace ampere

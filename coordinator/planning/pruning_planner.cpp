@@ -217,7 +217,12 @@ PruneRequest parse_prune_request(const json& body) {
   r.device_class = body.at("device_class").get<std::string>();
   AMPERE_REQUIRE(body.contains("budget") && body.at("budget").is_object() && body.at("budget").size() == 1,
                  "budget: one of {\"joules\": x}, {\"seconds\": x}, {\"fraction\": f}");
-  const auto& [kind, value] = *body.at("budget").items().begin();
+  // the budget's one member, read through a named iterator (a binding to *items().begin() would
+  // outlive the temporary it reads: fuzz_http found it, ASan's stack-use-after-scope)
+  const json& budget = body.at("budget");
+  const auto member = budget.begin();
+  const std::string kind = member.key();
+  const json& value = member.value();
   AMPERE_REQUIRE(value.is_number() && value.get<double>() > 0, "budget.", kind, ": must be a positive number, got ",
                  value.dump());
   r.budget = value.get<double>();
@@ -226,6 +231,7 @@ PruneRequest parse_prune_request(const json& body) {
   else if (kind == "fraction") r.budget_kind = PruneBudgetKind::Fraction;
   else throw InputError("budget: unknown kind '" + kind + "' (joules, seconds, fraction)");
   AMPERE_REQUIRE(r.budget_kind != PruneBudgetKind::Fraction || r.budget <= 1, "budget.fraction: must be in (0, 1], got ", r.budget);
+  AMPERE_REQUIRE(!body.contains("by") || body.at("by").is_string(), "by: energy or time, got ", body.value("by", json()).dump());
   const std::string by = body.value("by", std::string(r.budget_kind == PruneBudgetKind::Seconds ? "time" : "energy"));
   AMPERE_REQUIRE(by == "energy" || by == "time", "by: energy or time, got '", by, "'");
   r.by_energy = by == "energy";

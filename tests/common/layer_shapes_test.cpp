@@ -148,3 +148,13 @@ TEST_CASE("training memory counts weights, gradients, the input batch and the ke
   CHECK_THROWS_AS(ampere::training_memory(ampere::load_model_spec(std::string(AMPERE_MODELS_DIR) + "/cnn5.json")),
                   ampere::InputError);
 }
+
+TEST_CASE("a layer made in code with a window the spec forbids (stride 0, found by fuzz_onnx) is refused, never divided by") {
+  ModelSpec m = one_layer("[1, 8, 8]", R"([{"type": "conv2d", "out_channels": 2, "kernel": 3}, {"type": "flatten"},
+                                           {"type": "linear", "out_features": 2}])", 2);
+  m.layers[0].stride = {0, 1};
+  CHECK_THROWS_WITH_AS(ampere::infer_shapes(m), doctest::Contains(".stride: 0x1 is outside 1..1024"), ampere::InputError);
+  m.layers[0].stride = {1, 1};
+  m.layers[0].dilation = {1, std::int64_t{1} << 62};  // would overflow the kernel's span
+  CHECK_THROWS_WITH_AS(ampere::infer_shapes(m), doctest::Contains(".dilation"), ampere::InputError);
+}

@@ -2,6 +2,8 @@
 // torchvision architectures are checked in tests/integration/torchvision_import_test.cpp.
 #include <doctest/doctest.h>
 
+#include <tuple>
+
 #include "common/error.hpp"
 #include "common/layer_shapes.hpp"
 #include "model_import/model_file.hpp"
@@ -118,6 +120,21 @@ TEST_CASE("symbolic input dimensions need the option that fixes them") {
   CHECK(m.layers.back().width.min == 7);
   shape.input_shape = std::vector<std::int64_t>{5, 20, 20};
   CHECK(doctest::String(refusal(model({1, 3, -1, -1}), shape).c_str()) == doctest::Contains("reads 3 channels, its input has 5"));
+}
+
+TEST_CASE("a window outside the spec's bounds (stride 0: found by fuzz_onnx) is refused naming the node") {
+  for (const auto& [attribute, values, expected] :
+       std::vector<std::tuple<std::string, std::vector<std::int64_t>, std::string>>{
+           {"strides", {0, 1}, "stride 0 is outside 1..1024"},
+           {"pads", {-1, -1, -1, -1}, "padding -1 is outside 0..1024"},
+           {"strides", {4096, 1}, "stride 4096 is outside 1..1024"}}) {
+    OnnxBuilder b({1, 3, 8, 8});
+    auto x = b.node("Conv", "c", {"x", b.weight("c.w", {4, 3, 3, 3})},
+                    {OnnxBuilder::ints("kernel_shape", {3, 3}), OnnxBuilder::ints(attribute, values)});
+    x = b.node("Flatten", "flat", {b.node("GlobalAveragePool", "gap", {x})});
+    CHECK(doctest::String(refusal(b.finish(b.gemm("fc", x, 4, 2))).c_str()) ==
+          doctest::Contains(("t.onnx: node 0 'c' (Conv): " + expected).c_str()));
+  }
 }
 
 TEST_CASE("unsupported ops and graph shapes are refused with the node's name, op type and position") {

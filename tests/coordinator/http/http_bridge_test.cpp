@@ -277,3 +277,16 @@ TEST_CASE("hostile: device class names of 10,000 bytes or with encoded slashes i
     CHECK(r->status >= 400);
   }
 }
+
+TEST_CASE("hostile: a plan:prune whose \"by\" is not a string (found by fuzz_http) is answered 400, never 500") {
+  HostileBridge b;
+  auto http = b.http();
+  const std::string model = R"({"name": "m", "input": {"shape": [1, 8, 8]}, "batch_size": 2, "classes": 3,
+    "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 3}]})";
+  const auto r = http.Post("/v1/plan:prune", R"({"model": )" + model + R"(, "device_class": "c", "budget": {"fraction": 0.5}, "by": 5})",
+                           "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(r->body.find("by: energy or time") != std::string::npos);
+  CHECK(http.Get("/healthz")->status == 200);
+}

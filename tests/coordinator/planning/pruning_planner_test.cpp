@@ -125,6 +125,9 @@ TEST_CASE("plan requests are checked field by field") {
   bad["confidence"] = 1.0;
   CHECK(doctest::String(refused(bad).c_str()) == doctest::Contains("confidence: must be in [0.5, 1)"));
   bad = r;
+  bad["by"] = 5;  // found by fuzz_http: a json type error used to escape (a 500)
+  CHECK(doctest::String(refused(bad).c_str()) == doctest::Contains("by: energy or time, got 5"));
+  bad = r;
   bad["colour"] = "red";
   CHECK(doctest::String(refused(bad).c_str()) == doctest::Contains("unknown field 'colour'"));
   bad = r;
