@@ -278,7 +278,7 @@ TEST_CASE("hostile: device class names of 10,000 bytes or with encoded slashes i
   }
 }
 
-TEST_CASE("hostile: a plan:prune whose \"by\" is not a string (found by fuzz_http) is answered 400, never 500") {
+TEST_CASE("hostile: a plan:prune whose by is not a string (found by fuzz_http) is answered 400, never 500") {
   HostileBridge b;
   auto http = b.http();
   const std::string model = R"({"name": "m", "input": {"shape": [1, 8, 8]}, "batch_size": 2, "classes": 3,
