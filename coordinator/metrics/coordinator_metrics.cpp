@@ -46,6 +46,10 @@ struct CoordinatorMetrics::Impl {
                                             .Name("ampere_reference_readings_total")
                                             .Help("Results by what their reference reading said: normal, missing, drift (measured again), off-class (refused)")
                                             .Register(*registry);
+  Family<Counter>& far_points = BuildCounter()
+                                            .Name("ampere_far_points_total")
+                                            .Help("Results far from their kind's fit (docs/method.md §5) by what became of them: held (measured again by another agent), alone (no other agent: fitted), agreed, kept-first, kept-second, unconfirmed")
+                                            .Register(*registry);
   Family<Counter>& jobs_requeued = BuildCounter()
                                        .Name("ampere_jobs_requeued_total")
                                        .Help("Jobs put back in the queue (agent lost, failed attempt)")
@@ -183,6 +187,10 @@ void CoordinatorMetrics::set_registry(const std::string& registry, std::size_t e
   impl_->registry_entries.Add({{"registry", registry}}).Set(static_cast<double>(entries));
   impl_->registry_limit.Add({{"registry", registry}}).Set(static_cast<double>(limit));
 }
+void CoordinatorMetrics::far_point(const std::string& device_class, const std::string& outcome) {
+  impl_->far_points.Add({{"device_class", device_class}, {"outcome", outcome}}).Increment();
+}
+
 void CoordinatorMetrics::reference_reading(const std::string& device_class, const std::string& verdict) {
   impl_->reference_readings.Add({{"device_class", device_class}, {"verdict", verdict}}).Increment();
 }

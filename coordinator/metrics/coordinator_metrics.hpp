@@ -39,6 +39,8 @@ class CoordinatorMetrics {
   /// A result's reference reading judged (docs/method.md §5): verdict normal | missing | drift |
   /// off-class (off-class results are refused, drift ones measured again).
   void reference_reading(const std::string& device_class, const std::string& verdict);
+  /// A result far from its kind's fit: "held", "alone", or how its second reading resolved it.
+  void far_point(const std::string& device_class, const std::string& outcome);
   /// One estimate answered: `source` is http or zmq, `status` its HTTP-like code.
   void estimate_served(const std::string& source, int status, double seconds);
 

@@ -226,6 +226,8 @@ std::vector<PlannedJob> Campaign::next_points(Kind& k, std::size_t batch_size) {
     for (const Channels& c : k.again) {
       k.remeasured.push_back(c);
       jobs.push_back(planned(k, c));
+      for (const Kind::Held& h : k.held)
+        if (h.channels == c) jobs.back().not_agent = h.agent_id;  // a far point: another agent measures it
     }
     k.again.clear();
     return jobs;
@@ -379,10 +381,131 @@ void Campaign::withdraw(const KindKey& key, const Channels& channels) {
   if (k.outstanding > 0) --k.outstanding;
 }
 
-void Campaign::job_failed(const KindKey& key, const Channels& channels) {
+std::optional<FarResolution> Campaign::job_failed(const KindKey& key, const Channels& channels) {
   Kind& k = kind(key);
   if (!contains(k.asked, channels)) k.asked.push_back(channels);
   if (k.outstanding > 0) --k.outstanding;
+  const auto held = std::find_if(k.held.begin(), k.held.end(), [&](const Kind::Held& h) { return h.channels == channels; });
+  if (held == k.held.end()) return std::nullopt;
+  // nobody could measure it again: the far point enters the fit as it came
+  FarResolution resolution;
+  resolution.outcome = FarOutcome::Unconfirmed;
+  resolution.held_job = held->job_id;
+  k.points.push_back(Point{held->channels, held->measurement});
+  k.held.erase(held);
+  return resolution;
+}
+
+const char* far_outcome_name(FarOutcome outcome) {
+  switch (outcome) {
+    case FarOutcome::Agreed: return "agreed";
+    case FarOutcome::KeptFirst: return "kept-first";
+    case FarOutcome::KeptSecond: return "kept-second";
+    case FarOutcome::Unconfirmed: return "unconfirmed";
+  }
+  return "?";
+}
+
+FarCheck Campaign::check_far(const KindKey& key, const Channels& channels, const Measurement& measurement) {
+  Kind& k = kind(key);
+  FarCheck check;
+  if (k.state != KindState::Profiling || k.points.size() < kFarQuorum) return check;
+  fit(k);
+  if (k.seconds_gp == nullptr || !k.fit_error.empty() || k.seconds_gp->size() < kFarQuorum) return check;
+  const GaussianProcess& gp = *k.seconds_gp;
+  // the result on the fit's scale: its time (normalized like every point), less the helpers' estimates
+  double observed = fitted(measurement, false, reference_median(false)).value;
+  double predicted = 0, variance = 0, helpers = 0;
+  for (const auto& [helper_key, at] : subtractions(k.profile, channels)) {
+    const Kind& helper = kind(helper_key);
+    if (helper.seconds_gp == nullptr) return check;
+    Eigen::MatrixXd q(1, 1);
+    q(0, 0) = static_cast<double>(at[0]);
+    const GpPrediction t = helper.seconds_gp->predict(q);
+    helpers += t.mean[0];
+    variance += t.variance[0];
+  }
+  Eigen::MatrixXd x(1, static_cast<Eigen::Index>(channels.size()));
+  for (std::size_t d = 0; d < channels.size(); ++d) x(0, static_cast<Eigen::Index>(d)) = static_cast<double>(channels[d]);
+  const GpPrediction at = gp.predict(x, true);
+  predicted = at.mean[0];
+  variance += at.variance[0];
+  // how much larger the fit's own misses are than it says: the median leave-one-out miss over its
+  // spread (1.4826: the median absolute value of a standard normal is 1/1.4826), at least 1
+  const GpPrediction loo = gp.leave_one_out();
+  std::vector<double> standardized;
+  for (Eigen::Index i = 0; i < loo.mean.size(); ++i)
+    if (loo.variance[i] > 0) standardized.push_back(std::abs(gp.targets()[i] - loo.mean[i]) / std::sqrt(loo.variance[i]));
+  if (standardized.empty() || !(variance > 0)) return check;
+  std::nth_element(standardized.begin(), standardized.begin() + static_cast<std::ptrdiff_t>(standardized.size() / 2),
+                   standardized.end());
+  const double widen = std::max(1.0, 1.4826 * standardized[standardized.size() / 2]);
+  const double miss = std::abs(observed - helpers - predicted);
+  const double total = predicted + helpers;
+  if (!(total > 0) || !std::isfinite(miss)) return check;
+  check.judged = true;
+  check.score = miss / (std::sqrt(variance) * widen);
+  check.share = miss / total;
+  check.predicted_seconds = total;
+  return check;
+}
+
+bool Campaign::hold_far(const KindKey& key, const Channels& channels, const Measurement& measurement, std::uint64_t job_id,
+                        const std::string& agent_id, bool restored) {
+  Kind& k = kind(key);
+  validate_measurement(measurement);
+  if (!restored && (k.state != KindState::Profiling || contains(k.remeasured, channels) || contains(k.again, channels)))
+    return false;
+  for (const Kind::Held& h : k.held)
+    if (h.channels == channels) return false;
+  if (!contains(k.asked, channels)) k.asked.push_back(channels);
+  if (!restored) {
+    if (k.outstanding > 0) --k.outstanding;  // its result came
+    k.again.push_back(channels);             // planned once more, outside the budget
+  }
+  k.held.push_back({channels, measurement, job_id, agent_id});
+  note_reference(measurement);
+  return true;
+}
+
+std::string Campaign::held_agent(const KindKey& key, const Channels& channels) const {
+  for (const Kind& k : kinds_)
+    if (k.profile.key == key)
+      for (const Kind::Held& h : k.held)
+        if (h.channels == channels) return h.agent_id;
+  return "";
+}
+
+std::optional<FarResolution> Campaign::confirm_far(const KindKey& key, const Channels& channels,
+                                                   const Measurement& measurement, std::uint64_t job_id) {
+  Kind& k = kind(key);
+  const auto held = std::find_if(k.held.begin(), k.held.end(),
+                                 [&](const Kind::Held& h) { return h.channels == channels && h.job_id != job_id; });
+  if (held == k.held.end()) return std::nullopt;
+  validate_measurement(measurement);
+  const double median = reference_median(false);
+  const double first = fitted(held->measurement, false, median).value, second = fitted(measurement, false, median).value;
+  FarResolution resolution;
+  resolution.held_job = held->job_id;
+  resolution.ratio = second / first;
+  if (k.outstanding > 0) --k.outstanding;  // the confirmation's result came
+  note_reference(measurement);
+  if (std::abs(std::log(resolution.ratio)) <= std::log(kFarAgreement)) {  // two agents agree: the fit was wrong
+    resolution.outcome = FarOutcome::Agreed;
+    k.points.push_back(Point{held->channels, held->measurement});
+    k.points.push_back(Point{channels, measurement});
+  } else {
+    // they disagree: the one nearer the fit (made without either) enters it
+    const FarCheck a = check_far(key, channels, held->measurement), b = check_far(key, channels, measurement);
+    const double predicted = a.judged ? a.predicted_seconds : b.predicted_seconds;
+    const bool keep_first =
+        predicted > 0 ? std::abs(std::log(first / predicted)) < std::abs(std::log(second / predicted)) : false;
+    resolution.outcome = keep_first ? FarOutcome::KeptFirst : FarOutcome::KeptSecond;
+    resolution.discarded_job = keep_first ? job_id : held->job_id;
+    k.points.push_back(keep_first ? Point{held->channels, held->measurement} : Point{channels, measurement});
+  }
+  k.held.erase(held);
+  return resolution;
 }
 
 bool Campaign::done() const {

@@ -84,6 +84,36 @@ constexpr double kOffClassRatio = 1.5;
 /// Readings a campaign needs before it judges one against their median.
 constexpr std::size_t kReferenceQuorum = 3;
 
+/// A point far from its kind's fit (docs/method.md §5, "Far points"): judged once the kind has
+/// kFarQuorum points, far when its miss is over kFarScore times what the fit expects there (the
+/// predictive spread, widened by how much larger the fit's leave-one-out misses are than it says)
+/// and over kFarShare of the predicted time. Such a point is measured again by another agent
+/// before it enters the fit; two readings agree within kFarAgreement (a ratio).
+constexpr std::size_t kFarQuorum = 8;
+constexpr double kFarScore = 5.0;
+constexpr double kFarShare = 0.5;
+constexpr double kFarAgreement = 1.25;
+
+/// How far a result lies from its kind's current fit.
+struct FarCheck {
+  bool judged = false;          ///< false: too few points, no fit yet, or the kind is not profiling
+  double score = std::nan("");  ///< |miss| over the expected spread
+  double share = std::nan("");  ///< |miss| over the predicted time
+  double predicted_seconds = std::nan("");  ///< the variant's time the fit predicts
+  bool far() const { return judged && score > kFarScore && share > kFarShare; }
+};
+
+/// What became of a far point once measured again (the metric's label: "agreed", "kept-first",
+/// "kept-second", "unconfirmed").
+enum class FarOutcome { Agreed, KeptFirst, KeptSecond, Unconfirmed };
+const char* far_outcome_name(FarOutcome outcome);
+struct FarResolution {
+  FarOutcome outcome = FarOutcome::Agreed;
+  std::uint64_t held_job = 0;       ///< the far point's job
+  std::uint64_t discarded_job = 0;  ///< 0: none (both entered the fit)
+  double ratio = std::nan("");      ///< the second reading over the first
+};
+
 /// Models sampled from the family for the estimate-variance acquisition's demand.
 constexpr std::size_t kDemandModels = 200;
 
@@ -92,6 +122,7 @@ struct PlannedJob {
   KindKey kind;
   Channels channels;
   ModelSpec variant;
+  std::string not_agent{};  ///< a far point's confirmation: not for the agent that measured it
 };
 
 enum class KindState { Waiting, Profiling, Done };
@@ -133,8 +164,23 @@ class Campaign {
   void add_result(const KindKey& kind, const Channels& channels, const Measurement& measurement);
   /// A planned job that never reached the queue (the store was away): its point may be planned again.
   void withdraw(const KindKey& kind, const Channels& channels);
-  /// A job that failed for good: its point is skipped.
-  void job_failed(const KindKey& kind, const Channels& channels);
+  /// A job that failed for good: its point is skipped (a far point held there enters the fit
+  /// unconfirmed: returned, with its job).
+  std::optional<FarResolution> job_failed(const KindKey& kind, const Channels& channels);
+  /// How far a result lies from its kind's current fit (fits the kind first when points came).
+  FarCheck check_far(const KindKey& kind, const Channels& channels, const Measurement& measurement);
+  /// Holds a far result out of the fit and plans its point once more, for another agent than
+  /// `agent_id`. False (nothing held) when the kind is not profiling or the point was measured
+  /// again already. `restored`: held again after a restart, its confirmation job already stored.
+  bool hold_far(const KindKey& kind, const Channels& channels, const Measurement& measurement, std::uint64_t job_id,
+                const std::string& agent_id, bool restored = false);
+  /// The agent that measured the far point held at `channels` (empty: none held there).
+  std::string held_agent(const KindKey& kind, const Channels& channels) const;
+  /// A result at a held far point: the two readings decide (agreeing: both enter the fit; else the
+  /// one nearer the fit, the other is returned as discarded). Nullopt when no point is held there
+  /// (the result is then the caller's to add_result).
+  std::optional<FarResolution> confirm_far(const KindKey& kind, const Channels& channels, const Measurement& measurement,
+                                           std::uint64_t job_id);
   /// Judges a result's reference reading against the campaign's readings so far (before it is added).
   ReferenceCheck check_reference(const Measurement& measurement) const;
   /// Plans `channels` of `kind` once more (a point measured during a drift spike); both results are
@@ -193,8 +239,15 @@ class Campaign {
     std::size_t fit_failures = 0;
     EstimateDemand demand;  ///< where the family's models need this kind (estimate-variance only)
     ChannelSteps steps;     ///< the quantization of the latest fit (docs/method.md §14)
-    std::vector<Channels> again;       ///< points to measure once more (drift), not yet planned
+    std::vector<Channels> again;       ///< points to measure once more (drift, far), not yet planned
     std::vector<Channels> remeasured;  ///< points already measured again
+    struct Held {
+      Channels channels;
+      Measurement measurement;
+      std::uint64_t job_id = 0;
+      std::string agent_id;
+    };
+    std::vector<Held> held;  ///< far points out of the fit until measured again
   };
   struct Calibration {
     ModelSpec model;

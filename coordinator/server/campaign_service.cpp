@@ -38,6 +38,12 @@ double steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+std::string channels_text(const std::vector<std::int64_t>& channels) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < channels.size(); ++i) text += (i ? ", " : "") + std::to_string(channels[i]);
+  return text + "]";
+}
+
 ModelSpec stored_model(const JobRecord& job) { return parse_model_spec(parse_json(job.variant_json, "stored job model")); }
 
 }  // namespace
@@ -69,11 +75,26 @@ void CampaignService::reload() {
     for (const ResultRecord& r : stored.results) results.emplace(r.job_id, &r);
     const bool running = record.state == CampaignState::Running;
     std::size_t replayed = 0, requeued = 0;
+    // A far point whose confirmation is still to come (a later job of the same point, unfinished)
+    // stays out of the fit as it was before the restart (docs/method.md §5).
+    std::map<std::pair<std::string, std::vector<std::int64_t>>, std::uint64_t> last_unfinished;
+    for (const JobRecord& job : stored.jobs)
+      if (!job.whole_model() && (job.state == JobState::Queued || job.state == JobState::Running)) {
+        std::uint64_t& last = last_unfinished[{job.kind_key, job.channels}];
+        last = std::max(last, job.id);
+      }
     for (JobRecord job : stored.jobs) {
       const bool whole = job.whole_model();  // measured whole, not a profiled kind
       try {
         if (job.state == JobState::Done && results.count(job.id) == 1) {
           const Measurement& m = results.at(job.id)->measurement;
+          const auto later = last_unfinished.find({job.kind_key, job.channels});
+          if (!whole && running && later != last_unfinished.end() && later->second > job.id &&
+              entry.campaign->hold_far(KindKey(job.kind_key), job.channels, m, job.id, job.agent_id, true)) {
+            entry.held_far.emplace(job.id, std::make_pair(job, m));
+            ++replayed;
+            continue;
+          }
           if (!whole) entry.campaign->add_result(KindKey(job.kind_key), job.channels, m);  // throws before it adds
           if (job.calibration()) add_calibration(entry, job, m);
           catalog_.add_measured(record.device_class, record.id, job, m);
@@ -82,7 +103,10 @@ void CampaignService::reload() {
           if (!whole) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
         } else if (running || (whole && record.state == CampaignState::Done)) {
           // a finished campaign's held-out and calibration models still score and refine its estimates
-          if (!whole) entry.campaign->restore_outstanding(KindKey(job.kind_key), job.channels);
+          if (!whole) {
+            entry.campaign->restore_outstanding(KindKey(job.kind_key), job.channels);
+            job.not_agent = entry.campaign->held_agent(KindKey(job.kind_key), job.channels);  // a far point's confirmation
+          }
           if (job.state == JobState::Running) store_.store().set_job_state(job.id, JobState::Queued, "");
           jobs_.add(record.device_class, std::move(job));
           ++requeued;
@@ -215,16 +239,63 @@ void CampaignService::job_done(const JobRecord& job, const Measurement& measurem
                  entry.record.id, job.id, 100 * (reference.ratio - 1),
                  again ? "its point is measured again" : "kept, normalized (not measured again)");
   }
-  if (job.calibration()) add_calibration(entry, job, measurement);
-  else if (!job.holdout()) entry.campaign->add_result(KindKey(job.kind_key), job.channels, measurement);
-  catalog_.add_measured(entry.record.device_class, entry.record.id, job, measurement);
+  if (job.whole_model()) {
+    if (job.calibration()) add_calibration(entry, job, measurement);
+    catalog_.add_measured(entry.record.device_class, entry.record.id, job, measurement);
+  } else {
+    add_variant_result(entry, job, measurement);
+  }
   after_progress(entry);
+}
+
+void CampaignService::add_variant_result(CampaignEntry& entry, const JobRecord& job, const Measurement& measurement) {
+  Campaign& campaign = *entry.campaign;
+  const KindKey kind(job.kind_key);
+  if (const auto resolution = campaign.confirm_far(kind, job.channels, measurement, job.id))
+    return resolved(entry, *resolution, &job, &measurement);
+  const FarCheck far = campaign.check_far(kind, job.channels, measurement);
+  // measured again only where another agent of the class is connected (the sender counts as one)
+  if (far.far() && fleet_.connected(entry.record.device_class) >= 2 &&
+      campaign.hold_far(kind, job.channels, measurement, job.id, job.agent_id)) {
+    entry.held_far.emplace(job.id, std::make_pair(job, measurement));
+    metrics_.far_point(entry.record.device_class, "held");
+    spdlog::warn("campaign {}: job {} ({} at {}) from agent {} is far from its kind's fit (score {:.1f}, {:.0f}% off): "
+                 "held out of the fit until another agent measures it again",
+                 entry.record.id, job.id, job.kind_key, channels_text(job.channels), job.agent_id, far.score, 100 * far.share);
+    return;
+  }
+  if (far.far()) metrics_.far_point(entry.record.device_class, "alone");  // no other agent: fitted as it came
+  campaign.add_result(kind, job.channels, measurement);
+  catalog_.add_measured(entry.record.device_class, entry.record.id, job, measurement);
+}
+
+void CampaignService::resolved(CampaignEntry& entry, const FarResolution& resolution, const JobRecord* second,
+                               const Measurement* measured) {
+  metrics_.far_point(entry.record.device_class, far_outcome_name(resolution.outcome));
+  const auto held = entry.held_far.find(resolution.held_job);
+  const bool first_kept = resolution.outcome != FarOutcome::KeptSecond;
+  if (held != entry.held_far.end() && first_kept)
+    catalog_.add_measured(entry.record.device_class, entry.record.id, held->second.first, held->second.second);
+  if (second != nullptr && measured != nullptr && resolution.outcome != FarOutcome::KeptFirst)
+    catalog_.add_measured(entry.record.device_class, entry.record.id, *second, *measured);
+  if (resolution.discarded_job != 0) {
+    const std::uint64_t discarded = resolution.discarded_job;
+    // its result stays stored; the failed state keeps it out of the fit after a restart too
+    store_.try_write("discard_result", [&] { store_.store().discard_result(discarded); });
+  }
+  spdlog::warn("campaign {}: far point of job {} measured again{}: {} (second reading {:.2f}x the first){}", entry.record.id,
+               resolution.held_job, second != nullptr ? " by job " + std::to_string(second->id) : std::string(" (not: its job failed)"),
+               far_outcome_name(resolution.outcome), resolution.ratio,
+               resolution.discarded_job != 0 ? "; job " + std::to_string(resolution.discarded_job) + " discarded" : std::string());
+  if (held != entry.held_far.end()) entry.held_far.erase(held);
 }
 
 void CampaignService::job_failed(const JobRecord& job) {
   CampaignEntry& entry = campaigns_.at(job.campaign_id);
   metrics_.job_failed(entry.record.device_class);
-  if (!job.whole_model()) entry.campaign->job_failed(KindKey(job.kind_key), job.channels);
+  if (!job.whole_model())
+    if (const auto resolution = entry.campaign->job_failed(KindKey(job.kind_key), job.channels))
+      resolved(entry, *resolution, nullptr, nullptr);
   after_progress(entry);
 }
 
@@ -281,6 +352,7 @@ void CampaignService::enqueue(CampaignEntry& entry, const std::vector<PlannedJob
     j.kind_key = p.kind.str();
     j.channels = p.channels;
     j.variant_json = to_json(p.variant).dump();
+    j.not_agent = p.not_agent;
     records.push_back(std::move(j));
   }
   if (!queue_jobs(entry, std::move(records)))

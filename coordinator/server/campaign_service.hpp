@@ -37,6 +37,9 @@ struct CampaignEntry {
   /// Measurements the last fit started was given (a fit is never retried on the same ones).
   std::size_t joint_attempted = 0;
   double joint_started = 0;         ///< steady seconds when it started
+  /// Far points held out of the fit until measured again (docs/method.md §5), by job id: their
+  /// jobs and results (the catalog takes a result once it is kept).
+  std::map<std::uint64_t, std::pair<JobRecord, Measurement>> held_far;
 };
 
 /// What a client asks to profile (StartCampaign).
@@ -142,6 +145,12 @@ class CampaignService {
   /// After any change to a campaign: save new fitted kinds, refresh the catalog and its held-out
   /// score, mark the campaign done when every kind is.
   void after_progress(CampaignEntry& entry);
+  /// A variant network's result: a far point's confirmation is resolved, a far point is held and
+  /// measured again by another agent of the class when there is one, anything else is fitted.
+  void add_variant_result(CampaignEntry& entry, const JobRecord& job, const Measurement& measurement);
+  /// What a far point's second reading (or its confirmation's failure) decided: the kept results
+  /// join the catalog, a discarded one's job is marked failed in the store (its result stays).
+  void resolved(CampaignEntry& entry, const FarResolution& resolution, const JobRecord* second, const Measurement* measured);
   void report_heldout(const std::string& device_class);
 
   ResilientStore& store_;

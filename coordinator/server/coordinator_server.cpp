@@ -245,7 +245,8 @@ void CoordinatorServer::on_work_request(const std::string& peer, const std::stri
 bool CoordinatorServer::hand_out_job(const std::string& peer, AgentInfo& agent) {
   const std::string device_class = agent.device_class;
   if (!jobs_.has_queued(device_class)) campaigns_.plan(device_class);
-  JobRecord* job = jobs_.start_next(device_class, agent.id);
+  // a far point's confirmation goes to another agent of the class, unless this one is alone there
+  JobRecord* job = jobs_.start_next(device_class, agent.id, fleet_.connected(device_class) <= 1);
   if (job == nullptr) return false;
   pending_states_.push_back({job->id, JobState::Running, agent.id});  // written with the turn's others
   agent.running_job = job->id;  // map nodes are stable: planning and re-queueing keep `agent` valid
@@ -269,18 +270,19 @@ bool CoordinatorServer::hand_out_job(const std::string& peer, AgentInfo& agent) 
 void CoordinatorServer::serve_parked() {
   const auto no_work = [](wire::Envelope::Body::Builder body) { body.initNoWork().setRetryAfterMillis(0); };
   for (auto& [device_class, parked] : parked_) {
-    while (!parked.empty()) {
-      const ParkedRequest request = parked.front();
+    for (auto it = parked.begin(); it != parked.end();) {
+      const ParkedRequest request = *it;
       AgentInfo* agent = fleet_.find(request.agent_id);
       if (agent == nullptr || agent->routing_id != request.peer || agent->running_job != 0) {
-        parked.pop_front();  // lost, registered again elsewhere, or already busy: nothing to answer
+        it = parked.erase(it);  // lost, registered again elsewhere, or already busy: nothing to answer
         continue;
       }
       if (hand_out_job(request.peer, *agent)) {
-        parked.pop_front();
+        it = parked.erase(it);
         continue;
       }
-      break;  // no job for this class now
+      if (!jobs_.has_queued(device_class)) break;  // no job for this class now
+      ++it;  // what is queued is not for this agent (a far point it measured): the next one may take it
     }
     // Those parked too long hear NoWork and ask again at once (retry 0).
     while (!parked.empty() && clock_.now() - parked.front().since >= config_.park_work_requests) {

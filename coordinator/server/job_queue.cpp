@@ -11,14 +11,20 @@ void JobQueue::add(const std::string& device_class, JobRecord job) {
   queues_[device_class].push_back(id);
 }
 
-JobRecord* JobQueue::start_next(const std::string& device_class, const std::string& agent_id) {
+JobRecord* JobQueue::start_next(const std::string& device_class, const std::string& agent_id, bool alone) {
   auto& queue = queues_[device_class];
-  while (!queue.empty()) {
-    const std::uint64_t id = queue.front();
-    queue.pop_front();
-    const auto it = jobs_.find(id);
-    if (it == jobs_.end() || it->second.job.state != JobState::Queued) continue;  // finished or dropped meanwhile
+  for (auto q = queue.begin(); q != queue.end();) {
+    const auto it = jobs_.find(*q);
+    if (it == jobs_.end() || it->second.job.state != JobState::Queued) {  // finished or dropped meanwhile
+      q = queue.erase(q);
+      continue;
+    }
     JobRecord& job = it->second.job;
+    if (!alone && !job.not_agent.empty() && job.not_agent == agent_id) {  // another agent measures it again
+      ++q;
+      continue;
+    }
+    queue.erase(q);
     job.state = JobState::Running;
     job.agent_id = agent_id;
     ++job.attempts;

@@ -25,8 +25,9 @@ class JobQueue {
   /// A stored job (its id assigned) joins the back of its class's queue, queued.
   void add(const std::string& device_class, JobRecord job);
   /// The next queued job of the class, now running on `agent_id` with one more attempt; null
-  /// when the class has none queued.
-  JobRecord* start_next(const std::string& device_class, const std::string& agent_id);
+  /// when the class has none queued for it. A job whose not_agent is `agent_id` (a far point's
+  /// confirmation) is passed over unless the agent is `alone` in its class.
+  JobRecord* start_next(const std::string& device_class, const std::string& agent_id, bool alone = true);
   /// Null when the job is unknown or already finished.
   JobRecord* find(std::uint64_t job_id);
   /// Back to the front of its class's queue; false when unknown.

@@ -204,6 +204,14 @@ class PostgresStore final : public Store {
     });
   }
 
+  void discard_result(std::uint64_t id) override {
+    guarded("discard_result", [&](pqxx::connection& connection) {
+      pqxx::work w(connection);
+      w.exec_params("UPDATE jobs SET state = 'failed' WHERE id = $1 AND state = 'done'", static_cast<std::int64_t>(id));
+      w.commit();
+    });
+  }
+
   std::vector<JobRecord> jobs(std::uint64_t campaign_id) override {
     return guarded("jobs", [&](pqxx::connection& connection) {
       pqxx::read_transaction w(connection);

@@ -72,6 +72,9 @@ struct JobRecord {
   std::uint32_t attempts = 0;
   /// Why the stored row could not be decoded (empty: it could); readers quarantine such rows.
   std::string unreadable{};
+  /// Not stored (a restart derives it): a far point's confirmation is not handed to this agent,
+  /// the one that measured the point, while its class has another (docs/method.md §5).
+  std::string not_agent{};
   bool holdout() const { return kind_key == kHoldoutKind; }
   bool calibration() const { return kind_key == kCalibrationKind; }
   /// A whole model (held-out or calibration), not a variant network of a profiled kind.

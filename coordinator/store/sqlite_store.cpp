@@ -210,6 +210,11 @@ class SqliteStore final : public Store {
     s.bind(1, std::string(job_state_name(state))).bind(2, agent_id).bind(3, static_cast<std::int64_t>(id)).step();
   }
 
+  void discard_result(std::uint64_t id) override {
+    Statement s(db_, "UPDATE jobs SET state = 'failed' WHERE id = ? AND state = 'done'");
+    s.bind(1, static_cast<std::int64_t>(id)).step();
+  }
+
   std::vector<JobRecord> jobs(std::uint64_t campaign_id) override {
     Statement s(db_, "SELECT id, campaign_id, kind_key, channels_json, variant_json, state, agent_id, attempts "
                      "FROM jobs WHERE campaign_id = ? ORDER BY id");

@@ -24,6 +24,10 @@ class Store {
   virtual std::vector<std::uint64_t> create_jobs(const std::vector<JobRecord>& jobs) = 0;
   /// A job with a stored result stays done: a late state write never takes it back.
   virtual void set_job_state(std::uint64_t job_id, JobState state, const std::string& agent_id) = 0;
+  /// A done job whose result is not used (a far point another agent's reading outvoted,
+  /// docs/method.md §5): failed from now on, so no restart fits it; its result stays stored.
+  /// Nothing happens to a job that is not done.
+  virtual void discard_result(std::uint64_t job_id) = 0;
   /// Several job states in as few commits as the store allows (SQLite: one transaction; the
   /// default: one set_job_state each).
   virtual void set_job_states(const std::vector<JobStateChange>& changes);

@@ -90,9 +90,11 @@ struct Fixture {
     }));
     REQUIRE(DecodedEnvelope(reply).envelope().getBody().which() == wire::Envelope::Body::ACK);
   }
-  /// The job id handed to `id` (0 for NoWork).
+  /// The job id handed to `id` (0 for NoWork, or no reply yet: the request is parked).
   std::uint64_t ask_work(const std::string& id) {
-    const DecodedEnvelope d(agent(id, make_frame([&](wire::Envelope::Body::Builder b) { b.initWorkRequest().setAgentId(id); })));
+    const std::string reply = agent(id, make_frame([&](wire::Envelope::Body::Builder b) { b.initWorkRequest().setAgentId(id); }));
+    if (reply.empty()) return 0;
+    const DecodedEnvelope d(reply);
     return d.envelope().getBody().which() == wire::Envelope::Body::JOB ? d.envelope().getBody().getJob().getJobId() : 0;
   }
   /// A failed attempt reported by `id`; returns whether the Ack said stored.

@@ -1,6 +1,7 @@
 #include "coordinator/planning/campaign.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <doctest/doctest.h>
 
@@ -380,4 +381,128 @@ TEST_CASE("with channel steps probed, a campaign on a staircase device estimates
   CHECK(hidden_steps_at_16);
   CHECK(parse_channel_step_search("probe") == ChannelStepSearch::Probe);
   CHECK_THROWS_WITH_AS(parse_channel_step_search("on"), doctest::Contains("unknown 'on' (known: off, probe)"), InputError);
+}
+
+namespace {
+Measurement scaled(Measurement m, double factor) {
+  for (double& s : m.seconds_per_iteration) s *= factor;
+  for (double& j : m.joules_per_iteration) j *= factor;
+  return m;
+}
+}  // namespace
+
+TEST_CASE("a result far from its kind's fit is held out of it until measured again, then the readings decide") {
+  const SimulatedDevice device(simulated_profile("tx2"));
+  CampaignSettings settings;
+  settings.budget_per_kind = 24;
+  Campaign campaign(1, family("cnn5"), "sim-tx2", settings);
+  std::uint64_t seed = 0;
+  const auto points_of = [&](const KindKey& key) {
+    for (const KindProgressInfo& p : campaign.progress())
+      if (p.key == key) return p;
+    FAIL("no kind ", key.str());
+    return KindProgressInfo{};
+  };
+  // Profiles until a kind is profiling with the quorum, and returns a job of it (the others fitted).
+  std::vector<PlannedJob> pending;
+  const auto next_job_of_a_judged_kind = [&]() -> std::optional<PlannedJob> {
+    for (int round = 0; round < 500 && !campaign.done(); ++round) {
+      if (pending.empty()) pending = campaign.plan(4);
+      while (!pending.empty()) {
+        PlannedJob job = pending.back();
+        pending.pop_back();
+        const KindProgressInfo p = points_of(job.kind);
+        if (p.state == KindState::Profiling && p.points >= kFarQuorum) return job;
+        campaign.add_result(job.kind, job.channels, device.measure(job.variant, 3, ++seed));
+      }
+    }
+    return std::nullopt;
+  };
+
+  SUBCASE("a forged tenfold reading: another agent's reading is kept, the forged one discarded") {
+    const auto job = next_job_of_a_judged_kind();
+    REQUIRE(job);
+    const Measurement honest = device.measure(job->variant, 3, ++seed);
+    const Measurement forged = scaled(honest, 10);
+    CHECK_FALSE(campaign.check_far(job->kind, job->channels, honest).far());
+    const FarCheck far = campaign.check_far(job->kind, job->channels, forged);
+    CHECK(far.far());
+    CHECK(far.share > 5);
+    const std::size_t before = points_of(job->kind).points;
+    REQUIRE(campaign.hold_far(job->kind, job->channels, forged, 101, "liar"));
+    CHECK(points_of(job->kind).points == before);  // not in the fit
+    CHECK(campaign.held_agent(job->kind, job->channels) == "liar");
+    // the point is planned once more, not for the agent that measured it (once the kind's
+    // outstanding jobs are back)
+    std::optional<PlannedJob> again;
+    for (int round = 0; round < 50 && !again; ++round) {
+      for (const PlannedJob& p : pending) campaign.add_result(p.kind, p.channels, device.measure(p.variant, 3, ++seed));
+      pending.clear();
+      for (const PlannedJob& p : campaign.plan(4)) {
+        if (p.kind == job->kind && p.channels == job->channels) again = p;
+        else pending.push_back(p);
+      }
+    }
+    REQUIRE(again);
+    CHECK(again->not_agent == "liar");
+    const std::size_t fitted = points_of(job->kind).points;
+    const auto resolution = campaign.confirm_far(job->kind, job->channels, device.measure(job->variant, 3, ++seed), 102);
+    REQUIRE(resolution);
+    CHECK(resolution->outcome == FarOutcome::KeptSecond);
+    CHECK(resolution->held_job == 101);
+    CHECK(resolution->discarded_job == 101);
+    CHECK(resolution->ratio == doctest::Approx(0.1).epsilon(0.05));
+    CHECK(points_of(job->kind).points == fitted + 1);  // the second reading alone
+    CHECK(campaign.held_agent(job->kind, job->channels).empty());
+    // a second result there is no confirmation any more: the caller fits it
+    CHECK_FALSE(campaign.confirm_far(job->kind, job->channels, honest, 103));
+  }
+  SUBCASE("two agents agree on a far reading: the fit was wrong, both enter it") {
+    const auto job = next_job_of_a_judged_kind();
+    REQUIRE(job);
+    const Measurement high = scaled(device.measure(job->variant, 3, ++seed), 8);
+    REQUIRE(campaign.hold_far(job->kind, job->channels, high, 201, "a"));
+    const std::size_t before = points_of(job->kind).points;
+    const auto resolution = campaign.confirm_far(job->kind, job->channels, scaled(high, 1.1), 202);
+    REQUIRE(resolution);
+    CHECK(resolution->outcome == FarOutcome::Agreed);
+    CHECK(resolution->discarded_job == 0);
+    CHECK(points_of(job->kind).points == before + 2);
+  }
+  SUBCASE("when its confirmation fails for good, the far point enters the fit unconfirmed") {
+    const auto job = next_job_of_a_judged_kind();
+    REQUIRE(job);
+    REQUIRE(campaign.hold_far(job->kind, job->channels, scaled(device.measure(job->variant, 3, ++seed), 10), 301, "a"));
+    CHECK_FALSE(campaign.hold_far(job->kind, job->channels, device.measure(job->variant, 3, ++seed), 302, "b"));  // once
+    const std::size_t before = points_of(job->kind).points;
+    const auto resolution = campaign.job_failed(job->kind, job->channels);
+    REQUIRE(resolution);
+    CHECK(resolution->outcome == FarOutcome::Unconfirmed);
+    CHECK(resolution->held_job == 301);
+    CHECK(points_of(job->kind).points == before + 1);
+  }
+}
+
+TEST_CASE("honest results on the shipped families and simulated devices are seldom judged far") {
+  std::size_t judged = 0, far = 0;
+  for (const char* profile : {"tx2"})
+    for (const char* name : {"cnn5", "lenet5", "lstm", "har", "resnet"}) {
+      
+      const SimulatedDevice device(simulated_profile(profile));
+      CampaignSettings settings;
+      settings.budget_per_kind = 20;
+      Campaign campaign(1, family(name), "sim", settings);
+      std::uint64_t seed = 0;
+      for (int round = 0; round < 500 && !campaign.done(); ++round)
+        for (const PlannedJob& job : campaign.plan(4)) {
+          const Measurement m = device.measure(job.variant, 3, ++seed);
+          const FarCheck check = campaign.check_far(job.kind, job.channels, m);
+          judged += check.judged;
+          far += check.far();
+          campaign.add_result(job.kind, job.channels, m);
+        }
+    }
+  MESSAGE("honest results judged: ", judged, ", far: ", far);
+  CHECK(judged > 50);
+  CHECK(static_cast<double>(far) <= 0.02 * static_cast<double>(judged));
 }

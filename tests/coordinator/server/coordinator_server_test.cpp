@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "agent/simulated_device.hpp"
 #include "support/coordinator_fixture.hpp"
 
 using namespace ampere;
@@ -162,4 +163,84 @@ TEST_CASE("a subtractive campaign measures calibration models only when the coor
   std::size_t calibration = 0;
   for (const JobRecord& j : joint.store->jobs(1)) calibration += j.calibration() ? 1 : 0;
   CHECK(calibration == 3u);
+}
+
+TEST_CASE("a forged far result is held out of the fit, measured again by another agent, and discarded, and a restart keeps it out") {
+  Fixture f;
+  f.register_agent("honest");
+  f.register_agent("liar");
+  const std::string family = R"({"name": "f", "input": {"shape": [3, 16, 16]}, "batch_size": 4, "classes": 10, "layers": [
+      {"type": "conv2d", "out_channels": {"min": 4, "max": 64}, "kernel": 3, "padding": 1}, {"type": "relu"},
+      {"type": "flatten"}, {"type": "linear", "out_features": 10}]})";
+  f.client(make_frame([&](wire::Envelope::Body::Builder b) {
+    auto s = b.initStartCampaign();
+    s.setFamilySpecJson(family);
+    s.setDeviceClass("sim-x");
+    s.setBudgetPerKind(16);
+  }));
+  const SimulatedDevice device(simulated_profile("tx2"));
+  std::uint64_t seed = 0;
+  std::map<std::uint64_t, std::size_t> measured_before;  // per job: results stored when it was handed out
+  const auto report = [&](const std::string& agent, std::uint64_t job, double factor) {
+    const JobRecord record = f.stored_job(job);
+    Measurement m = device.measure(parse_model_spec(nlohmann::json::parse(record.variant_json)), 3, ++seed);
+    for (double& s : m.seconds_per_iteration) s *= factor;
+    for (double& j : m.joules_per_iteration) j *= factor;
+    const DecodedEnvelope d(f.agent(agent, make_frame([&](wire::Envelope::Body::Builder b) {
+      auto r = b.initResult();
+      r.setJobId(job);
+      r.setAgentId(agent);
+      fill_result(r, m);
+    })));
+    REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ACK);
+    CHECK(d.envelope().getBody().getAck().getStored());  // stored: nothing measured is lost
+  };
+  // The liar forges its results tenfold once the kinds have points enough to be judged.
+  std::uint64_t forged = 0, confirmation = 0;
+  JobRecord forged_job;
+  for (int round = 0; round < 400 && confirmation == 0; ++round) {
+    const std::string who = round % 2 == 0 ? "honest" : "liar";
+    const std::uint64_t job = f.ask_work(who);
+    if (job == 0) continue;
+    const JobRecord record = f.stored_job(job);
+    if (record.kind_key == kHoldoutKind || record.kind_key == kCalibrationKind) {
+      report(who, job, 1);
+      continue;
+    }
+    if (forged != 0 && record.kind_key == forged_job.kind_key && record.channels == forged_job.channels) {
+      CHECK(who == "honest");  // the confirmation never goes to the agent that measured the point
+      confirmation = job;
+      break;
+    }
+    std::size_t kind_points = 0;  // results of the job's kind so far
+    for (const JobRecord& j : f.store->jobs(1)) kind_points += j.kind_key == record.kind_key && j.state == JobState::Done;
+    const bool forge = who == "liar" && forged == 0 && kind_points >= kFarQuorum;
+    report(who, job, forge ? 10 : 1);
+    if (forge && f.metrics.text().find("outcome=\"held\"} 1") != std::string::npos) {
+      forged = job;
+      forged_job = record;
+    }
+  }
+  REQUIRE(forged != 0);
+  REQUIRE(confirmation != 0);
+  CHECK(f.stored_job(forged).state == JobState::Done);  // stored, held out of the fit
+  // a restart while the confirmation is out: the far point stays held, the confirmation not for the liar
+  f.restart();
+  f.register_agent("honest");
+  f.register_agent("liar");
+  CHECK(f.ask_work("liar") != confirmation);
+  std::uint64_t again = 0;
+  for (int i = 0; i < 50 && again != confirmation; ++i) {
+    again = f.ask_work("honest");
+    if (again != 0 && again != confirmation) report("honest", again, 1);
+  }
+  REQUIRE(again == confirmation);
+  report("honest", confirmation, 1);
+  CHECK(f.metrics_after_restart.text().find("ampere_far_points_total{device_class=\"sim-x\",outcome=\"kept-second\"} 1") !=
+        std::string::npos);
+  CHECK(f.stored_job(forged).state == JobState::Failed);  // discarded: out of the fit after any restart
+  CHECK(f.stored_job(confirmation).state == JobState::Done);
+  bool kept = false;
+  for (const ResultRecord& r : f.store->results(1)) kept = kept || r.job_id == forged;
+  CHECK(kept);  // its result stays stored
 }

@@ -42,6 +42,7 @@ class FlakyStore final : public Store {
   std::vector<CampaignRecord> campaigns() override { return {}; }
   std::vector<std::uint64_t> create_jobs(const std::vector<JobRecord>&) override { return {}; }
   void set_job_state(std::uint64_t, JobState, const std::string&) override {}
+  void discard_result(std::uint64_t) override {}
   std::vector<JobRecord> jobs(std::uint64_t) override { return {}; }
   int result_tries = 0;  ///< store_result calls, stored or not
   int probes = 0;        ///< fingerprint calls

@@ -113,6 +113,18 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
   CHECK(after[2].state == JobState::Done);
   CHECK(after[2].attempts == 1);
   CHECK(after[3].agent_id == "agent-4");
+
+  // A done job whose result another agent's reading outvoted (a far point): failed from now on,
+  // its result kept; a job that is not done is left as it is.
+  const auto third = store->create_jobs({j});
+  store->discard_result(more[0]);
+  store->discard_result(third[0]);
+  const auto discarded = store->jobs(campaign);
+  CHECK(discarded[2].state == JobState::Failed);
+  CHECK(discarded[2].agent_id == "agent-3");
+  CHECK(discarded[3].state == JobState::Done);
+  CHECK(discarded[4].state == JobState::Queued);
+  CHECK(store->results(campaign).size() == 4);
 }
 
 }  // namespace ampere::testing
