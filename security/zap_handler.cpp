@@ -1,5 +1,7 @@
 #include "security/zap_handler.hpp"
 
+#include "security/multipart.hpp"
+
 #include <vector>
 
 namespace ampere {
@@ -24,13 +26,7 @@ void ZapHandler::serve() {
     } catch (const zmq::error_t&) {
       continue;  // a signal
     }
-    std::vector<zmq::message_t> frames;
-    zmq::recv_result_t got;
-    do {
-      zmq::message_t part;
-      got = socket_.recv(part, zmq::recv_flags::dontwait);
-      if (got) frames.push_back(std::move(part));
-    } while (got && frames.back().more());
+    const std::vector<zmq::message_t> frames = receive_multipart(socket_);
     // version, request id, domain, address, identity, mechanism, credentials...
     const auto text = [&](std::size_t i) { return i < frames.size() ? frames[i].to_string() : std::string(); };
     std::string user_id;

@@ -8,25 +8,11 @@
 
 #include "common/error.hpp"
 #include "security/endpoint.hpp"
+#include "security/multipart.hpp"
 #include "security/zap_handler.hpp"
 #include "wire_codec.hpp"
 
 namespace ampere {
-namespace {
-
-/// Every frame of one multipart message waiting on `socket` (empty when none waits).
-std::vector<zmq::message_t> receive_multipart(zmq::socket_t& socket) {
-  std::vector<zmq::message_t> frames;
-  zmq::recv_result_t got;
-  do {
-    zmq::message_t part;
-    got = socket.recv(part, zmq::recv_flags::dontwait);
-    if (got) frames.push_back(std::move(part));
-  } while (got && frames.back().more());
-  return frames;
-}
-
-}  // namespace
 
 ZmqTransport::ZmqTransport(zmq::context_t& context, const std::string& agents_endpoint, const std::string& clients_endpoint,
                            const std::string& curve_secret_key, const ZapHandler* zap)

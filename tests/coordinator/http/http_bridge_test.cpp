@@ -10,6 +10,8 @@
 #include <tuple>
 
 #include <doctest/doctest.h>
+
+#include <functional>
 #include <httplib.h>
 
 #include "integration/process.hpp"
@@ -119,18 +121,32 @@ TEST_CASE("estimates from a fixed snapshot: an unknown class is 404, a bad spec 
   bridge.stop();
 }
 
-TEST_CASE("hostile: a 400,000-deep JSON array posted to /v1/estimate is refused 400, and the bridge keeps answering") {
+namespace {
+/// A bridge on a free port over an empty snapshot and no coordinator (the hostile HTTP cases);
+/// `adjust` changes its config (tokens) before it starts.
+struct HostileBridge {
   zmq::context_t context;
-  auto snapshot = std::make_shared<BridgeSnapshot>();
-  snapshot->generation = 1;
-  FixedSnapshotSource snapshots(snapshot);
+  FixedSnapshotSource snapshots{std::make_shared<BridgeSnapshot>()};
   BridgeConfig config;
-  config.port = free_port();
-  HttpBridge bridge(snapshots, [&context] {
-    return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
-  }, config);
-  bridge.start();
-  httplib::Client http("127.0.0.1", config.port);
+  std::unique_ptr<HttpBridge> bridge;
+  explicit HostileBridge(const std::function<void(BridgeConfig&)>& adjust = {}) {
+    config.port = free_port();
+    config.token = "t0ken";
+    if (adjust) adjust(config);
+    bridge = std::make_unique<HttpBridge>(snapshots, [this] {
+      return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
+    }, config);
+    bridge->start();
+  }
+  ~HostileBridge() { bridge->stop(); }
+  httplib::Client http() const { return httplib::Client("127.0.0.1", config.port); }
+};
+}  // namespace
+
+TEST_CASE("hostile: a 400,000-deep JSON array posted to /v1/estimate is refused 400, and the bridge keeps answering") {
+  HostileBridge b;
+  const BridgeConfig& config = b.config;
+  auto http = b.http();
   for (const char* open : {"[", "{\"a\":"}) {
     std::string deep;
     for (int i = 0; i < 400000 && deep.size() < config.max_body_bytes - 2; ++i) deep += open;
@@ -145,61 +161,38 @@ TEST_CASE("hostile: a 400,000-deep JSON array posted to /v1/estimate is refused 
   CHECK(r->status == 400);
   CHECK(r->body.find("nested deeper than 64") != std::string::npos);
   CHECK(http.Get("/healthz")->status == 200);
-  bridge.stop();
+  b.bridge->stop();
 }
 
 TEST_CASE("hostile: campaign ids past 2^63, or 0, are answered 404, never 500") {
-  zmq::context_t context;
-  FixedSnapshotSource snapshots(std::make_shared<BridgeSnapshot>());
-  BridgeConfig config;
-  config.port = free_port();
-  HttpBridge bridge(snapshots, [&context] {
-    return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
-  }, config);
-  bridge.start();
-  httplib::Client http("127.0.0.1", config.port);
+  HostileBridge b;
+  auto http = b.http();
   for (const char* path : {"/v1/campaigns/99999999999999999999", "/v1/campaigns/9223372036854775808", "/v1/campaigns/0"}) {
     const auto r = http.Get(path);
     REQUIRE(r);
     CHECK(r->status == 404);
   }
-  bridge.stop();
+  b.bridge->stop();
 }
 
 TEST_CASE("hostile: a write with a wrong token of the right length, or a prefix of it, is 401") {
-  zmq::context_t context;
-  FixedSnapshotSource snapshots(std::make_shared<BridgeSnapshot>());
-  BridgeConfig config;
-  config.port = free_port();
-  config.token = "s3cret-token";
-  HttpBridge bridge(snapshots, [&context] {
-    return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
-  }, config);
-  bridge.start();
-  httplib::Client http("127.0.0.1", config.port);
+  HostileBridge b([](BridgeConfig& c) { c.token = "s3cret-token"; });
+  auto http = b.http();
   for (const char* token : {"s3cret-tokeX", "s3cret", "s3cret-token-and-more", ""}) {
     const httplib::Headers headers = {{"Authorization", std::string("Bearer ") + token}};
     const auto r = http.Post("/v1/campaigns", headers, R"({"family": {}, "device_class": "x"})", "application/json");
     REQUIRE(r);
     CHECK(r->status == 401);
   }
-  bridge.stop();
+  b.bridge->stop();
 }
 
 TEST_CASE("hostile: with a read token, reads under /v1/ without it are 401, with either token answered, probes open") {
-  zmq::context_t context;
-  auto snapshot = std::make_shared<BridgeSnapshot>();
-  snapshot->generation = 1;
-  FixedSnapshotSource snapshots(snapshot);
-  BridgeConfig config;
-  config.port = free_port();
-  config.token = "write-token";
-  config.read_token = "read-token";
-  HttpBridge bridge(snapshots, [&context] {
-    return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
-  }, config);
-  bridge.start();
-  httplib::Client http("127.0.0.1", config.port);
+  HostileBridge b([](BridgeConfig& c) {
+    c.token = "write-token";
+    c.read_token = "read-token";
+  });
+  auto http = b.http();
   const std::string body = R"({"model": {"name": "m"}, "device_class": "phone"})";
   CHECK(http.Post("/v1/estimate", body, "application/json")->status == 401);
   CHECK(http.Get("/v1/device-classes")->status == 401);
@@ -208,28 +201,9 @@ TEST_CASE("hostile: with a read token, reads under /v1/ without it are 401, with
   CHECK(http.Post("/v1/estimate", {{"Authorization", "Bearer write-token"}}, body, "application/json")->status == 400);
   CHECK(http.Get("/healthz")->status == 200);
   CHECK(http.Get("/openapi.json")->status == 200);
-  bridge.stop();
+  b.bridge->stop();
 }
 
-namespace {
-/// A bridge on a free port over an empty snapshot and no coordinator (hostile HTTP cases).
-struct HostileBridge {
-  zmq::context_t context;
-  FixedSnapshotSource snapshots{std::make_shared<BridgeSnapshot>()};
-  BridgeConfig config;
-  std::unique_ptr<HttpBridge> bridge;
-  HostileBridge() {
-    config.port = free_port();
-    config.token = "t0ken";
-    bridge = std::make_unique<HttpBridge>(snapshots, [this] {
-      return std::make_unique<CoordinatorClient>(context, "inproc://nobody", std::chrono::milliseconds(100));
-    }, config);
-    bridge->start();
-  }
-  ~HostileBridge() { bridge->stop(); }
-  httplib::Client http() const { return httplib::Client("127.0.0.1", config.port); }
-};
-}  // namespace
 
 TEST_CASE("hostile: a body past --max-body is refused 413 before it is parsed") {
   HostileBridge b;
