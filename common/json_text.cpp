@@ -43,4 +43,9 @@ nlohmann::json parse_json(std::string_view text, const char* what, std::size_t m
   }
 }
 
+void refuse_whole_number(const nlohmann::json& v, const std::string& what, std::uint64_t max) {
+  throw InputError(what + ": must be a whole number in 0.." + std::to_string(max) + ", got " +
+                   v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).substr(0, 80));
+}
+
 }  // namespace ampere

@@ -5,7 +5,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -22,5 +26,19 @@ std::size_t json_nesting_depth(std::string_view text, std::size_t stop_at = kMax
 /// Parses `text`; throws InputError naming `what` ("family: not valid JSON: ...", "family:
 /// nested deeper than 64") before any parsing when it nests deeper than `max_depth`.
 nlohmann::json parse_json(std::string_view text, const char* what, std::size_t max_depth = kMaxJsonDepth);
+
+/// Throws InputError "<what>: must be a whole number in 0..<max>, got <v>".
+[[noreturn]] void refuse_whole_number(const nlohmann::json& v, const std::string& what, std::uint64_t max);
+
+/// `v` as an unsigned whole number of type T, refused (InputError naming `what`) when it is not
+/// one or does not fit: nlohmann's get<T>() converts a float past T's range with undefined
+/// behaviour (fuzz_spool found 2e45 as a job id) and wraps a negative integer.
+template <typename T>
+T whole_number(const nlohmann::json& v, const std::string& what) {
+  static_assert(std::is_unsigned_v<T>, "whole_number reads unsigned types");
+  const bool whole = v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+  if (!whole || v.get<std::uint64_t>() > std::numeric_limits<T>::max()) refuse_whole_number(v, what, std::numeric_limits<T>::max());
+  return static_cast<T>(v.get<std::uint64_t>());
+}
 
 }  // namespace ampere

@@ -110,7 +110,8 @@ TrainerMessage decode_trainer_message(const std::string& text) {
 }
 
 TrainerInfo ready_info(const TrainerMessage& m) {
-  const int protocol = field(m, "protocol", [](const nlohmann::json& j) { return j.get<int>(); });
+  const int protocol =
+      static_cast<int>(field(m, "protocol", [](const nlohmann::json& j) { return whole_number<std::uint16_t>(j, "protocol"); }));
   if (protocol != kTrainerProtocolVersion)
     throw InputError(detail::concat("the trainer speaks pipe protocol ", protocol, ", this agent ", kTrainerProtocolVersion,
                                     ": build both from the same source"));
@@ -121,7 +122,7 @@ TrainerInfo ready_info(const TrainerMessage& m) {
   info.device = field(m, "device", [](const nlohmann::json& j) { return j.get<std::string>(); });
   info.device_name = field(m, "device_name", [](const nlohmann::json& j) { return j.get<std::string>(); });
   info.device_uuid = field(m, "device_uuid", [](const nlohmann::json& j) { return j.get<std::string>(); });
-  info.threads = field(m, "threads", [](const nlohmann::json& j) { return j.get<int>(); });
+  info.threads = static_cast<int>(field(m, "threads", [](const nlohmann::json& j) { return whole_number<std::uint16_t>(j, "threads"); }));
   info.pid = field(m, "pid", [](const nlohmann::json& j) { return j.get<long>(); });
   return info;
 }
@@ -131,15 +132,15 @@ TrainerJob job_of(const TrainerMessage& m) {
   job.model = parse_model_spec(field(m, "model", [](const nlohmann::json& j) { return j; }));
   job.meter = parse_meter_label(field(m, "meter", [](const nlohmann::json& j) { return j.get<std::string>(); }));
   field(m, "settings", [&](const nlohmann::json& s) {
-    job.settings.warmup = s.at("warmup").get<std::uint32_t>();
-    job.settings.iterations = s.at("iterations").get<std::uint32_t>();
+    job.settings.warmup = whole_number<std::uint32_t>(s.at("warmup"), "settings.warmup");
+    job.settings.iterations = whole_number<std::uint32_t>(s.at("iterations"), "settings.iterations");
     const nlohmann::json& r = s.at("repeats");
-    job.settings.repeats.min_repeats = r.at("min").get<std::uint32_t>();
-    job.settings.repeats.max_repeats = r.at("max").get<std::uint32_t>();
+    job.settings.repeats.min_repeats = whole_number<std::uint32_t>(r.at("min"), "settings.repeats.min");
+    job.settings.repeats.max_repeats = whole_number<std::uint32_t>(r.at("max"), "settings.repeats.max");
     job.settings.repeats.relative_half_width = r.at("relative_half_width").get<double>();
     job.settings.repeats.statistic = r.at("statistic").get<std::string>() == "median" ? RepeatStatistic::Median : RepeatStatistic::Minimum;
     job.settings.window_seconds = s.at("window_seconds").get<double>();
-    job.settings.seed = s.at("seed").get<std::uint64_t>();
+    job.settings.seed = whole_number<std::uint64_t>(s.at("seed"), "settings.seed");
     return 0;
   });
   return job;
@@ -157,8 +158,8 @@ Measurement measurement_of(const TrainerMessage& m) {
   out.seconds_per_iteration = field(m, "seconds_per_iteration", [](const nlohmann::json& j) { return j.get<std::vector<double>>(); });
   out.joules_per_iteration = field(m, "joules_per_iteration", [](const nlohmann::json& j) { return j.get<std::vector<double>>(); });
   out.meter = parse_meter_label(field(m, "meter", [](const nlohmann::json& j) { return j.get<std::string>(); }));
-  out.iterations = field(m, "iterations", [](const nlohmann::json& j) { return j.get<std::uint32_t>(); });
-  out.threads = field(m, "threads", [](const nlohmann::json& j) { return j.get<std::uint32_t>(); });
+  out.iterations = field(m, "iterations", [](const nlohmann::json& j) { return whole_number<std::uint32_t>(j, "iterations"); });
+  out.threads = field(m, "threads", [](const nlohmann::json& j) { return whole_number<std::uint32_t>(j, "threads"); });
   out.idle_watts = field(m, "idle_watts", [](const nlohmann::json& j) { return number_from(j); });
   return out;
 }

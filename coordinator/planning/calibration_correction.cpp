@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 
 namespace ampere {
 
@@ -53,8 +54,8 @@ nlohmann::json calibration_correction_to_json(const CalibrationCorrection& c) {
 CalibrationCorrection calibration_correction_from_json(const nlohmann::json& json) {
   CalibrationCorrection c;
   try {
-    c.campaign = json.at("campaign").get<std::uint64_t>();
-    c.models = json.at("models").get<std::size_t>();
+    c.campaign = whole_number<std::uint64_t>(json.at("campaign"), "calibration: campaign");
+    c.models = whole_number<std::size_t>(json.at("models"), "calibration: models");
     c.seconds = log_from_json(json.at("seconds"), "seconds");
     c.joules = log_from_json(json.at("joules"), "joules");
   } catch (const nlohmann::json::exception& e) {

@@ -7,6 +7,7 @@
 
 #include "gp/cholesky.hpp"
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "gp/gaussian_process.hpp"
 #include "gp/likelihood_search.hpp"
 
@@ -157,7 +158,7 @@ JointKindPosterior JointKindPosterior::from_json(const nlohmann::json& json) {
     parts.precision.resize(n, n);
     for (Eigen::Index i = 0; i < n; ++i)
       for (Eigen::Index j = 0; j < n; ++j) parts.precision(i, j) = precision[static_cast<std::size_t>(i * n + j)];
-    parts.measurements = json.at("measurements").get<std::size_t>();
+    parts.measurements = whole_number<std::size_t>(json.at("measurements"), "joint model: measurements");
     parts.mean_polynomial = json.value("mean_polynomial", std::vector<double>{});
     parts.warp = parse_gp_warp(json.value("warp", "linear"));
     if (json.contains("steps")) parts.steps = channel_steps_from_json(json.at("steps"));

@@ -1,6 +1,7 @@
 #include "coordinator/planning/kind_model.hpp"
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 #include "coordinator/planning/joint_additive_gp.hpp"
 
 namespace ampere {
@@ -46,7 +47,7 @@ KindModel kind_model_from_json(const nlohmann::json& json) {
     model.seconds = function_from_json(json.at("seconds"));
     if (!json.at("joules").is_null()) model.joules = function_from_json(json.at("joules"));
     model.meter = parse_meter_label(json.at("meter").get<std::string>());
-    model.points = json.at("points").get<std::size_t>();
+    model.points = whole_number<std::size_t>(json.at("points"), "kind model: points");
     if (json.contains("calibration")) model.calibration = calibration_correction_from_json(json.at("calibration"));
     model.variance_scale = json.value("variance_scale", 1.0);
     AMPERE_REQUIRE(std::isfinite(model.variance_scale) && model.variance_scale >= 1.0,

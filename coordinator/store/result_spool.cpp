@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -120,13 +121,13 @@ std::string result_to_json_line(const ResultRecord& r) {
 ResultRecord result_from_json_line(const std::string& line) {
   const nlohmann::json j = parse_json(line, "spool line");
   ResultRecord r;
-  r.job_id = j.at("job_id").get<std::uint64_t>();
+  r.job_id = whole_number<std::uint64_t>(j.at("job_id"), "spool line: job_id");
   r.agent_id = j.at("agent_id").get<std::string>();
   r.measurement.seconds_per_iteration = j.at("seconds_per_iteration").get<std::vector<double>>();
   r.measurement.joules_per_iteration = j.at("joules_per_iteration").get<std::vector<double>>();
   r.measurement.meter = parse_meter_label(j.at("meter").get<std::string>());
-  r.measurement.iterations = j.at("iterations").get<std::uint32_t>();
-  r.measurement.threads = j.at("threads").get<std::uint32_t>();
+  r.measurement.iterations = whole_number<std::uint32_t>(j.at("iterations"), "spool line: iterations");
+  r.measurement.threads = whole_number<std::uint32_t>(j.at("threads"), "spool line: threads");
   r.measurement.idle_watts = j.at("idle_watts").is_null() ? std::nan("") : j.at("idle_watts").get<double>();
   // Lines spooled by an older coordinator have no reference reading.
   for (const auto& [key, field] : {std::pair<const char*, double*>{"reference_seconds", &r.measurement.reference_seconds},

@@ -85,3 +85,11 @@ TEST_CASE("a layer whose tensor passes 2^31 elements per sample is refused namin
   overflowing.dims = {1ll << 40, 1ll << 40};
   CHECK_THROWS_WITH_AS(overflowing.elements(), doctest::Contains("too many elements"), InputError);
 }
+
+TEST_CASE("whole numbers from JSON are checked for type and range before conversion") {
+  CHECK(whole_number<std::uint32_t>(json(7), "n") == 7u);
+  CHECK(whole_number<std::uint64_t>(json(18446744073709551615ull), "n") == 18446744073709551615ull);
+  for (const json& bad : {json(-1), json(2.5), json(2.2e45), json("7"), json(nullptr), json(4294967296ull)})
+    CHECK_THROWS_WITH_AS(whole_number<std::uint32_t>(bad, "spool line: iterations"),
+                         doctest::Contains("spool line: iterations: must be a whole number in 0..4294967295"), InputError);
+}

@@ -158,3 +158,16 @@ TEST_CASE("a spool that cannot be written refuses the ack and cuts off its parti
   ::chmod(path.c_str(), 0600);
   CHECK(ResultSpool(path, 10).size() == 1);
 }
+
+TEST_CASE("a spool line whose whole numbers are floats past their range, or negative, is refused, never converted (found by fuzz_spool)") {
+  std::string line = result_to_json_line({42, "agent-7", measurement(0.25)});
+  line.pop_back();  // the newline
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"job_id\":42", "\"job_id\":2.2e45"}, {"\"job_id\":42", "\"job_id\":-1"}, {"\"iterations\":", "\"iterations\":1e300,\"x\":"}}) {
+    std::string bad = line;
+    const std::size_t at = bad.find(from);
+    REQUIRE(at != std::string::npos);
+    bad.replace(at, from.size(), to);
+    CHECK_THROWS_WITH_AS(result_from_json_line(bad), doctest::Contains("must be a whole number"), InputError);
+  }
+}
