@@ -211,6 +211,7 @@ void Campaign::refit(Kind& k) {
   k.model.points = k.points.size();
   k.model.variance_scale = leave_one_out_variance_scale(*k.seconds_gp);
   k.fitted_points = k.points.size();
+  ++k.fits;
 }
 
 PlannedJob Campaign::planned(Kind& k, const Channels& channels) {
@@ -409,8 +410,9 @@ const char* far_outcome_name(FarOutcome outcome) {
 FarCheck Campaign::check_far(const KindKey& key, const Channels& channels, const Measurement& measurement) {
   Kind& k = kind(key);
   FarCheck check;
+  // judged against the kind's latest fit as it stands: refitting here (hyper-parameters, O(n³)
+  // restarts) for every result cost the loop 4x its throughput in bench_fleet
   if (k.state != KindState::Profiling || k.points.size() < kFarQuorum) return check;
-  fit(k);
   if (k.seconds_gp == nullptr || !k.fit_error.empty() || k.seconds_gp->size() < kFarQuorum) return check;
   const GaussianProcess& gp = *k.seconds_gp;
   // the result on the fit's scale: its time (normalized like every point), less the helpers' estimates
@@ -431,15 +433,23 @@ FarCheck Campaign::check_far(const KindKey& key, const Channels& channels, const
   predicted = at.mean[0];
   variance += at.variance[0];
   // how much larger the fit's own misses are than it says: the median leave-one-out miss over its
-  // spread (1.4826: the median absolute value of a standard normal is 1/1.4826), at least 1
-  const GpPrediction loo = gp.leave_one_out();
-  std::vector<double> standardized;
-  for (Eigen::Index i = 0; i < loo.mean.size(); ++i)
-    if (loo.variance[i] > 0) standardized.push_back(std::abs(gp.targets()[i] - loo.mean[i]) / std::sqrt(loo.variance[i]));
-  if (standardized.empty() || !(variance > 0)) return check;
-  std::nth_element(standardized.begin(), standardized.begin() + static_cast<std::ptrdiff_t>(standardized.size() / 2),
-                   standardized.end());
-  const double widen = std::max(1.0, 1.4826 * standardized[standardized.size() / 2]);
+  // spread (1.4826: the median absolute value of a standard normal is 1/1.4826), at least 1;
+  // computed once per fit
+  if (k.far_widen_of != k.fits) {
+    const GpPrediction loo = gp.leave_one_out();
+    std::vector<double> standardized;
+    for (Eigen::Index i = 0; i < loo.mean.size(); ++i)
+      if (loo.variance[i] > 0) standardized.push_back(std::abs(gp.targets()[i] - loo.mean[i]) / std::sqrt(loo.variance[i]));
+    k.far_widen = std::nan("");
+    if (!standardized.empty()) {
+      std::nth_element(standardized.begin(), standardized.begin() + static_cast<std::ptrdiff_t>(standardized.size() / 2),
+                       standardized.end());
+      k.far_widen = std::max(1.0, 1.4826 * standardized[standardized.size() / 2]);
+    }
+    k.far_widen_of = k.fits;
+  }
+  const double widen = k.far_widen;
+  if (!(widen >= 1) || !(variance > 0)) return check;
   const double miss = std::abs(observed - helpers - predicted);
   const double total = predicted + helpers;
   if (!(total > 0) || !std::isfinite(miss)) return check;

@@ -167,7 +167,8 @@ class Campaign {
   /// A job that failed for good: its point is skipped (a far point held there enters the fit
   /// unconfirmed: returned, with its job).
   std::optional<FarResolution> job_failed(const KindKey& kind, const Channels& channels);
-  /// How far a result lies from its kind's current fit (fits the kind first when points came).
+  /// How far a result lies from its kind's latest fit (never refits: points since count at the
+  /// next plan, as they do for guiding).
   FarCheck check_far(const KindKey& kind, const Channels& channels, const Measurement& measurement);
   /// Holds a far result out of the fit and plans its point once more, for another agent than
   /// `agent_id`. False (nothing held) when the kind is not profiling or the point was measured
@@ -248,6 +249,9 @@ class Campaign {
       std::string agent_id;
     };
     std::vector<Held> held;  ///< far points out of the fit until measured again
+    std::uint64_t fits = 0;          ///< fits so far (refit counts them)
+    std::uint64_t far_widen_of = 0;  ///< the fit far_widen was computed for (0: none yet)
+    double far_widen = 1;            ///< how much larger that fit's leave-one-out misses are than it says
   };
   struct Calibration {
     ModelSpec model;
