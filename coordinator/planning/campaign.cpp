@@ -145,6 +145,24 @@ void Campaign::fit(Kind& k) {
   }
 }
 
+Campaign::HelperSum Campaign::helpers_at(const Kind& k, const Channels& channels, bool energy) {
+  HelperSum sum;
+  for (const auto& [helper_key, at] : subtractions(k.profile, channels)) {
+    const Kind& helper = kind(helper_key);
+    const std::shared_ptr<const GaussianProcess>& gp = energy ? helper.joules_gp : helper.seconds_gp;
+    if (gp == nullptr) {
+      sum.unfitted = helper_key.str();
+      return sum;
+    }
+    Eigen::MatrixXd q(1, 1);
+    q(0, 0) = static_cast<double>(at[0]);
+    const GpPrediction t = gp->predict(q);
+    sum.mean += t.mean[0];
+    sum.variance += t.variance[0];
+  }
+  return sum;
+}
+
 void Campaign::refit(Kind& k) {
   const Eigen::Index n = static_cast<Eigen::Index>(k.points.size());
   const Eigen::Index dims = static_cast<Eigen::Index>(k.profile.bounds().size());
@@ -165,21 +183,15 @@ void Campaign::refit(Kind& k) {
       joules[i] = e.value;
       joules_noise[i] = e.spread_variance;
     }
-    for (const auto& [helper_key, at] : subtractions(k.profile, p.channels)) {
-      const Kind& helper = kind(helper_key);
-      AMPERE_REQUIRE(helper.seconds_gp != nullptr, "campaign: helper kind not fitted: ", helper_key.str());
-      Eigen::MatrixXd q(1, 1);
-      q(0, 0) = static_cast<double>(at[0]);
-      const GpPrediction t = helper.seconds_gp->predict(q);
-      seconds[i] -= t.mean[0];
-      seconds_noise[i] += t.variance[0];
-      if (has_energy && helper.joules_gp != nullptr) {
-        const GpPrediction e = helper.joules_gp->predict(q);
-        joules[i] -= e.mean[0];
-        joules_noise[i] += e.variance[0];
-      } else {
-        has_energy = false;
-      }
+    const HelperSum t = helpers_at(k, p.channels, false);
+    AMPERE_REQUIRE(t.unfitted.empty(), "campaign: helper kind not fitted: ", t.unfitted);
+    seconds[i] -= t.mean;
+    seconds_noise[i] += t.variance;
+    if (has_energy) {
+      const HelperSum e = helpers_at(k, p.channels, true);
+      has_energy = e.unfitted.empty();
+      joules[i] -= e.mean;
+      joules_noise[i] += e.variance;
     }
   }
   const std::vector<std::pair<double, double>> bounds = gp_bounds(k.profile.bounds());
@@ -417,16 +429,10 @@ FarCheck Campaign::check_far(const KindKey& key, const Channels& channels, const
   const GaussianProcess& gp = *k.seconds_gp;
   // the result on the fit's scale: its time (normalized like every point), less the helpers' estimates
   double observed = fitted(measurement, false, reference_median(false)).value;
-  double predicted = 0, variance = 0, helpers = 0;
-  for (const auto& [helper_key, at] : subtractions(k.profile, channels)) {
-    const Kind& helper = kind(helper_key);
-    if (helper.seconds_gp == nullptr) return check;
-    Eigen::MatrixXd q(1, 1);
-    q(0, 0) = static_cast<double>(at[0]);
-    const GpPrediction t = helper.seconds_gp->predict(q);
-    helpers += t.mean[0];
-    variance += t.variance[0];
-  }
+  const HelperSum helper_sum = helpers_at(k, channels, false);
+  if (!helper_sum.unfitted.empty()) return check;
+  const double helpers = helper_sum.mean;
+  double predicted = 0, variance = helper_sum.variance;
   Eigen::MatrixXd x(1, static_cast<Eigen::Index>(channels.size()));
   for (std::size_t d = 0; d < channels.size(); ++d) x(0, static_cast<Eigen::Index>(d)) = static_cast<double>(channels[d]);
   const GpPrediction at = gp.predict(x, true);

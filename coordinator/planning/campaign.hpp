@@ -264,6 +264,13 @@ class Campaign {
   /// (fit_error, fit_failures) and never thrown.
   void fit(Kind& k);
   void refit(Kind& k);  ///< throws what the fit throws
+  /// The helpers' estimates a variant network of `k` at `channels` carries, summed (time, or
+  /// energy): what refit subtracts from its points and check_far from a new result.
+  struct HelperSum {
+    double mean = 0, variance = 0;
+    std::string unfitted;  ///< a helper without a fit of that quantity (the sum is then partial)
+  };
+  HelperSum helpers_at(const Kind& k, const Channels& channels, bool energy);
   std::vector<PlannedJob> next_points(Kind& k, std::size_t batch_size);
   PlannedJob planned(Kind& k, const Channels& channels);
   void build_demand();
