@@ -9,6 +9,7 @@
 #include "model_import/model_file.hpp"
 #include "model_import/onnx_import.hpp"
 #include "model_import/onnx_builder.hpp"
+#include "model_import/onnx_samples.hpp"
 
 using ampere::InputError;
 using ampere::LayerType;
@@ -32,17 +33,7 @@ std::string refusal(const std::string& bytes, const ampere::OnnxImportOptions& o
 }  // namespace
 
 TEST_CASE("a conv net imports with its layers, shapes, parameters and the spec version it needs") {
-  OnnxBuilder b({4, 3, 16, 16}, 14);  // HardSwish is opset 14
-  auto x = b.conv("c1", "x", 3, 8, 3, 1, 1);
-  x = b.batchnorm("bn1", x, 8);
-  x = b.node("Clip", "clip", {x, b.values("lo", {0}), b.values("hi", {6})});
-  x = b.node("MaxPool", "pool", {x}, {OnnxBuilder::ints("kernel_shape", {2, 2}), OnnxBuilder::ints("strides", {2, 2})});
-  x = b.conv("dw", x, 8, 8, 3, 1, 1, 8);
-  x = b.node("HardSwish", "hs", {x});
-  x = b.node("GlobalAveragePool", "gap", {x});
-  x = b.node("Flatten", "flat", {x}, {OnnxBuilder::integer("axis", 1)});
-  x = b.gemm("fc", x, 8, 5);
-  const ModelSpec m = ampere::import_onnx_bytes(b.finish(x), "t.onnx", {});
+  const ModelSpec m = ampere::import_onnx_bytes(ampere::testing::onnx_conv_net(), "t.onnx", {});
   CHECK(m.batch_size == 4);
   CHECK(m.classes == 5);
   CHECK(m.input_shape == std::vector<std::int64_t>{3, 16, 16});
@@ -60,15 +51,7 @@ TEST_CASE("a conv net imports with its layers, shapes, parameters and the spec v
 }
 
 TEST_CASE("an Add of two branches becomes a residual: identity shortcut, and a 1x1 projection with stride") {
-  OnnxBuilder b({2, 3, 8, 8});
-  auto r0 = b.node("Relu", "stem_relu", {b.conv("stem", "x", 3, 4, 1)});
-  auto body = b.batchnorm("b1_bn", b.conv("b1", r0, 4, 4, 3, 1, 1), 4);
-  auto r1 = b.node("Relu", "r1", {b.node("Add", "add1", {body, r0})});
-  auto body2 = b.batchnorm("b2_bn", b.conv("b2", r1, 4, 8, 3, 2, 1), 8);
-  auto proj = b.batchnorm("p_bn", b.conv("p", r1, 4, 8, 1, 2, 0), 8);
-  auto r2 = b.node("Relu", "r2", {b.node("Add", "add2", {proj, body2})});
-  auto x = b.node("Flatten", "flat", {b.node("GlobalAveragePool", "gap", {r2})});
-  const ModelSpec m = ampere::import_onnx_bytes(b.finish(b.gemm("fc", x, 8, 3)), "t.onnx", {});
+  const ModelSpec m = ampere::import_onnx_bytes(ampere::testing::onnx_residual_net(), "t.onnx", {});
   CHECK(types(m.layers) == std::vector<LayerType>{LayerType::Conv2d, LayerType::Relu, LayerType::Residual, LayerType::Relu,
                                                   LayerType::Residual, LayerType::Relu, LayerType::GlobalAvgPool,
                                                   LayerType::Linear});
@@ -82,15 +65,7 @@ TEST_CASE("an Add of two branches becomes a residual: identity shortcut, and a 1
 }
 
 TEST_CASE("MatMul plus a bias Add is a linear, Reshape to batch by features a flatten, ReduceMean over H and W a pool") {
-  OnnxBuilder b({2, 4, 6, 6});
-  auto x = b.node("Conv", "dil", {"x", b.weight("dil.w", {4, 4, 3, 3})},
-                  {OnnxBuilder::ints("kernel_shape", {3, 3}), OnnxBuilder::ints("dilations", {2, 2})});
-  x = b.node("ReduceMean", "mean", {x}, {OnnxBuilder::ints("axes", {2, 3}), OnnxBuilder::integer("keepdims", 1)});
-  x = b.node("Reshape", "reshape", {x, b.int64s("shape", {2, -1})});
-  x = b.node("Dropout", "drop", {x, b.values("ratio", {0.25f})}, {}, 2);
-  x = b.node("MatMul", "mm", {x, b.weight("mm.w", {4, 3})});
-  x = b.node("Add", "bias", {x, b.weight("mm.b", {3})});
-  const ModelSpec m = ampere::import_onnx_bytes(b.finish(x), "t.onnx", {});
+  const ModelSpec m = ampere::import_onnx_bytes(ampere::testing::onnx_matmul_net(), "t.onnx", {});
   CHECK(types(m.layers) == std::vector<LayerType>{LayerType::Conv2d, LayerType::GlobalAvgPool, LayerType::Dropout,
                                                   LayerType::Linear});
   CHECK(m.layers[0].dilation == std::array<std::int64_t, 2>{2, 2});
