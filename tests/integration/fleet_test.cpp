@@ -346,16 +346,30 @@ TEST_CASE("held-out models a finished campaign had not measured yet are measured
   CHECK(ampere::open_store(store_url)->campaigns().at(0).state == ampere::CampaignState::Done);  // still done: no profiling restarted
 }
 
-TEST_CASE("a coordinator on PostgreSQL runs a campaign and a restart reloads it from there") {
+/// A coordinator on a fresh PostgreSQL database with one simulated agent (sim-server), and an lstm
+/// campaign (budget 10) it has finished.
+struct FinishedOnPostgres {
   ampere::testing::PostgresServer postgres;
   const std::string url = postgres.create_database();
   TempDir dir;
-  auto coordinator = std::make_unique<Coordinator>(dir, std::vector<std::string>{}, "coordinator.log", url);
-  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator->agents, "--backend", "simulated", "--profile", "server"},
-                          dir.path() + "/agent.log");
-  coordinator->wait_for_agents("sim-server", 1);
-  const auto id = coordinator->client().start_campaign(slurp(models("lstm")), "sim-server", 10, "max-variance").at("id").get<std::uint64_t>();
-  coordinator->wait_done(id, 60s);
+  std::unique_ptr<Coordinator> coordinator = std::make_unique<Coordinator>(dir, std::vector<std::string>{}, "coordinator.log", url);
+  BackgroundProcess agent{"ampere-agent",
+                          {"--coordinator", coordinator->agents, "--backend", "simulated", "--profile", "server"},
+                          dir.path() + "/agent.log"};
+  std::uint64_t id = 0;
+  FinishedOnPostgres() {
+    coordinator->wait_for_agents("sim-server", 1);
+    id = coordinator->client().start_campaign(slurp(models("lstm")), "sim-server", 10, "max-variance").at("id").get<std::uint64_t>();
+    coordinator->wait_done(id, 60s);
+  }
+};
+
+TEST_CASE("a coordinator on PostgreSQL runs a campaign and a restart reloads it from there") {
+  FinishedOnPostgres run;
+  const std::string& url = run.url;
+  TempDir& dir = run.dir;
+  std::unique_ptr<Coordinator>& coordinator = run.coordinator;
+  const std::uint64_t id = run.id;
   const std::size_t results = ampere::open_store(url)->results(id).size();
   CHECK(results > 0);
   coordinator->process->stop();
@@ -859,15 +873,10 @@ TEST_CASE("a PostgreSQL table locked for 30 s neither freezes the loop nor loses
 }
 
 TEST_CASE("hostile: rows no coordinator would write, stored in PostgreSQL, are set aside at restart and the rest restored") {
-  ampere::testing::PostgresServer postgres;
-  const std::string url = postgres.create_database();
-  TempDir dir;
-  auto coordinator = std::make_unique<Coordinator>(dir, std::vector<std::string>{}, "coordinator.log", url);
-  BackgroundProcess agent("ampere-agent", {"--coordinator", coordinator->agents, "--backend", "simulated", "--profile", "server"},
-                          dir.path() + "/agent.log");
-  coordinator->wait_for_agents("sim-server", 1);
-  const auto id = coordinator->client().start_campaign(slurp(models("lstm")), "sim-server", 10, "max-variance").at("id").get<std::uint64_t>();
-  coordinator->wait_done(id, 60s);
+  FinishedOnPostgres run;
+  const std::string& url = run.url;
+  TempDir& dir = run.dir;
+  std::unique_ptr<Coordinator>& coordinator = run.coordinator;
   coordinator->process->stop();
   {  // as a forger with database access would: an infinite time, a column that is not JSON, a family that does not parse
     pqxx::connection c(url);
