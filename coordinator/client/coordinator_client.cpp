@@ -94,6 +94,13 @@ nlohmann::json CoordinatorClient::campaign_status(std::uint64_t campaign_id) {
   return status_json(reply->envelope().getBody().getCampaignStatus());
 }
 
+nlohmann::json CoordinatorClient::stop_campaign(std::uint64_t campaign_id) {
+  auto reply = request(make_frame([&](wire::Envelope::Body::Builder body) {
+    body.initStopCampaign().setCampaignId(campaign_id);
+  }));
+  return status_json(reply->envelope().getBody().getCampaignStatus()).at(0);
+}
+
 nlohmann::json CoordinatorClient::estimate(const std::string& model_json, const std::string& device_class,
                                            std::uint64_t iterations) {
   return estimate_or_profile(model_json, device_class, iterations, false).second;

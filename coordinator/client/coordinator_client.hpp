@@ -31,6 +31,10 @@ class CoordinatorClient {
   nlohmann::json start_campaign(const std::string& family_json, const std::string& device_class, std::uint32_t budget,
                                 const std::string& acquisition, const std::string& estimator = "");
   nlohmann::json campaign_status(std::uint64_t campaign_id);
+  /// Stops a running campaign (its queued jobs are dropped, running ones finish); stopping one
+  /// that is done or stopped changes nothing. Returns its status. Throws coded NotFound for an
+  /// unknown id, Forbidden for a reader, Unavailable when the store cannot record it.
+  nlohmann::json stop_campaign(std::uint64_t campaign_id);
   nlohmann::json estimate(const std::string& model_json, const std::string& device_class, std::uint64_t iterations);
   /// An estimate, or with `profile_missing` the campaign profiling the kinds it lacks: first is
   /// true when profiling was started or is running (second is {campaign_id, missing_kinds, state}).

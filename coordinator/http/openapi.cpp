@@ -21,6 +21,7 @@ const std::vector<RouteDoc>& bridge_routes() {
       {"get", "/v1/campaigns", "Every campaign with per-kind convergence"},
       {"get", "/v1/campaigns/{id}", "One campaign with per-kind convergence"},
       {"post", "/v1/campaigns", "Start a campaign (bearer token)"},
+      {"post", "/v1/campaigns/{id}:stop", "Stop a running campaign: its queued jobs are dropped, running ones finish (bearer token)"},
       {"get", "/healthz", "The bridge is serving"},
       {"get", "/readyz", "Fitted models are loaded"},
       {"get", "/openapi.json", "This document"},
@@ -34,14 +35,14 @@ std::string openapi_document() {
   for (const RouteDoc& r : bridge_routes()) {
     json op = {{"summary", r.summary},
                {"responses", {{"200", {{"description", "OK"}}}, {"default", {{"description", "JSON error {\"error\": ...}"}}}}}};
-    if (std::string(r.path) == "/v1/campaigns/{id}")
+    const std::string path = r.path;
+    if (path == "/v1/campaigns/{id}" || path == "/v1/campaigns/{id}:stop")
       op["parameters"] = json::array({{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "integer"}}}}});
     if (std::string(r.path) == "/v1/device-classes/{name}/accuracy")
       op["parameters"] = json::array({{{"name", "name"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}});
-    if (std::string(r.method) == "post") {
+    if (std::string(r.method) == "post" && path != "/v1/campaigns/{id}:stop")
       op["requestBody"] = {{"required", true}, {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}};
-      if (std::string(r.path) == "/v1/campaigns") op["security"] = json::array({{{"bearer", json::array()}}});
-    }
+    if (path == "/v1/campaigns" || path == "/v1/campaigns/{id}:stop") op["security"] = json::array({{{"bearer", json::array()}}});
     paths[r.path][r.method] = op;
   }
   return json{{"openapi", "3.0.3"},

@@ -266,10 +266,21 @@ void get_accuracy(const RouteContext& c, const httplib::Request& req, httplib::R
   reply(res, 200, found->second);
 }
 
+/// A write's gate: true (answered 403 or 401) when writes are disabled or the bearer token is not the write one.
+bool write_refused(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
+  if (c.config.token.empty()) {
+    error(res, 403, "writes are disabled: start the coordinator with --token-file");
+    return true;
+  }
+  if (!bearer_matches(req, c.config.token)) {
+    error(res, http_status(ErrorCode::Unauthorized), "missing or wrong bearer token");
+    return true;
+  }
+  return false;
+}
+
 void post_campaign(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
-  if (c.config.token.empty()) return error(res, 403, "writes are disabled: start the coordinator with --token-file");
-  if (!bearer_matches(req, c.config.token))
-    return error(res, http_status(ErrorCode::Unauthorized), "missing or wrong bearer token");
+  if (write_refused(c, req, res)) return;
   const auto body = json_body(req, res, {"family", "device_class", "budget", "acquisition", "estimator"});
   if (!body) return;
   if (!body->contains("family") || !body->contains("device_class") || !body->at("device_class").is_string())
@@ -285,6 +296,19 @@ void post_campaign(const RouteContext& c, const httplib::Request& req, httplib::
     coded_error(res, e);
   } catch (const json::exception& e) {
     error(res, 400, std::string("budget/acquisition/estimator: ") + e.what());
+  }
+}
+
+/// Stops a running campaign (a write): its queued jobs are dropped, running ones finish; one that is
+/// done or stopped already is answered as it is. No body.
+void post_campaign_stop(const RouteContext& c, const httplib::Request& req, httplib::Response& res) {
+  if (write_refused(c, req, res)) return;
+  const std::optional<std::uint64_t> id = route_id(req.matches[1]);
+  if (!id) return error(res, 404, "no campaign " + std::string(req.matches[1]).substr(0, 40));
+  try {
+    reply(res, 200, c.client()->stop_campaign(*id));
+  } catch (const InputError& e) {
+    coded_error(res, e);
   }
 }
 
@@ -351,6 +375,7 @@ std::vector<Route> route_table(const RouteContext& context) {
          }
        }},
       {"POST", "/v1/campaigns", [cp](Request req, Response res) { post_campaign(*cp, req, res); }},
+      {"POST", R"(/v1/campaigns/(\d+):stop)", [cp](Request req, Response res) { post_campaign_stop(*cp, req, res); }},
   };
 }
 

@@ -1,5 +1,8 @@
 #include "coordinator/metrics/coordinator_metrics.hpp"
 
+#include <map>
+#include <set>
+
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
@@ -8,6 +11,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "common/error.hpp"
+#include "program/version.hpp"
 
 namespace ampere {
 
@@ -126,10 +130,18 @@ struct CoordinatorMetrics::Impl {
                                          .Register(*registry);
   Family<Gauge>& build_info =
       BuildGauge().Name("ampere_build_info").Help("Always 1; labels say what runs").Register(*registry);
+
+  /// Each campaign's series (kind and campaign gauges), so that remove_campaign finds them all.
+  std::map<std::string, std::set<std::pair<Family<Gauge>*, Gauge*>>> campaign_series;
+  void set_campaign_gauge(const std::string& campaign, Family<Gauge>& family, const prometheus::Labels& labels, double value) {
+    Gauge& gauge = family.Add(labels);
+    gauge.Set(value);
+    campaign_series[campaign].insert({&family, &gauge});
+  }
 };
 
 CoordinatorMetrics::CoordinatorMetrics() : impl_(std::make_unique<Impl>()) {
-  impl_->build_info.Add({{"component", "coordinator"}}).Set(1);
+  impl_->build_info.Add({{"component", "coordinator"}, {"version", release_version()}, {"revision", build_revision()}}).Set(1);
   impl_->store_up.Add({}).Set(1);
   impl_->spool.Add({}).Set(0);
   impl_->spool_replayed.Add({});
@@ -238,17 +250,24 @@ void CoordinatorMetrics::set_store_up(bool up) { impl_->store_up.Add({}).Set(up 
 void CoordinatorMetrics::set_kind(const KindLabels& l, std::size_t points, double max_relative_std, bool done,
                                   std::size_t fit_failures) {
   const prometheus::Labels labels{{"campaign", l.campaign}, {"device_class", l.device_class}, {"kind", l.kind}, {"role", l.role}};
-  impl_->kind_points.Add(labels).Set(static_cast<double>(points));
-  impl_->kind_std.Add(labels).Set(max_relative_std);
-  impl_->kind_done.Add(labels).Set(done ? 1 : 0);
-  impl_->kind_fit_failures.Add(labels).Set(static_cast<double>(fit_failures));
+  impl_->set_campaign_gauge(l.campaign, impl_->kind_points, labels, static_cast<double>(points));
+  impl_->set_campaign_gauge(l.campaign, impl_->kind_std, labels, max_relative_std);
+  impl_->set_campaign_gauge(l.campaign, impl_->kind_done, labels, done ? 1 : 0);
+  impl_->set_campaign_gauge(l.campaign, impl_->kind_fit_failures, labels, static_cast<double>(fit_failures));
 }
 
 void CoordinatorMetrics::set_campaign(const std::string& campaign, const std::string& device_class,
                                       const std::string& family, bool running, std::size_t points_remaining_at_most) {
   const prometheus::Labels labels{{"campaign", campaign}, {"device_class", device_class}, {"family", family}};
-  impl_->campaign_running.Add(labels).Set(running ? 1 : 0);
-  impl_->campaign_remaining.Add(labels).Set(static_cast<double>(points_remaining_at_most));
+  impl_->set_campaign_gauge(campaign, impl_->campaign_running, labels, running ? 1 : 0);
+  impl_->set_campaign_gauge(campaign, impl_->campaign_remaining, labels, static_cast<double>(points_remaining_at_most));
+}
+
+void CoordinatorMetrics::remove_campaign(const std::string& campaign) {
+  const auto it = impl_->campaign_series.find(campaign);
+  if (it == impl_->campaign_series.end()) return;
+  for (const auto& [family, gauge] : it->second) family->Remove(gauge);
+  impl_->campaign_series.erase(it);
 }
 
 void CoordinatorMetrics::set_heldout_mape(const std::string& device_class, const std::string& estimator,

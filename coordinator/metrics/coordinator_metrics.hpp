@@ -72,6 +72,9 @@ class CoordinatorMetrics {
                 std::size_t fit_failures = 0);
   void set_campaign(const std::string& campaign, const std::string& device_class, const std::string& family,
                     bool running, std::size_t points_remaining_at_most);
+  /// Removes every series labelled with `campaign` (set_kind's and set_campaign's): an ended
+  /// campaign's series do not stay in every scrape forever.
+  void remove_campaign(const std::string& campaign);
   /// Held-out MAPE (a ratio) of `estimator` (ampere or flops) for `quantity` (seconds or joules)
   /// over `models` held-out models measured on the class with `meter` (its label: energy figures
   /// say where they came from).

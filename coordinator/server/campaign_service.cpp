@@ -130,6 +130,7 @@ void CampaignService::reload() {
     spdlog::info("reloaded campaign {} ({} on {}, {}): {} results, {} jobs re-queued, {} fitted kind models restored",
                  record.id, entry.campaign->family().name, record.device_class, campaign_state_name(record.state), replayed,
                  requeued, restored);
+    entry.series_removed = !running;  // ended before this start: no series at all
     CampaignEntry& placed = campaigns_[record.id] = std::move(entry);
     const std::vector<PlannedJob> planned = placed.campaign->plan(1);  // rebuilds kind states
     if (running) enqueue(placed, planned);  // a finished campaign gets no new work
@@ -206,6 +207,8 @@ void CampaignService::stop(std::uint64_t campaign_id) {
     throw InputError("not stopped, the store is unreachable; try again", ErrorCode::Unavailable);
   it->second.record.state = CampaignState::Stopped;
   jobs_.drop_queued(campaign_id);
+  spdlog::info("campaign {} stopped ({} on {}): its queued jobs dropped, running ones finish", campaign_id,
+               it->second.campaign->family().name, it->second.record.device_class);
 }
 
 void CampaignService::plan(const std::string& device_class) {
@@ -502,11 +505,21 @@ std::size_t CampaignService::points_remaining_at_most(const CampaignEntry& entry
   return remaining;
 }
 
-void CampaignService::report_metrics() {
+void CampaignService::report_metrics(Clock::TimePoint now) {
   for (const std::string& device_class : heldout_stale_) report_heldout(device_class);
   heldout_stale_.clear();
-  for (const auto& [id, entry] : campaigns_) {
+  for (auto& [id, entry] : campaigns_) {
     const std::string campaign = std::to_string(id);
+    if (entry.series_removed) continue;
+    if (entry.record.state != CampaignState::Running) {
+      if (!entry.ended_seen) {
+        entry.ended_seen = now;  // its last values, published a while yet
+      } else if (now - *entry.ended_seen >= settings_.ended_series_kept) {
+        metrics_.remove_campaign(campaign);
+        entry.series_removed = true;
+        continue;
+      }
+    }
     for (const KindProgressInfo& p : entry.campaign->progress())
       if (!std::isnan(p.max_relative_std))  // not fitted yet: no std to report
         metrics_.set_kind({campaign, entry.record.device_class, p.key.str(), block_role_name(p.role)}, p.points,

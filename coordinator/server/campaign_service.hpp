@@ -10,12 +10,14 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock.hpp"
 #include "coordinator/metrics/coordinator_metrics.hpp"
 #include "coordinator/planning/campaign.hpp"
 #include "coordinator/planning/model_catalog.hpp"
@@ -40,6 +42,10 @@ struct CampaignEntry {
   /// Far points held out of the fit until measured again (docs/method.md §5), by job id: their
   /// jobs and results (the catalog takes a result once it is kept).
   std::map<std::uint64_t, std::pair<JobRecord, Measurement>> held_far;
+  /// When report_metrics first saw the campaign no longer running (its last values are published
+  /// for CampaignService::Settings::ended_series_kept, then its series removed).
+  std::optional<Clock::TimePoint> ended_seen;
+  bool series_removed = false;  ///< its series are gone (or it had ended before this start)
 };
 
 /// What a client asks to profile (StartCampaign).
@@ -78,6 +84,9 @@ class CampaignService {
     std::size_t max_joint_fits = 1;
     /// Campaigns running at once at most; a start past it is refused (stop or finish one first).
     std::size_t max_running_campaigns = 1000;
+    /// How long an ended (done or stopped) campaign's series stay in /metrics, its last values,
+    /// before they are removed (dashboards and alerts see how it ended; scrapes do not grow forever).
+    std::chrono::steady_clock::duration ended_series_kept = std::chrono::minutes(10);
   };
   /// Every reference must outlive the service.
   CampaignService(ResilientStore& store, JobQueue& jobs, FleetRegistry& fleet, CoordinatorMetrics& metrics,
@@ -125,8 +134,10 @@ class CampaignService {
   std::size_t max_running_campaigns() const { return settings_.max_running_campaigns; }
   /// The budget left of every unfinished kind: the most points the campaign can still take.
   static std::size_t points_remaining_at_most(const CampaignEntry& entry);
-  /// Publishes per-kind and per-campaign gauges, and the held-out scores of classes with new results.
-  void report_metrics();
+  /// Publishes per-kind and per-campaign gauges of running campaigns and of those ended less than
+  /// Settings::ended_series_kept before `now` (the others' series are removed), and the held-out
+  /// scores of classes with new results.
+  void report_metrics(Clock::TimePoint now);
 
  private:
   void enqueue(CampaignEntry& entry, const std::vector<PlannedJob>& planned);

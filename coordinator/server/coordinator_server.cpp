@@ -57,8 +57,11 @@ CoordinatorServer::CoordinatorServer(Transport& transport, Store& store, const C
 
 CoordinatorServer::~CoordinatorServer() = default;
 
-void CoordinatorServer::run(const std::atomic<bool>& stop) {
-  while (!stop.load()) turn(std::chrono::milliseconds(100));
+void CoordinatorServer::run(const std::atomic<bool>& stop, const std::function<void()>& after_turn) {
+  while (!stop.load()) {
+    turn(std::chrono::milliseconds(100));
+    if (after_turn) after_turn();
+  }
   spdlog::info("coordinator stopped");
 }
 
@@ -504,7 +507,7 @@ void CoordinatorServer::update_metrics() {
     const auto c = counts.find(name);
     metrics_.set_jobs(name, c == counts.end() ? 0 : c->second.queued, c == counts.end() ? 0 : c->second.running);
   }
-  campaigns_.report_metrics();
+  campaigns_.report_metrics(clock_.now());
   std::size_t parked = 0;
   for (const auto& [device_class, requests] : parked_) parked += requests.size();
   metrics_.set_registry("agents", fleet_.size(), config_.max_agents);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <deque>
 #include <chrono>
 #include <cstdint>
@@ -75,7 +76,7 @@ class CoordinatorServer {
   void require_keys(const AuthorizedPeers& peers) { peers_ = &peers; }
 
   /// Serves until `stop` becomes true (checked at least every 100 ms).
-  void run(const std::atomic<bool>& stop);
+  void run(const std::atomic<bool>& stop, const std::function<void()>& after_turn = {});
   /// One turn of the loop: the messages waiting, up to messages_per_turn (waiting up to `wait`
   /// for the first); then the results they brought are committed together and acknowledged;
   /// then the maintenance tick when 500 ms have passed since the last.

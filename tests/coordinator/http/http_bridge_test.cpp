@@ -95,6 +95,40 @@ TEST_CASE("the bridge answers a coordinator's refusal by its code, never by its 
   bridge.stop();
 }
 
+TEST_CASE("POST /v1/campaigns/ID:stop is a write: 403 without a write token configured, 401 without the token, the coordinator's code otherwise") {
+  zmq::context_t context;
+  FakeCoordinator coordinator(context, {{ErrorCode::NotFound, "no campaign 7"}, {ErrorCode::Forbidden, "a reader may not"}});
+  FixedSnapshotSource snapshots(nullptr);
+  BridgeConfig config;
+  config.port = free_port();
+  config.token = "t";
+  HttpBridge bridge(snapshots, [&context] {
+    return std::make_unique<CoordinatorClient>(context, "inproc://coordinator", std::chrono::milliseconds(2000));
+  }, config);
+  bridge.start();
+  httplib::Client http("127.0.0.1", config.port);
+  const httplib::Headers auth = {{"Authorization", "Bearer t"}};
+  CHECK(http.Post("/v1/campaigns/7:stop", "", "application/json")->status == 401);
+  CHECK(http.Post("/v1/campaigns/7:stop", {{"Authorization", "Bearer x"}}, "", "application/json")->status == 401);
+  auto r = http.Post("/v1/campaigns/7:stop", auth, "", "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 404);
+  CHECK(r->body.find("no campaign 7") != std::string::npos);
+  CHECK(http.Post("/v1/campaigns/7:stop", auth, "", "application/json")->status == 403);
+  CHECK(http.Post("/v1/campaigns/0:stop", auth, "", "application/json")->status == 404);  // never reaches the coordinator
+  bridge.stop();
+  BridgeConfig closed = config;
+  closed.port = free_port();
+  closed.token.clear();
+  HttpBridge read_only(snapshots, [&context] {
+    return std::make_unique<CoordinatorClient>(context, "inproc://coordinator", std::chrono::milliseconds(2000));
+  }, closed);
+  read_only.start();
+  httplib::Client http2("127.0.0.1", closed.port);
+  CHECK(http2.Post("/v1/campaigns/7:stop", auth, "", "application/json")->status == 403);
+  read_only.stop();
+}
+
 TEST_CASE("estimates from a fixed snapshot: an unknown class is 404, a bad spec 400 naming the field") {
   zmq::context_t context;
   auto snapshot = std::make_shared<BridgeSnapshot>();

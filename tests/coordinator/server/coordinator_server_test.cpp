@@ -244,3 +244,31 @@ TEST_CASE("a forged far result is held out of the fit, measured again by another
   for (const ResultRecord& r : f.store->results(1)) kept = kept || r.job_id == forged;
   CHECK(kept);  // its result stays stored
 }
+
+TEST_CASE("a stopped campaign shows as stopped, hands out no more jobs, and its series leave /metrics after a while") {
+  Fixture f;
+  f.register_agent("a");
+  f.client(start_frame("sim-x"));
+  const std::uint64_t job = f.ask_work("a");
+  REQUIRE(job != 0);
+  f.clock.advance(501ms);
+  f.server->turn(0ms);  // a maintenance tick publishes the campaign's series
+  CHECK(f.metrics.text().find("ampere_campaign_running{campaign=\"1\"") != std::string::npos);
+  const DecodedEnvelope stopped(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initStopCampaign().setCampaignId(1); })));
+  REQUIRE(stopped.envelope().getBody().which() == wire::Envelope::Body::CAMPAIGN_STATUS);
+  CHECK(std::string(stopped.envelope().getBody().getCampaignStatus().getCampaigns()[0].getState().cStr()) == "stopped");
+  f.register_agent("b");
+  CHECK(f.ask_work("b") == 0);  // its queued jobs were dropped
+  CHECK(f.stored_job(job).state == JobState::Running);  // the running one finishes
+  f.clock.advance(501ms);
+  f.server->turn(0ms);  // its last values stay a while: dashboards see how it ended
+  const std::string ended = f.metrics.text();
+  CHECK(ended.find("ampere_campaign_running{campaign=\"1\",device_class=\"sim-x\"") != std::string::npos);
+  CHECK(ended.find("campaign=\"1\",device_class=\"sim-x\",family=\"lstm\"} 0") != std::string::npos);
+  f.clock.advance(std::chrono::minutes(10));
+  f.server->turn(0ms);
+  CHECK(f.metrics.text().find("campaign=\"1\"") == std::string::npos);  // every per-campaign series removed
+  // stopping it again changes nothing and is not an error
+  const DecodedEnvelope again(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initStopCampaign().setCampaignId(1); })));
+  CHECK(again.envelope().getBody().which() == wire::Envelope::Body::CAMPAIGN_STATUS);
+}
