@@ -13,8 +13,9 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "protocol.capnp.h"
 
 #include "agent/adb_device.hpp"
 #include "agent/agent_runner.hpp"
@@ -28,6 +29,9 @@
 #include "common/comma_list.hpp"
 #include "common/json_text.hpp"
 #include "common/error.hpp"
+#include "program/command_line.hpp"
+#include "program/service_notifier.hpp"
+#include "program/log/logging.hpp"
 
 namespace {
 
@@ -281,8 +285,18 @@ int main(int argc, char** argv) {
   measure->add_option("--processes", processes, "fresh processes to measure in, one after another; value = their median")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
-  CLI11_PARSE(app, argc, argv);
-  spdlog::set_default_logger(spdlog::stderr_color_mt("ampere"));  // stdout is for results
+  ampere::LogOptions log;
+  ampere::add_log_options(app, log);
+  const ampere::ParsedCommandLine parsed = ampere::parse_command_line(
+      app, argc, argv,
+      {"ampere-agent",
+       {{"wire protocol", std::to_string(ampere::wire::PROTOCOL_VERSION)},
+        {"trainer pipe protocol", std::to_string(ampere::kTrainerProtocolVersion)}},
+       /*config_file=*/true,
+       /*environment=*/true});
+  if (parsed.exit_status) return *parsed.exit_status;
+  ampere::start_logging(log);
+  if (!parsed.config_file.empty()) spdlog::info("options from {} (the environment and the command line override it)", parsed.config_file);
 
   return ampere::run_reporting_errors([&] {
     if (measure->parsed() && processes > 1) {  // the parent only runs and collects the children
@@ -392,7 +406,14 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     config.reference_every = std::chrono::seconds(reference_seconds);
     zmq::context_t context;
+    // systemd (Type=notify): ready with its trainer started; the watchdog is fed by the heartbeat
+    // and registration loops (an agent waiting for its coordinator is alive).
+    ampere::ServiceNotifier notifier;
+    config.alive = [&notifier] { notifier.keep_alive(); };
     ampere::AgentRunner runner(context, *trainer, config);
+    notifier.ready();
+    notifier.status("agent " + config.agent_id + " (" + config.device_class + ") for " + config.coordinator);
     runner.run(g_stop);
+    notifier.stopping();
   });
 }

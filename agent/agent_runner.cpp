@@ -96,6 +96,7 @@ void AgentRunner::heartbeat(const std::atomic<bool>& stop, const std::atomic<boo
   hb.set(zmq::sockopt::sndhwm, 4);
   hb.connect(config_.coordinator);
   while (!stop.load() && !done.load()) {
+    if (config_.alive) config_.alive();
     const std::string frame = make_frame([&](wire::Envelope::Body::Builder body) {
       auto h = body.initHeartbeat();
       h.setAgentId(config_.agent_id);
@@ -110,6 +111,7 @@ void AgentRunner::heartbeat(const std::atomic<bool>& stop, const std::atomic<boo
 
 bool AgentRunner::register_agent(zmq::socket_t& socket, const std::atomic<bool>& stop) {
   while (!stop.load()) {
+    if (config_.alive) config_.alive();
     socket.send(zmq::buffer(register_frame()), zmq::send_flags::none);
     auto reply = receive(socket, config_.reply_timeout);
     if (!reply) continue;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -53,6 +54,9 @@ struct AgentConfig {
   std::chrono::milliseconds reply_timeout{3000};
   /// CURVE keys to connect with (docs/security.md); none: plain (a loopback coordinator).
   std::optional<CurveClientKeys> curve{};
+  /// Called at each heartbeat and each registration attempt: the agent's loops are alive (the
+  /// systemd watchdog; none: nothing).
+  std::function<void()> alive{};
 };
 
 class AgentRunner {

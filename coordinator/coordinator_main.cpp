@@ -8,8 +8,9 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "protocol.capnp.h"
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
@@ -18,6 +19,9 @@
 #include "coordinator/server/coordinator_server.hpp"
 #include "coordinator/server/zmq_transport.hpp"
 #include "coordinator/store/result_spool.hpp"
+#include "program/command_line.hpp"
+#include "program/service_notifier.hpp"
+#include "program/log/logging.hpp"
 #include "security/allow_list.hpp"
 #include "security/certificate.hpp"
 #include "security/curve_client.hpp"
@@ -38,7 +42,13 @@ int main(int argc, char** argv) {
   std::size_t spool_capacity = 10000;
   ampere::CoordinatorConfig config;
   int heartbeat_ms = static_cast<int>(config.heartbeat_timeout.count());
-  app.add_option("--store", store_url, "sqlite:PATH (default: sqlite:DATA_DIR/ampere.db)");
+  app.add_option("--store", store_url,
+                 "sqlite:PATH or postgresql://USER@HOST:PORT/DB (default: sqlite:DATA_DIR/ampere.db); a password goes "
+                 "in --store-password-file, never on the command line");
+  std::string store_password_file;
+  app.add_option("--store-password-file", store_password_file,
+                 "file whose first line is the PostgreSQL password (e.g. a systemd credential: %d/NAME)")
+      ->check(CLI::ExistingFile);
   app.add_option("--data-dir", data_dir, "where the default store lives (default: ./ampere-data)");
   app.add_option("--agents", agents_endpoint, "ZeroMQ endpoint for agents")->capture_default_str();
   app.add_option("--clients", clients_endpoint, "ZeroMQ endpoint for the ampere CLI")->capture_default_str();
@@ -59,6 +69,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--iterations", config.iterations, "iterations per repeat (0: the agent picks one window's worth)")->capture_default_str();
   app.add_option("--heartbeat-timeout-ms", heartbeat_ms, "an agent silent this long is lost")->capture_default_str();
+  int job_deadline_minutes = static_cast<int>(config.job_deadline.count());
+  app.add_option("--job-deadline", job_deadline_minutes,
+                 "minutes a job may run from when it is handed out; past it (and a grace) it is re-queued as a failed "
+                 "attempt, and the agent stops its trainer")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 7 * 24 * 60));
   app.add_option("--seed", config.seed, "seed of the GP restarts")->capture_default_str();
   app.add_option("--spool", spool_path,
                  "file for results that arrive while the store is unreachable (default: beside the SQLite file, else DATA_DIR/result-spool.jsonl)");
@@ -104,12 +120,32 @@ int main(int argc, char** argv) {
   app.add_option("--authorized-clients", authorized_clients,
                  "directory of clients' public certificates, each with its role (reader, operator; re-read on SIGHUP)")
       ->check(CLI::ExistingDirectory);
-  CLI11_PARSE(app, argc, argv);
+  ampere::LogOptions log;
+  ampere::add_log_options(app, log);
+  const ampere::ParsedCommandLine parsed = ampere::parse_command_line(
+      app, argc, argv,
+      {"ampere-coordinator", {{"wire protocol", std::to_string(ampere::wire::PROTOCOL_VERSION)}}, /*config_file=*/true,
+       /*environment=*/true});
+  if (parsed.exit_status) return *parsed.exit_status;
+  // Secrets never on a command line (ps shows it to every user): a file, the environment or a credential.
+  if (parsed.source("store") == ampere::OptionSource::CommandLine && ampere::store_url_has_password(store_url)) {
+    std::cerr << "error: --store: a password on the command line is visible to every user (ps); put it in "
+                 "--store-password-file, or the URL in the config file or AMPERE_STORE\n";
+    return 2;
+  }
   config.max_job_memory_bytes = max_job_memory_gb * 1e9;
   config.channel_steps = ampere::parse_channel_step_search(channel_steps);
-  spdlog::set_default_logger(spdlog::stderr_color_mt("ampere"));  // stdout is for results
+  ampere::start_logging(log);
+  if (!parsed.config_file.empty()) spdlog::info("options from {} (the environment and the command line override it)", parsed.config_file);
   config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_ms);
+  config.job_deadline = std::chrono::minutes(job_deadline_minutes);
   return ampere::run_reporting_errors([&] {
+    if (!store_password_file.empty()) {
+      std::ifstream in(store_password_file);
+      std::string password;
+      std::getline(in, password);
+      store_url = ampere::store_url_with_password(store_url, password);
+    }
     if (data_dir.empty()) data_dir = "ampere-data";
     if (store_url.empty()) {
       std::filesystem::create_directories(data_dir);
@@ -212,7 +248,12 @@ int main(int argc, char** argv) {
       snapshots->start();
     }
     spdlog::info("coordinator serving agents on {} and clients on {}", agents_endpoint, clients_endpoint);
-    server.run(g_stop);
+    // systemd (Type=notify): ready once every socket is bound; the watchdog is fed by the loop itself.
+    ampere::ServiceNotifier notifier;
+    notifier.ready();
+    notifier.status("serving agents on " + agents_endpoint + " and clients on " + clients_endpoint);
+    server.run(g_stop, [&notifier] { notifier.keep_alive(); });
+    notifier.stopping();
     g_stop = true;
     if (reloader.joinable()) reloader.join();
     if (bridge) bridge->stop();

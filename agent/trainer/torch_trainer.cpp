@@ -265,4 +265,6 @@ TrainerInfo torch_trainer_info(const TorchOptions& options) {
   return info;
 }
 
+const char* libtorch_version() { return TORCH_VERSION; }
+
 }  // namespace ampere

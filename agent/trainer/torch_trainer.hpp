@@ -24,4 +24,7 @@ TrainerPtr make_torch_trainer(const TorchOptions& options, Meter& meter);
 /// the GPU's name and UUID from the driver. Throws as make_torch_trainer does.
 TrainerInfo torch_trainer_info(const TorchOptions& options);
 
+/// The LibTorch this binary is built with ("2.0.1"): `--version` says it.
+const char* libtorch_version();
+
 }  // namespace ampere

@@ -6,10 +6,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
-#include <map>
-#include <set>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "agent/meters/meter.hpp"
 #include "agent/trainer/allocator.hpp"
@@ -18,74 +19,26 @@
 #include "agent/trainer_link/messages.hpp"
 #include "common/comma_list.hpp"
 #include "common/error.hpp"
+#include "program/command_line.hpp"
 
 namespace {
 
 using namespace ampere;
 
-constexpr const char* kUsage = R"(ampere-trainer: trains variant networks with LibTorch
-
-  ampere-trainer serve [--device cpu|cuda[:N]] [--threads T]
-      jobs in on stdin, results out on stdout, one JSON message per line (docs/trainer-protocol.md);
-      the agent that started it reads the meter around each window
-  ampere-trainer measure --model M.json [--device cpu|cuda[:N]] [--threads T]
-      [--meter auto|rapl|nvml|jetson-ina|android-battery|time-surrogate] [--watts W]
-      [--sysfs-root DIR] [--rails A,B] [--current-sign auto|discharge-negative|discharge-positive]
-      [--allow-charging] [--iterations N] [--repeats N] [--warmup N] [--min-window S] [--sample SEED]
-      [--idle-seconds S]
-      trains one model here and prints its figures as JSON (a family: its member drawn with --sample)
-  ampere-trainer --version
-)";
-
-/// `--name value` options and `--flag`s after the subcommand; throws InputError naming an unknown
-/// option or a missing value.
-struct Arguments {
-  std::map<std::string, std::string> values;
-  std::set<std::string> flags;
-
-  Arguments(int argc, char** argv, const std::set<std::string>& options, const std::set<std::string>& known_flags) {
-    for (int i = 2; i < argc; ++i) {
-      std::string a = argv[i], value;
-      const auto eq = a.find('=');
-      if (eq != std::string::npos) {
-        value = a.substr(eq + 1);
-        a = a.substr(0, eq);
-      }
-      if (a == "--help" || a == "-h") {
-        std::cout << kUsage;
-        std::exit(0);
-      }
-      if (known_flags.count(a) && eq == std::string::npos) {
-        flags.insert(a);
-        continue;
-      }
-      AMPERE_REQUIRE(options.count(a), "unknown option '", a, "' for ", argv[1], "\n", kUsage);
-      if (eq == std::string::npos) {
-        AMPERE_REQUIRE(i + 1 < argc, "option ", a, " needs a value");
-        value = argv[++i];
-      }
-      values[a] = value;
-    }
-  }
-  std::string text(const std::string& name, const std::string& fallback) const {
-    const auto it = values.find(name);
-    return it == values.end() ? fallback : it->second;
-  }
-  double number(const std::string& name, double fallback) const {
-    const auto it = values.find(name);
-    if (it == values.end()) return fallback;
-    char* end = nullptr;
-    const double x = std::strtod(it->second.c_str(), &end);
-    AMPERE_REQUIRE(end && *end == '\0' && !it->second.empty(), "option ", name, ": '", it->second, "' is not a number");
-    return x;
-  }
-  std::uint32_t count(const std::string& name, std::uint32_t fallback, std::uint32_t low, std::uint32_t high) const {
-    const double x = number(name, fallback);
-    AMPERE_REQUIRE(x == static_cast<double>(static_cast<std::int64_t>(x)) && x >= low && x <= high, "option ", name, ": ",
-                   text(name, ""), " is not a whole number in ", low, "..", high);
-    return static_cast<std::uint32_t>(x);
-  }
+/// The options of `serve` and `measure` (CLI11: usage errors exit 2, as every ampere binary's).
+struct TrainerOptions {
+  TorchOptions torch;
+  std::string model, meter = "auto", sysfs_root = "/", rails, current_sign = "auto";
+  double watts = 10, min_window = 0, idle_seconds = 3;
+  bool allow_charging = false;
+  std::uint32_t iterations = 0, repeats = 5, warmup = 5;
+  std::optional<std::uint32_t> sample;
 };
+
+void add_torch_options(CLI::App& command, TorchOptions& torch) {
+  command.add_option("--device", torch.device, "cpu | cuda | cuda:N")->capture_default_str();
+  command.add_option("--threads", torch.threads, "LibTorch intra-op threads")->capture_default_str()->check(CLI::Range(1, 1024));
+}
 
 /// The agent's meter, across the pipe: a window's begin and end are messages, and the agent
 /// answers with go and the window's joules (or the meter's error). Its label is the job's.
@@ -117,20 +70,12 @@ class PipeMeter final : public Meter {
   MeterSource source_ = MeterSource::TimeSurrogate;
 };
 
-TorchOptions torch_options(const Arguments& args) {
-  TorchOptions o;
-  o.device = args.text("--device", "cpu");
-  o.threads = static_cast<int>(args.count("--threads", 1, 1, 1024));
-  return o;
-}
-
 /// serve: one job at a time until the agent closes stdin. stdout carries the protocol only:
 /// anything a library prints there goes to stderr instead.
-int serve(const Arguments& args) {
+int serve(const TorchOptions& options) {
   const int protocol_out = dup(STDOUT_FILENO);
   dup2(STDERR_FILENO, STDOUT_FILENO);
   LinePipe pipe(STDIN_FILENO, protocol_out);
-  const TorchOptions options = torch_options(args);
   TrainerInfo info;
   PipeMeter meter(pipe);
   TrainerPtr trainer;
@@ -164,37 +109,32 @@ int serve(const Arguments& args) {
   }
 }
 
-int measure(const Arguments& args) {
-  const TorchOptions options = torch_options(args);
+int measure(const TrainerOptions& args) {
+  const TorchOptions& options = args.torch;
   const TrainerInfo info = torch_trainer_info(options);
   MeterOptions meters;
-  meters.surrogate_watts = args.number("--watts", 10);
-  meters.android.sysfs_root = meters.jetson.sysfs_root = args.text("--sysfs-root", "/");
-  meters.android.sign = parse_current_sign(args.text("--current-sign", "auto"));
-  meters.android.allow_charging = args.flags.count("--allow-charging") > 0;
-  meters.jetson.rails = split_comma_list(args.text("--rails", ""));
+  meters.surrogate_watts = args.watts;
+  meters.android.sysfs_root = meters.jetson.sysfs_root = args.sysfs_root;
+  meters.android.sign = parse_current_sign(args.current_sign);
+  meters.android.allow_charging = args.allow_charging;
+  meters.jetson.rails = split_comma_list(args.rails);
   meters.nvml.device_uuid = info.device_uuid;  // the GPU it trains on, whatever its NVML index
-  const std::string meter_name = args.text("--meter", "auto");
-  MeterPtr meter = make_meter(meter_name, meters);
+  MeterPtr meter = make_meter(args.meter, meters);
   if (meter->source() == MeterSource::TimeSurrogate)
     std::cerr << "energy: time-surrogate at " << meters.surrogate_watts << " W (seconds x watts; not a measured joule)\n";
   TrainerPtr trainer = make_torch_trainer(options, *meter);
-  AMPERE_REQUIRE(args.values.count("--model"), "measure needs --model M.json");
   // The idle baseline first, with nothing training (a meter that reads energy live only).
-  const double idle_seconds = args.number("--idle-seconds", 3);
-  AMPERE_REQUIRE(idle_seconds >= 0 && idle_seconds <= 600, "--idle-seconds must be in 0..600");
-  const double idle_watts = idle_seconds > 0 ? measure_idle_watts(*meter, idle_seconds) : std::nan("");
-  ModelSpec model = load_model_spec(args.text("--model", ""));
-  if (args.values.count("--sample")) {
+  const double idle_watts = args.idle_seconds > 0 ? measure_idle_watts(*meter, args.idle_seconds) : std::nan("");
+  ModelSpec model = load_model_spec(args.model);
+  if (args.sample) {
     AMPERE_REQUIRE(model.is_family(), "--sample draws a member of a family; ", model.name, " is a concrete model");
-    model = sample_model(model, args.count("--sample", 0, 0, 1u << 31));
+    model = sample_model(model, *args.sample);
   }
   JobSettings settings;
-  settings.warmup = args.count("--warmup", 5, 0, 100000);
-  settings.iterations = args.count("--iterations", 0, 0, 100000000);
-  settings.repeats = RepeatRule::fixed(args.count("--repeats", 5, 1, 1000));
-  settings.window_seconds = args.number("--min-window", 0);
-  AMPERE_REQUIRE(settings.window_seconds >= 0 && settings.window_seconds <= 3600, "--min-window must be in 0..3600 s");
+  settings.warmup = args.warmup;
+  settings.iterations = args.iterations;
+  settings.repeats = RepeatRule::fixed(args.repeats);
+  settings.window_seconds = args.min_window;
   Measurement m = trainer->measure(model, settings);
   m.idle_watts = idle_watts;
   nlohmann::json out = measurement_report(model.name, trainer->backend(), m);
@@ -209,26 +149,49 @@ int measure(const Arguments& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string command = argc > 1 ? argv[1] : "";
-  if (command == "--version") {
-    std::cout << "ampere-trainer, pipe protocol " << kTrainerProtocolVersion << "\n";
-    return 0;
-  }
-  if (command == "--help" || command == "-h" || command.empty()) {
-    std::cout << kUsage;
-    return command.empty() ? 2 : 0;
-  }
+  CLI::App app{"ampere-trainer: trains variant networks with LibTorch (docs/trainer-protocol.md)"};
+  app.require_subcommand(1);
+  TrainerOptions o;
+  CLI::App* serve_command = app.add_subcommand(
+      "serve", "jobs in on stdin, results out on stdout, one JSON message per line; the agent that started it reads "
+               "the meter around each window");
+  add_torch_options(*serve_command, o.torch);
+  CLI::App* measure_command = app.add_subcommand(
+      "measure", "train one model here with a meter of its own and print its figures as JSON (a family: the member "
+                 "drawn with --sample)");
+  add_torch_options(*measure_command, o.torch);
+  measure_command->add_option("--model", o.model, "model or family JSON")->required();
+  measure_command->add_option("--meter", o.meter, "auto | rapl | nvml | jetson-ina | android-battery | time-surrogate")
+      ->capture_default_str();
+  measure_command->add_option("--watts", o.watts, "watts of the time-surrogate meter")->capture_default_str()->check(CLI::Range(0.0, 1e6));
+  measure_command->add_option("--sysfs-root", o.sysfs_root, "where sysfs is mounted (a fake tree in tests)")->capture_default_str();
+  measure_command->add_option("--rails", o.rails, "jetson-ina: comma list of INA3221 rails to sum");
+  measure_command->add_option("--current-sign", o.current_sign, "android-battery: auto | discharge-negative | discharge-positive")
+      ->capture_default_str();
+  measure_command->add_flag("--allow-charging", o.allow_charging, "android-battery: measure while on USB/AC power");
+  measure_command->add_option("--iterations", o.iterations, "iterations per repeat (0: >= --min-window)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 100000000u));
+  measure_command->add_option("--repeats", o.repeats, "repeats")->capture_default_str()->check(CLI::Range(1u, 1000u));
+  measure_command->add_option("--warmup", o.warmup, "warm-up iterations")->capture_default_str()->check(CLI::Range(0u, 100000u));
+  measure_command->add_option("--min-window", o.min_window, "seconds per repeat at least (0: the meter's default)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  measure_command->add_option("--sample", o.sample, "seed of the family member to draw")->check(CLI::Range(0u, 1u << 31));
+  measure_command->add_option("--idle-seconds", o.idle_seconds, "idle baseline before the model (meters that read energy live)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0));
+  const ParsedCommandLine parsed = parse_command_line(
+      app, argc, argv,
+      {"ampere-trainer", {{"trainer pipe protocol", std::to_string(kTrainerProtocolVersion)}, {"libtorch", libtorch_version()}}});
+  if (parsed.exit_status) return *parsed.exit_status;
   pin_allocator();
   return run_reporting_errors([&] {
-    if (command == "serve") {
-      const int rc = serve(Arguments(argc, argv, {"--device", "--threads"}, {}));
+    if (serve_command->parsed()) {
+      const int rc = serve(o.torch);
       if (rc != 0) std::exit(rc);
       return;
     }
-    AMPERE_REQUIRE(command == "measure", "unknown command '", command, "'\n", kUsage);
-    measure(Arguments(argc, argv,
-                      {"--model", "--device", "--threads", "--meter", "--watts", "--sysfs-root", "--rails", "--current-sign",
-                       "--iterations", "--repeats", "--warmup", "--min-window", "--sample", "--idle-seconds"},
-                      {"--allow-charging"}));
+    measure(o);
   });
 }

@@ -18,6 +18,8 @@
 #include "coordinator/cli/model_command.hpp"
 #include "common/model_family.hpp"
 #include "model_import/model_file.hpp"
+#include "program/command_line.hpp"
+#include "protocol.capnp.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ampere: training-energy estimates for neural networks (AMPERE method)"};
@@ -26,9 +28,8 @@ int main(int argc, char** argv) {
   double timeout_s = 30;
   app.add_option("--coordinator", coordinator, "the coordinator's client endpoint")->capture_default_str();
   std::string key_file, coordinator_key_file;
-  app.add_option("--key", key_file, "your secret certificate (CURVE; default: $AMPERE_KEY)");
-  app.add_option("--coordinator-key", coordinator_key_file,
-                 "the coordinator's public certificate (CURVE; default: $AMPERE_COORDINATOR_KEY)");
+  app.add_option("--key", key_file, "your secret certificate (CURVE)");
+  app.add_option("--coordinator-key", coordinator_key_file, "the coordinator's public certificate (CURVE)");
   app.add_option("--timeout", timeout_s, "seconds to wait for the coordinator")->capture_default_str();
   bool as_json = false;
 
@@ -53,6 +54,11 @@ int main(int argc, char** argv) {
   double interval_s = 1;
   status->add_option("--interval", interval_s, "seconds between refreshes with --watch")->capture_default_str();
   status->add_flag("--json", as_json, "print JSON");
+
+  std::uint64_t stop_id = 0;
+  CLI::App* stop = campaign->add_subcommand("stop", "stop a running campaign: its queued jobs are dropped, running ones finish");
+  stop->add_option("id", stop_id, "the campaign's id (ampere campaign status lists them)")->required()->check(CLI::PositiveNumber);
+  stop->add_flag("--json", as_json, "print JSON");
 
   std::string model_file;
   std::uint64_t iterations = 1;
@@ -157,7 +163,10 @@ int main(int argc, char** argv) {
   prune->add_flag("--json", as_json, "print JSON");
   add_import_options(prune);
 
-  CLI11_PARSE(app, argc, argv);
+  // AMPERE_COORDINATOR, AMPERE_KEY, AMPERE_COORDINATOR_KEY, AMPERE_TIMEOUT; no config file.
+  const ampere::ParsedCommandLine parsed = ampere::parse_command_line(
+      app, argc, argv, {"ampere", {{"wire protocol", std::to_string(ampere::wire::PROTOCOL_VERSION)}}, false, true});
+  if (parsed.exit_status) return *parsed.exit_status;
   auto read_file = [](const std::string& path) {
     std::ifstream in(path);
     std::ostringstream text;
@@ -190,6 +199,10 @@ int main(int argc, char** argv) {
                                      ampere::curve_client_keys(key_file, coordinator_key_file));
     if (start->parsed()) {
       const auto c = client.start_campaign(read_file(family_file), device_class, budget, acquisition, estimator);
+      if (as_json) std::cout << c.dump(2) << "\n";
+      else ampere::print_campaigns(nlohmann::json::array({c}), std::cout);
+    } else if (stop->parsed()) {
+      const auto c = client.stop_campaign(stop_id);
       if (as_json) std::cout << c.dump(2) << "\n";
       else ampere::print_campaigns(nlohmann::json::array({c}), std::cout);
     } else if (status->parsed()) {

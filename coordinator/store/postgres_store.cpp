@@ -93,7 +93,8 @@ class PostgresStore final : public Store {
     try {
       connection_ = std::make_unique<pqxx::connection>(url_);
     } catch (const std::exception& e) {
-      throw InputError("store " + redacted(url) + ": cannot connect: " + e.what());
+      // Unavailable (exit 4): a database that is down or unreachable now may answer later.
+      throw InputError("store " + redacted(url) + ": cannot connect: " + e.what(), ErrorCode::Unavailable);
     }
     migrate();  // under its advisory lock, waiting as long as another coordinator migrates
     limit_statements(*connection_);

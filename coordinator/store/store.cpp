@@ -1,3 +1,4 @@
+#include <cctype>
 #include <regex>
 
 #include "common/error.hpp"
@@ -6,7 +7,24 @@
 namespace ampere {
 
 std::string redact_store_url(const std::string& url) {
-  return std::regex_replace(url, std::regex(R"(://([^:/@]+):[^@]*@)"), "://$1:***@");
+  const std::string userinfo = std::regex_replace(url, std::regex(R"(://([^:/@]+):[^@]*@)"), "://$1:***@");
+  return std::regex_replace(userinfo, std::regex(R"(([?&]password=)[^&]*)"), "$1***");
+}
+
+bool store_url_has_password(const std::string& url) { return redact_store_url(url) != url; }
+
+std::string store_url_with_password(const std::string& url, const std::string& password) {
+  AMPERE_REQUIRE(url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0,
+                 "--store-password-file: for a PostgreSQL store only (", redact_store_url(url), ")");
+  AMPERE_REQUIRE(!store_url_has_password(url), "--store-password-file: the store URL carries a password already");
+  AMPERE_REQUIRE(!password.empty(), "--store-password-file: the file holds no password");
+  std::string encoded;
+  static const char* hex = "0123456789ABCDEF";
+  for (unsigned char c : password) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') encoded += static_cast<char>(c);
+    else encoded += std::string("%") + hex[c >> 4] + hex[c & 15];
+  }
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "password=" + encoded;
 }
 
 StorePtr open_store(const std::string& url) {

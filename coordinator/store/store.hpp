@@ -57,8 +57,15 @@ using StorePtr = std::unique_ptr<Store>;
 /// (schema migrated on open). Throws InputError on an unknown scheme or a store that cannot be
 /// opened, naming the URL (passwords redacted).
 StorePtr open_store(const std::string& url);
-/// The URL with its password replaced by ***, for messages and logs.
+/// The URL with its password (USER:PASSWORD@ or a password= parameter) replaced by ***, for
+/// messages and logs.
 std::string redact_store_url(const std::string& url);
+/// Whether a PostgreSQL URL carries a password (USER:PASSWORD@ or a password= parameter).
+bool store_url_has_password(const std::string& url);
+/// A PostgreSQL URL with `password` added as its percent-encoded password= parameter (from
+/// --store-password-file: a password never on a command line). Throws InputError for an SQLite URL
+/// or one that already carries a password.
+std::string store_url_with_password(const std::string& url, const std::string& password);
 
 /// Every campaign with its jobs, results and fitted kind models, in id order: what readers that
 /// rebuild from the store (the loop's reload, the bridge's snapshot) start from.

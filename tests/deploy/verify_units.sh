@@ -7,7 +7,7 @@ BIN="$2"   # the build's bin directory
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 for unit in "$SRC"/*.service; do
-  sed "s|/usr/local/bin|$BIN|g" "$unit" > "$WORK/$(basename "$unit")"
+  sed "s|/usr/bin/ampere|$BIN/ampere|g" "$unit" > "$WORK/$(basename "$unit")"
 done
 cp "$WORK/ampere-agent@.service" "$WORK/ampere-agent@check.service"
 out="$(SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$WORK/ampere-coordinator.service" "$WORK/ampere-agent@check.service" 2>&1)" || {

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # -DAMPERE_TRAINER_ONLY=ON configures without the fleet's other libraries and builds ampere-trainer
-# alone, for a device that has only LibTorch and nlohmann-json.
+# alone, for a device that has only LibTorch, nlohmann-json and CLI11 (header-only).
 set -euo pipefail
 source_dir="$1"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cmake -S "$source_dir" -B "$work" -G Ninja -DAMPERE_TRAINER_ONLY=ON > "$work/configure.log"
-for package in Eigen3 CapnProto cppzmq CLI11 doctest spdlog SQLite3; do
+for package in Eigen3 CapnProto cppzmq doctest spdlog SQLite3 prometheus-cpp ONNX; do
   if grep -q "^${package}_DIR:PATH=/" "$work/CMakeCache.txt"; then
     echo "the trainer-only configure looked up ${package}" >&2
     exit 1

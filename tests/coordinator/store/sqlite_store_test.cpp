@@ -88,5 +88,6 @@ TEST_CASE("store URLs are checked") {
     open_store("postgresql://nobody:secret@127.0.0.1:1/none");
   } catch (const InputError& e) {
     CHECK(std::string(e.what()).find("secret") == std::string::npos);  // passwords never reach logs
+    CHECK(e.code() == ampere::ErrorCode::Unavailable);                  // a database away now may answer later
   }
 }
