@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -98,11 +99,19 @@ struct Prometheus {
   int port = ampere::testing::free_port();
   std::unique_ptr<BackgroundProcess> process;
   explicit Prometheus(int target_port) {
+    // The shipped scrape snippet pasted under a config's scrape_configs:, as docs/operations.md
+    // says, its target pointed at this coordinator and scraped every second.
+    std::string snippet = ampere::testing::slurp_file(source("deploy/prometheus/scrape-ampere.yml"));
+    for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+             {"127.0.0.1:9464", "127.0.0.1:" + std::to_string(target_port)}, {"scrape_interval: 15s", "scrape_interval: 1s"}}) {
+      const auto at = snippet.find(from);
+      REQUIRE(at != std::string::npos);
+      snippet.replace(at, from.size(), to);
+    }
     const std::string config = dir.file("prometheus.yml",
                                         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                                         "rule_files:\n  - " + source("deploy/prometheus/alerts.yml") + "\n"
-                                        "scrape_configs:\n  - job_name: ampere-coordinator\n    static_configs:\n"
-                                        "      - targets: ['127.0.0.1:" + std::to_string(target_port) + "']\n");
+                                        "scrape_configs:\n" + snippet);
     process = std::make_unique<BackgroundProcess>(
         "/usr/bin/prometheus",
         std::vector<std::string>{"--config.file=" + config, "--storage.tsdb.path=" + dir.path() + "/data",
@@ -130,7 +139,7 @@ struct Prometheus {
 /// Grafana's variables as a dashboard refresh would fill them in for "All" device classes.
 std::string with_variables(std::string expr) {
   for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
-           {"$__rate_interval", "15s"}, {"$device_class", ".*"}}) {
+           {"$__rate_interval", "15s"}, {"$device_class", ".*"}, {"$instance", ".*"}}) {
     for (auto at = expr.find(name); at != std::string::npos; at = expr.find(name, at)) expr.replace(at, name.size(), value);
   }
   return expr;
@@ -145,10 +154,21 @@ TEST_CASE("every Grafana panel's PromQL returns data from a real Prometheus scra
   CHECK_FALSE(dashboard.at("uid").get<std::string>().empty());
   CHECK(dashboard.at("title").is_string());
   CHECK(dashboard.at("schemaVersion").get<int>() >= 30);
-  const std::string datasource_uid = "ampere-prometheus";
+  // No data source uid is written into the dashboard: a variable picks the Prometheus (any uid),
+  // another the coordinator instance(s), and every query filters by it.
+  const std::string datasource_uid = "${datasource}";
   const std::string provisioned = ampere::testing::slurp_file(source("deploy/grafana/provisioning/datasources/ampere.yaml"));
-  CHECK(provisioned.find("uid: " + datasource_uid) != std::string::npos);
+  const std::string dashboard_text = ampere::testing::slurp_file(source("dashboards/ampere-convergence.json"));
+  CHECK(dashboard_text.find("ampere-prometheus") == std::string::npos);
   CHECK(provisioned.find("type: prometheus") != std::string::npos);
+  std::map<std::string, json> variables;
+  for (const json& v : dashboard.at("templating").at("list")) variables[v.at("name")] = v;
+  REQUIRE(variables.count("datasource"));
+  CHECK(variables.at("datasource").at("type") == "datasource");
+  CHECK(variables.at("datasource").at("query") == "prometheus");
+  REQUIRE(variables.count("instance"));
+  CHECK(variables.at("instance").at("datasource").at("uid") == datasource_uid);
+  CHECK(variables.at("device_class").at("datasource").at("uid") == datasource_uid);
   CHECK(ampere::testing::slurp_file(source("deploy/grafana/provisioning/dashboards/ampere.yaml")).find("type: file") !=
         std::string::npos);
   REQUIRE(dashboard.at("panels").is_array());
@@ -166,6 +186,7 @@ TEST_CASE("every Grafana panel's PromQL returns data from a real Prometheus scra
     for (const json& target : panel.at("targets")) {
       CHECK(target.at("refId").is_string());
       REQUIRE(target.at("expr").is_string());
+      CHECK(target.at("expr").get<std::string>().find("instance=~\"$instance\"") != std::string::npos);
       queries.emplace_back(panel.at("title").get<std::string>(), target.at("expr").get<std::string>());
     }
   }
@@ -205,7 +226,7 @@ TEST_CASE("every Grafana panel's PromQL returns data from a real Prometheus scra
   const json groups = prometheus.api("/api/v1/rules").at("groups");
   REQUIRE(groups.size() == 1);
   CHECK(groups.at(0).at("name") == "ampere-fleet");
-  CHECK(groups.at(0).at("rules").size() == 7);
+  CHECK(groups.at(0).at("rules").size() == 9);
   for (const json& rule : groups.at(0).at("rules")) {
     CAPTURE(rule.at("name"));
     CHECK(rule.at("health") == "ok");
