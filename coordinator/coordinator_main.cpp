@@ -15,6 +15,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "coordinator/http/http_bridge.hpp"
+#include "coordinator/http/openapi.hpp"
 #include "coordinator/http/snapshot.hpp"
 #include "coordinator/server/coordinator_server.hpp"
 #include "coordinator/server/zmq_transport.hpp"
@@ -120,6 +121,8 @@ int main(int argc, char** argv) {
   app.add_option("--authorized-clients", authorized_clients,
                  "directory of clients' public certificates, each with its role (reader, operator; re-read on SIGHUP)")
       ->check(CLI::ExistingDirectory);
+  bool print_openapi = false;
+  app.add_flag("--print-openapi", print_openapi, "print the HTTP bridge's OpenAPI 3.0 document and exit (generate clients from it)");
   ampere::LogOptions log;
   ampere::add_log_options(app, log);
   const ampere::ParsedCommandLine parsed = ampere::parse_command_line(
@@ -127,6 +130,10 @@ int main(int argc, char** argv) {
       {"ampere-coordinator", {{"wire protocol", std::to_string(ampere::wire::PROTOCOL_VERSION)}}, /*config_file=*/true,
        /*environment=*/true});
   if (parsed.exit_status) return *parsed.exit_status;
+  if (print_openapi) {
+    std::cout << ampere::openapi_document() << "\n";
+    return 0;
+  }
   // Secrets never on a command line (ps shows it to every user): a file, the environment or a credential.
   if (parsed.source("store") == ampere::OptionSource::CommandLine && ampere::store_url_has_password(store_url)) {
     std::cerr << "error: --store: a password on the command line is visible to every user (ps); put it in "

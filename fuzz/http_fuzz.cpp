@@ -8,6 +8,7 @@
 //
 // Must never crash, and every answer must be one a client can use: no exception out of a handler
 // (httplib would answer 500), no 500, and a JSON reply that parses.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -29,6 +30,7 @@
 #include "common/model_family.hpp"
 #include "common/model_spec.hpp"
 #include "coordinator/http/reply_cache.hpp"
+#include "coordinator/http/openapi.hpp"
 #include "coordinator/http/routes.hpp"
 #include "coordinator/planning/campaign.hpp"
 
@@ -119,7 +121,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     finding(route.method + " " + route.pattern, "non-standard exception out of the handler");
   }
   if (res.status >= 500 && res.status != 503) finding(route.method + " " + route.pattern, "answered " + std::to_string(res.status));
-  if (res.get_header_value("Content-Type") == "application/json" && !nlohmann::json::accept(res.body))
+  const std::string type = res.get_header_value("Content-Type");
+  if ((type == "application/json" || type == ampere::kProblemContentType) && !nlohmann::json::accept(res.body))
     finding(route.method + " " + route.pattern, "a reply that is not JSON: " + res.body.substr(0, 200));
+  // The OpenAPI document lists every status the route can answer: an undocumented one is a finding.
+  const ampere::RouteDoc* doc = ampere::find_route_doc(route.method, route.pattern);
+  if (doc == nullptr) finding(route.method + " " + route.pattern, "a route the OpenAPI document does not list");
+  if (std::none_of(doc->responses.begin(), doc->responses.end(), [&](const auto& r) { return r.first == res.status; }))
+    finding(route.method + " " + route.pattern, "answered " + std::to_string(res.status) + ", which its OpenAPI operation does not list");
+  if (res.status >= 400 && type != ampere::kProblemContentType)
+    finding(route.method + " " + route.pattern, "an error that is not application/problem+json: " + type);
   return 0;
 }

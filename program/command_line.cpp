@@ -19,7 +19,8 @@ std::vector<CLI::Option*> settable_options(CLI::App& app) {
   for (CLI::Option* opt : app.get_options()) {
     if (opt->get_lnames().empty()) continue;  // positional, or short-only
     const std::string& name = opt->get_lnames().front();
-    if (name == "help" || name == "version" || name == "config" || name == "print-config") continue;
+    // Actions (--print-config, --print-openapi) belong on a command line, never in a file or the environment.
+    if (name == "help" || name == "version" || name == "config" || name.rfind("print-", 0) == 0) continue;
     out.push_back(opt);
   }
   return out;

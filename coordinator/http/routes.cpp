@@ -28,8 +28,13 @@ using Clock = std::chrono::steady_clock;
 
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  // a request's bytes may come back in an error message: bytes that are not UTF-8 are replaced
-  // (U+FFFD), never allowed to fail the reply
+  // An error is a problem document (RFC 9457); a request's bytes may come back in its detail:
+  // bytes that are not UTF-8 are replaced (U+FFFD), never allowed to fail the reply.
+  if (status >= 400) {
+    const json problem = body.is_object() && !body.contains("type") ? problem_document(status, body) : body;
+    res.set_content(problem.dump(-1, ' ', false, json::error_handler_t::replace), kProblemContentType);
+    return;
+  }
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
@@ -59,7 +64,9 @@ std::optional<std::uint64_t> route_id(const std::string& text) {
 }
 
 /// An error from the loop (or a client that could not reach it), answered by its code.
-void coded_error(httplib::Response& res, const InputError& e) { error(res, http_status(e.code()), e.what()); }
+void coded_error(httplib::Response& res, const InputError& e) {
+  error(res, http_status(e.code()), e.what(), {{"code", error_code_name(e.code())}});
+}
 
 /// The JSON object of a request body, or an error reply (415, 400) and nullopt.
 std::optional<json> json_body(const httplib::Request& req, httplib::Response& res,
@@ -175,7 +182,7 @@ void post_estimate(const RouteContext& c, const httplib::Request& req, httplib::
   if (json_type && snapshot)
     if (auto hit = c.cache.find(snapshot->generation, req.body)) {
       res.status = hit->first;
-      res.set_content(hit->second, "application/json");
+      res.set_content(hit->second, hit->first >= 400 ? kProblemContentType : "application/json");
       res.set_header("X-Ampere-Cache", "hit");
       return served(c, started, hit->first);
     }
@@ -205,11 +212,12 @@ void post_estimate_batch(const RouteContext& c, const httplib::Request& req, htt
   json results = json::array();
   for (const json& r : body->at("requests")) {
     if (!r.is_object()) {
-      results.push_back({{"status", 400}, {"error", "each request must be an object"}});
+      results.push_back(problem_document(400, {{"error", "each request must be an object"}}));
       continue;
     }
     const auto started = Clock::now();
     auto [status, out] = estimate_one(snapshot.get(), r);
+    if (status >= 400) out = problem_document(status, out);  // an entry's error: a problem, as a reply's
     out["status"] = status;
     served(c, started, status);
     results.push_back(out);
@@ -290,8 +298,10 @@ void post_campaign(const RouteContext& c, const httplib::Request& req, httplib::
     if (!budget) return;
     const std::string acquisition = body->value("acquisition", std::string("max-variance"));
     const std::string estimator = body->value("estimator", std::string());  // empty: the coordinator's default
-    reply(res, 201,
-          c.client()->start_campaign(body->at("family").dump(), body->at("device_class"), *budget, acquisition, estimator));
+    const json started =
+        c.client()->start_campaign(body->at("family").dump(), body->at("device_class"), *budget, acquisition, estimator);
+    res.set_header("Location", "/v1/campaigns/" + std::to_string(started.at("id").get<std::uint64_t>()));
+    reply(res, 201, started);
   } catch (const InputError& e) {
     coded_error(res, e);
   } catch (const json::exception& e) {
@@ -385,7 +395,7 @@ void add_routes(httplib::Server& s, const RouteContext& c) {
     const std::string message = res.status == 413   ? "request body too large"
                                 : res.status == 404 ? "no such route"
                                                     : "request refused";
-    res.set_content(json{{"error", message}, {"status", res.status}}.dump(), "application/json");
+    res.set_content(problem_document(res.status, {{"error", message}}).dump(), kProblemContentType);
   });
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string message = "internal error";

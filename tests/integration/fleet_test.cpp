@@ -2,6 +2,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -514,7 +515,7 @@ TEST_CASE("a coordinator killed while results wait in its spool writes them to t
   coordinator->wait_done(id, 90s);
 }
 
-TEST_CASE("the HTTP bridge serves every documented route and answers bad input with JSON 4xx") {
+TEST_CASE("the HTTP bridge serves every documented route, answers bad input with problem documents, and every reply matches its OpenAPI schema") {
   TempDir dir;
   const std::string token = dir.file("token", "s3cret\n");
   const int http_port = ampere::testing::free_port();
@@ -525,8 +526,29 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
   coordinator.wait_for_agents("sim-server", 1);
   httplib::Client http("127.0.0.1", http_port);
   const httplib::Headers auth = {{"Authorization", "Bearer s3cret"}};
+  // Every reply is kept (method, path as the document writes it, status, content type, body) and
+  // validated against the OpenAPI document at the end, by a standard validator.
+  nlohmann::json replies = nlohmann::json::array();
+  auto record = [&](const std::string& method, const std::string& path, const httplib::Result& r) {
+    if (!r) return;
+    std::string templated = std::regex_replace(path, std::regex(R"(^/v1/campaigns/\d+)"), "/v1/campaigns/{id}");
+    templated = std::regex_replace(templated, std::regex(R"(^/v1/device-classes/[^/]+/accuracy$)"), "/v1/device-classes/{name}/accuracy");
+    const std::string type = r->get_header_value("Content-Type");
+    const bool json_body = type.find("json") != std::string::npos && !r->body.empty();
+    replies.push_back({{"method", method}, {"path", templated}, {"status", r->status}, {"content_type", type},
+                       {"body", json_body ? nlohmann::json::parse(r->body) : nlohmann::json(nullptr)}});
+  };
   auto post = [&](const std::string& path, const std::string& body, const httplib::Headers& headers = {},
-                  const char* type = "application/json") { return http.Post(path.c_str(), headers, body, type); };
+                  const char* type = "application/json") {
+    auto r = http.Post(path.c_str(), headers, body, type);
+    record("post", path, r);
+    return r;
+  };
+  auto fetch = [&](const std::string& path) {
+    auto r = http.Get(path.c_str());
+    record("get", path, r);
+    return r;
+  };
 
   // start a campaign over HTTP (token required), wait for it, then estimate
   CHECK(post("/v1/campaigns", "{}")->status == 401);
@@ -555,7 +577,7 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
   const auto too_big = post("/v1/campaigns", wide.dump(), auth);
   CHECK(too_big->status == 422);
   CHECK(too_big->body.find("bytes) to train, over the job memory limit of 32000 MB") != std::string::npos);
-  CHECK(nlohmann::json::parse(http.Get("/v1/campaigns")->body).size() == 1);
+  CHECK(nlohmann::json::parse(fetch("/v1/campaigns")->body).size() == 1);
   coordinator.wait_done(id, 60s);
   std::this_thread::sleep_for(1500ms);  // the bridge's snapshot refreshes every second
 
@@ -609,32 +631,32 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
   expect(post("/v1/estimate", nlohmann::json{{"model", bad_model}, {"device_class", "sim-server"}}.dump()), 400,
          "layers[0].hidden_size");
   expect(post("/v1/estimate", std::string(300000, ' ')), 413, "too large");
-  expect(http.Get("/v1/campaigns/999"), 404, "no campaign 999");
-  expect(http.Get("/v1/nothing"), 404, "no such route");
+  expect(fetch("/v1/campaigns/999"), 404, "no campaign 999");
+  expect(fetch("/v1/nothing"), 404, "no such route");
 
-  auto list = http.Get("/v1/campaigns");
+  auto list = fetch("/v1/campaigns");
   REQUIRE(list->status == 200);
   CHECK(nlohmann::json::parse(list->body).at(0).at("state") == "done");
-  auto one = http.Get(("/v1/campaigns/" + std::to_string(id)).c_str());
+  auto one = fetch("/v1/campaigns/" + std::to_string(id));
   REQUIRE(one->status == 200);
   CHECK(nlohmann::json::parse(one->body).at("kinds").size() >= 3);
-  auto classes = http.Get("/v1/device-classes");
+  auto classes = fetch("/v1/device-classes");
   REQUIRE(classes->status == 200);
   CHECK(nlohmann::json::parse(classes->body).at(0).at("name") == "sim-server");
-  CHECK(http.Get("/healthz")->status == 200);
-  CHECK(http.Get("/readyz")->status == 200);
+  CHECK(fetch("/healthz")->status == 200);
+  CHECK(fetch("/readyz")->status == 200);
 
   // measured vs estimated: the campaign's held-out models (3 by default) and its variant networks
-  auto accuracy = http.Get("/v1/device-classes/sim-server/accuracy");
+  auto accuracy = fetch("/v1/device-classes/sim-server/accuracy");
   REQUIRE(accuracy->status == 200);
   const auto acc = nlohmann::json::parse(accuracy->body);
   CHECK(acc.at("heldout_models") == 3);
   CHECK(acc.at("points").size() > 3);
   CHECK(acc.at("heldout_mape_seconds").get<double>() < 0.2);
   CHECK(acc.at("heldout_mape_seconds").get<double>() < acc.at("heldout_flops_mape_seconds").get<double>());
-  expect(http.Get("/v1/device-classes/nope/accuracy"), 404, "device class 'nope'");
+  expect(fetch("/v1/device-classes/nope/accuracy"), 404, "device class 'nope'");
   // the convergence page is self-contained: nothing loads from elsewhere
-  auto page = http.Get("/");
+  auto page = fetch("/");
   REQUIRE(page->status == 200);
   CHECK(page->get_header_value("Content-Type").rfind("text/html", 0) == 0);
   CHECK(page->body.find("<svg") != std::string::npos);
@@ -642,7 +664,7 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
     CHECK(page->body.find(external) == std::string::npos);
 
   // OpenAPI lists exactly what is served: every documented route answers (not "no such route")
-  auto doc = http.Get("/openapi.json");
+  auto doc = fetch("/openapi.json");
   REQUIRE(doc->status == 200);
   const auto openapi = nlohmann::json::parse(doc->body);
   CHECK(openapi.at("openapi").get<std::string>().rfind("3.", 0) == 0);
@@ -654,7 +676,7 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
     for (const auto& [method, op] : methods.items()) {
       (void)op;
       CAPTURE(path);
-      auto r = method == "get" ? http.Get(concrete.c_str()) : post(concrete, "{}", auth);
+      auto r = method == "get" ? fetch(concrete) : post(concrete, "{}", auth);
       REQUIRE(r);
       const bool unrouted = r->status == 404 && r->body.find("no such route") != std::string::npos;
       CHECK_FALSE(unrouted);
@@ -670,6 +692,30 @@ TEST_CASE("the HTTP bridge serves every documented route and answers bad input w
   std::this_thread::sleep_for(1500ms);
   CHECK(post("/v1/estimate", same)->get_header_value("X-Ampere-Cache") == "miss");
   CHECK(coordinator.process->running());
+
+  // errors are problem documents, a 201 names what it created
+  auto missing_token = post("/v1/campaigns", "{}");
+  CHECK(missing_token->get_header_value("Content-Type") == "application/problem+json");
+  const auto problem = nlohmann::json::parse(missing_token->body);
+  CHECK(problem.at("status") == 401);
+  CHECK(problem.at("code") == "unauthorized");
+  CHECK(problem.at("type") == "urn:ampere:problem:unauthorized");
+  CHECK(started->get_header_value("Location") == "/v1/campaigns/" + std::to_string(id));
+  CHECK(post("/v1/campaigns/" + std::to_string(id) + ":stop", "", auth)->status == 200);  // done: answered as it is
+  CHECK(post("/v1/campaigns/999:stop", "", auth)->status == 404);
+
+  // every reply against the document (tests/openapi/validate.cjs: swagger-parser, then Ajv)
+  const std::string doc_file = dir.file("openapi.json", fetch("/openapi.json")->body);
+  nlohmann::json documented_replies = nlohmann::json::array();
+  for (const auto& r : replies)
+    if (openapi.at("paths").contains(r.at("path").get<std::string>())) documented_replies.push_back(r);
+  const std::string replies_file = dir.file("replies.json", documented_replies.dump());
+  const std::string log = dir.path() + "/validate.log";
+  const int rc = std::system(("NODE_PATH='" + std::string(AMPERE_TEST_TOOLS_DIR) + "' node '" + std::string(AMPERE_SOURCE_DIR) +
+                              "/tests/openapi/validate.cjs' '" + doc_file + "' '" + replies_file + "' > '" + log + "' 2>&1")
+                                 .c_str());
+  CHECK_MESSAGE(rc == 0, slurp(log));
+  CHECK(documented_replies.size() > 40);
 }
 
 TEST_CASE("the pruning planner end to end on a simulated class: CLI over ZeroMQ and HTTP, feasible and infeasible budgets") {

@@ -3,6 +3,8 @@
 // text would show.
 #include "coordinator/http/http_bridge.hpp"
 
+#include <set>
+
 #include <atomic>
 #include <deque>
 #include <thread>
@@ -14,6 +16,9 @@
 #include <functional>
 #include <httplib.h>
 
+#include "coordinator/http/openapi.hpp"
+#include "coordinator/http/reply_cache.hpp"
+#include "coordinator/http/routes.hpp"
 #include "integration/process.hpp"
 #include "protocol.capnp.h"
 #include "wire_convert.hpp"
@@ -297,4 +302,57 @@ TEST_CASE("hostile: a plan:prune whose by is not a string (found by fuzz_http) i
   CHECK(r->status == 400);
   CHECK(r->body.find("by: energy or time") != std::string::npos);
   CHECK(http.Get("/healthz")->status == 200);
+}
+
+TEST_CASE("every served route has exactly one OpenAPI operation, and the document names each status, schema and security") {
+  FixedSnapshotSource snapshots(nullptr);
+  const ClientFactory client = [] { return std::unique_ptr<CoordinatorClient>(); };
+  BridgeConfig config;
+  ReplyCache cache(0);
+  LatestPlan plan;
+  const RouteContext context{snapshots, client, config, nullptr, cache, plan};
+  const std::vector<Route> routes = route_table(context);
+  CHECK(routes.size() == bridge_routes().size());
+  std::set<std::string> operation_ids;
+  for (const Route& route : routes) {
+    CAPTURE(route.pattern);
+    const RouteDoc* doc = find_route_doc(route.method, route.pattern);
+    REQUIRE(doc != nullptr);
+    CHECK(operation_ids.insert(doc->operation_id).second);
+  }
+  const auto openapi = nlohmann::json::parse(openapi_document());
+  CHECK(openapi.at("openapi") == "3.0.3");
+  for (const RouteDoc& doc : bridge_routes()) {
+    CAPTURE(doc.path);
+    const auto& op = openapi.at("paths").at(doc.path).at(doc.method);
+    CHECK(op.at("operationId") == doc.operation_id);
+    for (const auto& [status, schema] : doc.responses) {
+      const auto& response = op.at("responses").at(std::to_string(status));
+      if (status >= 400)
+        CHECK(response.at("content").at("application/problem+json").at("schema").at("$ref") == "#/components/schemas/Problem");
+      else if (!schema.empty() && schema != "html")
+        CHECK(openapi.at("components").at("schemas").contains(schema));
+    }
+    // every write requires the bearer token; nothing else does
+    const bool write = doc.access == RouteAccess::Write;
+    if (write) CHECK(op.at("security") == nlohmann::json::array({{{"bearer", nlohmann::json::array()}}}));
+    else CHECK((op.at("security").empty() || op.at("security").at(0) == nlohmann::json::object()));  // optional
+    if (write) CHECK(op.at("responses").contains("401"));
+    if (doc.method == "post" && doc.path != "/v1/campaigns/{id}:stop") CHECK(op.contains("requestBody"));
+  }
+  CHECK(openapi.at("paths").at("/v1/campaigns").at("post").at("responses").at("201").at("headers").contains("Location"));
+}
+
+TEST_CASE("an error is a problem document: type, title, status, detail and our code, the old error field kept") {
+  const auto p = problem_document(404, {{"error", "no campaign 7"}, {"code", "not-found"}});
+  CHECK(p.at("type") == "urn:ampere:problem:not-found");
+  CHECK(p.at("title") == "Not found");
+  CHECK(p.at("status") == 404);
+  CHECK(p.at("detail") == "no campaign 7");
+  CHECK(p.at("code") == "not-found");
+  CHECK(p.at("error") == "no campaign 7");
+  const auto missing = problem_document(422, {{"error", "never profiled"}, {"missing_kinds", {"k"}}});
+  CHECK(missing.at("code") == "unprocessable");  // from the status when no code is given
+  CHECK(missing.at("missing_kinds") == nlohmann::json::array({"k"}));
+  CHECK(problem_document(413, {{"error", "too large"}}).at("code") == "too-large");
 }
