@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -353,12 +354,16 @@ int main(int argc, char** argv) {
       supervision.memory_slack_bytes = static_cast<std::uint64_t>(slack_mb * (1 << 20));
       supervision.idle_every = std::chrono::seconds(idle_every_s);
       // The trainer starts first: it says which GPU it got, and the nvml meter reads that one.
+      meters.powercap_root = (std::filesystem::path(android.sysfs_root) / "sys/class/powercap").string();
       auto process = std::make_unique<ampere::TrainerProcess>(supervision, [&](const ampere::TrainerInfo& info) {
         meters.nvml.device_uuid = info.device_uuid;
-        ampere::MeterPtr meter = ampere::make_meter(meter_label, meters);
-        if (meter->source() == ampere::MeterSource::TimeSurrogate)
+        meters.cuda_trainer = info.device != "cpu";
+        meters.phone = !phone && !android_product_model().empty();  // this agent runs on a phone
+        ampere::MeterChoice choice = ampere::choose_meter(meter_label, meters);
+        spdlog::info("energy meter: {}", choice.reason);
+        if (choice.meter->source() == ampere::MeterSource::TimeSurrogate)
           spdlog::info("energy: time-surrogate at {} W (seconds x watts; not a measured joule)", watts);
-        return meter;
+        return std::move(choice.meter);
       });
       const ampere::TrainerInfo& info = process->info();
       spdlog::info("trainer pid {} on {}{}", info.pid, info.device, info.device_name.empty() ? "" : " (" + info.device_name + ")");

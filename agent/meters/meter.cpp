@@ -525,29 +525,53 @@ MeterPtr make_android_battery_meter(const AndroidBatteryOptions& options) {
   return std::make_unique<AndroidBatteryMeter>(options);
 }
 
-MeterPtr make_rapl_meter(const std::string& root) {
+MeterPtr make_rapl_meter(const std::string& root, std::string* domains_read) {
   namespace fs = std::filesystem;
   std::error_code ec;
   AMPERE_REQUIRE(fs::is_directory(root, ec), "meter rapl: ", root, " does not exist (no powercap driver on this machine)");
   std::vector<RaplDomain> domains;
-  std::string unreadable;
-  for (const auto& entry : fs::directory_iterator(root, ec)) {
-    const std::string name = entry.path().filename().string();
-    // Package domains only (intel-rapl:0, intel-rapl:1); sub-domains (intel-rapl:0:0) are inside them.
-    if (name.rfind("intel-rapl:", 0) != 0 || name.find(':', 11) != std::string::npos) continue;
-    RaplDomain d{(entry.path() / "energy_uj").string(), 0};
+  std::string unreadable, names;
+  // A domain's name file says what it covers: package-N (cores, caches, uncore), dram (a package's
+  // memory, not in its package figure), psys (the whole platform: it would count the packages twice),
+  // core and uncore (inside their package). Without a readable name (an older driver) a top-level
+  // domain counts as a package, as before.
+  auto domain_name = [](const fs::path& dir) {
+    std::ifstream in(dir / "name");
+    std::string name;
+    std::getline(in, name);
+    return name;
+  };
+  auto add = [&](const fs::path& dir, const std::string& label) {
+    RaplDomain d{(dir / "energy_uj").string(), 0};
     double probe = 0;
-    if (!read_number(d.energy_file, probe) || !read_number((entry.path() / "max_energy_range_uj").string(), d.max_range_uj)) {
+    if (!read_number(d.energy_file, probe) || !read_number((dir / "max_energy_range_uj").string(), d.max_range_uj)) {
       unreadable += " " + d.energy_file;
-      continue;
+      return;
     }
     domains.push_back(d);
+    names += (names.empty() ? "" : " + ") + label;
+  };
+  std::vector<fs::path> entries;
+  for (const auto& entry : fs::directory_iterator(root, ec)) entries.push_back(entry.path());
+  std::sort(entries.begin(), entries.end());
+  for (const fs::path& dir : entries) {
+    const std::string id = dir.filename().string();
+    if (id.rfind("intel-rapl:", 0) != 0) continue;
+    const bool top_level = id.find(':', 11) == std::string::npos;
+    const std::string name = domain_name(dir);
+    if (top_level) {
+      if (name == "psys") continue;  // the platform: packages and more, counted once through them
+      add(dir, name.empty() ? id : name);
+    } else if (name == "dram") {
+      add(dir, "dram (" + id + ")");
+    }
   }
   AMPERE_REQUIRE(!domains.empty(), "meter rapl: no readable package domain under ", root,
                  unreadable.empty() ? " (none present)"
                                     : "; unreadable:" + unreadable +
                                           " (energy_uj is root-only since Linux 5.10, the 2020 PLATYPUS fix: grant the agent's "
                                           "group read access with the udev rule in docs/operations.md, 'Add an agent')");
+  if (domains_read != nullptr) *domains_read = names;
   return std::make_unique<RaplMeter>(std::move(domains));
 }
 
@@ -568,13 +592,45 @@ double measure_idle_watts(Meter& meter, double seconds) {
   return joules / wall;
 }
 
-MeterPtr make_meter(const std::string& label, const MeterOptions& options) {
+MeterChoice choose_meter(const std::string& label, const MeterOptions& options) {
   if (label == "auto") {
-    try {
-      return make_rapl_meter();
-    } catch (const InputError&) {
-      return make_time_surrogate_meter(options.surrogate_watts);
+    // The most direct meter of what trains, first; each that cannot be used here is passed over
+    // with its reason; the time surrogate last (labeled as such, never a measured joule).
+    std::string passed_over;
+    auto pass = [&](const char* name, const std::exception& e) {
+      passed_over += std::string(passed_over.empty() ? "" : "; ") + name + ": " + e.what();
+    };
+    auto chosen = [&](MeterPtr meter, const std::string& why) {
+      return MeterChoice{std::move(meter), "auto: " + why + (passed_over.empty() ? "" : " (passed over: " + passed_over + ")")};
+    };
+    if (options.cuda_trainer) {
+      try {
+        return chosen(make_nvml_meter(options.nvml), "nvml, the GPU the trainer trains on");
+      } catch (const InputError& e) {
+        pass("nvml", e);
+      }
     }
+    if (options.phone) {
+      try {
+        return chosen(make_android_battery_meter(options.android), "android-battery, this phone's fuel gauge");
+      } catch (const InputError& e) {
+        pass("android-battery", e);
+      }
+    }
+    try {
+      return chosen(make_jetson_ina_meter(options.jetson), "jetson-ina, this Jetson board's INA3221 input rail");
+    } catch (const InputError& e) {
+      pass("jetson-ina", e);
+    }
+    try {
+      std::string domains;
+      MeterPtr rapl = make_rapl_meter(options.powercap_root, &domains);
+      return chosen(std::move(rapl), "rapl, readable here: " + domains);
+    } catch (const InputError& e) {
+      pass("rapl", e);
+    }
+    return chosen(make_time_surrogate_meter(options.surrogate_watts),
+                  "time-surrogate at " + detail::concat(options.surrogate_watts) + " W, no meter readable here");
   }
   MeterSource source;
   try {
@@ -583,16 +639,24 @@ MeterPtr make_meter(const std::string& label, const MeterOptions& options) {
     throw InputError("unknown meter '" + label + "' (auto, rapl, nvml, jetson-ina, android-battery, time-surrogate)");
   }
   switch (source) {
-    case MeterSource::Rapl: return make_rapl_meter();
-    case MeterSource::TimeSurrogate: return make_time_surrogate_meter(options.surrogate_watts);
-    case MeterSource::AndroidBattery: return make_android_battery_meter(options.android);
-    case MeterSource::JetsonIna: return make_jetson_ina_meter(options.jetson);
-    case MeterSource::Nvml: return make_nvml_meter(options.nvml);
+    case MeterSource::Rapl: {
+      std::string domains;
+      MeterPtr rapl = make_rapl_meter(options.powercap_root, &domains);
+      return {std::move(rapl), "rapl: " + domains};
+    }
+    case MeterSource::TimeSurrogate:
+      return {make_time_surrogate_meter(options.surrogate_watts),
+              "time-surrogate at " + detail::concat(options.surrogate_watts) + " W (seconds x watts; not a measured joule)"};
+    case MeterSource::AndroidBattery: return {make_android_battery_meter(options.android), "android-battery"};
+    case MeterSource::JetsonIna: return {make_jetson_ina_meter(options.jetson), "jetson-ina"};
+    case MeterSource::Nvml: return {make_nvml_meter(options.nvml), "nvml"};
     case MeterSource::Simulated:
       throw InputError("meter simulated: only the simulated backend reports simulated energy (--backend simulated)");
     default:
       throw InputError(std::string("meter ") + meter_label(source) + ": not available in this agent build");
   }
 }
+
+MeterPtr make_meter(const std::string& label, const MeterOptions& options) { return choose_meter(label, options).meter; }
 
 }  // namespace ampere

@@ -25,9 +25,12 @@ class Meter {
 };
 using MeterPtr = std::unique_ptr<Meter>;
 
-/// Intel/AMD RAPL through powercap sysfs: sums the package domains' energy_uj counters, handling
-/// wrap-around with max_energy_range_uj. Throws InputError saying why when none can be read.
-MeterPtr make_rapl_meter(const std::string& powercap_root = "/sys/class/powercap");
+/// Intel/AMD RAPL through powercap sysfs: sums the package domains' energy_uj counters and each
+/// package's dram sub-domain where it exists (memory is outside the package figure), never psys
+/// (the platform: it would count the packages twice) nor core/uncore (inside their package),
+/// handling wrap-around with max_energy_range_uj. `domains_read`, when given, gets what it sums
+/// ("package-0 + dram (intel-rapl:0:2)"). Throws InputError saying why when none can be read.
+MeterPtr make_rapl_meter(const std::string& powercap_root = "/sys/class/powercap", std::string* domains_read = nullptr);
 /// seconds × a configured watts figure; says it is a surrogate (label time-surrogate).
 MeterPtr make_time_surrogate_meter(double watts);
 
@@ -107,14 +110,30 @@ double measure_idle_watts(Meter& meter, double seconds);
 /// Every meter's options, for make_meter.
 struct MeterOptions {
   double surrogate_watts = 10;  ///< time-surrogate: seconds × this
+  std::string powercap_root = "/sys/class/powercap";
   AndroidBatteryOptions android;
   JetsonInaOptions jetson;
   NvmlOptions nvml;
+  /// What "auto" goes by: the trainer trains on a CUDA GPU (nvml first); this is a phone (its
+  /// battery first).
+  bool cuda_trainer = false;
+  bool phone = false;
 };
 
-/// The meter named by `label` ("rapl", "nvml", "jetson-ina", "android-battery", "time-surrogate");
-/// "auto" picks rapl when readable, else the time surrogate. Throws InputError with the reason
-/// when the meter cannot be used here, or naming the known labels for an unknown one.
+/// A meter and why it is the one: what it reads ("rapl: package-0 + dram (intel-rapl:0:2)") and,
+/// for "auto", what was passed over and why. The agent and the trainer log it.
+struct MeterChoice {
+  MeterPtr meter;
+  std::string reason;
+};
+
+/// The meter named by `label` ("rapl", "nvml", "jetson-ina", "android-battery", "time-surrogate").
+/// "auto" takes the first of these that can be used here: nvml for a CUDA trainer, android-battery
+/// on a phone, jetson-ina where INA3221 monitors are, rapl where readable, else the time surrogate
+/// (labeled as such). Throws InputError with the reason when a named meter cannot be used here, or
+/// naming the known labels for an unknown one.
+MeterChoice choose_meter(const std::string& label, const MeterOptions& options = {});
+/// choose_meter's meter.
 MeterPtr make_meter(const std::string& label, const MeterOptions& options = {});
 
 }  // namespace ampere

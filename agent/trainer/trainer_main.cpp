@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -119,7 +120,12 @@ int measure(const TrainerOptions& args) {
   meters.android.allow_charging = args.allow_charging;
   meters.jetson.rails = split_comma_list(args.rails);
   meters.nvml.device_uuid = info.device_uuid;  // the GPU it trains on, whatever its NVML index
-  MeterPtr meter = make_meter(args.meter, meters);
+  meters.powercap_root = (std::filesystem::path(args.sysfs_root) / "sys/class/powercap").string();
+  meters.cuda_trainer = info.device != "cpu";
+  meters.phone = std::filesystem::exists(std::filesystem::path(args.sysfs_root) / "system/build.prop");  // Android
+  MeterChoice choice = choose_meter(args.meter, meters);
+  std::cerr << "energy meter: " << choice.reason << "\n";
+  MeterPtr meter = std::move(choice.meter);
   if (meter->source() == MeterSource::TimeSurrogate)
     std::cerr << "energy: time-surrogate at " << meters.surrogate_watts << " W (seconds x watts; not a measured joule)\n";
   TrainerPtr trainer = make_torch_trainer(options, *meter);

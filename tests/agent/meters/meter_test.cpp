@@ -22,13 +22,32 @@ struct FakePowercap {
   std::filesystem::path root = std::filesystem::temp_directory_path() / ("ampere-powercap-" + std::to_string(::getpid()));
   FakePowercap() { std::filesystem::create_directories(root); }
   ~FakePowercap() { std::filesystem::remove_all(root); }
-  void domain(const std::string& name, double energy_uj, double max_uj) {
+  void domain(const std::string& name, double energy_uj, double max_uj, const std::string& label = "") {
     std::filesystem::create_directories(root / name);
     std::ofstream(root / name / "energy_uj") << energy_uj;
     std::ofstream(root / name / "max_energy_range_uj") << max_uj;
+    if (!label.empty()) std::ofstream(root / name / "name") << label << "\n";
   }
 };
 }  // namespace
+
+TEST_CASE("rapl adds each package's dram domain, and never psys or the core and uncore inside a package") {
+  FakePowercap fake;
+  fake.domain("intel-rapl:0", 1000, 1e9, "package-0");
+  fake.domain("intel-rapl:0:0", 100, 1e9, "core");
+  fake.domain("intel-rapl:0:1", 100, 1e9, "uncore");
+  fake.domain("intel-rapl:0:2", 500, 1e9, "dram");
+  fake.domain("intel-rapl:1", 7000, 1e9, "psys");
+  std::string domains;
+  MeterPtr meter = make_rapl_meter(fake.root.string(), &domains);
+  CHECK(domains == "package-0 + dram (intel-rapl:0:2)");
+  meter->begin();
+  fake.domain("intel-rapl:0", 3000, 1e9, "package-0");  // +2000 µJ
+  fake.domain("intel-rapl:0:0", 1100, 1e9, "core");     // inside the package's figure: not again
+  fake.domain("intel-rapl:0:2", 1500, 1e9, "dram");     // +1000 µJ: memory, outside the package's
+  fake.domain("intel-rapl:1", 99000, 1e9, "psys");      // the whole platform: would count twice
+  CHECK(meter->end(1.0) == doctest::Approx(0.003));
+}
 
 TEST_CASE("rapl sums package domains and handles counter wrap-around") {
   FakePowercap fake;
@@ -320,4 +339,61 @@ TEST_CASE("nvml records each window's SM clock, temperature and throttle reasons
   CHECK(std::isnan(c->temperature_c));
   CHECK_FALSE(c->throttled());  // gpu-idle is not a slowdown
   CHECK_FALSE(make_time_surrogate_meter(1)->window_conditions().has_value());
+}
+
+TEST_CASE("auto takes nvml for a CUDA trainer, a phone's battery, a Jetson's rails, rapl, else the surrogate, saying why") {
+  FakePowercap powercap;
+  powercap.domain("intel-rapl:0", 1000, 1e9, "package-0");
+  FakeJetson board;
+  board.write("1-0040/name", "ina3221x");
+  board.iio_rail(0, "VDD_IN", "5000");
+  FakePhone phone;
+  phone.battery(-400000, 3.8e6);
+  MeterOptions options;
+  options.surrogate_watts = 12;
+  options.powercap_root = "/nonexistent/powercap";
+  options.jetson = JetsonInaOptions{};
+  options.jetson.sysfs_root = "/nonexistent";
+  options.android = phone.options(CurrentSign::Auto);
+  options.nvml = FakeNvml::options();
+  {
+    const MeterChoice nothing = choose_meter("auto", options);  // a CPU trainer, no meter readable
+    CHECK(nothing.meter->source() == MeterSource::TimeSurrogate);
+    CHECK(nothing.reason.rfind("auto: time-surrogate at 12 W, no meter readable here (passed over: jetson-ina: ", 0) == 0);
+    CHECK(nothing.reason.find("; rapl: meter rapl: /nonexistent/powercap does not exist") != std::string::npos);
+  }
+  options.powercap_root = powercap.root.string();
+  {
+    const MeterChoice rapl = choose_meter("auto", options);
+    CHECK(rapl.meter->source() == MeterSource::Rapl);
+    CHECK(rapl.reason.rfind("auto: rapl, readable here: package-0 (passed over: jetson-ina:", 0) == 0);
+  }
+  options.jetson = board.options();
+  CHECK(choose_meter("auto", options).meter->source() == MeterSource::JetsonIna);  // before rapl
+  options.phone = true;
+  {
+    const MeterChoice battery = choose_meter("auto", options);
+    CHECK(battery.meter->source() == MeterSource::AndroidBattery);
+    CHECK(battery.reason == "auto: android-battery, this phone's fuel gauge");
+  }
+  options.phone = false;
+  options.cuda_trainer = true;
+  {
+    FakeNvml fake("energy_mj: 1000,1000,3500\n");
+    const MeterChoice gpu = choose_meter("auto", options);
+    CHECK(gpu.meter->source() == MeterSource::Nvml);
+    CHECK(gpu.reason == "auto: nvml, the GPU the trainer trains on");
+  }
+  {
+    NvmlOptions missing;
+    missing.library = "/nonexistent/libnvidia-ml.so.1";
+    options.nvml = missing;  // a CUDA trainer whose NVML cannot be loaded: the next one, and why
+    const MeterChoice fallback = choose_meter("auto", options);
+    CHECK(fallback.meter->source() == MeterSource::JetsonIna);
+    CHECK(fallback.reason.find("(passed over: nvml: ") != std::string::npos);
+  }
+  // a named meter is that meter or a refusal, never another
+  CHECK(choose_meter("rapl", options).reason == "rapl: package-0");
+  options.powercap_root = "/nonexistent/powercap";
+  CHECK_THROWS_AS(choose_meter("rapl", options), InputError);
 }
