@@ -207,7 +207,9 @@ async function refresh() {
     if (!deviceClass) { status.textContent = "no device classes yet"; return; }
     const campaigns = (await getJson("/v1/campaigns")).filter(c => c.device_class === deviceClass);
     const kinds = [];
-    for (const c of campaigns) for (const k of c.kinds) kinds.push(k);
+    // a stopped campaign's unfinished kinds show as stopped: nothing more will be measured for them
+    for (const c of campaigns)
+      for (const k of c.kinds) kinds.push(c.state === "stopped" && k.state !== "done" ? {...k, state: "stopped"} : k);
     drawStd(kinds);
     drawKinds(kinds);
     let acc = {points: [], heldout_models: 0};
@@ -216,7 +218,10 @@ async function refresh() {
     drawScatter(acc);
     const latest = await fetch("/v1/plans/latest", {headers: {"Accept": "application/json"}});
     drawPlan(latest.status === 200 ? await latest.json() : null);
-    status.textContent = campaigns.length + " campaign(s), " + kinds.length + " kinds; updated " +
+    const states = {};
+    for (const c of campaigns) states[c.state] = (states[c.state] || 0) + 1;
+    status.textContent = campaigns.length + " campaign(s) (" +
+      Object.entries(states).map(([state, n]) => n + " " + state).join(", ") + "), " + kinds.length + " kinds; updated " +
       new Date().toLocaleTimeString();
     document.body.dataset.plotted = String(document.querySelectorAll("svg .pt").length);
   } catch (e) {

@@ -59,6 +59,28 @@ class FakeCoordinator {
   std::thread thread_;
 };
 
+/// A started bridge on a free port, with no snapshot, asking the FakeCoordinator on `context`;
+/// `token`: the write token ("" writes disabled).
+struct BridgeOnFake {
+  BridgeOnFake(zmq::context_t& context, const std::string& token) : config(make_config(token)) {
+    bridge = std::make_unique<HttpBridge>(snapshots, [&context] {
+      return std::make_unique<CoordinatorClient>(context, "inproc://coordinator", std::chrono::milliseconds(2000));
+    }, config);
+    bridge->start();
+  }
+  ~BridgeOnFake() { bridge->stop(); }
+  static BridgeConfig make_config(const std::string& token) {
+    BridgeConfig c;
+    c.port = free_port();
+    c.token = token;
+    return c;
+  }
+  FixedSnapshotSource snapshots{nullptr};
+  BridgeConfig config;
+  std::unique_ptr<HttpBridge> bridge;
+  httplib::Client http{"127.0.0.1", config.port};
+};
+
 }  // namespace
 
 TEST_CASE("the bridge answers a coordinator's refusal by its code, never by its message text") {
@@ -69,15 +91,8 @@ TEST_CASE("the bridge answers a coordinator's refusal by its code, never by its 
                                         {ErrorCode::Unavailable, "no campaign 5"},
                                         {ErrorCode::NotFound, "nothing"},
                                         {ErrorCode::Unavailable, "store away"}});
-  FixedSnapshotSource snapshots(nullptr);
-  BridgeConfig config;
-  config.port = free_port();
-  config.token = "t";
-  HttpBridge bridge(snapshots, [&context] {
-    return std::make_unique<CoordinatorClient>(context, "inproc://coordinator", std::chrono::milliseconds(2000));
-  }, config);
-  bridge.start();
-  httplib::Client http("127.0.0.1", config.port);
+  BridgeOnFake on_fake(context, "t");
+  httplib::Client& http = on_fake.http;
   const httplib::Headers auth = {{"Authorization", "Bearer t"}};
   const std::string start = R"({"family": {}, "device_class": "x"})";
   auto post = [&](const std::string& body) { return http.Post("/v1/campaigns", auth, body, "application/json"); };
@@ -97,41 +112,26 @@ TEST_CASE("the bridge answers a coordinator's refusal by its code, never by its 
   CHECK(http.Get("/readyz")->status == 503);
   CHECK(http.Post("/v1/estimate", R"({"model": {}, "device_class": "x"})", "application/json")->status == 503);
   CHECK(http.Post("/v1/campaigns", R"({})", "application/json")->status == 401);  // no token
-  bridge.stop();
 }
 
 TEST_CASE("POST /v1/campaigns/ID:stop is a write: 403 without a write token configured, 401 without the token, the coordinator's code otherwise") {
   zmq::context_t context;
   FakeCoordinator coordinator(context, {{ErrorCode::NotFound, "no campaign 7"}, {ErrorCode::Forbidden, "a reader may not"}});
-  FixedSnapshotSource snapshots(nullptr);
-  BridgeConfig config;
-  config.port = free_port();
-  config.token = "t";
-  HttpBridge bridge(snapshots, [&context] {
-    return std::make_unique<CoordinatorClient>(context, "inproc://coordinator", std::chrono::milliseconds(2000));
-  }, config);
-  bridge.start();
-  httplib::Client http("127.0.0.1", config.port);
   const httplib::Headers auth = {{"Authorization", "Bearer t"}};
-  CHECK(http.Post("/v1/campaigns/7:stop", "", "application/json")->status == 401);
-  CHECK(http.Post("/v1/campaigns/7:stop", {{"Authorization", "Bearer x"}}, "", "application/json")->status == 401);
-  auto r = http.Post("/v1/campaigns/7:stop", auth, "", "application/json");
-  REQUIRE(r);
-  CHECK(r->status == 404);
-  CHECK(r->body.find("no campaign 7") != std::string::npos);
-  CHECK(http.Post("/v1/campaigns/7:stop", auth, "", "application/json")->status == 403);
-  CHECK(http.Post("/v1/campaigns/0:stop", auth, "", "application/json")->status == 404);  // never reaches the coordinator
-  bridge.stop();
-  BridgeConfig closed = config;
-  closed.port = free_port();
-  closed.token.clear();
-  HttpBridge read_only(snapshots, [&context] {
-    return std::make_unique<CoordinatorClient>(context, "inproc://coordinator", std::chrono::milliseconds(2000));
-  }, closed);
-  read_only.start();
-  httplib::Client http2("127.0.0.1", closed.port);
-  CHECK(http2.Post("/v1/campaigns/7:stop", auth, "", "application/json")->status == 403);
-  read_only.stop();
+  {
+    BridgeOnFake on_fake(context, "t");
+    httplib::Client& http = on_fake.http;
+    CHECK(http.Post("/v1/campaigns/7:stop", "", "application/json")->status == 401);
+    CHECK(http.Post("/v1/campaigns/7:stop", {{"Authorization", "Bearer x"}}, "", "application/json")->status == 401);
+    auto r = http.Post("/v1/campaigns/7:stop", auth, "", "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 404);
+    CHECK(r->body.find("no campaign 7") != std::string::npos);
+    CHECK(http.Post("/v1/campaigns/7:stop", auth, "", "application/json")->status == 403);
+    CHECK(http.Post("/v1/campaigns/0:stop", auth, "", "application/json")->status == 404);  // never reaches the coordinator
+  }
+  BridgeOnFake writes_disabled(context, "");
+  CHECK(writes_disabled.http.Post("/v1/campaigns/7:stop", auth, "", "application/json")->status == 403);
 }
 
 TEST_CASE("estimates from a fixed snapshot: an unknown class is 404, a bad spec 400 naming the field") {
