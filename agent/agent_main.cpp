@@ -199,7 +199,9 @@ int main(int argc, char** argv) {
                  "heartbeats and jobs, the i-th on the (i mod P)-th --profile")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  app.add_option("--meter", meter_label, "auto | rapl | nvml | jetson-ina | android-battery | time-surrogate | simulated")
+  app.add_option("--meter", meter_label,
+                 "auto | rapl | nvml | jetson-ina | android-battery | time-surrogate | simulated, or physical meters "
+                 "joined by '+' for a whole node (rapl+nvml: summed over each window, each part kept)")
       ->capture_default_str();
   std::string device = "cpu", trainer_path = trainer_beside_this_binary(), runner = "local";
   app.add_option("--device", device, "torch backend: where ampere-trainer trains: cpu | cuda | cuda:N")->capture_default_str();
@@ -368,12 +370,16 @@ int main(int argc, char** argv) {
       const ampere::TrainerInfo& info = process->info();
       spdlog::info("trainer pid {} on {}{}", info.pid, info.device, info.device_name.empty() ? "" : " (" + info.device_name + ")");
       if (config.device_class.empty()) {
-        const ampere::MeterSource source = process->meter_source();
+        // the meter, or one of a composite's parts, says what the device is
+        const std::vector<ampere::MeterSource> parts = process->meter_part_sources();
+        auto reads = [&](ampere::MeterSource s) {
+          return process->meter_source() == s || std::find(parts.begin(), parts.end(), s) != parts.end();
+        };
         if (info.device != "cpu") config.device_class = ampere::cuda_device_class(info.device_name);
-        else if (source == ampere::MeterSource::JetsonIna)
+        else if (reads(ampere::MeterSource::JetsonIna))
           config.device_class = ampere::jetson_device_class(ampere::read_jetson_facts(meters.jetson.sysfs_root));
         else if (phone) config.device_class = ampere::android_device_class(phone->property("ro.product.model"));
-        else if (source == ampere::MeterSource::AndroidBattery)
+        else if (reads(ampere::MeterSource::AndroidBattery))
           config.device_class = ampere::android_device_class(android_product_model());
         else config.device_class = ampere::cpu_device_class(config.threads);
       }

@@ -167,6 +167,7 @@ Measurement TrainerProcess::measure(const ModelSpec& model, const JobSettings& s
   const double ceiling = static_cast<double>(memory()) + config_.memory_factor * estimate +
                          static_cast<double>(config_.memory_slack_bytes);
   std::vector<WindowConditions> windows;  // what the GPU did in each window (nvml)
+  std::vector<std::vector<double>> part_windows;  // a composite meter's joules per part, per window
   // The trainer closed its end: it exited or was killed (by a signal, the kernel's OOM killer, a person).
   auto crashed = [&]() {
     const pid_t pid = pid_;
@@ -216,6 +217,7 @@ Measurement TrainerProcess::measure(const ModelSpec& model, const JobSettings& s
         try {
           const double joules = meter_->end(seconds);
           if (const auto conditions = meter_->window_conditions()) windows.push_back(*conditions);
+          part_windows.push_back(meter_->last_part_joules());  // a composite's parts (empty otherwise)
           pipe_->write_line(encode_window_joules(joules));
         } catch (const InputError& e) {
           pipe_->write_line(encode_error(e.code(), e.what(), true));
@@ -224,6 +226,11 @@ Measurement TrainerProcess::measure(const ModelSpec& model, const JobSettings& s
         Measurement m = measurement_of(message);
         m.idle_watts = idle_watts_;
         m.windows = windows;
+        try {
+          attach_meter_parts(m, meter_->part_sources(), part_windows);
+        } catch (const InputError& e) {  // parts read over the very windows: a mismatch is a bug, the job fails
+          throw InputError(model.name + ": " + e.what(), ErrorCode::Internal);
+        }
         unsigned long long reasons = 0;
         std::size_t throttled = 0;
         for (const WindowConditions& w : windows)

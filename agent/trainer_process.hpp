@@ -72,6 +72,8 @@ class TrainerProcess final : public Trainer {
   unsigned restarts() const { return restarts_; }
   /// The meter's label (what the results carry).
   MeterSource meter_source() const { return meter_->source(); }
+  /// A composite meter's parts (empty for a single meter).
+  std::vector<MeterSource> meter_part_sources() const { return meter_->part_sources(); }
   /// The latest idle baseline in watts; NaN when none was taken.
   double idle_watts() const { return idle_watts_; }
 

@@ -29,19 +29,65 @@ const char* meter_label(MeterSource source) {
     case MeterSource::AndroidBattery: return "android-battery";
     case MeterSource::TimeSurrogate: return "time-surrogate";
     case MeterSource::Simulated: return "simulated";
+    case MeterSource::Composite: return "composite";
   }
   return "?";
 }
 
 MeterSource parse_meter_label(const std::string& label) {
   for (MeterSource s : {MeterSource::Rapl, MeterSource::Nvml, MeterSource::JetsonIna, MeterSource::AndroidBattery,
-                        MeterSource::TimeSurrogate, MeterSource::Simulated})
+                        MeterSource::TimeSurrogate, MeterSource::Simulated, MeterSource::Composite})
     if (label == meter_label(s)) return s;
   throw InputError("meter: unknown label '" + label +
-                   "' (known: rapl, nvml, jetson-ina, android-battery, time-surrogate, simulated)");
+                   "' (known: rapl, nvml, jetson-ina, android-battery, time-surrogate, simulated, or parts joined by '+')");
 }
 
 bool reads_energy_live(MeterSource source) { return source != MeterSource::TimeSurrogate; }
+
+std::string MeterLabel::str() const {
+  if (source != MeterSource::Composite) return meter_label(source);
+  std::string out;
+  for (MeterSource part : parts) out += (out.empty() ? "" : "+") + std::string(meter_label(part));
+  return out;
+}
+
+MeterLabel parse_meter_label_text(const std::string& label) {
+  MeterLabel out;
+  if (label.find('+') == std::string::npos) {
+    out.source = parse_meter_label(label);
+    AMPERE_REQUIRE(out.source != MeterSource::Composite, "meter: 'composite' names no parts (rapl+nvml, ...)");
+    return out;
+  }
+  out.source = MeterSource::Composite;
+  std::size_t start = 0;
+  while (start <= label.size()) {
+    const std::size_t plus = label.find('+', start);
+    const std::string part = label.substr(start, plus == std::string::npos ? std::string::npos : plus - start);
+    const MeterSource source = parse_meter_label(part);
+    AMPERE_REQUIRE(source == MeterSource::Rapl || source == MeterSource::Nvml || source == MeterSource::JetsonIna ||
+                       source == MeterSource::AndroidBattery,
+                   "meter ", label, ": ", part, " cannot be a part (a composite sums physical meters: rapl, nvml, jetson-ina, android-battery)");
+    AMPERE_REQUIRE(std::find(out.parts.begin(), out.parts.end(), source) == out.parts.end(), "meter ", label, ": ", part,
+                   " twice");
+    out.parts.push_back(source);
+    if (plus == std::string::npos) break;
+    start = plus + 1;
+  }
+  AMPERE_REQUIRE(out.parts.size() >= 2, "meter ", label, ": a composite needs two parts or more");
+  return out;
+}
+
+MeterLabel meter_label_of(const Measurement& m) {
+  MeterLabel label{m.meter, {}};
+  for (const MeterPart& part : m.meter_parts) label.parts.push_back(part.source);
+  return label;
+}
+
+void set_meter(Measurement& m, const MeterLabel& label) {
+  m.meter = label.source;
+  m.meter_parts.clear();
+  for (MeterSource part : label.parts) m.meter_parts.push_back({part, {}});
+}
 
 RepeatSummary summarize_repeats(const std::vector<double>& repeats, RepeatStatistic statistic) {
   AMPERE_REQUIRE(!repeats.empty(), "repeats: none");
@@ -98,6 +144,27 @@ void validate_measurement(const Measurement& m) {
                  B::max_iterations, " are plausible");
   AMPERE_REQUIRE(m.threads <= B::max_threads, "measurement: ", m.threads, " threads, at most ", B::max_threads,
                  " are plausible");
+  // A composite: its parts are physical meters, each with a figure per repeat, summing to the total.
+  if (m.meter != MeterSource::Composite) {
+    AMPERE_REQUIRE(m.meter_parts.empty(), "measurement: meter parts on a ", meter_label(m.meter), " reading");
+    return;
+  }
+  AMPERE_REQUIRE(m.meter_parts.size() >= 2, "measurement: a composite meter needs two parts or more, got ", m.meter_parts.size());
+  parse_meter_label_text(meter_label_of(m).str());  // distinct, physical
+  for (const MeterPart& part : m.meter_parts) {
+    AMPERE_REQUIRE(part.joules_per_iteration.size() == m.joules_per_iteration.size(), "measurement: meter part ",
+                   meter_label(part.source), " has ", part.joules_per_iteration.size(), " repeats, the total ",
+                   m.joules_per_iteration.size());
+    for (double j : part.joules_per_iteration)
+      AMPERE_REQUIRE(std::isfinite(j) && j >= 0 && j <= B::max_joules, "measurement: meter part ", meter_label(part.source),
+                     ": joules must be within [0, ", B::max_joules, "] per iteration, got ", j);
+  }
+  for (std::size_t i = 0; i < m.joules_per_iteration.size(); ++i) {
+    double sum = 0;
+    for (const MeterPart& part : m.meter_parts) sum += part.joules_per_iteration[i];
+    AMPERE_REQUIRE(std::abs(sum - m.joules_per_iteration[i]) <= 1e-9 * std::max(1.0, m.joules_per_iteration[i]) + 1e-12,
+                   "measurement: repeat ", i, "'s meter parts sum to ", sum, " J, not its ", m.joules_per_iteration[i], " J");
+  }
 }
 
 }  // namespace ampere

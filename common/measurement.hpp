@@ -5,20 +5,45 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ampere {
 
 /// Where an energy figure came from (docs/meters.md). Only the first four are readings
-/// of a physical meter; a surrogate or simulated joule is never presented as measured.
-enum class MeterSource { Rapl, Nvml, JetsonIna, AndroidBattery, TimeSurrogate, Simulated };
+/// of a physical meter; a surrogate or simulated joule is never presented as measured. Composite:
+/// the sum of several physical meters read over the same window (a whole node: `--meter
+/// rapl+nvml`); its parts name them (Measurement::meter_parts, MeterLabel).
+enum class MeterSource { Rapl, Nvml, JetsonIna, AndroidBattery, TimeSurrogate, Simulated, Composite };
 
-/// "rapl", "nvml", "jetson-ina", "android-battery", "time-surrogate", "simulated".
+/// "rapl", "nvml", "jetson-ina", "android-battery", "time-surrogate", "simulated", "composite".
 const char* meter_label(MeterSource source);
-/// Parses a label; throws InputError listing the known ones.
+/// Parses a single meter's label (or "composite"); throws InputError listing the known ones.
 MeterSource parse_meter_label(const std::string& label);
 /// True when energy is read live (guided profiling then guides on energy, else on time).
 bool reads_energy_live(MeterSource source);
+
+/// A figure's whole label: one meter, or a composite's parts ("rapl+nvml"), as results, estimates
+/// and metrics print it.
+struct MeterLabel {
+  MeterLabel() = default;
+  MeterLabel(MeterSource single) : source(single) {}  // NOLINT: a single meter is its whole label
+  MeterLabel(MeterSource source_, std::vector<MeterSource> parts_) : source(source_), parts(std::move(parts_)) {}
+  MeterSource source = MeterSource::TimeSurrogate;
+  std::vector<MeterSource> parts;  ///< a composite's, in the order given; empty otherwise
+  std::string str() const;
+  bool operator==(const MeterLabel& other) const { return source == other.source && parts == other.parts; }
+};
+/// "rapl" or "rapl+nvml". Throws InputError for a composite of fewer than two parts, a part
+/// twice, or a part that is not a physical meter (rapl, nvml, jetson-ina, android-battery): a
+/// surrogate is never summed with measured joules.
+MeterLabel parse_meter_label_text(const std::string& label);
+
+/// One part of a composite meter's reading: per repeat, per training iteration.
+struct MeterPart {
+  MeterSource source = MeterSource::Rapl;
+  std::vector<double> joules_per_iteration;
+};
 
 /// What a GPU was doing during one measured window (the nvml meter): its SM clock and temperature
 /// at the window's end, and every clocks-throttle reason NVML reported at either end (its bit
@@ -39,6 +64,9 @@ struct Measurement {
   std::vector<double> seconds_per_iteration;
   std::vector<double> joules_per_iteration;
   MeterSource meter = MeterSource::TimeSurrogate;
+  /// A composite meter's parts, each with its own joules per repeat (their sum is
+  /// joules_per_iteration); empty for a single meter.
+  std::vector<MeterPart> meter_parts;
   std::uint32_t iterations = 0;  ///< per repeat
   std::uint32_t threads = 0;
   double idle_watts = 0;         ///< NaN when not calibrated
@@ -86,5 +114,10 @@ struct PlausibleBounds {
 /// joules of different lengths, idle watts or a reference reading present (not NaN) but outside
 /// the bounds.
 void validate_measurement(const Measurement& m);
+
+/// The measurement's whole meter label (its parts for a composite).
+MeterLabel meter_label_of(const Measurement& m);
+/// Sets a measurement's meter from a whole label (no part joules yet for a composite).
+void set_meter(Measurement& m, const MeterLabel& label);
 
 }  // namespace ampere

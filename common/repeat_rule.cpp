@@ -62,7 +62,8 @@ double default_window_seconds(MeterSource meter) {
     case MeterSource::Rapl:
     case MeterSource::TimeSurrogate: return 0.1;
     case MeterSource::Nvml:
-    case MeterSource::JetsonIna: return 1.0;
+    case MeterSource::JetsonIna:
+    case MeterSource::Composite: return 1.0;  // rapl+nvml: NVML's; a part android-battery wants --min-window 5
     case MeterSource::AndroidBattery: return 5.0;
     case MeterSource::Simulated: return 0.0;
   }

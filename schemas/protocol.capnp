@@ -41,6 +41,13 @@ enum MeterSource {
   androidBattery @3;
   timeSurrogate @4;
   simulated @5;
+  composite @6;   # several meters summed over the same window: Result.meterParts names them
+                  # (a coordinator older than this reads it as the time surrogate: never as measured)
+}
+
+struct MeterPart {
+  meter @0 :MeterSource;
+  joulesPerIteration @1 :List(Float64);    # one per repeat
 }
 
 struct LibraryVersion {
@@ -107,6 +114,7 @@ struct Result {
   error @8 :Text;                          # non-empty: the job failed, the lists are empty
   referenceSeconds @9 :Float64 = nan;      # the reference network beside this job (docs/method.md §5); nan: none
   referenceJoules @10 :Float64 = nan;      # nan: none, or no live energy meter
+  meterParts @11 :List(MeterPart);         # meter = composite: each part's joules (they sum to joulesPerIteration)
 }
 
 struct Ack {

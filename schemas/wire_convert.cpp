@@ -10,6 +10,7 @@ wire::MeterSource to_wire(MeterSource source) {
     case MeterSource::AndroidBattery: return wire::MeterSource::ANDROID_BATTERY;
     case MeterSource::TimeSurrogate: return wire::MeterSource::TIME_SURROGATE;
     case MeterSource::Simulated: return wire::MeterSource::SIMULATED;
+    case MeterSource::Composite: return wire::MeterSource::COMPOSITE;
   }
   return wire::MeterSource::TIME_SURROGATE;
 }
@@ -22,6 +23,7 @@ MeterSource from_wire(wire::MeterSource source) {
     case wire::MeterSource::ANDROID_BATTERY: return MeterSource::AndroidBattery;
     case wire::MeterSource::TIME_SURROGATE: return MeterSource::TimeSurrogate;
     case wire::MeterSource::SIMULATED: return MeterSource::Simulated;
+    case wire::MeterSource::COMPOSITE: return MeterSource::Composite;
   }
   return MeterSource::TimeSurrogate;
 }
@@ -74,6 +76,13 @@ void fill_result(wire::Result::Builder result, const Measurement& m) {
   result.setThreads(m.threads);
   result.setReferenceSeconds(m.reference_seconds);
   result.setReferenceJoules(m.reference_joules);
+  auto parts = result.initMeterParts(static_cast<unsigned>(m.meter_parts.size()));
+  for (unsigned p = 0; p < parts.size(); ++p) {
+    parts[p].setMeter(to_wire(m.meter_parts[p].source));
+    const std::vector<double>& values = m.meter_parts[p].joules_per_iteration;
+    auto list = parts[p].initJoulesPerIteration(static_cast<unsigned>(values.size()));
+    for (unsigned i = 0; i < list.size(); ++i) list.set(i, values[i]);
+  }
 }
 
 Measurement measurement_of(wire::Result::Reader result) {
@@ -86,6 +95,11 @@ Measurement measurement_of(wire::Result::Reader result) {
   m.threads = result.getThreads();
   m.reference_seconds = result.getReferenceSeconds();
   m.reference_joules = result.getReferenceJoules();
+  for (auto part : result.getMeterParts()) {
+    MeterPart p{from_wire(part.getMeter()), {}};
+    for (double j : part.getJoulesPerIteration()) p.joules_per_iteration.push_back(j);
+    m.meter_parts.push_back(std::move(p));
+  }
   return m;
 }
 

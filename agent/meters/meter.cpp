@@ -592,7 +592,83 @@ double measure_idle_watts(Meter& meter, double seconds) {
   return joules / wall;
 }
 
+namespace {
+
+class CompositeMeter final : public Meter {
+ public:
+  explicit CompositeMeter(std::vector<MeterPtr> parts) : parts_(std::move(parts)), last_(parts_.size(), 0.0) {}
+  MeterSource source() const override { return MeterSource::Composite; }
+  void begin() override {
+    for (MeterPtr& part : parts_) part->begin();
+  }
+  double end(double seconds) override {
+    double sum = 0;
+    for (std::size_t i = 0; i < parts_.size(); ++i) sum += last_[i] = parts_[i]->end(seconds);
+    return sum;
+  }
+  std::optional<WindowConditions> window_conditions() const override {
+    for (const MeterPtr& part : parts_)
+      if (auto conditions = part->window_conditions()) return conditions;
+    return std::nullopt;
+  }
+  std::vector<MeterSource> part_sources() const override {
+    std::vector<MeterSource> out;
+    for (const MeterPtr& part : parts_) out.push_back(part->source());
+    return out;
+  }
+  std::vector<double> last_part_joules() const override { return last_; }
+
+ private:
+  std::vector<MeterPtr> parts_;
+  std::vector<double> last_;
+};
+
+}  // namespace
+
+MeterPtr make_composite_meter(std::vector<MeterPtr> parts) {
+  AMPERE_REQUIRE(parts.size() >= 2, "meter: a composite needs two parts or more, got ", parts.size());
+  return std::make_unique<CompositeMeter>(std::move(parts));
+}
+
+void attach_meter_parts(Measurement& m, const std::vector<MeterSource>& parts,
+                        const std::vector<std::vector<double>>& window_part_joules) {
+  if (parts.empty()) return;
+  const std::size_t repeats = m.joules_per_iteration.size();
+  AMPERE_REQUIRE(window_part_joules.size() >= repeats, "composite meter: ", window_part_joules.size(),
+                 " windows read for ", repeats, " repeats");
+  AMPERE_REQUIRE(m.iterations > 0, "composite meter: the measurement names no iterations per repeat");
+  m.meter_parts.clear();
+  for (MeterSource source : parts) m.meter_parts.push_back({source, {}});
+  const std::size_t first = window_part_joules.size() - repeats;
+  for (std::size_t r = 0; r < repeats; ++r) {
+    const std::vector<double>& window = window_part_joules[first + r];
+    AMPERE_REQUIRE(window.size() == parts.size(), "composite meter: a window read ", window.size(), " parts, not ", parts.size());
+    double sum = 0;
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+      const double per_iteration = window[p] / static_cast<double>(m.iterations);
+      m.meter_parts[p].joules_per_iteration.push_back(per_iteration);
+      sum += per_iteration;
+    }
+    // the parts were read over the very windows whose sum the repeat reports: anything else is a bug
+    AMPERE_REQUIRE(std::abs(sum - m.joules_per_iteration[r]) <= 1e-9 * std::max(1.0, std::abs(sum)) + 1e-12,
+                   "composite meter: repeat ", r, "'s parts sum to ", sum, " J per iteration, the repeat reports ",
+                   m.joules_per_iteration[r]);
+    m.joules_per_iteration[r] = sum;  // bit for bit the parts' sum
+  }
+}
+
 MeterChoice choose_meter(const std::string& label, const MeterOptions& options) {
+  if (label.find('+') != std::string::npos) {  // a composite: each part as it would be alone
+    const MeterLabel whole = parse_meter_label_text(label);
+    std::vector<MeterPtr> parts;
+    std::string reasons;
+    for (MeterSource part : whole.parts) {
+      MeterChoice one = choose_meter(meter_label(part), options);
+      reasons += (reasons.empty() ? "" : "; ") + one.reason;
+      parts.push_back(std::move(one.meter));
+    }
+    return {make_composite_meter(std::move(parts)), whole.str() + ", summed over each window (" + reasons + ")"};
+  }
   if (label == "auto") {
     // The most direct meter of what trains, first; each that cannot be used here is passed over
     // with its reason; the time surrogate last (labeled as such, never a measured joule).
@@ -652,6 +728,8 @@ MeterChoice choose_meter(const std::string& label, const MeterOptions& options) 
     case MeterSource::Nvml: return {make_nvml_meter(options.nvml), "nvml"};
     case MeterSource::Simulated:
       throw InputError("meter simulated: only the simulated backend reports simulated energy (--backend simulated)");
+    case MeterSource::Composite:
+      throw InputError("meter composite: name its parts, joined by '+' (rapl+nvml)");
     default:
       throw InputError(std::string("meter ") + meter_label(source) + ": not available in this agent build");
   }

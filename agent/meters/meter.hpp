@@ -22,8 +22,27 @@ class Meter {
   /// What the device was doing during the last window, where the meter can tell (nvml: SM clock,
   /// temperature, throttle reasons); nullopt elsewhere.
   virtual std::optional<WindowConditions> window_conditions() const { return std::nullopt; }
+  /// A composite's parts, in order (empty for a single meter).
+  virtual std::vector<MeterSource> part_sources() const { return {}; }
+  /// A composite's joules of each part over the last window, in part_sources() order (empty for
+  /// a single meter).
+  virtual std::vector<double> last_part_joules() const { return {}; }
 };
 using MeterPtr = std::unique_ptr<Meter>;
+
+/// Several meters read over the same window (a whole node: `rapl+nvml`): begin opens each part's
+/// window in order, end closes them in the same order and returns the sum; each part's joules
+/// stay (last_part_joules). Needs two parts or more. The label is MeterSource::Composite with
+/// the parts' sources (MeterLabel).
+MeterPtr make_composite_meter(std::vector<MeterPtr> parts);
+
+/// Turns a composite's per-window part joules into `m`'s meter parts: the last
+/// m.joules_per_iteration.size() windows (the measured repeats; an idle baseline or a probe
+/// window before them is passed over), each divided by m.iterations. Throws InputError when there
+/// are fewer windows than repeats or a repeat's parts do not sum to its joules. A single meter
+/// (no parts): nothing to do.
+void attach_meter_parts(Measurement& m, const std::vector<MeterSource>& parts,
+                        const std::vector<std::vector<double>>& window_part_joules);
 
 /// Intel/AMD RAPL through powercap sysfs: sums the package domains' energy_uj counters and each
 /// package's dram sub-domain where it exists (memory is outside the package figure), never psys
@@ -127,7 +146,8 @@ struct MeterChoice {
   std::string reason;
 };
 
-/// The meter named by `label` ("rapl", "nvml", "jetson-ina", "android-battery", "time-surrogate").
+/// The meter named by `label` ("rapl", "nvml", "jetson-ina", "android-battery", "time-surrogate"),
+/// or a composite of physical meters joined by '+' ("rapl+nvml": make_composite_meter).
 /// "auto" takes the first of these that can be used here: nvml for a CUDA trainer, android-battery
 /// on a phone, jetson-ina where INA3221 monitors are, rapl where readable, else the time surrogate
 /// (labeled as such). Throws InputError with the reason when a named meter cannot be used here, or

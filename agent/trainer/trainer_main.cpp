@@ -36,6 +36,27 @@ struct TrainerOptions {
   std::optional<std::uint32_t> sample;
 };
 
+/// Forwards to a meter and keeps a composite's part joules of every window, for the measurement.
+class PartRecordingMeter final : public Meter {
+ public:
+  explicit PartRecordingMeter(MeterPtr inner) : inner_(std::move(inner)) {}
+  MeterSource source() const override { return inner_->source(); }
+  void begin() override { inner_->begin(); }
+  double end(double seconds) override {
+    const double joules = inner_->end(seconds);
+    windows_.push_back(inner_->last_part_joules());
+    return joules;
+  }
+  std::optional<WindowConditions> window_conditions() const override { return inner_->window_conditions(); }
+  std::vector<MeterSource> part_sources() const override { return inner_->part_sources(); }
+  std::vector<double> last_part_joules() const override { return inner_->last_part_joules(); }
+  void attach_parts(Measurement& m) const { attach_meter_parts(m, inner_->part_sources(), windows_); }
+
+ private:
+  MeterPtr inner_;
+  std::vector<std::vector<double>> windows_;
+};
+
 void add_torch_options(CLI::App& command, TorchOptions& torch) {
   command.add_option("--device", torch.device, "cpu | cuda | cuda:N")->capture_default_str();
   command.add_option("--threads", torch.threads, "LibTorch intra-op threads")->capture_default_str()->check(CLI::Range(1, 1024));
@@ -125,7 +146,8 @@ int measure(const TrainerOptions& args) {
   meters.phone = std::filesystem::exists(std::filesystem::path(args.sysfs_root) / "system/build.prop");  // Android
   MeterChoice choice = choose_meter(args.meter, meters);
   std::cerr << "energy meter: " << choice.reason << "\n";
-  MeterPtr meter = std::move(choice.meter);
+  PartRecordingMeter recorded(std::move(choice.meter));
+  Meter* meter = &recorded;
   if (meter->source() == MeterSource::TimeSurrogate)
     std::cerr << "energy: time-surrogate at " << meters.surrogate_watts << " W (seconds x watts; not a measured joule)\n";
   TrainerPtr trainer = make_torch_trainer(options, *meter);
@@ -143,6 +165,7 @@ int measure(const TrainerOptions& args) {
   settings.window_seconds = args.min_window;
   Measurement m = trainer->measure(model, settings);
   m.idle_watts = idle_watts;
+  recorded.attach_parts(m);
   nlohmann::json out = measurement_report(model.name, trainer->backend(), m);
   out["device"] = info.device;
   if (!info.device_name.empty()) out["device_name"] = info.device_name;
@@ -167,7 +190,9 @@ int main(int argc, char** argv) {
                  "drawn with --sample)");
   add_torch_options(*measure_command, o.torch);
   measure_command->add_option("--model", o.model, "model or family JSON")->required();
-  measure_command->add_option("--meter", o.meter, "auto | rapl | nvml | jetson-ina | android-battery | time-surrogate")
+  measure_command->add_option("--meter", o.meter,
+                               "auto | rapl | nvml | jetson-ina | android-battery | time-surrogate, or physical meters joined "
+                               "by '+' (rapl+nvml)")
       ->capture_default_str();
   measure_command->add_option("--watts", o.watts, "watts of the time-surrogate meter")->capture_default_str()->check(CLI::Range(0.0, 1e6));
   measure_command->add_option("--sysfs-root", o.sysfs_root, "where sysfs is mounted (a fake tree in tests)")->capture_default_str();

@@ -187,9 +187,16 @@ nlohmann::json measurement_report(const std::string& model_name, const std::stri
                          {"throttle_reasons", throttle_reason_names(w.throttle_reasons)},
                          {"throttled", w.throttled()}});
   }
+  nlohmann::json parts = nullptr;  // a composite meter's: each part's own figures, labeled
+  if (!m.meter_parts.empty()) {
+    parts = nlohmann::json::array();
+    for (const MeterPart& part : m.meter_parts)
+      parts.push_back({{"meter", meter_label(part.source)}, {"joules_per_iteration", figures(part.joules_per_iteration)}});
+  }
   return {{"model", model_name},
           {"backend", backend},
-          {"meter", meter_label(m.meter)},
+          {"meter", meter_label_of(m).str()},
+          {"meter_parts", parts},
           {"threads", m.threads},
           {"iterations_per_repeat", m.iterations},
           {"repeats", m.seconds_per_iteration.size()},

@@ -18,7 +18,7 @@ AccuracyScore score_estimates(const std::vector<std::pair<nlohmann::json, Measur
   Mean seconds, flops_seconds, joules, flops_joules;
   std::string meter;
   for (const auto& [e, m] : pairs) {
-    const std::string label = meter_label(m.meter);
+    const std::string label = meter_label_of(m).str();
     meter = meter.empty() || meter == label ? label : "mixed";
     const double s = summarize_repeats(m.seconds_per_iteration, RepeatStatistic::Minimum).value;
     const double j = m.joules_per_iteration.empty() ? 0.0 : summarize_repeats(m.joules_per_iteration, RepeatStatistic::Minimum).value;

@@ -219,7 +219,7 @@ void Campaign::refit(Kind& k) {
   k.joules_gp = has_energy ? fit_one(joules, joules_noise, k.joules_gp) : nullptr;
   k.model.seconds = k.seconds_gp;
   k.model.joules = k.joules_gp;
-  k.model.meter = k.points.front().measurement.meter;
+  k.model.meter = meter_label_of(k.points.front().measurement);
   k.model.points = k.points.size();
   k.model.variance_scale = leave_one_out_variance_scale(*k.seconds_gp);
   k.fitted_points = k.points.size();
@@ -274,7 +274,7 @@ std::vector<PlannedJob> Campaign::next_points(Kind& k, std::size_t batch_size) {
   for (Eigen::Index r = 0; r < k.candidates.rows(); ++r)
     if (!contains(k.asked, row_channels(k.candidates, r))) open.push_back(r);
   const Eigen::MatrixXd candidates = k.candidates(open, Eigen::all);
-  const bool guide_on_energy = k.joules_gp != nullptr && reads_energy_live(k.model.meter);
+  const bool guide_on_energy = k.joules_gp != nullptr && reads_energy_live(k.model.meter.source);
   const GaussianProcess& guide = guide_on_energy ? *k.joules_gp : *k.seconds_gp;
   if (candidates.rows() == 0) {
     finish(StopReason::NoCandidates);
@@ -669,7 +669,7 @@ JointProblem Campaign::joint_problem() {
     time.value = t.value;
     time.noise_variance = t.spread_variance;
     problem.seconds.push_back(std::move(time));
-    if (first) problem.meter = m.meter;
+    if (first) problem.meter = meter_label_of(m);
     first = false;
     if (m.joules_per_iteration.empty()) {
       has_energy = false;

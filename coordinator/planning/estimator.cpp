@@ -109,7 +109,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
                             {"layers", layer_list(b)},
                             {"channels", channels},
                             {"seconds_per_iteration", mean_std(t.mean[0], t.variance[0])},
-                            {"meter", meter_label(m.meter)},
+                            {"meter", m.meter.str()},
                             {"estimator", fitted_by}};
     if (c.active()) entry["calibration_factor"] = {{"seconds", c.seconds.factor()}, {"joules", c.joules.factor()}};
     if (m.joules != nullptr) {
@@ -128,7 +128,7 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
       has_joules = false;
       entry["joules_per_iteration"] = nullptr;
     }
-    const std::string label = meter_label(m.meter);
+    const std::string label = m.meter.str();
     meter = meter.empty() || meter == label ? label : "mixed";
     fit = fit.empty() || fit == fitted_by ? fitted_by : "mixed";
     block_list.push_back(entry);

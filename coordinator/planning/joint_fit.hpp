@@ -23,7 +23,7 @@ struct JointProblem {
   std::vector<JointMeasurement> seconds;
   std::vector<JointMeasurement> joules;  ///< empty unless every measurement has energy
   JointHyperparameters seconds_start, joules_start;  ///< from the kinds' subtractive fits
-  MeterSource meter = MeterSource::TimeSurrogate;
+  MeterLabel meter;
   std::size_t measurements = 0;  ///< how many it holds (variants + calibration models)
   std::size_t variants = 0;      ///< the first `variants` of them are variant networks, the rest calibration models
   std::vector<ModelSpec> calibration_models;           ///< the calibration models, in measurement order

@@ -33,7 +33,7 @@ EstimatorMethod kind_model_fit(const KindModel& model) {
 nlohmann::json kind_model_to_json(const KindModel& model) {
   nlohmann::json out = {{"seconds", model.seconds->to_json()},
                         {"joules", model.joules ? model.joules->to_json() : nlohmann::json(nullptr)},
-                        {"meter", meter_label(model.meter)},
+                        {"meter", model.meter.str()},
                         {"points", model.points}};
   if (model.calibration.active()) out["calibration"] = calibration_correction_to_json(model.calibration);
   if (model.variance_scale != 1.0) out["variance_scale"] = model.variance_scale;
@@ -46,7 +46,7 @@ KindModel kind_model_from_json(const nlohmann::json& json) {
   try {
     model.seconds = function_from_json(json.at("seconds"));
     if (!json.at("joules").is_null()) model.joules = function_from_json(json.at("joules"));
-    model.meter = parse_meter_label(json.at("meter").get<std::string>());
+    model.meter = parse_meter_label_text(json.at("meter").get<std::string>());
     model.points = whole_number<std::size_t>(json.at("points"), "kind model: points");
     if (json.contains("calibration")) model.calibration = calibration_correction_from_json(json.at("calibration"));
     model.variance_scale = json.value("variance_scale", 1.0);

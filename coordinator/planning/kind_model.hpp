@@ -29,7 +29,7 @@ EstimatorMethod parse_estimator_method(const std::string& name);
 struct KindModel {
   std::shared_ptr<const KindFunction> seconds;
   std::shared_ptr<const KindFunction> joules;  ///< null without energy readings
-  MeterSource meter = MeterSource::TimeSurrogate;
+  MeterLabel meter;  ///< where its energy figures come from ("rapl", a composite's "rapl+nvml")
   std::size_t points = 0;
   /// The campaign's correction from its calibration models (subtractive fits only; docs/method.md
   /// §11): estimates multiply this kind's mean by it. Inactive by default.

@@ -111,7 +111,7 @@ std::map<std::string, nlohmann::json> ModelCatalog::accuracy_report() const {
     accuracy["points"].push_back({{"model", m.model.name},
                                   {"campaign", m.campaign},
                                   {"heldout", m.heldout},
-                                  {"meter", meter_label(m.measurement.meter)},
+                                  {"meter", meter_label_of(m.measurement).str()},
                                   {"measured", {{"seconds_per_iteration", seconds}, {"joules_per_iteration", joules}}},
                                   {"estimated",
                                    {{"seconds_per_iteration", e["seconds_per_iteration"]},

@@ -369,7 +369,7 @@ void CoordinatorServer::commit_results() {
       refuse_result(p.peer, job_id, "store-refused", "the store refused the result (its job is unknown there)");
       continue;
     }
-    metrics_.result_stored(p.device_class, meter_label(p.record.measurement.meter));
+    metrics_.result_stored(p.device_class, meter_label_of(p.record.measurement).str());
     metrics_.job_done(p.device_class);
     metrics_.reference_reading(p.device_class, reference_verdict_name(p.reference.verdict));  // once, stored
     transport_.send_to_agent(p.peer, ack_frame(job_id, true, ""));

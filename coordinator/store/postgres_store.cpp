@@ -60,6 +60,9 @@ ALTER TABLE results ADD COLUMN reference_seconds DOUBLE PRECISION, ADD COLUMN re
       {5, R"sql(
 ALTER TABLE campaigns ADD COLUMN only_kinds_json TEXT NOT NULL DEFAULT '';
 )sql"},
+      {6, R"sql(
+ALTER TABLE results ADD COLUMN meter_parts_json TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return all;
 }
@@ -248,11 +251,11 @@ class PostgresStore final : public Store {
       const row_codec::ResultText text = row_codec::encode_result(m);
       // NaN (not calibrated, no reference reading) is stored as NULL: PostgreSQL's NaN equals NaN.
       w.exec_params("INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts, "
-                    "reference_seconds, reference_joules) VALUES ($1,$2,$3,$4,$5,$6,$7,NULLIF($8::float8, 'NaN'), "
-                    "NULLIF($9::float8, 'NaN'), NULLIF($10::float8, 'NaN'))",
+                    "reference_seconds, reference_joules, meter_parts_json) VALUES ($1,$2,$3,$4,$5,$6,$7,NULLIF($8::float8, 'NaN'), "
+                    "NULLIF($9::float8, 'NaN'), NULLIF($10::float8, 'NaN'), $11)",
                     static_cast<std::int64_t>(r.job_id), r.agent_id, text.seconds_json, text.joules_json, text.meter,
                     static_cast<int>(m.iterations), static_cast<int>(m.threads), m.idle_watts, m.reference_seconds,
-                    m.reference_joules);
+                    m.reference_joules, text.meter_parts_json);
       w.exec_params("UPDATE jobs SET state = 'done', agent_id = $1 WHERE id = $2", r.agent_id, static_cast<std::int64_t>(r.job_id));
       w.commit();  // before the coordinator acks
     });
@@ -264,14 +267,16 @@ class PostgresStore final : public Store {
       std::vector<ResultRecord> out;
       for (const auto& row : w.exec_params(
                "SELECT r.job_id, r.agent_id, r.seconds_json, r.joules_json, r.meter, r.iterations, r.threads, r.idle_watts, "
-               "r.reference_seconds, r.reference_joules FROM results r JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = $1 ORDER BY r.job_id",
+               "r.reference_seconds, r.reference_joules, r.meter_parts_json FROM results r JOIN jobs j ON j.id = r.job_id "
+               "WHERE j.campaign_id = $1 ORDER BY r.job_id",
                static_cast<std::int64_t>(campaign_id))) {
         ResultRecord r;
         r.job_id = row[0].as<std::uint64_t>();
         r.agent_id = row[1].as<std::string>();
         row_codec::decode_or_mark(r.unreadable, [&] {
           r.measurement = row_codec::decode_result(
-              {row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<std::string>()}, row[5].as<std::int64_t>(),
+              {row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<std::string>(), row[10].as<std::string>()},
+              row[5].as<std::int64_t>(),
               row[6].as<std::int64_t>(), row[7].is_null() ? std::nan("") : row[7].as<double>());
         });
         r.measurement.reference_seconds = row[8].is_null() ? std::nan("") : row[8].as<double>();

@@ -108,13 +108,18 @@ std::string result_to_json_line(const ResultRecord& r) {
                    {"agent_id", r.agent_id},
                    {"seconds_per_iteration", m.seconds_per_iteration},
                    {"joules_per_iteration", m.joules_per_iteration},
-                   {"meter", meter_label(m.meter)},
+                   {"meter", meter_label_of(m).str()},  // "rapl+nvml" for a composite, whose parts' joules follow
                    {"iterations", m.iterations},
                    {"threads", m.threads},
                    {"idle_watts", std::isnan(m.idle_watts) ? nlohmann::json(nullptr) : nlohmann::json(m.idle_watts)},
                    {"reference_seconds", m.has_reference() ? nlohmann::json(m.reference_seconds) : nlohmann::json(nullptr)},
                    {"reference_joules",
                     std::isnan(m.reference_joules) ? nlohmann::json(nullptr) : nlohmann::json(m.reference_joules)}};
+  if (!m.meter_parts.empty()) {
+    nlohmann::json parts = nlohmann::json::array();
+    for (const MeterPart& part : m.meter_parts) parts.push_back(part.joules_per_iteration);
+    j["meter_parts"] = parts;
+  }
   return j.dump() + "\n";
 }
 
@@ -125,7 +130,14 @@ ResultRecord result_from_json_line(const std::string& line) {
   r.agent_id = j.at("agent_id").get<std::string>();
   r.measurement.seconds_per_iteration = j.at("seconds_per_iteration").get<std::vector<double>>();
   r.measurement.joules_per_iteration = j.at("joules_per_iteration").get<std::vector<double>>();
-  r.measurement.meter = parse_meter_label(j.at("meter").get<std::string>());
+  set_meter(r.measurement, parse_meter_label_text(j.at("meter").get<std::string>()));
+  if (!r.measurement.meter_parts.empty()) {
+    const nlohmann::json& parts = j.at("meter_parts");
+    AMPERE_REQUIRE(parts.is_array() && parts.size() == r.measurement.meter_parts.size(), "spool line: meter_parts: not the ",
+                   r.measurement.meter_parts.size(), " parts of its meter");
+    for (std::size_t p = 0; p < parts.size(); ++p)
+      r.measurement.meter_parts[p].joules_per_iteration = parts[p].get<std::vector<double>>();
+  }
   r.measurement.iterations = whole_number<std::uint32_t>(j.at("iterations"), "spool line: iterations");
   r.measurement.threads = whole_number<std::uint32_t>(j.at("threads"), "spool line: threads");
   r.measurement.idle_watts = j.at("idle_watts").is_null() ? std::nan("") : j.at("idle_watts").get<double>();

@@ -32,14 +32,28 @@ std::vector<std::string> decode_only_kinds(const std::string& text) {
 }
 
 ResultText encode_result(const Measurement& m) {
-  return {nlohmann::json(m.seconds_per_iteration).dump(), nlohmann::json(m.joules_per_iteration).dump(), meter_label(m.meter)};
+  std::string parts;
+  if (!m.meter_parts.empty()) {
+    nlohmann::json joules = nlohmann::json::array();
+    for (const MeterPart& part : m.meter_parts) joules.push_back(part.joules_per_iteration);
+    parts = joules.dump();
+  }
+  return {nlohmann::json(m.seconds_per_iteration).dump(), nlohmann::json(m.joules_per_iteration).dump(),
+          meter_label_of(m).str(), parts};
 }
 
 Measurement decode_result(const ResultText& text, std::int64_t iterations, std::int64_t threads, double idle_watts) {
   Measurement m;
   m.seconds_per_iteration = decode_array<double>(text.seconds_json, "seconds_json");
   m.joules_per_iteration = decode_array<double>(text.joules_json, "joules_json");
-  m.meter = parse_meter_label(text.meter);
+  set_meter(m, parse_meter_label_text(text.meter));
+  if (!m.meter_parts.empty()) {  // a composite: each part's joules, in the label's order
+    const nlohmann::json parts = parse_json(text.meter_parts_json.empty() ? "null" : text.meter_parts_json, "meter_parts_json");
+    AMPERE_REQUIRE(parts.is_array() && parts.size() == m.meter_parts.size(), "store: column meter_parts_json holds '",
+                   text.meter_parts_json.substr(0, 80), "', not the ", m.meter_parts.size(), " parts of ", text.meter);
+    for (std::size_t p = 0; p < parts.size(); ++p)
+      m.meter_parts[p].joules_per_iteration = decode_array<double>(parts[p].dump(), "meter_parts_json");
+  }
   m.iterations = static_cast<std::uint32_t>(iterations);
   m.threads = static_cast<std::uint32_t>(threads);
   m.idle_watts = idle_watts;

@@ -24,7 +24,8 @@ std::vector<std::string> decode_only_kinds(const std::string& text);
 struct ResultText {
   std::string seconds_json;
   std::string joules_json;
-  std::string meter;
+  std::string meter;              ///< the whole label: "rapl", or a composite's "rapl+nvml"
+  std::string meter_parts_json;   ///< a composite's part joules, [[...], ...] in the label's order; "" otherwise
 };
 ResultText encode_result(const Measurement& measurement);
 /// Throws InputError naming the column that does not decode.

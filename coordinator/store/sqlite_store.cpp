@@ -12,7 +12,8 @@
 namespace ampere {
 namespace {
 
-constexpr int kSchemaVersion = 4;  // 2: campaigns.estimator; 3: results.reference_seconds/joules; 4: campaigns.only_kinds_json
+constexpr int kSchemaVersion = 5;  // 2: campaigns.estimator; 3: results.reference_seconds/joules; 4: campaigns.only_kinds_json;
+                                   // 5: results.meter_parts_json
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS results (
   idle_watts REAL,
   reference_seconds REAL,
   reference_joules REAL,
+  meter_parts_json TEXT NOT NULL DEFAULT '',
   stored_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
 CREATE TABLE IF NOT EXISTS kind_models (
   campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
@@ -146,6 +148,8 @@ class SqliteStore final : public Store {
           exec(("ALTER TABLE results ADD COLUMN " + std::string(column) + " REAL").c_str());
       if (found < 4 && !has_column("campaigns", "only_kinds_json"))  // every earlier campaign profiled every kind
         exec("ALTER TABLE campaigns ADD COLUMN only_kinds_json TEXT NOT NULL DEFAULT ''");
+      if (found < 5 && !has_column("results", "meter_parts_json"))  // every earlier result had one meter
+        exec("ALTER TABLE results ADD COLUMN meter_parts_json TEXT NOT NULL DEFAULT ''");
       if (found < kSchemaVersion) exec(("UPDATE schema_version SET version = " + std::to_string(kSchemaVersion)).c_str());
     }
     exec("COMMIT");
@@ -299,11 +303,11 @@ class SqliteStore final : public Store {
     const Measurement& m = r.measurement;
     const row_codec::ResultText text = row_codec::encode_result(m);
     Statement s(db_, "INSERT INTO results(job_id, agent_id, seconds_json, joules_json, meter, iterations, threads, idle_watts, "
-                     "reference_seconds, reference_joules) VALUES (?,?,?,?,?,?,?,?,?,?)");
+                     "reference_seconds, reference_joules, meter_parts_json) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, static_cast<std::int64_t>(r.job_id)).bind(2, r.agent_id).bind(3, text.seconds_json);
     s.bind(4, text.joules_json).bind(5, text.meter);
     s.bind(6, std::int64_t{m.iterations}).bind(7, std::int64_t{m.threads}).bind(8, m.idle_watts);
-    s.bind(9, m.reference_seconds).bind(10, m.reference_joules).step();
+    s.bind(9, m.reference_seconds).bind(10, m.reference_joules).bind(11, text.meter_parts_json).step();
     Statement done(db_, "UPDATE jobs SET state = 'done', agent_id = ? WHERE id = ?");
     done.bind(1, r.agent_id).bind(2, static_cast<std::int64_t>(r.job_id)).step();
   }
@@ -330,7 +334,8 @@ class SqliteStore final : public Store {
 
   std::vector<ResultRecord> results(std::uint64_t campaign_id) override {
     Statement s(db_, "SELECT r.job_id, r.agent_id, r.seconds_json, r.joules_json, r.meter, r.iterations, r.threads, r.idle_watts, "
-                     "r.reference_seconds, r.reference_joules FROM results r JOIN jobs j ON j.id = r.job_id WHERE j.campaign_id = ? ORDER BY r.job_id");
+                     "r.reference_seconds, r.reference_joules, r.meter_parts_json FROM results r JOIN jobs j ON j.id = r.job_id "
+                     "WHERE j.campaign_id = ? ORDER BY r.job_id");
     s.bind(1, static_cast<std::int64_t>(campaign_id));
     std::vector<ResultRecord> out;
     while (s.step()) {
@@ -338,7 +343,8 @@ class SqliteStore final : public Store {
       r.job_id = static_cast<std::uint64_t>(s.integer(0));
       r.agent_id = s.text(1);
       row_codec::decode_or_mark(r.unreadable, [&] {
-        r.measurement = row_codec::decode_result({s.text(2), s.text(3), s.text(4)}, s.integer(5), s.integer(6), s.real(7));
+        r.measurement =
+            row_codec::decode_result({s.text(2), s.text(3), s.text(4), s.text(10)}, s.integer(5), s.integer(6), s.real(7));
       });
       r.measurement.reference_seconds = s.real(8);
       r.measurement.reference_joules = s.real(9);

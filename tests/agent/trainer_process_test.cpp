@@ -29,6 +29,16 @@ struct CountingMeter final : Meter {
   }
 };
 
+/// A physical meter's stand-in: `joules` every window, labeled `source`.
+struct FixedMeter final : Meter {
+  FixedMeter(MeterSource s, double j) : source_(s), joules(j) {}
+  MeterSource source() const override { return source_; }
+  void begin() override {}
+  double end(double) override { return joules; }
+  MeterSource source_;
+  double joules;
+};
+
 TrainerProcessConfig fake_config(const std::string& device = "cpu") {
   TrainerProcessConfig c;
   c.command = {AMPERE_FAKE_TRAINER, "serve", "--device", device, "--threads", "1"};
@@ -162,4 +172,24 @@ TEST_CASE("the idle baseline is read with nothing training, at start and when du
   TrainerProcess surrogate(c, [](const TrainerInfo&) { return make_time_surrogate_meter(10); });
   CHECK(std::isnan(surrogate.idle_watts()));
   CHECK(std::isnan(surrogate.measure(model_named("plain"), three_repeats()).idle_watts));
+}
+
+TEST_CASE("a composite meter's reading reaches the result as its sum, each part's joules kept and labeled") {
+  TrainerProcess trainer(fake_config(), [](const TrainerInfo&) {
+    std::vector<MeterPtr> parts;
+    parts.push_back(std::make_unique<FixedMeter>(MeterSource::Rapl, 1.5));
+    parts.push_back(std::make_unique<FixedMeter>(MeterSource::Nvml, 0.25));
+    return make_composite_meter(std::move(parts));
+  });
+  const Measurement m = trainer.measure(model_named("node"), three_repeats());
+  CHECK(m.meter == MeterSource::Composite);
+  CHECK(meter_label_of(m).str() == "rapl+nvml");
+  REQUIRE(m.meter_parts.size() == 2);
+  REQUIRE(m.joules_per_iteration.size() == 3);
+  REQUIRE(m.meter_parts[0].joules_per_iteration.size() == 3);
+  const double iterations = m.iterations;
+  CHECK(m.meter_parts[0].joules_per_iteration[0] == doctest::Approx(1.5 / iterations));
+  CHECK(m.meter_parts[1].joules_per_iteration[2] == doctest::Approx(0.25 / iterations));
+  CHECK(m.joules_per_iteration[1] == doctest::Approx(1.75 / iterations));
+  validate_measurement(m);  // the coordinator's check: parts sum to the total
 }

@@ -29,12 +29,13 @@ TEST_CASE("PostgreSQL migrations are versioned and idempotent") {
   pqxx::connection c(url);
   pqxx::read_transaction w(c);
   const auto versions = w.exec("SELECT version FROM schema_migrations ORDER BY version");
-  REQUIRE(versions.size() == 5);
+  REQUIRE(versions.size() == 6);
   CHECK(versions[0][0].as<int>() == 1);
   CHECK(versions[1][0].as<int>() == 2);
   CHECK(versions[2][0].as<int>() == 3);  // campaigns.estimator
   CHECK(versions[3][0].as<int>() == 4);  // results.reference_seconds / reference_joules
   CHECK(versions[4][0].as<int>() == 5);  // campaigns.only_kinds_json (profile on demand)
+  CHECK(versions[5][0].as<int>() == 6);  // results.meter_parts_json (composite meters)
   CHECK(w.exec("SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'results' AND "
                "column_name IN ('reference_seconds', 'reference_joules')")[0][0].as<int>() == 2);
   CHECK(w.exec("SELECT column_default FROM information_schema.columns WHERE table_name = 'campaigns' AND "

@@ -97,3 +97,34 @@ TEST_CASE("the coordinator refuses an unknown --channel-steps at start, naming t
   CHECK(r.err.find("sometimes") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(store));  // nothing created, nothing stored
 }
+
+TEST_CASE("ampere-trainer measure with a composite meter reports the sum, each part's joules labeled (fake sysfs)") {
+  TempDir dir;
+  // a fake sysfs: a RAPL package whose counter does not move (a fake tree: nothing advances it),
+  // and a Jetson INA3221 input rail reading a steady 4 W
+  const std::string root = dir.path() + "/root";
+  auto write = [&](const std::string& file, const std::string& value) {
+    std::filesystem::create_directories(std::filesystem::path(root + "/" + file).parent_path());
+    dir.file("root/" + file, value + "\n");
+  };
+  write("sys/class/powercap/intel-rapl:0/name", "package-0");
+  write("sys/class/powercap/intel-rapl:0/energy_uj", "1000");
+  write("sys/class/powercap/intel-rapl:0/max_energy_range_uj", "1000000000");
+  write("sys/bus/i2c/devices/1-0040/name", "ina3221x");
+  write("sys/bus/i2c/devices/1-0040/iio:device0/rail_name_0", "VDD_IN");
+  write("sys/bus/i2c/devices/1-0040/iio:device0/in_power0_input", "4000");
+  const auto r = run_binary("ampere-trainer", {"measure", "--model", small_model(dir), "--meter", "rapl+jetson-ina", "--sysfs-root",
+                                               root, "--iterations", "3", "--repeats", "2", "--warmup", "0", "--idle-seconds", "0",
+                                               "--min-window", "0.2"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.err.find("energy meter: rapl+jetson-ina, summed over each window (rapl: package-0; jetson-ina)") != std::string::npos);
+  const auto out = nlohmann::json::parse(r.out);
+  CHECK(out.at("meter") == "rapl+jetson-ina");
+  REQUIRE(out.at("meter_parts").size() == 2);
+  CHECK(out.at("meter_parts").at(0).at("meter") == "rapl");
+  CHECK(out.at("meter_parts").at(1).at("meter") == "jetson-ina");
+  CHECK(out.at("meter_parts").at(0).at("joules_per_iteration").at("value").get<double>() == 0.0);
+  const double rail = out.at("meter_parts").at(1).at("joules_per_iteration").at("value").get<double>();
+  CHECK(rail > 0);
+  CHECK(out.at("joules_per_iteration").at("value").get<double>() == doctest::Approx(rail));
+}

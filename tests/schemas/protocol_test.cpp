@@ -210,3 +210,24 @@ TEST_CASE("an honest large reply decodes, and its fields can be read more than o
       for (auto k : c.getKinds()) letters += k.getKindKey().size();
   CHECK(letters == 5u * 2000u * 8u * std::string("conv3x3-s1-k0").size());
 }
+
+TEST_CASE("a composite meter's result crosses the wire with its label and each part's joules") {
+  ampere::Measurement m;
+  m.seconds_per_iteration = {0.1, 0.2};
+  m.joules_per_iteration = {3.0, 4.0};
+  m.meter = ampere::MeterSource::Composite;
+  m.meter_parts = {{ampere::MeterSource::Rapl, {1.0, 1.5}}, {ampere::MeterSource::Nvml, {2.0, 2.5}}};
+  m.iterations = 5;
+  const std::string frame = make_frame([&](wire::Envelope::Body::Builder b) {
+    auto r = b.initResult();
+    r.setJobId(7);
+    ampere::fill_result(r, m);
+  });
+  const ampere::DecodedEnvelope decoded(frame);
+  const ampere::Measurement back = ampere::measurement_of(decoded.envelope().getBody().getResult());
+  CHECK(decoded.envelope().getBody().getResult().getMeter() == wire::MeterSource::COMPOSITE);
+  CHECK(ampere::meter_label_of(back).str() == "rapl+nvml");
+  REQUIRE(back.meter_parts.size() == 2);
+  CHECK(back.meter_parts[1].joules_per_iteration == std::vector<double>{2.0, 2.5});
+  ampere::validate_measurement(back);
+}

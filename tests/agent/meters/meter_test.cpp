@@ -397,3 +397,71 @@ TEST_CASE("auto takes nvml for a CUDA trainer, a phone's battery, a Jetson's rai
   options.powercap_root = "/nonexistent/powercap";
   CHECK_THROWS_AS(choose_meter("rapl", options), InputError);
 }
+
+TEST_CASE("a composite meter reads every part over the same window and keeps each part's joules") {
+  FakePowercap powercap;
+  powercap.domain("intel-rapl:0", 1000, 1e9, "package-0");
+  FakeJetson board;
+  board.write("1-0040/name", "ina3221x");
+  board.iio_rail(0, "VDD_IN", "5000");  // 5 W
+  MeterOptions options;
+  options.powercap_root = powercap.root.string();
+  options.jetson = board.options();
+  MeterChoice choice = choose_meter("rapl+jetson-ina", options);
+  CHECK(choice.meter->source() == MeterSource::Composite);
+  CHECK(choice.meter->part_sources() == std::vector<MeterSource>{MeterSource::Rapl, MeterSource::JetsonIna});
+  CHECK(choice.reason.rfind("rapl+jetson-ina, summed over each window (rapl: package-0; jetson-ina)", 0) == 0);
+  choice.meter->begin();
+  powercap.domain("intel-rapl:0", 2001000, 1e9, "package-0");  // +2 J
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double joules = choice.meter->end(0.3);
+  const std::vector<double> parts = choice.meter->last_part_joules();
+  REQUIRE(parts.size() == 2);
+  CHECK(parts[0] == doctest::Approx(2.0));
+  CHECK(parts[1] == doctest::Approx(1.5).epsilon(0.3));  // 5 W over about 0.3 s, sampled
+  CHECK(joules == doctest::Approx(parts[0] + parts[1]));
+  // a composite is of physical meters, two or more, each once
+  CHECK_THROWS_WITH_AS(choose_meter("rapl+time-surrogate", options), doctest::Contains("time-surrogate cannot be a part"), InputError);
+  CHECK_THROWS_WITH_AS(choose_meter("rapl+rapl", options), doctest::Contains("rapl twice"), InputError);
+  CHECK_THROWS_WITH_AS(choose_meter("rapl+", options), doctest::Contains("unknown label ''"), InputError);
+  options.powercap_root = "/nonexistent";  // a part that cannot be read refuses the whole, naming it
+  CHECK_THROWS_WITH_AS(choose_meter("rapl+jetson-ina", options), doctest::Contains("meter rapl"), InputError);
+}
+
+TEST_CASE("a composite's part joules become the measurement's parts: the last windows, per iteration, summing to the total") {
+  Measurement m;
+  m.iterations = 4;
+  m.seconds_per_iteration = {0.1, 0.1};
+  m.joules_per_iteration = {(3.0 + 1.0) / 4, (2.0 + 2.0) / 4};
+  m.meter = MeterSource::Composite;
+  const std::vector<MeterSource> parts = {MeterSource::Rapl, MeterSource::Nvml};
+  attach_meter_parts(m, parts, {{9.0, 9.0}, {3.0, 1.0}, {2.0, 2.0}});  // an idle window first, passed over
+  REQUIRE(m.meter_parts.size() == 2);
+  CHECK(m.meter_parts[0].joules_per_iteration == std::vector<double>{0.75, 0.5});
+  CHECK(m.meter_parts[1].joules_per_iteration == std::vector<double>{0.25, 0.5});
+  validate_measurement(m);
+  CHECK_THROWS_WITH_AS(attach_meter_parts(m, parts, {{1.0, 1.0}}), doctest::Contains("1 windows read for 2 repeats"), InputError);
+  CHECK_THROWS_WITH_AS(attach_meter_parts(m, parts, {{3.0, 1.5}, {2.0, 2.0}}), doctest::Contains("parts sum to"), InputError);
+  Measurement single;
+  attach_meter_parts(single, {}, {});
+  CHECK(single.meter_parts.empty());
+}
+
+TEST_CASE("composite labels name their parts, and a composite measurement must sum") {
+  CHECK(parse_meter_label_text("rapl+nvml").str() == "rapl+nvml");
+  CHECK(parse_meter_label_text("nvml").source == MeterSource::Nvml);
+  CHECK_THROWS_WITH_AS(parse_meter_label_text("composite"), doctest::Contains("names no parts"), InputError);
+  CHECK_THROWS_WITH_AS(parse_meter_label_text("simulated+rapl"), doctest::Contains("simulated cannot be a part"), InputError);
+  Measurement m;
+  m.seconds_per_iteration = {0.1};
+  m.joules_per_iteration = {1.0};
+  m.meter = MeterSource::Composite;
+  m.meter_parts = {{MeterSource::Rapl, {0.5}}, {MeterSource::Nvml, {0.4}}};
+  CHECK_THROWS_WITH_AS(validate_measurement(m), doctest::Contains("parts sum to 0.9 J, not its 1 J"), InputError);
+  m.meter_parts[1].joules_per_iteration = {0.5, 0.5};
+  CHECK_THROWS_WITH_AS(validate_measurement(m), doctest::Contains("has 2 repeats, the total 1"), InputError);
+  m.meter_parts = {{MeterSource::Rapl, {1.0}}};
+  CHECK_THROWS_WITH_AS(validate_measurement(m), doctest::Contains("needs two parts or more"), InputError);
+  m.meter = MeterSource::Rapl;
+  CHECK_THROWS_WITH_AS(validate_measurement(m), doctest::Contains("meter parts on a rapl reading"), InputError);
+}

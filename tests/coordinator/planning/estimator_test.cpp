@@ -46,12 +46,16 @@ TEST_CASE("an estimate says its joules are gross and, with the class's idle powe
     KindModel m;
     m.seconds = constant(0.01);
     m.joules = constant(0.5);
-    m.meter = MeterSource::Rapl;
+    m.meter = MeterLabel(MeterSource::Composite, {MeterSource::Rapl, MeterSource::Nvml});  // a whole node
     models[b.kind] = m;
   }
   estimator.set_models("box", models);
   const nlohmann::json gross = estimator.estimate(lenet, "box", 10);
   CHECK(gross.at("energy") == "gross");
+  CHECK(gross.at("meter") == "rapl+nvml");  // the estimate names every meter its energy comes from
+  CHECK(gross.at("blocks").at(0).at("meter") == "rapl+nvml");
+  // a stored kind model keeps the whole label
+  CHECK(kind_model_from_json(kind_model_to_json(models.begin()->second)).meter.str() == "rapl+nvml");
   CHECK(gross.at("above_idle").is_null());  // no idle power known for the class yet
   estimator.set_idle_watts("box", 20);
   const nlohmann::json e = estimator.estimate(lenet, "box", 10);

@@ -28,6 +28,14 @@ TEST_CASE("a result survives the JSON line round trip, NaN idle watts included")
   CHECK(back.measurement.joules_per_iteration == r.measurement.joules_per_iteration);
   CHECK(back.measurement.meter == MeterSource::Simulated);
   CHECK(std::isnan(back.measurement.idle_watts));
+  ResultRecord node{43, "agent-8", measurement(0.25)};  // a composite's parts survive the spool too
+  node.measurement.meter = MeterSource::Composite;
+  node.measurement.meter_parts = {{MeterSource::Rapl, node.measurement.joules_per_iteration},
+                                  {MeterSource::Nvml, std::vector<double>(node.measurement.joules_per_iteration.size(), 0.0)}};
+  const ResultRecord node_back = result_from_json_line(result_to_json_line(node));
+  CHECK(meter_label_of(node_back.measurement).str() == "rapl+nvml");
+  REQUIRE(node_back.measurement.meter_parts.size() == 2);
+  CHECK(node_back.measurement.meter_parts[0].joules_per_iteration == node.measurement.joules_per_iteration);
 }
 
 TEST_CASE("the spool keeps results on disk until the store takes them, bounded, losing none") {

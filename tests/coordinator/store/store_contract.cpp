@@ -44,7 +44,8 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
     CHECK_THROWS_AS(store->store_result({999999, "agent-1", m}), InputError);
     Measurement with_idle = m;
     with_idle.idle_watts = 3.5;
-    with_idle.meter = MeterSource::Rapl;
+    with_idle.meter = MeterSource::Composite;  // a whole node: each part's joules kept beside the sum
+    with_idle.meter_parts = {{MeterSource::Rapl, {0.6, 0.7}}, {MeterSource::Nvml, {0.4, 0.4}}};
     with_idle.reference_seconds = 0.0042;  // a reference reading beside the job; energy: none
 
     store->store_result({ids[1], "agent-2", with_idle});
@@ -75,7 +76,11 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
   CHECK(results[0].measurement.meter == MeterSource::Simulated);
   CHECK(std::isnan(results[0].measurement.idle_watts));
   CHECK(results[1].measurement.idle_watts == 3.5);
-  CHECK(results[1].measurement.meter == MeterSource::Rapl);
+  CHECK(meter_label_of(results[1].measurement).str() == "rapl+nvml");
+  REQUIRE(results[1].measurement.meter_parts.size() == 2);
+  CHECK(results[1].measurement.meter_parts[0].joules_per_iteration == std::vector<double>{0.6, 0.7});
+  CHECK(results[1].measurement.meter_parts[1].source == MeterSource::Nvml);
+  CHECK(results[0].measurement.meter_parts.empty());
   CHECK_FALSE(results[0].measurement.has_reference());  // none taken: NULL, read back as NaN
   CHECK(results[1].measurement.reference_seconds == 0.0042);
   CHECK(std::isnan(results[1].measurement.reference_joules));
