@@ -67,7 +67,7 @@ function clear(svg) { while (svg.firstChild) svg.removeChild(svg.firstChild); }
 async function getJson(path) {
   const r = await fetch(path, {headers: {"Accept": "application/json"}});
   const body = await r.json();
-  if (!r.ok) throw new Error(path + ": " + (body.error || r.status));
+  if (!r.ok) throw new Error(path + ": " + (body.detail || body.error || r.status));
   return body;
 }
 function shortKind(k) { return k.replace(/^v1\|/, "").replace(/\|dtype=float32$/, ""); }
