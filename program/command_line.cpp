@@ -51,6 +51,40 @@ std::string config_path(int argc, const char* const* argv, const EnvironmentLook
   return value ? value : "";
 }
 
+/// A value as a TOML basic string.
+std::string toml_string(const std::string& value) {
+  std::string out = "\"";
+  for (char c : value) out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  return out + "\"";
+}
+
+/// --print-config: every settable option as a config-file line (the value that counts, a list as
+/// an array), its source in a comment; an option without a value or default, commented out.
+void print_options(std::ostream& out, const std::string& program, const ParsedCommandLine& parsed,
+                   const std::vector<CLI::Option*>& settable) {
+  out << "# " << program << "'s options as read" << (parsed.config_file.empty() ? "" : " (config file " + parsed.config_file + ")")
+      << "\n";
+  for (CLI::Option* opt : settable) {
+    const std::string& name = opt->get_lnames().front();
+    const bool single = opt->get_expected_max() <= 1;
+    std::vector<std::string> values = opt->results();
+    if (single && values.size() > 1) values = {values.back()};  // the one that counts
+    if (values.empty() && !opt->get_default_str().empty()) values = {opt->get_default_str()};
+    if (values.empty()) {
+      out << "# " << name << " (unset)\n";
+      continue;
+    }
+    std::string text;
+    if (single) {
+      text = toml_string(values.front());
+    } else {
+      for (const std::string& value : values) text += (text.empty() ? "[" : ", ") + toml_string(value);
+      text += "]";
+    }
+    out << name << " = " << text << "  # " << option_source_name(parsed.source(name)) << "\n";
+  }
+}
+
 std::string normalized_key(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
   return key;
@@ -154,30 +188,7 @@ ParsedCommandLine parse_command_line(CLI::App& app, int argc, const char* const*
     return parsed;
   }
   if (print_config != nullptr && print_config->count() > 0) {
-    std::cout << "# " << conventions.program << "'s options as read" << (parsed.config_file.empty() ? "" : " (config file " + parsed.config_file + ")") << "\n";
-    for (CLI::Option* opt : settable) {
-      const std::string& name = opt->get_lnames().front();
-      std::vector<std::string> values = opt->results();
-      if (opt->get_expected_max() <= 1 && values.size() > 1) values = {values.back()};  // the one that counts
-      if (values.empty()) {
-        if (opt->get_default_str().empty()) {
-          std::cout << "# " << name << " (unset)\n";
-          continue;
-        }
-        values = {opt->get_default_str()};
-      }
-      auto quoted = [](const std::string& v) {
-        std::string out = "\"";
-        for (char c : v) out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
-        return out + "\"";
-      };
-      std::string text = values.size() == 1 && opt->get_expected_max() <= 1 ? quoted(values.front()) : "[";
-      if (text == "[") {
-        for (std::size_t i = 0; i < values.size(); ++i) text += (i ? ", " : "") + quoted(values[i]);
-        text += "]";
-      }
-      std::cout << name << " = " << text << "  # " << option_source_name(parsed.source(name)) << "\n";
-    }
+    print_options(std::cout, conventions.program, parsed, settable);
     parsed.exit_status = 0;
   }
   return parsed;

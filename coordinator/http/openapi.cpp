@@ -276,19 +276,15 @@ const char* problem_title(const std::string& code) {
   return "Internal error";
 }
 
+/// The error code a status answers for: the one http_status maps to it (each status has one);
+/// 413 and 415, which only the bridge answers, have names of their own.
 std::string status_code_name(int status) {
-  switch (status) {
-    case 400: return error_code_name(ErrorCode::InvalidInput);
-    case 401: return error_code_name(ErrorCode::Unauthorized);
-    case 403: return error_code_name(ErrorCode::Forbidden);
-    case 404: return error_code_name(ErrorCode::NotFound);
-    case 409: return error_code_name(ErrorCode::Conflict);
-    case 413: return "too-large";
-    case 415: return "unsupported-media-type";
-    case 422: return error_code_name(ErrorCode::Unprocessable);
-    case 503: return error_code_name(ErrorCode::Unavailable);
-    default: return status >= 500 ? error_code_name(ErrorCode::Internal) : error_code_name(ErrorCode::InvalidInput);
-  }
+  if (status == 413) return "too-large";
+  if (status == 415) return "unsupported-media-type";
+  for (ErrorCode code : {ErrorCode::InvalidInput, ErrorCode::NotFound, ErrorCode::Unprocessable, ErrorCode::Unauthorized,
+                         ErrorCode::Conflict, ErrorCode::Unavailable, ErrorCode::Internal, ErrorCode::Forbidden})
+    if (http_status(code) == status) return error_code_name(code);
+  return error_code_name(status >= 500 ? ErrorCode::Internal : ErrorCode::InvalidInput);
 }
 
 }  // namespace
@@ -379,7 +375,7 @@ std::string openapi_document() {
     // Reads are open unless --read-token-file is set (then either token works): security optional.
     switch (r.access) {
       case RouteAccess::Open: op["security"] = json::array(); break;
-      case RouteAccess::Read: op["security"] = json::array({json::object(), {{"bearer", json::array()}}}); break;
+      case RouteAccess::Read:
       case RouteAccess::Mixed: op["security"] = json::array({json::object(), {{"bearer", json::array()}}}); break;
       case RouteAccess::Write: op["security"] = json::array({{{"bearer", json::array()}}}); break;
     }

@@ -31,8 +31,7 @@ void reply(httplib::Response& res, int status, const json& body) {
   // An error is a problem document (RFC 9457); a request's bytes may come back in its detail:
   // bytes that are not UTF-8 are replaced (U+FFFD), never allowed to fail the reply.
   if (status >= 400) {
-    const json problem = body.is_object() && !body.contains("type") ? problem_document(status, body) : body;
-    res.set_content(problem.dump(-1, ' ', false, json::error_handler_t::replace), kProblemContentType);
+    res.set_content(problem_document(status, body).dump(-1, ' ', false, json::error_handler_t::replace), kProblemContentType);
     return;
   }
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");

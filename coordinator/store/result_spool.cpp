@@ -17,6 +17,7 @@
 
 #include "common/error.hpp"
 #include "common/json_text.hpp"
+#include "coordinator/store/row_codec.hpp"
 
 namespace ampere {
 namespace {
@@ -115,11 +116,7 @@ std::string result_to_json_line(const ResultRecord& r) {
                    {"reference_seconds", m.has_reference() ? nlohmann::json(m.reference_seconds) : nlohmann::json(nullptr)},
                    {"reference_joules",
                     std::isnan(m.reference_joules) ? nlohmann::json(nullptr) : nlohmann::json(m.reference_joules)}};
-  if (!m.meter_parts.empty()) {
-    nlohmann::json parts = nlohmann::json::array();
-    for (const MeterPart& part : m.meter_parts) parts.push_back(part.joules_per_iteration);
-    j["meter_parts"] = parts;
-  }
+  if (!m.meter_parts.empty()) j["meter_parts"] = row_codec::meter_parts_to_json(m);
   return j.dump() + "\n";
 }
 
@@ -131,13 +128,7 @@ ResultRecord result_from_json_line(const std::string& line) {
   r.measurement.seconds_per_iteration = j.at("seconds_per_iteration").get<std::vector<double>>();
   r.measurement.joules_per_iteration = j.at("joules_per_iteration").get<std::vector<double>>();
   set_meter(r.measurement, parse_meter_label_text(j.at("meter").get<std::string>()));
-  if (!r.measurement.meter_parts.empty()) {
-    const nlohmann::json& parts = j.at("meter_parts");
-    AMPERE_REQUIRE(parts.is_array() && parts.size() == r.measurement.meter_parts.size(), "spool line: meter_parts: not the ",
-                   r.measurement.meter_parts.size(), " parts of its meter");
-    for (std::size_t p = 0; p < parts.size(); ++p)
-      r.measurement.meter_parts[p].joules_per_iteration = parts[p].get<std::vector<double>>();
-  }
+  if (!r.measurement.meter_parts.empty()) row_codec::meter_parts_from_json(r.measurement, j.at("meter_parts"), "spool line: meter_parts");
   r.measurement.iterations = whole_number<std::uint32_t>(j.at("iterations"), "spool line: iterations");
   r.measurement.threads = whole_number<std::uint32_t>(j.at("threads"), "spool line: threads");
   r.measurement.idle_watts = j.at("idle_watts").is_null() ? std::nan("") : j.at("idle_watts").get<double>();

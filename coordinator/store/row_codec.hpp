@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "coordinator/store/records.hpp"
 
 namespace ampere::row_codec {
@@ -28,6 +30,13 @@ struct ResultText {
   std::string meter_parts_json;   ///< a composite's part joules, [[...], ...] in the label's order; "" otherwise
 };
 ResultText encode_result(const Measurement& measurement);
+/// A composite meter's part joules, [[...], ...] in its label's order (the store's column and the
+/// spool's line both keep them so); null for a single meter.
+nlohmann::json meter_parts_to_json(const Measurement& measurement);
+/// Fills the part joules of `measurement`, whose label (set_meter) names its parts, from
+/// meter_parts_to_json's JSON. Throws InputError "<where>, not the N parts of LABEL", or naming a
+/// part that is not an array of numbers.
+void meter_parts_from_json(Measurement& measurement, const nlohmann::json& parts, const std::string& where);
 /// Throws InputError naming the column that does not decode.
 Measurement decode_result(const ResultText& text, std::int64_t iterations, std::int64_t threads, double idle_watts);
 

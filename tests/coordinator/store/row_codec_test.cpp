@@ -43,4 +43,6 @@ TEST_CASE("rows round-trip channels and per-repeat figures, and a bad column is 
   CHECK(read.meter_parts[1].joules_per_iteration == std::vector<double>{2.0, 2.25});
   CHECK_THROWS_WITH_AS(row_codec::decode_result({"[1]", "[3]", "rapl+nvml", "[[1]]"}, 1, 1, 0),
                        doctest::Contains("not the 2 parts of rapl+nvml"), InputError);
+  CHECK_THROWS_WITH_AS(row_codec::decode_result({"[1]", "[3]", "rapl+nvml", "[[1], \"x\"]"}, 1, 1, 0),
+                       doctest::Contains("part 1 is not an array of numbers"), InputError);
 }
