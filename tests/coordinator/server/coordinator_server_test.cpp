@@ -272,3 +272,40 @@ TEST_CASE("a stopped campaign shows as stopped, hands out no more jobs, and its 
   const DecodedEnvelope again(f.client(make_frame([](wire::Envelope::Body::Builder b) { b.initStopCampaign().setCampaignId(1); })));
   CHECK(again.envelope().getBody().which() == wire::Envelope::Body::CAMPAIGN_STATUS);
 }
+
+TEST_CASE("hostile: a composite meter's result whose parts do not sum to its joules is refused, nothing stored, the loop serving") {
+  Fixture f;
+  f.register_agent("a");
+  f.client(start_frame("sim-x"));
+  auto report = [&](std::uint64_t job, std::vector<MeterPart> parts) {
+    const DecodedEnvelope d(f.agent("a", make_frame([&](wire::Envelope::Body::Builder b) {
+      auto r = b.initResult();
+      r.setJobId(job);
+      r.setAgentId("a");
+      Measurement m;
+      m.seconds_per_iteration = {0.01, 0.0101};
+      m.joules_per_iteration = {0.3, 0.3};
+      m.meter = MeterSource::Composite;
+      m.meter_parts = std::move(parts);
+      m.iterations = 10;
+      m.threads = 1;
+      fill_result(r, m);
+    })));
+    REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ACK);
+    return d.envelope().getBody().getAck().getStored();
+  };
+  const std::uint64_t forged = f.ask_work("a");
+  REQUIRE(forged != 0);
+  CHECK_FALSE(report(forged, {{MeterSource::Rapl, {0.1, 0.1}}, {MeterSource::Nvml, {0.1, 0.1}}}));  // 0.2, not 0.3
+  CHECK_FALSE(report(forged, {{MeterSource::Rapl, {0.2, 0.2}}, {MeterSource::TimeSurrogate, {0.1, 0.1}}}));  // a surrogate part
+  CHECK_FALSE(report(forged, {{MeterSource::Rapl, {0.3, 0.3}}}));  // one part is no composite
+  CHECK(f.store->results(1).empty());
+  const std::uint64_t honest = f.ask_work("a");
+  REQUIRE(honest != 0);
+  CHECK(report(honest, {{MeterSource::Rapl, {0.2, 0.2}}, {MeterSource::Nvml, {0.1, 0.1}}}));
+  const auto stored = f.store->results(1);
+  REQUIRE(stored.size() == 1);
+  CHECK(meter_label_of(stored[0].measurement).str() == "rapl+nvml");
+  CHECK(stored[0].measurement.meter_parts[1].joules_per_iteration == std::vector<double>{0.1, 0.1});
+  CHECK(f.metrics.text().find("ampere_results_stored_total{device_class=\"sim-x\",meter=\"rapl+nvml\"} 1") != std::string::npos);
+}
