@@ -146,6 +146,16 @@ TEST_CASE("a PostgreSQL password on the coordinator's command line is refused, i
   CHECK(file.exit_code == 4);  // the store is unavailable
   CHECK(file.err.find("password=***") != std::string::npos);  // named, redacted
   CHECK(file.err.find("secret") == std::string::npos);
+  // an empty password file, or a password file for an SQLite store, is refused by name before anything opens
+  const auto empty = run_binary("ampere-coordinator", {"--store", "postgresql://ampere@127.0.0.1:1/none", "--store-password-file",
+                                                       dir.file("empty", ""), "--data-dir", dir.path()});
+  CHECK(empty.exit_code == 2);
+  CHECK(empty.err.find("--store-password-file: the file holds no password") != std::string::npos);
+  const auto sqlite = run_binary("ampere-coordinator", {"--store", "sqlite:" + dir.path() + "/x.db", "--store-password-file",
+                                                        password, "--data-dir", dir.path()});
+  CHECK(sqlite.exit_code == 2);
+  CHECK(sqlite.err.find("for a PostgreSQL store only") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/x.db"));
 }
 
 TEST_CASE("the shipped example configs are read by their binaries, every key an option") {
