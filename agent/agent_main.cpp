@@ -148,7 +148,7 @@ void run_simulated_fleet(ampere::AgentConfig base, const std::vector<std::string
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   zmq::context_t context;
-  context.set(zmq::ctxopt::max_sockets, 2 * fleet + 64);  // a job socket and a heartbeat socket per agent
+  context.set(zmq::ctxopt::max_sockets, 4 * fleet + 64);  // a job socket and a heartbeat socket per agent, twice while failing over
   std::vector<ampere::TrainerPtr> trainers;
   std::vector<std::unique_ptr<ampere::AgentRunner>> runners;
   for (int i = 0; i < fleet; ++i) {
@@ -171,6 +171,7 @@ void run_simulated_fleet(ampere::AgentConfig base, const std::vector<std::string
   std::ofstream(tally_file) << nlohmann::json{{"agents", fleet},
                                               {"results_acknowledged_stored", tally.stored()},
                                               {"results_acknowledged_refused", tally.refused()},
+                                              {"stored_job_ids", tally.stored_job_ids()},
                                               {"round_trip_ms", {{"p50", quantile(0.5)}, {"p99", quantile(0.99)}, {"max", quantile(1.0)}}}}
                                    .dump(2)
                             << "\n";
@@ -184,7 +185,10 @@ int main(int argc, char** argv) {
   std::string backend = "torch", profile, meter_label = "auto";
   double watts = 10.0;
   int pace_ms = 0;
-  app.add_option("--coordinator", config.coordinator, "the coordinator's agent endpoint")->capture_default_str();
+  app.add_option("--coordinator", config.coordinator,
+                 "the coordinator's agent endpoint, or a comma list of every coordinator's (--ha: the agent moves on "
+                 "from one that does not answer or stands by)")
+      ->capture_default_str();
   std::string key_file, coordinator_key_file;
   app.add_option("--key", key_file, "this agent's secret certificate (CURVE; default: $AMPERE_KEY)");
   app.add_option("--coordinator-key", coordinator_key_file,
@@ -244,7 +248,8 @@ int main(int argc, char** argv) {
   app.add_option("--pace-ms", pace_ms, "simulated backend: wall time each job takes")->capture_default_str();
   std::string tally_file;
   app.add_option("--tally-file", tally_file,
-                 "--fleet: on exit, write what the fleet saw acknowledged (results stored and refused, round trips) as JSON here");
+                 "--fleet: on exit, write what the fleet saw acknowledged (results stored and refused, the job ids stored, round "
+                 "trips) as JSON here");
   app.add_option("--agent-id", config.agent_id, "default: HOSTNAME-PID");
   app.add_option("--device-class", config.device_class,
                  "default: local-cpu-<threads>t, cuda-<gpu name>, jetson-<model>-<nvpmodel mode>, android-<ro.product.model>, "

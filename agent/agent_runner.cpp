@@ -46,10 +46,16 @@ HardwareFacts read_hardware_facts() {
   return facts;
 }
 
-void AgentTally::acknowledged(bool stored, std::chrono::steady_clock::duration round_trip) {
+void AgentTally::acknowledged(bool stored, std::chrono::steady_clock::duration round_trip, std::uint64_t job_id) {
   (stored ? stored_ : refused_)++;
   const std::lock_guard<std::mutex> lock(mutex_);
   round_trips_ms_.push_back(std::chrono::duration<double, std::milli>(round_trip).count());
+  if (stored) stored_job_ids_.push_back(job_id);
+}
+
+std::vector<std::uint64_t> AgentTally::stored_job_ids() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return stored_job_ids_;
 }
 
 std::vector<double> AgentTally::round_trips_ms() const {
@@ -61,6 +67,7 @@ AgentRunner::AgentRunner(zmq::context_t& context, Trainer& trainer, AgentConfig 
     : context_(context),
       trainer_(trainer),
       config_(std::move(config)),
+      endpoints_(config_.coordinator),
       reference_(clock_, std::max<std::uint32_t>(1, config_.reference_every_jobs), config_.reference_every) {
   AMPERE_REQUIRE(!config_.agent_id.empty(), "agent: an agent id is required");
   AMPERE_REQUIRE(!config_.device_class.empty(), "agent: a device class is required");
@@ -89,13 +96,23 @@ std::string AgentRunner::register_frame() const {
 }
 
 void AgentRunner::heartbeat(const std::atomic<bool>& stop, const std::atomic<bool>& done) {
-  zmq::socket_t hb(context_, zmq::socket_type::dealer);
-  hb.set(zmq::sockopt::routing_id, config_.agent_id + "#heartbeat");
-  if (config_.curve) apply_curve_client(hb, *config_.curve);
-  hb.set(zmq::sockopt::linger, 0);
-  hb.set(zmq::sockopt::sndhwm, 4);
-  hb.connect(config_.coordinator);
+  const auto connect = [&] {
+    zmq::socket_t hb(context_, zmq::socket_type::dealer);
+    hb.set(zmq::sockopt::routing_id, config_.agent_id + "#heartbeat");
+    if (config_.curve) apply_curve_client(hb, *config_.curve);
+    hb.set(zmq::sockopt::linger, 0);
+    hb.set(zmq::sockopt::sndhwm, 4);
+    hb.connect(endpoints_.current());
+    return hb;
+  };
+  std::size_t endpoint = endpoints_.index();
+  zmq::socket_t hb = connect();
   while (!stop.load() && !done.load()) {
+    if (endpoints_.index() != endpoint) {  // the job socket failed over: heartbeats follow it
+      endpoint = endpoints_.index();
+      hb.close();
+      hb = connect();
+    }
     if (config_.alive) config_.alive();
     const std::string frame = make_frame([&](wire::Envelope::Body::Builder body) {
       auto h = body.initHeartbeat();
@@ -109,17 +126,65 @@ void AgentRunner::heartbeat(const std::atomic<bool>& stop, const std::atomic<boo
   }
 }
 
+zmq::socket_t AgentRunner::job_socket() {
+  zmq::socket_t socket(context_, zmq::socket_type::dealer);
+  socket.set(zmq::sockopt::routing_id, config_.agent_id);
+  socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::maxmsgsize, kMaxReplyFrameBytes);
+  // several endpoints: queue only to a connection that is up, so a dead endpoint is seen at once
+  if (endpoints_.several()) socket.set(zmq::sockopt::immediate, 1);
+  if (config_.curve) apply_curve_client(socket, *config_.curve);
+  socket.connect(endpoints_.current());
+  return socket;
+}
+
+bool AgentRunner::fail_over(zmq::socket_t& socket, const std::string& why) {
+  if (!endpoints_.several()) return false;
+  const std::string left = endpoints_.current();
+  const bool round = endpoints_.advance();
+  spdlog::warn("coordinator {}: {}; trying {}", left, why, endpoints_.current());
+  socket.close();  // before the next one: a fleet in one process has a socket budget
+  socket = job_socket();
+  if (round) std::this_thread::sleep_for(std::chrono::milliseconds(250));  // every one tried: none leads yet
+  return true;
+}
+
+bool AgentRunner::send(zmq::socket_t& socket, const std::string& frame) {
+  if (endpoints_.several() && !wait_connected(socket, config_.connect_timeout)) return false;
+  return socket.send(zmq::buffer(frame), zmq::send_flags::dontwait).has_value();
+}
+
+namespace {
+
+/// The code of an Error reply (nullopt for any other reply).
+std::optional<ErrorCode> error_code_of(const DecodedEnvelope& d) {
+  if (d.envelope().getBody().which() != wire::Envelope::Body::ERROR) return std::nullopt;
+  return from_wire(d.envelope().getBody().getError().getCode());
+}
+
+}  // namespace
+
 bool AgentRunner::register_agent(zmq::socket_t& socket, const std::atomic<bool>& stop) {
   while (!stop.load()) {
     if (config_.alive) config_.alive();
-    socket.send(zmq::buffer(register_frame()), zmq::send_flags::none);
+    if (!send(socket, register_frame())) {
+      fail_over(socket, "cannot be reached");
+      continue;
+    }
     auto reply = receive(socket, config_.reply_timeout);
-    if (!reply) continue;
+    if (!reply) {
+      fail_over(socket, "no answer to Register");
+      continue;
+    }
     try {
       DecodedEnvelope d(*reply);
       if (d.envelope().getBody().which() == wire::Envelope::Body::ACK) {
-        spdlog::info("registered with {} as {} (class {})", config_.coordinator, config_.agent_id, config_.device_class);
+        spdlog::info("registered with {} as {} (class {})", endpoints_.current(), config_.agent_id, config_.device_class);
         return true;
+      }
+      if (error_code_of(d) == ErrorCode::NotLeader) {
+        fail_over(socket, "a standby");
+        continue;
       }
       if (d.envelope().getBody().which() == wire::Envelope::Body::ERROR) {
         spdlog::error("registration refused: {}", d.envelope().getBody().getError().getMessage().cStr());
@@ -135,9 +200,9 @@ bool AgentRunner::register_agent(zmq::socket_t& socket, const std::atomic<bool>&
 AgentRunner::Reply AgentRunner::request_work(zmq::socket_t& socket, std::string& job_frame) {
   const std::string work_request =
       make_frame([&](wire::Envelope::Body::Builder body) { body.initWorkRequest().setAgentId(config_.agent_id); });
-  socket.send(zmq::buffer(work_request), zmq::send_flags::none);
+  if (!send(socket, work_request)) return fail_over(socket, "cannot be reached") ? Reply::Unregistered : Reply::NoWork;
   auto reply = receive(socket, config_.reply_timeout);
-  if (!reply) return Reply::NoWork;
+  if (!reply) return fail_over(socket, "no answer to WorkRequest") ? Reply::Unregistered : Reply::NoWork;
   std::unique_ptr<DecodedEnvelope> d;
   try {
     d = std::make_unique<DecodedEnvelope>(*reply);
@@ -148,6 +213,7 @@ AgentRunner::Reply AgentRunner::request_work(zmq::socket_t& socket, std::string&
   const auto body = d->envelope().getBody();
   switch (body.which()) {
     case wire::Envelope::Body::ERROR:
+      if (from_wire(body.getError().getCode()) == ErrorCode::NotLeader && fail_over(socket, "a standby")) return Reply::Unregistered;
       spdlog::warn("coordinator: {}; registering again", body.getError().getMessage().cStr());
       return Reply::Unregistered;
     case wire::Envelope::Body::NO_WORK:
@@ -217,17 +283,36 @@ std::string AgentRunner::execute(const std::string& job_frame, std::uint64_t& jo
 
 void AgentRunner::report(zmq::socket_t& socket, std::uint64_t job_id, const std::string& result,
                          const std::atomic<bool>& stop, std::chrono::steady_clock::time_point asked) {
+  // Sent until a coordinator acknowledges it: after a failover or a restart the agent registers
+  // with the one that now leads and sends it again (acknowledged once, stored once: docs/architecture.md).
   bool acked = false;
+  bool registered = true;
   while (!acked && !stop.load()) {
-    socket.send(zmq::buffer(result), zmq::send_flags::none);
+    if (!registered && !(registered = register_agent(socket, stop))) break;
+    if (!send(socket, result)) {
+      registered = !fail_over(socket, "cannot be reached");
+      continue;
+    }
     auto ack = receive(socket, config_.reply_timeout);
-    if (!ack) continue;
+    if (!ack) {
+      registered = !fail_over(socket, "no answer to Result");
+      continue;
+    }
     try {
       DecodedEnvelope a(*ack);
       const auto ab = a.envelope().getBody();
+      if (error_code_of(a) == ErrorCode::NotLeader) {
+        registered = !fail_over(socket, "a standby");
+        continue;
+      }
       if (ab.which() == wire::Envelope::Body::ACK && ab.getAck().getJobId() == job_id) {
+        if (!ab.getAck().getStored() && from_wire(ab.getAck().getCode()) == ErrorCode::NotFound) {
+          spdlog::warn("job {}: {}: registering again to send the result again", job_id, ab.getAck().getReason().cStr());
+          registered = false;  // a coordinator that restarted or took over does not know this agent yet
+          continue;
+        }
         acked = true;
-        if (config_.tally) config_.tally->acknowledged(ab.getAck().getStored(), std::chrono::steady_clock::now() - asked);
+        if (config_.tally) config_.tally->acknowledged(ab.getAck().getStored(), std::chrono::steady_clock::now() - asked, job_id);
         if (!ab.getAck().getStored()) spdlog::warn("job {} result not stored: {}", job_id, ab.getAck().getReason().cStr());
       }
     } catch (const InputError& e) {
@@ -238,12 +323,7 @@ void AgentRunner::report(zmq::socket_t& socket, std::uint64_t job_id, const std:
 }
 
 void AgentRunner::run(const std::atomic<bool>& stop) {
-  zmq::socket_t socket(context_, zmq::socket_type::dealer);
-  socket.set(zmq::sockopt::routing_id, config_.agent_id);
-  socket.set(zmq::sockopt::linger, 0);
-  socket.set(zmq::sockopt::maxmsgsize, kMaxReplyFrameBytes);
-  if (config_.curve) apply_curve_client(socket, *config_.curve);
-  socket.connect(config_.coordinator);
+  zmq::socket_t socket = job_socket();
   std::atomic<bool> done{false};
   std::thread heartbeats([&] { heartbeat(stop, done); });
   bool registered = false;

@@ -13,6 +13,9 @@
 #include <vector>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/simulated_device.hpp"
+#include "bench/bench_support.hpp"
 #include "common/layer_parser.hpp"
 #include "common/layer_shapes.hpp"
 #include "coordinator/planning/campaign.hpp"
@@ -31,9 +35,108 @@
 
 using namespace ampere;
 
+namespace {
+
+int free_loopback_port() {  // bind to 0, read it back, close
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+struct Load {
+  double estimates_per_second = 0, p50 = 0, p99 = 0;
+  long errors = 0;
+};
+
+/// `clients` keep-alive clients, spread over `ports` in turn, posting `bodies` for `seconds`.
+Load run_load(const std::vector<int>& ports, int clients, const std::vector<std::string>& bodies, double seconds) {
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<double>> latencies(static_cast<std::size_t>(clients));
+  std::atomic<long> errors{0};
+  std::vector<std::thread> threads;
+  const auto start = std::chrono::steady_clock::now();
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", ports[static_cast<std::size_t>(c) % ports.size()]);
+      client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
+      std::size_t i = static_cast<std::size_t>(c) * (bodies.size() / static_cast<std::size_t>(clients));
+      while (!stop.load()) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = client.Post("/v1/estimate", bodies[i++ % bodies.size()], "application/json");
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (!r || r->status != 200) ++errors;
+        else latencies[static_cast<std::size_t>(c)].push_back(ms);
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<double> all;
+  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * all.size()))]; };
+  return {static_cast<double>(all.size()) / elapsed, pct(0.5), pct(0.99), errors.load()};
+}
+
+/// `ampere-bridge` processes on the store, 1 then 2 (... up to `replicas`) side by side, under the
+/// same load: what a second replica adds on this machine.
+void replicas_run(const std::string& db, int replicas, const std::vector<std::string>& distinct, double seconds) {
+  std::printf("\nampere-bridge replicas (own processes, store sqlite, distinct cnn5 models, keep-alive clients spread over the "
+              "replicas in turn, %.0f s per level; this machine has %u cores shared by clients and replicas)\n",
+              seconds, std::thread::hardware_concurrency());
+  std::printf("%9s %8s %14s %10s %10s %8s\n", "replicas", "clients", "estimates/s", "p50_ms", "p99_ms", "errors");
+  std::vector<pid_t> pids;
+  std::vector<int> ports;
+  for (int r = 1; r <= replicas; ++r) {
+    const int port = free_loopback_port();
+    const std::string binary = beside_this_binary("ampere-bridge");
+    const std::string http = "127.0.0.1:" + std::to_string(port), store = "sqlite:" + db;
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      execl(binary.c_str(), binary.c_str(), "--store", store.c_str(), "--http", http.c_str(), "--coordinator", "tcp://127.0.0.1:1",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    pids.push_back(pid);
+    ports.push_back(port);
+    for (int i = 0; i < 200; ++i) {  // ready: its snapshot loaded
+      httplib::Client probe("127.0.0.1", port);
+      if (auto res = probe.Get("/readyz"); res && res->status == 200) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    for (int clients : {8, 64}) {
+      const Load l = run_load(ports, clients, distinct, seconds);
+      std::printf("%9d %8d %14.0f %10.3f %10.3f %8ld\n", r, clients, l.estimates_per_second, l.p50, l.p99, l.errors);
+    }
+  }
+  for (const pid_t pid : pids) {
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  const double seconds_per_level = argc > 1 ? std::stod(argv[1]) : 5.0;
-  const std::size_t cache_entries = argc > 2 ? std::stoul(argv[2]) : BridgeConfig{}.cache_entries;
+  std::vector<std::string> positional;
+  int replicas = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--replicas" && i + 1 < argc) replicas = std::stoi(argv[++i]);
+    else positional.push_back(argv[i]);
+  }
+  const double seconds_per_level = positional.size() > 0 ? std::stod(positional[0]) : 5.0;
+  const std::size_t cache_entries = positional.size() > 1 ? std::stoul(positional[1]) : BridgeConfig{}.cache_entries;
   const std::string db = (std::filesystem::temp_directory_path() / ("ampere-bench-bridge-" + std::to_string(getpid()) + ".db")).string();
   const ModelSpec family = load_model_spec(std::string(AMPERE_SOURCE_DIR) + "/models/cnn5.json");
   {
@@ -96,6 +199,12 @@ int main(int argc, char** argv) {
     nlohmann::json requests = nlohmann::json::array();
     for (std::size_t i = b; i < b + kBatch; ++i) requests.push_back(nlohmann::json::parse(distinct[i]));
     batches.push_back(nlohmann::json{{"requests", requests}}.dump());
+  }
+  if (replicas > 0) {  // the replicas alone: one run, 1..N processes side by side
+    replicas_run(db, replicas, distinct, seconds_per_level);
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+    std::printf("reproduce: build/bin/bench_bridge %g --replicas %d\n", seconds_per_level, replicas);
+    return 0;
   }
   std::printf("bench/bridge: POST /v1/estimate (cnn5 models, 5 blocks each), keep-alive clients on loopback, %.0f s per "
               "level, reply cache %zu entries\n",

@@ -47,6 +47,11 @@ if(NOT AMPERE_TRAINER_ONLY)
                 dashboards/ampere-convergence.json
           DESTINATION ${ampere_doc}/ampere-coordinator/examples COMPONENT coordinator)
   ampere_man_page(ampere-coordinator coordinator)
+  # the bridge as its own process ships with the coordinator (same libraries, same store)
+  install(TARGETS ampere-bridge RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT coordinator)
+  install(FILES deploy/systemd/ampere-bridge.service DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/systemd/system COMPONENT coordinator)
+  install(FILES deploy/config/bridge.toml DESTINATION ${ampere_etc} COMPONENT coordinator)
+  ampere_man_page(ampere-bridge coordinator)
 
   install(TARGETS ampere-agent RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT agent)
   install(FILES deploy/systemd/ampere-agent@.service DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/systemd/system COMPONENT agent)

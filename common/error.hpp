@@ -21,6 +21,7 @@ enum class ErrorCode {
   Unavailable,    ///< a service it needs is away for now (coordinator, store): try again later
   Internal,       ///< a bug or an unexpected failure
   Forbidden,      ///< authenticated, but its role may not do this (a reader starting a campaign)
+  NotLeader,      ///< a standby coordinator (--ha): ask the next endpoint of the list
 };
 /// The code's stable name: "invalid-input", "not-found", ...
 const char* error_code_name(ErrorCode code);
@@ -68,6 +69,7 @@ inline const char* error_code_name(ErrorCode code) {
     case ErrorCode::Conflict: return "conflict";
     case ErrorCode::Unavailable: return "unavailable";
     case ErrorCode::Internal: return "internal";
+    case ErrorCode::NotLeader: return "not-leader";
   }
   return "internal";
 }
@@ -77,7 +79,8 @@ inline int exit_code(ErrorCode code) {
     case ErrorCode::InvalidInput:
     case ErrorCode::Unprocessable: return 2;
     case ErrorCode::NotFound: return 3;
-    case ErrorCode::Unavailable: return 4;
+    case ErrorCode::Unavailable:
+    case ErrorCode::NotLeader: return 4;
     case ErrorCode::Conflict: return 5;
     case ErrorCode::Unauthorized: return 6;
     case ErrorCode::Forbidden: return 6;
@@ -94,7 +97,8 @@ inline int http_status(ErrorCode code) {
     case ErrorCode::Unauthorized: return 401;
     case ErrorCode::Forbidden: return 403;
     case ErrorCode::Conflict: return 409;
-    case ErrorCode::Unavailable: return 503;
+    case ErrorCode::Unavailable:
+    case ErrorCode::NotLeader: return 503;
     case ErrorCode::Internal: return 500;
   }
   return 500;

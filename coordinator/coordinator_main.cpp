@@ -1,4 +1,6 @@
 // ampere-coordinator: owns campaigns, GPs and the store; agents and clients talk to it over ZeroMQ.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +20,7 @@
 #include "coordinator/http/openapi.hpp"
 #include "coordinator/http/snapshot.hpp"
 #include "coordinator/server/coordinator_server.hpp"
+#include "coordinator/server/leadership_loop.hpp"
 #include "coordinator/server/zmq_transport.hpp"
 #include "coordinator/store/result_spool.hpp"
 #include "program/command_line.hpp"
@@ -121,6 +124,11 @@ int main(int argc, char** argv) {
   app.add_option("--authorized-clients", authorized_clients,
                  "directory of clients' public certificates, each with its role (reader, operator; re-read on SIGHUP)")
       ->check(CLI::ExistingDirectory);
+  bool ha = false;
+  app.add_flag("--ha", ha,
+               "high availability: run beside other coordinators on the same PostgreSQL store, one leading at a time "
+               "(a lease; the others stand by and answer \"not the leader\"); agents and clients list every "
+               "coordinator's endpoint (docs/operations.md)");
   bool print_openapi = false;
   app.add_flag("--print-openapi", print_openapi, "print the HTTP bridge's OpenAPI 3.0 document and exit (generate clients from it)");
   ampere::LogOptions log;
@@ -153,12 +161,20 @@ int main(int argc, char** argv) {
       std::getline(in, password);
       store_url = ampere::store_url_with_password(store_url, password);
     }
+    if (ha) {  // several coordinators share one store: only PostgreSQL can arbitrate, and no result waits in a local spool
+      AMPERE_REQUIRE(store_url.rfind("postgresql://", 0) == 0 || store_url.rfind("postgres://", 0) == 0,
+                     "--ha: needs a PostgreSQL store (--store postgresql://...): the lease and the fencing live in "
+                     "PostgreSQL, and an SQLite file belongs to one machine");
+      AMPERE_REQUIRE(spool_path.empty(), "--ha: --spool cannot be used: a result spooled on one coordinator's disk "
+                                         "would wait for that machine; with --ha a result is acknowledged only once "
+                                         "committed, and agents send it again meanwhile");
+    }
     if (data_dir.empty()) data_dir = "ampere-data";
     if (store_url.empty()) {
       std::filesystem::create_directories(data_dir);
       store_url = "sqlite:" + (std::filesystem::path(data_dir) / "ampere.db").string();
     }
-    if (spool_path.empty()) {  // beside an SQLite file, else in the data dir
+    if (!ha && spool_path.empty()) {  // beside an SQLite file, else in the data dir
       if (store_url.rfind("sqlite:", 0) == 0) {
         spool_path = store_url.substr(7) + ".spool.jsonl";
       } else {
@@ -195,11 +211,17 @@ int main(int argc, char** argv) {
                      "--authorized-agents and --authorized-clients need --curve-secret-key");
     }
     ampere::ZmqTransport transport(context, agents_endpoint, clients_endpoint, own.secret_key, zap.get());
-    ampere::StorePtr store = ampere::open_store(store_url);
+    ampere::StorePtr store = ampere::open_store(store_url);  // migrated; with --ha each term opens its own, fenced
     spdlog::info("store {}", ampere::redact_store_url(store_url));
-    ampere::CoordinatorServer server(transport, *store, clock, std::make_unique<ampere::ResultSpool>(spool_path, spool_capacity),
-                                     config, metrics);
-    if (peers) server.require_keys(*peers);
+    std::unique_ptr<ampere::CoordinatorServer> server;
+    std::atomic<bool> leading{!ha};
+    if (!ha) {
+      server = std::make_unique<ampere::CoordinatorServer>(
+          transport, *store, clock, std::make_unique<ampere::ResultSpool>(spool_path, spool_capacity), config, metrics);
+      if (peers) server->require_keys(*peers);
+    } else {
+      store.reset();
+    }
     std::thread reloader;  // SIGHUP: the allow-lists re-read (a bad directory keeps the old lists)
     if (peers)
       reloader = std::thread([&peers] {
@@ -250,6 +272,7 @@ int main(int argc, char** argv) {
         return std::make_unique<ampere::CoordinatorClient>(context, clients_endpoint, std::chrono::milliseconds(5000),
                                                            bridge_keys);
       };
+      if (ha) b.standby = [&leading] { return !leading.load(); };
       bridge = std::make_unique<ampere::HttpBridge>(*snapshots, client, b, &metrics);
       bridge->start();
       snapshots->start();
@@ -259,7 +282,17 @@ int main(int argc, char** argv) {
     ampere::ServiceNotifier notifier;
     notifier.ready();
     notifier.status("serving agents on " + agents_endpoint + " and clients on " + clients_endpoint);
-    server.run(g_stop, [&notifier] { notifier.keep_alive(); });
+    if (server) {
+      server->run(g_stop, [&notifier] { notifier.keep_alive(); });
+    } else {
+      char host[256] = {0};
+      gethostname(host, sizeof host - 1);
+      ampere::LeadershipSettings lease{store_url, std::string(host) + " pid " + std::to_string(getpid()) + " agents " + agents_endpoint};
+      ampere::run_with_lease(transport, clock, config, metrics, lease, g_stop, &leading, [&notifier] { notifier.keep_alive(); },
+                             [&peers](ampere::CoordinatorServer& s) {
+                               if (peers) s.require_keys(*peers);
+                             });
+    }
     notifier.stopping();
     g_stop = true;
     if (reloader.joinable()) reloader.join();

@@ -121,6 +121,7 @@ struct Ack {
   jobId @0 :UInt64;
   stored @1 :Bool;
   reason @2 :Text;                         # why not stored
+  code @3 :ErrorCode;                      # what kind of refusal (notFound: the agent is not registered here: register, send again)
 }
 
 # What kind of refusal an Error is: the HTTP bridge maps it to a status, the CLI to an exit code
@@ -134,6 +135,7 @@ enum ErrorCode {
   conflict @5;        # clashes with what is stored
   unavailable @6;     # the store (or another service) is away for now: try again
   forbidden @7;       # authenticated, but its role may not do this (a reader starting a campaign)
+  notLeader @8;       # a standby coordinator (--ha) answered: ask the next endpoint of the list
 }
 
 struct Error {

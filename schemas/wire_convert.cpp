@@ -38,6 +38,7 @@ wire::ErrorCode to_wire(ErrorCode code) {
     case ErrorCode::Conflict: return wire::ErrorCode::CONFLICT;
     case ErrorCode::Unavailable: return wire::ErrorCode::UNAVAILABLE;
     case ErrorCode::Internal: return wire::ErrorCode::INTERNAL;
+    case ErrorCode::NotLeader: return wire::ErrorCode::NOT_LEADER;
   }
   return wire::ErrorCode::INTERNAL;
 }
@@ -52,6 +53,7 @@ ErrorCode from_wire(wire::ErrorCode code) {
     case wire::ErrorCode::CONFLICT: return ErrorCode::Conflict;
     case wire::ErrorCode::UNAVAILABLE: return ErrorCode::Unavailable;
     case wire::ErrorCode::INTERNAL: return ErrorCode::Internal;
+    case wire::ErrorCode::NOT_LEADER: return ErrorCode::NotLeader;
   }
   return ErrorCode::Internal;  // a code from a newer peer
 }

@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 as_root apt-get install -y --no-install-recommends $debs > /tmp/ampere-install.log 2>&1 || { cat /tmp/ampere-install.log; exit 1; }
 trap 'as_root apt-get purge -y ampere ampere-coordinator ampere-agent ampere-trainer > /dev/null 2>&1 || true' EXIT
 version=$(sed -n 's/^project(ampere_fleet VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
-for binary in ampere ampere-coordinator ampere-agent ampere-trainer; do
+for binary in ampere ampere-coordinator ampere-bridge ampere-agent ampere-trainer; do
   [ "$(command -v "$binary")" = "/usr/bin/$binary" ] || { echo "$binary is not installed in /usr/bin"; exit 1; }
   [ "$("$binary" --version | head -1)" = "$binary $version" ] || { echo "$binary --version: $("$binary" --version)"; exit 1; }
 done
@@ -24,6 +24,6 @@ ampere-agent --config /etc/ampere/agent-main.toml --print-config > /dev/null
 man -w ampere-coordinator > /dev/null 2>&1 || [ -f /usr/share/man/man1/ampere-coordinator.1.gz ]
 if command -v systemd-analyze > /dev/null; then
   cp /usr/lib/systemd/system/ampere-agent@.service /tmp/ampere-agent@check.service
-  SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no /usr/lib/systemd/system/ampere-coordinator.service /tmp/ampere-agent@check.service
+  SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no /usr/lib/systemd/system/ampere-coordinator.service /usr/lib/systemd/system/ampere-bridge.service /tmp/ampere-agent@check.service
 fi
 echo "installed, checked and purged: $(echo $debs | xargs -n1 basename | tr '\n' ' ')"

@@ -26,7 +26,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string coordinator = "tcp://127.0.0.1:5556";
   double timeout_s = 30;
-  app.add_option("--coordinator", coordinator, "the coordinator's client endpoint")->capture_default_str();
+  app.add_option("--coordinator", coordinator,
+                 "the coordinator's client endpoint, or a comma list of every coordinator's (--ha: the request goes to "
+                 "the one that leads)")
+      ->capture_default_str();
   std::string key_file, coordinator_key_file;
   app.add_option("--key", key_file, "your secret certificate (CURVE)");
   app.add_option("--coordinator-key", coordinator_key_file, "the coordinator's public certificate (CURVE)");

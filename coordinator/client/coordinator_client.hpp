@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "security/coordinator_endpoints.hpp"
 #include "security/curve_client.hpp"
 
 #include "wire_codec.hpp"
@@ -18,13 +19,18 @@ namespace ampere {
 /// One request at a time to a coordinator. Not thread safe.
 class CoordinatorClient {
  public:
-  /// With `curve`, every request's socket is a CURVE client of the coordinator (docs/security.md).
+  /// `endpoint` may be a comma list of every coordinator's client endpoint (--ha): a request goes
+  /// to one at a time, moving on from one that cannot be reached, does not answer, or is a
+  /// standby, until one answers or `timeout` has passed. With `curve`, every request's socket is
+  /// a CURVE client of the coordinator (docs/security.md; every instance may share one key pair).
   CoordinatorClient(zmq::context_t& context, std::string endpoint,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(30000),
                     std::optional<CurveClientKeys> curve = std::nullopt);
-  /// Sends a frame, waits for the reply. Throws InputError coded Unavailable when the coordinator
-  /// does not answer in time, or with the Error's message and code when it refuses.
-  std::unique_ptr<DecodedEnvelope> request(const std::string& frame);
+  /// Sends a frame, waits for the reply. Throws InputError coded Unavailable when no coordinator
+  /// answers in time (or, for a request that is not `idempotent`, when one that got it did not
+  /// answer: it may or may not have been done, so it is not sent to another), or with the Error's
+  /// message and code when it refuses.
+  std::unique_ptr<DecodedEnvelope> request(const std::string& frame, bool idempotent = true);
 
   /// The common requests; each throws InputError with the coordinator's message and code on refusal.
   /// `estimator` empty: the coordinator's default (joint).
@@ -47,7 +53,7 @@ class CoordinatorClient {
 
  private:
   zmq::context_t& context_;
-  std::string endpoint_;
+  CoordinatorEndpoints endpoints_;
   std::chrono::milliseconds timeout_;
   std::optional<CurveClientKeys> curve_;
 };

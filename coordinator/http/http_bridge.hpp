@@ -36,6 +36,9 @@ struct BridgeConfig {
   std::size_t max_body_bytes = 1 << 20;
   std::size_t threads = 64;        ///< handler threads (a keep-alive client holds one while connected)
   std::size_t cache_entries = 4096;  ///< estimate replies kept per snapshot (0: no cache)
+  /// When set and true, /readyz answers 503 with status "standby" (a coordinator with --ha that
+  /// does not hold the lease). Called from handler threads.
+  std::function<bool()> standby{};
 };
 
 /// A fresh client per request (a client is one request at a time); called from handler threads.

@@ -341,7 +341,9 @@ std::vector<Route> route_table(const RouteContext& context) {
       {"GET", "/healthz", [](Request, Response res) { reply(res, 200, {{"status", "ok"}}); }},
       {"GET", "/readyz",
        [cp](Request, Response res) {
-         if (cp->snapshots.current()) reply(res, 200, {{"status", "ready"}});
+         if (cp->config.standby && cp->config.standby())  // --ha: another coordinator leads
+           error(res, 503, "a standby coordinator: not the leader", {{"status", "standby"}});
+         else if (cp->snapshots.current()) reply(res, 200, {{"status", "ready"}});
          else error(res, 503, "fitted models not loaded yet");
        }},
       {"GET", "/openapi.json", [](Request, Response res) { res.set_content(openapi_document(), "application/json"); }},

@@ -36,21 +36,29 @@ class SnapshotSource {
 };
 
 /// A snapshot source that reloads from its own store handle in a background thread, only when
-/// the store's fingerprint changes; keeps serving the last snapshot while the store is away.
+/// the store's fingerprint changes; keeps serving the last snapshot while the store is away. On
+/// PostgreSQL it listens for the writers' notifications (coordinator/store/change_feed) and checks
+/// at once when one comes, at most every `min_gap`; it also checks every `interval` (the polling
+/// fallback, and all there is on SQLite).
 class StoreSnapshotRefresher final : public SnapshotSource {
  public:
   /// Opens nothing yet; start() does, in the background.
-  StoreSnapshotRefresher(std::string store_url, std::chrono::milliseconds interval);
+  StoreSnapshotRefresher(std::string store_url, std::chrono::milliseconds interval,
+                         std::chrono::milliseconds min_gap = std::chrono::milliseconds(200));
   ~StoreSnapshotRefresher() override;
   void start();
   void stop();
   std::shared_ptr<const BridgeSnapshot> current() const override { return std::atomic_load(&snapshot_); }
+  /// Snapshots loaded so far.
+  std::uint64_t refreshes() const { return refreshes_.load(); }
 
  private:
   void refresh_loop();
 
   std::string store_url_;
   std::chrono::milliseconds interval_;
+  std::chrono::milliseconds min_gap_;
+  std::atomic<std::uint64_t> refreshes_{0};
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   std::shared_ptr<const BridgeSnapshot> snapshot_;  // read and swapped with std::atomic_load/store

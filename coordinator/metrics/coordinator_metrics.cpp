@@ -82,6 +82,26 @@ struct CoordinatorMetrics::Impl {
                              .Register(*registry);
   Family<Gauge>& spool_capacity =
       BuildGauge().Name("ampere_spool_capacity_results").Help("Results the spool holds at most").Register(*registry);
+  Family<Gauge>& leader = BuildGauge()
+                              .Name("ampere_coordinator_leader")
+                              .Help("1 while this coordinator leads (holds the lease, --ha; always 1 without --ha), 0 while it stands by")
+                              .Register(*registry);
+  Family<Gauge>& leadership_epoch = BuildGauge()
+                                        .Name("ampere_leadership_epoch")
+                                        .Help("The leadership epoch this coordinator last led at (--ha; 0: it has not led)")
+                                        .Register(*registry);
+  Family<Counter>& takeovers = BuildCounter()
+                                   .Name("ampere_leadership_takeovers_total")
+                                   .Help("Times this coordinator took the lease (--ha)")
+                                   .Register(*registry);
+  Family<Counter>& step_downs = BuildCounter()
+                                    .Name("ampere_leadership_step_downs_total")
+                                    .Help("Times this coordinator stopped leading while running, by reason: fenced (a write found a newer epoch), session-lost (the lease's session ended), store-away (the store went away while loading)")
+                                    .Register(*registry);
+  Family<Counter>& results_resent = BuildCounter()
+                                        .Name("ampere_results_resent_total")
+                                        .Help("Results an agent sent again that the store held already (its Ack was lost in a restart or a failover): acknowledged, not stored twice")
+                                        .Register(*registry);
   Family<Gauge>& store_up =
       BuildGauge().Name("ampere_store_up").Help("1 when the last store operation succeeded, else 0").Register(*registry);
   Family<Gauge>& kind_points =
@@ -143,6 +163,13 @@ struct CoordinatorMetrics::Impl {
 CoordinatorMetrics::CoordinatorMetrics() : impl_(std::make_unique<Impl>()) {
   impl_->build_info.Add({{"component", "coordinator"}, {"version", release_version()}, {"revision", build_revision()}}).Set(1);
   impl_->store_up.Add({}).Set(1);
+  impl_->leader.Add({}).Set(1);
+  impl_->leadership_epoch.Add({}).Set(0);
+  impl_->takeovers.Add({});
+  impl_->step_downs.Add({{"reason", "fenced"}});
+  impl_->step_downs.Add({{"reason", "session-lost"}});
+  impl_->step_downs.Add({{"reason", "store-away"}});
+  impl_->results_resent.Add({});
   impl_->spool.Add({}).Set(0);
   impl_->spool_replayed.Add({});
   impl_->store_errors.Add({{"operation", "store_result"}});
@@ -246,6 +273,21 @@ void CoordinatorMetrics::set_spool(std::size_t results, std::size_t capacity) {
   impl_->spool_capacity.Add({}).Set(static_cast<double>(capacity));
 }
 void CoordinatorMetrics::set_store_up(bool up) { impl_->store_up.Add({}).Set(up ? 1 : 0); }
+
+void CoordinatorMetrics::set_leader(bool leading, std::uint64_t epoch) {
+  impl_->leader.Add({}).Set(leading ? 1 : 0);
+  if (leading) {
+    impl_->leadership_epoch.Add({}).Set(static_cast<double>(epoch));
+    impl_->takeovers.Add({}).Increment();
+  }
+}
+
+void CoordinatorMetrics::stepped_down(const std::string& reason) {
+  impl_->leader.Add({}).Set(0);
+  impl_->step_downs.Add({{"reason", reason}}).Increment();
+}
+
+void CoordinatorMetrics::result_resent() { impl_->results_resent.Add({}).Increment(); }
 
 void CoordinatorMetrics::set_kind(const KindLabels& l, std::size_t points, double max_relative_std, bool done,
                                   std::size_t fit_failures) {

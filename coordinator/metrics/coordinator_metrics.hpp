@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,6 +66,12 @@ class CoordinatorMetrics {
   void set_jobs(const std::string& device_class, std::size_t queued, std::size_t running);
   void set_spool(std::size_t results, std::size_t capacity);
   void set_store_up(bool up);
+  /// --ha: this coordinator leads now (at `epoch`: counted as a takeover) or stands by.
+  void set_leader(bool leading, std::uint64_t epoch = 0);
+  /// --ha: it stopped leading while running: fenced or session-lost.
+  void stepped_down(const std::string& reason);
+  /// A result sent again after its Ack was lost, acknowledged as stored before.
+  void result_resent();
   struct KindLabels {
     std::string campaign, device_class, kind, role;
   };

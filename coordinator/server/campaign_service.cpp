@@ -53,8 +53,52 @@ CampaignService::CampaignService(ResilientStore& store, JobQueue& jobs, FleetReg
     : store_(store), jobs_(jobs), fleet_(fleet), metrics_(metrics), settings_(settings) {}
 
 void CampaignService::reload() {
-  UsableStore usable = set_aside_unusable(read_stored_campaigns(store_.store()));
-  quarantined_ = std::move(usable.quarantined);
+  // Running campaigns now: the fleet waits for their jobs. Ended ones (done, stopped: the bulk of a
+  // long-lived store) later, a few per turn (load_ended), so a restart or a takeover costs what
+  // the running campaigns cost, not the whole history.
+  quarantined_.clear();
+  ended_to_load_.clear();
+  std::vector<StoredCampaign> now;
+  for (CampaignRecord& record : store_.store().campaigns()) {
+    if (record.state != CampaignState::Running && record.unreadable.empty()) {
+      ended_to_load_.push_back(std::move(record));
+      continue;
+    }
+    StoredCampaign c;
+    c.jobs = store_.store().jobs(record.id);
+    c.results = store_.store().results(record.id);
+    c.kind_models = store_.store().kind_models(record.id);
+    c.record = std::move(record);
+    now.push_back(std::move(c));
+  }
+  load(std::move(now));
+  if (!ended_to_load_.empty())
+    spdlog::info("{} ended campaign(s) load while serving (estimates and their status answer unavailable meanwhile)",
+                 ended_to_load_.size());
+}
+
+bool CampaignService::load_ended(std::chrono::milliseconds budget) {
+  const auto started = std::chrono::steady_clock::now();
+  while (!ended_to_load_.empty() && std::chrono::steady_clock::now() - started < budget) {
+    const CampaignRecord& record = ended_to_load_.front();
+    StoredCampaign c;
+    c.jobs = store_.store().jobs(record.id);  // StoreUnavailable: the record stays first, tried again next turn
+    c.results = store_.store().results(record.id);
+    c.kind_models = store_.store().kind_models(record.id);
+    c.record = record;
+    ended_to_load_.pop_front();
+    std::vector<StoredCampaign> one;
+    one.push_back(std::move(c));
+    load(std::move(one));
+    if (ended_to_load_.empty()) spdlog::info("every ended campaign is loaded");
+  }
+  return ended_to_load_.empty();
+}
+
+void CampaignService::load(std::vector<StoredCampaign> campaigns) {
+  UsableStore usable = set_aside_unusable(std::move(campaigns));
+  const std::size_t quarantined_before = quarantined_.size();
+  for (QuarantinedRow& q : usable.quarantined) quarantined_.push_back(std::move(q));
   // A row that passes those checks but still cannot be used here (a result for a kind the family
   // does not have) is set aside too: a restart never refuses to start because of stored data.
   const auto set_aside = [&](std::uint64_t campaign_id, std::uint64_t job_id, const char* row, const std::string& kind,
@@ -74,7 +118,7 @@ void CampaignService::reload() {
     std::map<std::uint64_t, const ResultRecord*> results;
     for (const ResultRecord& r : stored.results) results.emplace(r.job_id, &r);
     const bool running = record.state == CampaignState::Running;
-    std::size_t replayed = 0, requeued = 0;
+    std::size_t replayed = 0, requeued = 0, adopted = 0;
     // A far point whose confirmation is still to come (a later job of the same point, unfinished)
     // stays out of the fit as it was before the restart (docs/method.md §5).
     std::map<std::pair<std::string, std::vector<std::int64_t>>, std::uint64_t> last_unfinished;
@@ -107,9 +151,17 @@ void CampaignService::reload() {
             entry.campaign->restore_outstanding(KindKey(job.kind_key), job.channels);
             job.not_agent = entry.campaign->held_agent(KindKey(job.kind_key), job.channels);  // a far point's confirmation
           }
-          if (job.state == JobState::Running) store_.store().set_job_state(job.id, JobState::Queued, "");
-          jobs_.add(record.device_class, std::move(job));
-          ++requeued;
+          // Running when the last coordinator stopped: its agent may still send the result (to
+          // this one, after a restart or a takeover), so the job waits for it a while (the loop
+          // re-queues it when the agent does not come back).
+          if (job.state == JobState::Running && !job.agent_id.empty()) {
+            jobs_.adopt_running(record.device_class, std::move(job));
+            ++adopted;
+          } else {
+            if (job.state == JobState::Running) store_.store().set_job_state(job.id, JobState::Queued, "");
+            jobs_.add(record.device_class, std::move(job));
+            ++requeued;
+          }
         }
       } catch (const InputError& e) {
         set_aside(record.id, job.id, results.count(job.id) == 1 ? "result" : "job", "", e);
@@ -127,9 +179,10 @@ void CampaignService::reload() {
         set_aside(record.id, 0, "kind model", kind_key, e);
       }
     }
-    spdlog::info("reloaded campaign {} ({} on {}, {}): {} results, {} jobs re-queued, {} fitted kind models restored",
+    spdlog::info("reloaded campaign {} ({} on {}, {}): {} results, {} jobs re-queued, {} running jobs waiting for their "
+                 "agents, {} fitted kind models restored",
                  record.id, entry.campaign->family().name, record.device_class, campaign_state_name(record.state), replayed,
-                 requeued, restored);
+                 requeued, adopted, restored);
     entry.series_removed = !running;  // ended before this start: no series at all
     CampaignEntry& placed = campaigns_[record.id] = std::move(entry);
     const std::vector<PlannedJob> planned = placed.campaign->plan(1);  // rebuilds kind states
@@ -137,9 +190,9 @@ void CampaignService::reload() {
     after_progress(placed);
   }
   std::map<std::string, std::size_t> counts;
-  for (const QuarantinedRow& q : quarantined_) {
-    spdlog::error("stored row set aside (left in the store, not used): {}", q.describe());
-    ++counts[q.row];
+  for (std::size_t i = 0; i < quarantined_.size(); ++i) {
+    if (i >= quarantined_before) spdlog::error("stored row set aside (left in the store, not used): {}", quarantined_[i].describe());
+    ++counts[quarantined_[i].row];
   }
   metrics_.set_quarantined(counts);
 }

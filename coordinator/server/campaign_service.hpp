@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <future>
+#include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -92,9 +94,15 @@ class CampaignService {
   CampaignService(ResilientStore& store, JobQueue& jobs, FleetRegistry& fleet, CoordinatorMetrics& metrics,
                   Settings settings);
 
-  /// Rebuilds every stored campaign: replays its results, re-queues its unfinished jobs, restores
-  /// its fitted kind models, plans on for running ones.
+  /// Rebuilds every running stored campaign: replays its results, re-queues its unfinished jobs
+  /// (adopts the running ones), restores its fitted kind models, plans on. Ended campaigns (done,
+  /// stopped) are only listed: load_ended rebuilds them afterwards, while the loop serves.
   void reload();
+  /// Rebuilds listed ended campaigns for up to about `budget` (at least one); true when none is
+  /// left. Throws StoreUnavailable (what was not read stays listed).
+  bool load_ended(std::chrono::milliseconds budget);
+  /// Ended campaigns still to load: their models are not in the catalog yet, their status unknown.
+  std::size_t ended_to_load() const { return ended_to_load_.size(); }
   /// Validates, stores and plans a campaign; returns its id. Throws InputError coded NotFound (no
   /// agent of the class ever registered), Unprocessable (the family or settings) or Unavailable
   /// (the store is away).
@@ -169,7 +177,11 @@ class CampaignService {
   FleetRegistry& fleet_;
   CoordinatorMetrics& metrics_;
   Settings settings_;
+  /// Rebuilds `campaigns` (set_aside_unusable first), adding to quarantined_.
+  void load(std::vector<StoredCampaign> campaigns);
+
   std::map<std::uint64_t, CampaignEntry> campaigns_;
+  std::deque<CampaignRecord> ended_to_load_;  ///< ended campaigns listed at reload, not yet rebuilt
   std::vector<QuarantinedRow> quarantined_;
   ModelCatalog catalog_;
 };

@@ -66,6 +66,14 @@ void CoordinatorServer::run(const std::atomic<bool>& stop, const std::function<v
 }
 
 void CoordinatorServer::turn(std::chrono::milliseconds wait) {
+  if (campaigns_.ended_to_load() > 0) {  // after a start: the ended campaigns, a slice per turn
+    try {
+      if (campaigns_.load_ended(config_.load_slice)) update_metrics();
+    } catch (const StoreUnavailable& e) {
+      spdlog::warn("loading ended campaigns: {} (next turn)", e.what());
+    }
+  }
+  if (campaigns_.ended_to_load() > 0) wait = std::chrono::milliseconds(0);  // idle time goes to loading
   for (std::size_t taken = 0; taken < std::max<std::size_t>(1, config_.messages_per_turn); ++taken) {
     std::optional<Incoming> in = transport_.receive(taken == 0 ? wait : std::chrono::milliseconds(0));
     if (!in) break;
@@ -116,6 +124,8 @@ void CoordinatorServer::maintain() {
       attempt_failed(*job, lost.id, "its agent was lost");
   }
   expire_overdue_jobs();
+  for (const std::uint64_t id : jobs_.orphans_older_than(config_.orphan_wait))
+    requeue(id, "its agent did not come back within " + std::to_string(config_.orphan_wait.count()) + " ms of this start");
   store_.maintain();
   update_metrics();
 }
@@ -216,6 +226,13 @@ void CoordinatorServer::on_register(const std::string& peer, const DecodedEnvelo
   const std::string id = agent.id;
   if (const std::uint64_t held = fleet_.register_agent(std::move(agent)); held != 0)
     requeue(held, "agent " + id + " registered again for another class");
+  // Back after a restart or a takeover: the job the last coordinator handed it is its again, so
+  // the result it sends again is taken.
+  if (AgentInfo* back = fleet_.find(id); back != nullptr && back->running_job == 0)
+    if (const std::uint64_t orphan = jobs_.claim_orphan(id, back->device_class); orphan != 0) {
+      back->running_job = orphan;
+      spdlog::info("agent {} is back: job {} is running on it again", id, orphan);
+    }
   transport_.send_to_agent(peer, ack_frame(0, true, "registered"));
 }
 
@@ -296,10 +313,24 @@ void CoordinatorServer::serve_parked() {
 }
 
 void CoordinatorServer::refuse_result(const std::string& peer, std::uint64_t job_id, const char* reason,
-                                      const std::string& why) {
+                                      const std::string& why, ErrorCode code) {
   metrics_.result_refused(reason);
   spdlog::warn("result for job {} from {} refused ({}): {}", job_id, peer, reason, why);
-  transport_.send_to_agent(peer, ack_frame(job_id, false, why));
+  transport_.send_to_agent(peer, ack_frame(job_id, false, why, code));
+}
+
+bool CoordinatorServer::stored_before(const std::string& peer, std::uint64_t job_id, const std::string& agent_id) {
+  std::optional<std::string> owner;
+  try {
+    owner = store_.store().result_agent(job_id);
+  } catch (const StoreUnavailable& e) {
+    return false;
+  }
+  if (owner != agent_id) return false;
+  spdlog::info("job {}: agent {} sent its result again (stored before its Ack was lost); acknowledging", job_id, agent_id);
+  metrics_.result_resent();
+  transport_.send_to_agent(peer, ack_frame(job_id, true, "stored before"));
+  return true;
 }
 
 void CoordinatorServer::on_result(const std::string& peer, const DecodedEnvelope& decoded) {
@@ -309,11 +340,18 @@ void CoordinatorServer::on_result(const std::string& peer, const DecodedEnvelope
   // A result counts only from the agent that runs the job (docs/security.md): refused before
   // anything else, so nobody else can store, fail or keep alive another agent's work.
   AgentInfo* agent = fleet_.find(agent_id);
-  if (agent == nullptr) return refuse_result(peer, job_id, "unregistered", "agent '" + agent_id.substr(0, 128) + "' is not registered");
+  if (agent == nullptr)  // NotFound: a coordinator that restarted or took over; the agent registers and sends it again
+    return refuse_result(peer, job_id, "unregistered", "agent '" + agent_id.substr(0, 128) + "' is not registered",
+                         ErrorCode::NotFound);
   if (agent->routing_id != peer || agent->key != sender_key_)
     return refuse_result(peer, job_id, "wrong-sender", "not sent by agent " + agent_id + "'s connection and key");
   JobRecord* job = jobs_.find(job_id);
-  if (job == nullptr) return refuse_result(peer, job_id, "unknown-job", "unknown or already finished job");
+  if (job == nullptr) {
+    // A result sent again after its Ack was lost (the coordinator that stored it died before
+    // answering, or this one restarted): acknowledged, never stored twice.
+    if (stored_before(peer, job_id, agent_id)) return;
+    return refuse_result(peer, job_id, "unknown-job", "unknown or already finished job");
+  }
   if (job->state != JobState::Running) return refuse_result(peer, job_id, "not-running", "the job is not running (re-queued)");
   if (job->agent_id != agent_id) return refuse_result(peer, job_id, "wrong-agent", "the job was handed to another agent");
   if (jobs_.is_overdue(job_id, deadline_with_grace()))
@@ -431,6 +469,12 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
                              " may not start or stop campaigns or profile on demand (an operator certificate may)",
                          "?");
   }
+  const auto loading = [&](const char* request) {
+    return error_frame(ErrorCode::Unavailable,
+                       "the coordinator is still loading " + std::to_string(campaigns_.ended_to_load()) +
+                           " ended campaign(s) after its start: try again in a few seconds",
+                       request);
+  };
   auto status = [&](std::uint64_t campaign_id, const char* request) {
     std::vector<const CampaignEntry*> selected;
     for (const auto& [id, entry] : campaigns_.campaigns())
@@ -438,7 +482,8 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
     bool set_aside = false;  // a campaign set aside whole at the last start is listed, quarantined
     for (const QuarantinedRow& q : campaigns_.quarantined()) set_aside = set_aside || (q.row == "campaign" && q.campaign_id == campaign_id);
     if (campaign_id != 0 && selected.empty() && !set_aside)
-      return error_frame(ErrorCode::NotFound, "no campaign " + std::to_string(campaign_id), request);
+      return campaigns_.ended_to_load() > 0 ? loading(request)
+                                            : error_frame(ErrorCode::NotFound, "no campaign " + std::to_string(campaign_id), request);
     return campaign_status_frame(selected, campaigns_.quarantined(), campaign_id, jobs_, fleet_);
   };
   switch (body.which()) {
@@ -465,6 +510,9 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
     case wire::Envelope::Body::CAMPAIGN_STATUS_REQUEST:
       return status(body.getCampaignStatusRequest().getCampaignId(), "campaignStatus");
     case wire::Envelope::Body::ESTIMATE_REQUEST: {
+      // not before every fitted model is back: an estimate would miss kinds, and profiling on
+      // demand would measure again what an ended campaign has
+      if (campaigns_.ended_to_load() > 0) return loading("estimate");
       const auto started = clock_.now();
       const auto e = body.getEstimateRequest();
       int code = 200;
@@ -486,6 +534,7 @@ std::string CoordinatorServer::handle_client(const std::string& frame) {
       return reply;
     }
     case wire::Envelope::Body::PLAN_PRUNE_REQUEST: {
+      if (campaigns_.ended_to_load() > 0) return loading("planPrune");
       try {
         const nlohmann::json out = campaigns_.plan_prune(body.getPlanPruneRequest().getRequestJson().cStr());
         return make_frame([&](wire::Envelope::Body::Builder b) { b.initPlanPruneReply().setJson(out.dump()); });

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "common/error.hpp"
 #include "coordinator/metrics/coordinator_metrics.hpp"
 #include "coordinator/server/campaign_service.hpp"
 #include "coordinator/server/fleet_registry.hpp"
@@ -58,6 +59,12 @@ struct CoordinatorConfig {
   /// A WorkRequest that finds no job waits this long for one (a long poll: a job planned meanwhile
   /// goes out at once) before the agent is told NoWork. Below the agents' reply timeout (3 s).
   std::chrono::milliseconds park_work_requests{1000};
+  /// A job stored as running when this coordinator started waits this long for its agent to
+  /// register again (and send its result) before it is re-queued.
+  std::chrono::milliseconds orphan_wait{15000};
+  /// After a start, ended campaigns are rebuilt this long per turn (before its messages), so the
+  /// fleet is served while a long history loads.
+  std::chrono::milliseconds load_slice{50};
 };
 
 class CoordinatorServer {
@@ -97,7 +104,11 @@ class CoordinatorServer {
   void serve_parked();
   void on_result(const std::string& peer, const DecodedEnvelope& decoded);
   /// Refuses a result before it is stored: counted by reason, logged, answered Ack{stored=false}.
-  void refuse_result(const std::string& peer, std::uint64_t job_id, const char* reason, const std::string& why);
+  void refuse_result(const std::string& peer, std::uint64_t job_id, const char* reason, const std::string& why,
+                     ErrorCode code = ErrorCode::InvalidInput);
+  /// A result for a job this loop does not track whose stored result is this agent's: acknowledged
+  /// as stored (a resend after a lost Ack). False when it is not (or the store cannot say now).
+  bool stored_before(const std::string& peer, std::uint64_t job_id, const std::string& agent_id);
   /// Running jobs past their deadline and its grace: re-queued as a failed attempt, or given up.
   void expire_overdue_jobs();
   /// How long a running job may go without a result: its deadline plus the grace.

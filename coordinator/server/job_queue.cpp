@@ -34,6 +34,28 @@ JobRecord* JobQueue::start_next(const std::string& device_class, const std::stri
   return nullptr;
 }
 
+void JobQueue::adopt_running(const std::string& device_class, JobRecord job) {
+  job.state = JobState::Running;
+  const std::uint64_t id = job.id;
+  jobs_[id] = Entry{std::move(job), device_class, clock_.now(), true};
+}
+
+std::uint64_t JobQueue::claim_orphan(const std::string& agent_id, const std::string& device_class) {
+  for (auto& [id, e] : jobs_)
+    if (e.orphan && e.job.state == JobState::Running && e.job.agent_id == agent_id && e.device_class == device_class) {
+      e.orphan = false;
+      return id;
+    }
+  return 0;
+}
+
+std::vector<std::uint64_t> JobQueue::orphans_older_than(std::chrono::milliseconds limit) const {
+  std::vector<std::uint64_t> out;
+  for (const auto& [id, e] : jobs_)
+    if (e.orphan && e.job.state == JobState::Running && clock_.now() - e.started > limit) out.push_back(id);
+  return out;
+}
+
 JobRecord* JobQueue::find(std::uint64_t job_id) {
   const auto it = jobs_.find(job_id);
   return it == jobs_.end() ? nullptr : &it->second.job;
@@ -43,6 +65,7 @@ bool JobQueue::requeue(std::uint64_t job_id) {
   const auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return false;
   it->second.job.state = JobState::Queued;
+  it->second.orphan = false;
   queues_[it->second.device_class].push_front(job_id);
   return true;
 }

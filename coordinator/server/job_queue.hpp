@@ -28,6 +28,16 @@ class JobQueue {
   /// when the class has none queued for it. A job whose not_agent is `agent_id` (a far point's
   /// confirmation) is passed over unless the agent is `alone` in its class.
   JobRecord* start_next(const std::string& device_class, const std::string& agent_id, bool alone = true);
+  /// A job stored as running when this coordinator started (a restart, or a takeover from
+  /// another leader): running for the agent it was handed to, which may still send its result.
+  /// Held for that agent (an orphan) until it registers here (claim_orphan), else re-queued by
+  /// the caller once orphans_older_than says so.
+  void adopt_running(const std::string& device_class, JobRecord job);
+  /// The orphan held for `agent_id` on `device_class` (0: none); from now on an ordinary running
+  /// job of that agent.
+  std::uint64_t claim_orphan(const std::string& agent_id, const std::string& device_class);
+  /// Orphans adopted longer than `limit` ago whose agent has not come back.
+  std::vector<std::uint64_t> orphans_older_than(std::chrono::milliseconds limit) const;
   /// Null when the job is unknown or already finished.
   JobRecord* find(std::uint64_t job_id);
   /// Back to the front of its class's queue; false when unknown.
@@ -61,6 +71,7 @@ class JobQueue {
     JobRecord job;
     std::string device_class;
     Clock::TimePoint started{};
+    bool orphan = false;  ///< adopted running at start, its agent not back yet
   };
 
   const Clock& clock_;

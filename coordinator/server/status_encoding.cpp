@@ -7,12 +7,13 @@
 
 namespace ampere {
 
-std::string ack_frame(std::uint64_t job_id, bool stored, const std::string& reason) {
+std::string ack_frame(std::uint64_t job_id, bool stored, const std::string& reason, ErrorCode code) {
   return make_frame([&](wire::Envelope::Body::Builder body) {
     auto a = body.initAck();
     a.setJobId(job_id);
     a.setStored(stored);
     a.setReason(reason);
+    if (!stored) a.setCode(to_wire(code));
   });
 }
 

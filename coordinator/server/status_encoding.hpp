@@ -19,6 +19,8 @@ std::string campaign_status_frame(const std::vector<const CampaignEntry*>& selec
 /// A DeviceClasses frame: every class known to the fleet or profiled, with its connected agents.
 std::string device_classes_frame(const FleetRegistry& fleet, const Estimator& estimator);
 /// An Ack frame (`stored` false: `reason` says why).
-std::string ack_frame(std::uint64_t job_id, bool stored, const std::string& reason);
+/// `code` says what kind of refusal a not-stored Ack is (NotFound: the agent is not registered
+/// here, so it registers and sends the result again; anything else: the result is refused).
+std::string ack_frame(std::uint64_t job_id, bool stored, const std::string& reason, ErrorCode code = ErrorCode::InvalidInput);
 
 }  // namespace ampere

@@ -6,6 +6,8 @@
 
 #include "common/error.hpp"
 #include "coordinator/store/backends.hpp"
+#include "coordinator/store/change_feed.hpp"
+#include "coordinator/store/leadership.hpp"
 #include "coordinator/store/row_codec.hpp"
 
 namespace ampere {
@@ -63,6 +65,13 @@ ALTER TABLE campaigns ADD COLUMN only_kinds_json TEXT NOT NULL DEFAULT '';
       {6, R"sql(
 ALTER TABLE results ADD COLUMN meter_parts_json TEXT NOT NULL DEFAULT '';
 )sql"},
+      {7, R"sql(
+CREATE TABLE leadership (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  epoch BIGINT NOT NULL,
+  holder TEXT NOT NULL,
+  since TIMESTAMPTZ NOT NULL DEFAULT now());
+)sql"},
   };
   return all;
 }
@@ -73,7 +82,9 @@ std::string redacted(const std::string& url) { return redact_store_url(url); }
 /// never hang on a database that does not answer (a partitioned network, a stuck server), or
 /// agents' heartbeats would go unread. connect_timeout bounds connecting (seconds),
 /// tcp_user_timeout bounds unacknowledged writes on a live connection (milliseconds).
-std::string with_time_limits(const std::string& url) {
+}  // namespace
+
+std::string postgres_url_with_time_limits(const std::string& url) {
   std::string out = url;
   for (const char* setting : {"connect_timeout=3", "tcp_user_timeout=5000"}) {
     const std::string name = std::string(setting).substr(0, std::string(setting).find('=') + 1);
@@ -82,6 +93,8 @@ std::string with_time_limits(const std::string& url) {
   }
   return out;
 }
+
+namespace {
 
 /// The longest one statement of the coordinator may run, and wait for a lock, on the server: a
 /// locked table or a stuck query must not freeze the loop (agents' heartbeats would go unread
@@ -92,7 +105,8 @@ constexpr const char* kLockTimeout = "2s";
 
 class PostgresStore final : public Store {
  public:
-  explicit PostgresStore(const std::string& url) : url_(with_time_limits(url)) {
+  PostgresStore(const std::string& url, std::shared_ptr<LeadershipFence> fence)
+      : url_(postgres_url_with_time_limits(url)), fence_(std::move(fence)) {
     try {
       connection_ = std::make_unique<pqxx::connection>(url_);
     } catch (const std::exception& e) {
@@ -142,11 +156,13 @@ class PostgresStore final : public Store {
   std::uint64_t create_campaign(const CampaignRecord& c) override {
     return guarded("create_campaign", [&](pqxx::connection& connection) {
       pqxx::work w(connection);
+      check_fence(w);
       const pqxx::result r = w.exec_params(
           "INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state, estimator, only_kinds_json) "
           "VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
           c.family_json, c.device_class, static_cast<int>(c.budget_per_kind), c.acquisition,
           std::string(campaign_state_name(c.state)), c.estimator, row_codec::encode_only_kinds(c.only_kinds));
+      w.exec(std::string("NOTIFY ") + kChangeChannel);  // readers (bridges) refresh at the commit
       w.commit();
       return r[0][0].as<std::uint64_t>();
     });
@@ -155,8 +171,10 @@ class PostgresStore final : public Store {
   void set_campaign_state(std::uint64_t id, CampaignState state) override {
     guarded("set_campaign_state", [&](pqxx::connection& connection) {
       pqxx::work w(connection);
+      check_fence(w);
       w.exec_params("UPDATE campaigns SET state = $1 WHERE id = $2", std::string(campaign_state_name(state)),
                     static_cast<std::int64_t>(id));
+      w.exec(std::string("NOTIFY ") + kChangeChannel);  // readers (bridges) refresh at the commit
       w.commit();
     });
   }
@@ -183,6 +201,7 @@ class PostgresStore final : public Store {
   std::vector<std::uint64_t> create_jobs(const std::vector<JobRecord>& jobs) override {
     return guarded("create_jobs", [&](pqxx::connection& connection) {
       pqxx::work w(connection);
+      check_fence(w);
       std::vector<std::uint64_t> ids;
       for (const JobRecord& j : jobs) {
         const pqxx::result r = w.exec_params(
@@ -200,6 +219,7 @@ class PostgresStore final : public Store {
   void set_job_state(std::uint64_t id, JobState state, const std::string& agent_id) override {
     guarded("set_job_state", [&](pqxx::connection& connection) {
       pqxx::work w(connection);
+      check_fence(w);
       w.exec_params(state == JobState::Running
                         ? "UPDATE jobs SET state = $1, agent_id = $2, attempts = attempts + 1 WHERE id = $3 AND state <> 'done'"
                         : "UPDATE jobs SET state = $1, agent_id = $2 WHERE id = $3 AND state <> 'done'",
@@ -211,6 +231,7 @@ class PostgresStore final : public Store {
   void discard_result(std::uint64_t id) override {
     guarded("discard_result", [&](pqxx::connection& connection) {
       pqxx::work w(connection);
+      check_fence(w);
       w.exec_params("UPDATE jobs SET state = 'failed' WHERE id = $1 AND state = 'done'", static_cast<std::int64_t>(id));
       w.commit();
     });
@@ -243,6 +264,7 @@ class PostgresStore final : public Store {
   void store_result(const ResultRecord& r) override {
     guarded("store_result", [&](pqxx::connection& connection) {
       pqxx::work w(connection);
+      check_fence(w);
       AMPERE_REQUIRE(!w.exec_params("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", static_cast<std::int64_t>(r.job_id)).empty(),
                      "result for unknown job ", r.job_id);
       if (!w.exec_params("SELECT 1 FROM results WHERE job_id = $1", static_cast<std::int64_t>(r.job_id)).empty())
@@ -257,6 +279,7 @@ class PostgresStore final : public Store {
                     static_cast<int>(m.iterations), static_cast<int>(m.threads), m.idle_watts, m.reference_seconds,
                     m.reference_joules, text.meter_parts_json);
       w.exec_params("UPDATE jobs SET state = 'done', agent_id = $1 WHERE id = $2", r.agent_id, static_cast<std::int64_t>(r.job_id));
+      w.exec(std::string("NOTIFY ") + kChangeChannel);  // readers (bridges) refresh at the commit
       w.commit();  // before the coordinator acks
     });
   }
@@ -287,12 +310,23 @@ class PostgresStore final : public Store {
     });
   }
 
+  std::optional<std::string> result_agent(std::uint64_t job_id) override {
+    return guarded("result_agent", [&](pqxx::connection& connection) -> std::optional<std::string> {
+      pqxx::read_transaction w(connection);
+      const pqxx::result r = w.exec_params("SELECT agent_id FROM results WHERE job_id = $1", static_cast<std::int64_t>(job_id));
+      if (r.empty()) return std::nullopt;
+      return r[0][0].as<std::string>();
+    });
+  }
+
   void save_kind_model(std::uint64_t campaign_id, const std::string& kind_key, const std::string& model_json) override {
     guarded("save_kind_model", [&](pqxx::connection& connection) {
       pqxx::work w(connection);
+      check_fence(w);
       w.exec_params("INSERT INTO kind_models(campaign_id, kind_key, model_json) VALUES ($1,$2,$3) "
                     "ON CONFLICT (campaign_id, kind_key) DO UPDATE SET model_json = EXCLUDED.model_json",
                     static_cast<std::int64_t>(campaign_id), kind_key, model_json);
+      w.exec(std::string("NOTIFY ") + kChangeChannel);  // readers (bridges) refresh at the commit
       w.commit();
     });
   }
@@ -339,12 +373,34 @@ class PostgresStore final : public Store {
     w.commit();
   }
 
+  /// A leader's write (docs/architecture.md, "High availability"): the leadership row read FOR
+  /// SHARE first, so a takeover's increment waits for this transaction, and a deposed leader's
+  /// write fails here, before anything of it is done. Nothing without a fence.
+  void check_fence(pqxx::work& w) {
+    if (!fence_) return;
+    const pqxx::result r = w.exec("SELECT epoch FROM leadership WHERE id = 1 FOR SHARE");
+    const std::uint64_t now = r.empty() ? 0 : r[0][0].as<std::uint64_t>();
+    if (now == fence_->epoch()) return;
+    const std::string why = "the leadership epoch is " + std::to_string(now) + ", this leader's " +
+                            std::to_string(fence_->epoch()) + ": another coordinator took over";
+    fence_->lose(LeadershipFence::Reason::Fenced, why);
+    throw StoreUnavailable("store " + redacted(url_) + ": deposed: " + why);
+  }
+
   std::string url_;
+  std::shared_ptr<LeadershipFence> fence_;  ///< null: no HA, writes unchecked
   std::unique_ptr<pqxx::connection> connection_;
 };
 
 }  // namespace
 
-StorePtr open_postgres_store(const std::string& url) { return std::make_unique<PostgresStore>(url); }
+StorePtr open_postgres_store(const std::string& url) { return std::make_unique<PostgresStore>(url, nullptr); }
+
+StorePtr open_fenced_store(const std::string& url, std::shared_ptr<LeadershipFence> fence) {
+  AMPERE_REQUIRE(url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0,
+                 "--ha: needs a PostgreSQL store (", redact_store_url(url), " is not one)");
+  AMPERE_REQUIRE(fence != nullptr, "a fenced store needs its fence");
+  return std::make_unique<PostgresStore>(url, std::move(fence));
+}
 
 }  // namespace ampere

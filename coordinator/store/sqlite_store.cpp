@@ -353,6 +353,13 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  std::optional<std::string> result_agent(std::uint64_t job_id) override {
+    Statement s(db_, "SELECT agent_id FROM results WHERE job_id = ?");
+    s.bind(1, static_cast<std::int64_t>(job_id));
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+  }
+
   std::string fingerprint() override {
     Statement s(db_, "SELECT (SELECT COUNT(*) FROM campaigns), (SELECT COALESCE(GROUP_CONCAT(state, ','), '') FROM campaigns), "
                      "(SELECT COUNT(*) FROM results)");

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,10 @@ class Store {
   /// duplicate counts as stored). The default: one store_result each.
   virtual std::vector<GroupedResultOutcome> store_results(const std::vector<ResultRecord>& results);
   virtual std::vector<ResultRecord> results(std::uint64_t campaign_id) = 0;
+  /// The agent whose result is stored for the job; nullopt when the job has none. A coordinator
+  /// that took over (or restarted) acknowledges a result its agent sends again after the Ack was
+  /// lost, instead of refusing it (docs/architecture.md, "High availability").
+  virtual std::optional<std::string> result_agent(std::uint64_t job_id) = 0;
   /// A finished kind's fitted models (JSON), replaced when saved again: a restarted coordinator
   /// restores them instead of refitting.
   virtual void save_kind_model(std::uint64_t campaign_id, const std::string& kind_key, const std::string& model_json) = 0;

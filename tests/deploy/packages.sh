@@ -28,7 +28,7 @@ done
 [ "$(ls "$WORK/out"/*.deb | wc -l)" -eq 4 ] || fail "more than four packages: $(ls "$WORK/out")"
 
 # Each binary, installed, answers --version: its name and this release first.
-for binary in ampere ampere-coordinator ampere-agent ampere-trainer; do
+for binary in ampere ampere-coordinator ampere-bridge ampere-agent ampere-trainer; do
   out="$("$WORK/root/usr/bin/$binary" --version)" || fail "$binary --version exited $?"
   [ "$(head -1 <<<"$out")" = "$binary $VERSION" ] || fail "$binary --version: $out"
 done
@@ -50,12 +50,14 @@ depends ampere-coordinator | grep -q libsqlite3 || fail "ampere-coordinator does
 depends ampere-coordinator | grep -q libpqxx || fail "ampere-coordinator does not depend on libpqxx"
 
 # The daemons' units, configs (conffiles) and maintainer scripts.
-for unit in ampere-coordinator.service ampere-agent@.service; do
+for unit in ampere-coordinator.service ampere-bridge.service ampere-agent@.service; do
   [ -f "$WORK/root/usr/lib/systemd/system/$unit" ] || fail "no unit $unit"
   exec_start="$(grep '^ExecStart=' "$WORK/root/usr/lib/systemd/system/$unit" | cut -d= -f2 | cut -d' ' -f1)"
   [ -x "$WORK/root$exec_start" ] || fail "$unit starts $exec_start, which the packages do not install"
 done
 grep -qx /etc/ampere/coordinator.toml "$WORK/control/ampere-coordinator/conffiles" || fail "coordinator.toml is no conffile"
+grep -qx /etc/ampere/bridge.toml "$WORK/control/ampere-coordinator/conffiles" || fail "bridge.toml is no conffile"
+[ -f "$WORK/root/usr/share/man/man1/ampere-bridge.1.gz" ] || fail "ampere-bridge carries no man page"
 grep -qx /etc/ampere/agent-main.toml "$WORK/control/ampere-agent/conffiles" || fail "agent-main.toml is no conffile"
 for package in ampere-coordinator ampere-agent; do
   sh -n "$WORK/control/$package/postinst" || fail "$package's postinst does not parse"

@@ -10,7 +10,7 @@ for unit in "$SRC"/*.service; do
   sed "s|/usr/bin/ampere|$BIN/ampere|g" "$unit" > "$WORK/$(basename "$unit")"
 done
 cp "$WORK/ampere-agent@.service" "$WORK/ampere-agent@check.service"
-out="$(SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$WORK/ampere-coordinator.service" "$WORK/ampere-agent@check.service" 2>&1)" || {
+out="$(SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$WORK/ampere-coordinator.service" "$WORK/ampere-bridge.service" "$WORK/ampere-agent@check.service" 2>&1)" || {
   echo "$out"; exit 1; }
 if [ -n "$out" ]; then echo "$out"; exit 1; fi  # warnings count as failures
 echo "units verified"

@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const char* const kBinaries[] = {"ampere", "ampere-coordinator", "ampere-agent", "ampere-trainer"};
+const char* const kBinaries[] = {"ampere", "ampere-coordinator", "ampere-bridge", "ampere-agent", "ampere-trainer"};
 
 /// Sets environment variables for the processes this test starts, and unsets them after.
 struct ScopedEnvironment {
@@ -61,6 +61,7 @@ TEST_CASE("a usage error exits 2 from every binary, with the reason on stderr") 
   const std::map<std::string, std::vector<std::string>> unknown_option = {
       {"ampere", {"device-classes", "--no-such-option"}},
       {"ampere-coordinator", {"--no-such-option"}},
+      {"ampere-bridge", {"--no-such-option"}},
       {"ampere-agent", {"--no-such-option"}},
       {"ampere-trainer", {"serve", "--no-such-option"}}};
   for (const char* binary : kBinaries) {
@@ -168,4 +169,26 @@ TEST_CASE("the shipped example configs are read by their binaries, every key an 
   CHECK_MESSAGE(agent.exit_code == 0, agent.err);
   CHECK(agent.out.find("coordinator = \"tcp://127.0.0.1:5555\"  # config file\n") != std::string::npos);
   CHECK(agent.out.find("threads = \"2\"  # command line\n") != std::string::npos);
+  const auto bridge = run_binary("ampere-bridge", {"--config", deploy + "bridge.toml", "--print-config"});
+  CHECK_MESSAGE(bridge.exit_code == 0, bridge.err);
+  CHECK(bridge.out.find("refresh-ms = \"5000\"  # config file\n") != std::string::npos);
+}
+
+TEST_CASE("--ha is refused with an SQLite store or a spool, naming why, before anything opens") {
+  TempDir dir;
+  const auto sqlite = run_binary("ampere-coordinator", {"--ha", "--store", "sqlite:" + dir.path() + "/x.db", "--data-dir", dir.path()});
+  CHECK(sqlite.exit_code == 2);
+  CHECK(sqlite.err.find("--ha: needs a PostgreSQL store") != std::string::npos);
+  const auto fallback = run_binary("ampere-coordinator", {"--ha", "--data-dir", dir.path()});  // the default store is SQLite
+  CHECK(fallback.exit_code == 2);
+  const auto spool = run_binary("ampere-coordinator", {"--ha", "--store", "postgresql://ampere@127.0.0.1:1/none", "--spool",
+                                                       dir.path() + "/spool.jsonl", "--data-dir", dir.path()});
+  CHECK(spool.exit_code == 2);
+  CHECK(spool.err.find("--spool cannot be used") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/x.db"));
+  // a bridge's --coordinator list with an empty endpoint is refused by name
+  const auto bridge = run_binary("ampere-bridge", {"--store", "sqlite:" + dir.path() + "/y.db", "--coordinator", "tcp://127.0.0.1:1,",
+                                                   "--http", "127.0.0.1:1"});
+  CHECK(bridge.exit_code == 2);
+  CHECK(bridge.err.find("endpoint 2") != std::string::npos);
 }

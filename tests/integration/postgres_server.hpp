@@ -19,6 +19,8 @@ class PostgresServer {
   void stop();
   void start();
   int port() const { return port_; }
+  /// The cluster's data directory (copy it after stop() to keep what a run stored).
+  std::string data_directory() const { return dir_ + "/data"; }
 
  private:
   std::string run(const std::string& command) const;

@@ -4,12 +4,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <pqxx/pqxx>
 
 #include "common/error.hpp"
+#include "coordinator/store/leadership.hpp"
 #include "coordinator/store/store_contract.hpp"
 #include "integration/postgres_server.hpp"
 
@@ -29,13 +32,14 @@ TEST_CASE("PostgreSQL migrations are versioned and idempotent") {
   pqxx::connection c(url);
   pqxx::read_transaction w(c);
   const auto versions = w.exec("SELECT version FROM schema_migrations ORDER BY version");
-  REQUIRE(versions.size() == 6);
+  REQUIRE(versions.size() == 7);
   CHECK(versions[0][0].as<int>() == 1);
   CHECK(versions[1][0].as<int>() == 2);
   CHECK(versions[2][0].as<int>() == 3);  // campaigns.estimator
   CHECK(versions[3][0].as<int>() == 4);  // results.reference_seconds / reference_joules
   CHECK(versions[4][0].as<int>() == 5);  // campaigns.only_kinds_json (profile on demand)
   CHECK(versions[5][0].as<int>() == 6);  // results.meter_parts_json (composite meters)
+  CHECK(versions[6][0].as<int>() == 7);  // leadership (--ha)
   CHECK(w.exec("SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'results' AND "
                "column_name IN ('reference_seconds', 'reference_joules')")[0][0].as<int>() == 2);
   CHECK(w.exec("SELECT column_default FROM information_schema.columns WHERE table_name = 'campaigns' AND "
@@ -59,4 +63,100 @@ TEST_CASE("a database that accepts connections but never answers fails within th
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   CHECK(seconds < 10);  // connect_timeout=3 (an operator's own connect_timeout in the URL wins)
   ::close(fd);
+}
+
+namespace {
+
+CampaignRecord campaign_record() {
+  CampaignRecord c;
+  c.family_json = "{}";
+  c.device_class = "sim-x";
+  c.budget_per_kind = 4;
+  c.acquisition = "variance";
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("the leader lease: one instance holds it, a takeover grows the epoch, and the deposed leader's writes fail") {
+  testing::PostgresServer server;
+  const std::string url = server.create_database();
+  open_store(url);  // migrated, as every coordinator's start does
+  LeaderLease first(url, "first"), second(url, "second");
+  CHECK_FALSE(first.current().has_value());  // nobody has led yet
+  const std::optional<std::uint64_t> epoch1 = first.try_acquire();
+  REQUIRE(epoch1.has_value());
+  CHECK(*epoch1 == 1);
+  CHECK(first.still_held());
+  CHECK_FALSE(second.try_acquire().has_value());  // held: the other stands by
+  REQUIRE(first.current().has_value());
+  CHECK(first.current()->holder == "first");
+
+  auto fence1 = std::make_shared<LeadershipFence>(*epoch1);
+  StorePtr leader = open_fenced_store(url, fence1);
+  const std::uint64_t campaign = leader->create_campaign(campaign_record());  // the leader writes
+  CHECK_FALSE(fence1->lost());
+
+  // the leader's session ends (its process was killed): the standby takes over at epoch 2
+  first.release();
+  const std::optional<std::uint64_t> epoch2 = second.try_acquire();
+  REQUIRE(epoch2.has_value());
+  CHECK(*epoch2 == 2);
+  CHECK(second.current()->holder == "second");
+
+  // the old leader's store still works as a connection, but every write is fenced off
+  CHECK_THROWS_WITH_AS(leader->set_campaign_state(campaign, CampaignState::Done), doctest::Contains("deposed"),
+                       StoreUnavailable);
+  CHECK(fence1->lost());
+  CHECK(fence1->reason() == LeadershipFence::Reason::Fenced);
+  CHECK_THROWS_AS(leader->create_campaign(campaign_record()), StoreUnavailable);
+  CHECK(leader->campaigns().size() == 1);  // reads still work; nothing of the writes landed
+  CHECK(leader->campaigns()[0].state == CampaignState::Running);
+  // the new leader's fenced store writes
+  auto fence2 = std::make_shared<LeadershipFence>(*epoch2);
+  StorePtr next = open_fenced_store(url, fence2);
+  next->set_campaign_state(campaign, CampaignState::Done);
+  CHECK(next->campaigns()[0].state == CampaignState::Done);
+  CHECK_FALSE(fence2->lost());
+  // a fenced store is for PostgreSQL only
+  CHECK_THROWS_WITH_AS(open_fenced_store("sqlite:/tmp/x.db", fence2), doctest::Contains("PostgreSQL"), InputError);
+}
+
+TEST_CASE("a leader whose lease session is ended by the server sees it at its next check, and the lock is free") {
+  testing::PostgresServer server;
+  const std::string url = server.create_database();
+  open_store(url);
+  LeaderLease lease(url, "leader"), standby(url, "standby");
+  REQUIRE(lease.try_acquire().has_value());
+  CHECK(lease.still_held());
+  {  // an administrator (or a network partition) ends the lease's session
+    pqxx::connection c(url);
+    pqxx::nontransaction n(c);
+    CHECK(n.exec("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7274618")[0][0].as<bool>());
+  }
+  CHECK_FALSE(lease.still_held());
+  const std::optional<std::uint64_t> epoch = standby.try_acquire();
+  REQUIRE(epoch.has_value());
+  CHECK(*epoch == 2);
+}
+
+TEST_CASE("a takeover waits for a write of the old leader in flight, so no write of the old epoch lands after it") {
+  testing::PostgresServer server;
+  const std::string url = server.create_database();
+  open_store(url);
+  LeaderLease first(url, "first"), second(url, "second");
+  REQUIRE(first.try_acquire() == std::optional<std::uint64_t>(1));
+  // the old leader's write transaction has checked its fence (the row held FOR SHARE) and not committed yet
+  pqxx::connection old_leader(url);
+  pqxx::work in_flight(old_leader);
+  REQUIRE(in_flight.exec("SELECT epoch FROM leadership WHERE id = 1 FOR SHARE")[0][0].as<int>() == 1);
+  first.release();
+  std::atomic<std::uint64_t> taken{0};
+  std::thread takeover([&] { taken = second.try_acquire().value_or(99); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(taken.load() == 0);  // the increment waits for the write in flight
+  in_flight.exec("INSERT INTO campaigns(family_json, device_class, budget_per_kind, acquisition, state) VALUES ('{}', 'x', 1, 'v', 'running')");
+  in_flight.commit();
+  takeover.join();
+  CHECK(taken.load() == 2);
 }

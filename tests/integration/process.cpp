@@ -87,10 +87,10 @@ void BackgroundProcess::kill_hard() {
   pid_ = -1;
 }
 
-int BackgroundProcess::stop() {
+int BackgroundProcess::stop(int patience_ms) {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < patience_ms / 50; ++i) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

@@ -27,9 +27,10 @@ class BackgroundProcess {
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
   /// SIGKILL now (a crash), and wait for it.
   void kill_hard();
-  /// SIGTERM and wait; returns the exit code.
-  int stop();
+  /// SIGTERM and wait up to `patience` (then SIGKILL); returns the exit code.
+  int stop(int patience_ms = 5000);
   bool running();
+  int pid() const { return pid_; }
 
  private:
   int pid_ = -1;

@@ -143,7 +143,8 @@ TEST_CASE("heartbeat, work request, ack and client messages round-trip") {
 TEST_CASE("an Error carries its typed code across the wire, every code both ways") {
   using ampere::ErrorCode;
   for (ErrorCode code : {ErrorCode::InvalidInput, ErrorCode::NotFound, ErrorCode::Unprocessable, ErrorCode::Unauthorized,
-                         ErrorCode::Conflict, ErrorCode::Unavailable, ErrorCode::Internal}) {
+                         ErrorCode::Conflict, ErrorCode::Unavailable, ErrorCode::Internal, ErrorCode::Forbidden,
+                         ErrorCode::NotLeader}) {
     CAPTURE(ampere::error_code_name(code));
     const DecodedEnvelope d(ampere::error_frame(code, "no campaign 7", "campaignStatus"));
     const auto e = d.envelope().getBody().getError();
@@ -162,6 +163,9 @@ TEST_CASE("exit codes of the ampere binaries follow the error code") {
   CHECK(ampere::exit_code(ErrorCode::Unprocessable) == 2);
   CHECK(ampere::exit_code(ErrorCode::NotFound) == 3);
   CHECK(ampere::exit_code(ErrorCode::Unavailable) == 4);
+  CHECK(ampere::exit_code(ErrorCode::NotLeader) == 4);  // a standby: like a coordinator that is away
+  CHECK(ampere::http_status(ErrorCode::NotLeader) == 503);
+  CHECK(std::string(ampere::error_code_name(ErrorCode::NotLeader)) == "not-leader");
   CHECK(ampere::exit_code(ErrorCode::Conflict) == 5);
   CHECK(ampere::exit_code(ErrorCode::Unauthorized) == 6);
   CHECK(ampere::exit_code(ErrorCode::Internal) == 1);

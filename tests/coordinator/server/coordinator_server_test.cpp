@@ -309,3 +309,85 @@ TEST_CASE("hostile: a composite meter's result whose parts do not sum to its jou
   CHECK(stored[0].measurement.meter_parts[1].joules_per_iteration == std::vector<double>{0.1, 0.1});
   CHECK(f.metrics.text().find("ampere_results_stored_total{device_class=\"sim-x\",meter=\"rapl+nvml\"} 1") != std::string::npos);
 }
+
+namespace {
+
+/// A result for `job` from agent `id` (a plain, plausible measurement); returns the reply frame.
+std::string send_result(Fixture& f, const std::string& id, std::uint64_t job) {
+  return f.agent(id, make_frame([&](wire::Envelope::Body::Builder b) {
+    auto r = b.initResult();
+    r.setJobId(job);
+    r.setAgentId(id);
+    Measurement m;
+    m.seconds_per_iteration = {0.01, 0.0101, 0.0102};
+    m.joules_per_iteration = {0.1, 0.101, 0.102};
+    m.meter = MeterSource::Simulated;
+    m.iterations = 10;
+    m.threads = 1;
+    fill_result(r, m);
+  }));
+}
+
+wire::Ack::Reader ack_of(const DecodedEnvelope& d) {
+  REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ACK);
+  return d.envelope().getBody().getAck();
+}
+
+}  // namespace
+
+TEST_CASE("after a restart (or a takeover) a running job waits for its agent: it registers again and its result is stored once") {
+  Fixture f;
+  f.register_agent("a");
+  f.register_agent("b");
+  f.client(start_frame("sim-x"));
+  const std::uint64_t job_a = f.ask_work("a");
+  const std::uint64_t job_b = f.ask_work("b");
+  REQUIRE(job_a != 0);
+  REQUIRE(job_b != 0);
+  f.restart();  // the new coordinator knows neither agent; their jobs are running for them
+  CHECK(f.stored_job(job_a).state == JobState::Running);
+  // a result before registering: refused as "not registered here" (NotFound), so the agent
+  // registers and sends it again instead of dropping it
+  {
+    const DecodedEnvelope d(send_result(f, "a", job_a));
+    CHECK_FALSE(ack_of(d).getStored());
+    CHECK(from_wire(ack_of(d).getCode()) == ErrorCode::NotFound);
+  }
+  f.register_agent("a");
+  {
+    const DecodedEnvelope d(send_result(f, "a", job_a));
+    CHECK(ack_of(d).getStored());
+  }
+  CHECK(f.stored_job(job_a).state == JobState::Done);
+  CHECK(f.store->results(1).size() == 1);
+  // b never comes back: its job is re-queued once the wait is over, and handed to a
+  f.clock.advance(f.config.orphan_wait - 1000ms);
+  f.agent("a#heartbeat", make_frame([](wire::Envelope::Body::Builder b) { b.initHeartbeat().setAgentId("a"); }));
+  CHECK(f.stored_job(job_b).state == JobState::Running);
+  f.clock.advance(1501ms);
+  f.agent("a#heartbeat", make_frame([](wire::Envelope::Body::Builder b) { b.initHeartbeat().setAgentId("a"); }));
+  CHECK(f.stored_job(job_b).state == JobState::Queued);
+  CHECK(f.ask_work("a") == job_b);
+}
+
+TEST_CASE("a result sent again after its Ack was lost is acknowledged as stored and never stored twice, another agent claiming it refused") {
+  Fixture f;
+  f.register_agent("a");
+  f.register_agent("b");
+  f.client(start_frame("sim-x"));
+  const std::uint64_t job = f.ask_work("a");
+  REQUIRE(job != 0);
+  CHECK(ack_of(DecodedEnvelope(send_result(f, "a", job))).getStored());
+  // the coordinator died before the Ack reached the agent: a new one (restart or takeover) gets it again
+  f.restart();
+  f.register_agent("a");
+  f.register_agent("b");
+  CHECK(ack_of(DecodedEnvelope(send_result(f, "a", job))).getStored());
+  CHECK(f.store->results(1).size() == 1);
+  CHECK(f.metrics_after_restart.text().find("ampere_results_resent_total 1") != std::string::npos);
+  // the same job claimed by an agent whose result it is not: refused, nothing stored
+  const DecodedEnvelope other(send_result(f, "b", job));
+  CHECK_FALSE(ack_of(other).getStored());
+  CHECK(f.store->results(1).size() == 1);
+  CHECK(f.store->result_agent(job) == std::optional<std::string>("a"));
+}

@@ -73,3 +73,31 @@ TEST_CASE("a stopped campaign's queued jobs leave the queue, running ones finish
   CHECK(*jobs.mean_job_seconds("sim-x") == doctest::Approx(0.8 * 2.0 + 0.2 * 1.0));  // moving average
   CHECK_FALSE(jobs.has_queued("sim-x"));
 }
+
+TEST_CASE("a job running at start waits for its agent: claimed when it registers, listed for re-queueing when it does not") {
+  FakeClock clock;
+  JobQueue jobs(clock, 3);
+  JobRecord a = job(1);
+  a.agent_id = "a";
+  a.attempts = 1;
+  JobRecord b = job(2);
+  b.agent_id = "b";
+  jobs.adopt_running("sim-x", a);
+  jobs.adopt_running("sim-x", b);
+  CHECK(jobs.find(1)->state == JobState::Running);
+  CHECK(jobs.counts_per_class()["sim-x"].running == 2);
+  CHECK_FALSE(jobs.has_queued("sim-x"));
+  CHECK(jobs.claim_orphan("a", "sim-y") == 0);  // back for another class: not its job any more
+  CHECK(jobs.claim_orphan("a", "sim-x") == 1);
+  CHECK(jobs.claim_orphan("a", "sim-x") == 0);  // claimed once
+  clock.advance(1000ms);
+  CHECK(jobs.orphans_older_than(2000ms).empty());
+  clock.advance(1001ms);
+  CHECK(jobs.orphans_older_than(2000ms) == std::vector<std::uint64_t>{2});  // a's is claimed: an ordinary running job
+  CHECK(jobs.requeue(2));
+  CHECK(jobs.orphans_older_than(0ms).empty());
+  JobRecord* next = jobs.start_next("sim-x", "c");
+  REQUIRE(next != nullptr);
+  CHECK(next->id == 2);
+  CHECK(next->attempts == 1);
+}

@@ -55,6 +55,11 @@ class FlakyStore final : public Store {
     stored.push_back(r);
   }
   std::vector<ResultRecord> results(std::uint64_t) override { return stored; }
+  std::optional<std::string> result_agent(std::uint64_t job_id) override {
+    for (const ResultRecord& s : stored)
+      if (s.job_id == job_id) return s.agent_id;
+    return std::nullopt;
+  }
   void save_kind_model(std::uint64_t, const std::string&, const std::string&) override {}
   std::vector<std::pair<std::string, std::string>> kind_models(std::uint64_t) override { return {}; }
   std::string fingerprint() override {

@@ -88,6 +88,10 @@ void check_store_contract(const std::function<StorePtr()>& reopen) {
   REQUIRE(models.size() == 1);
   CHECK(models[0].second == "{\"v\": 2}");
   CHECK(store->jobs(campaign + 100).empty());
+  // whose result a job has: a coordinator that took over acknowledges its agent's re-sent result
+  CHECK(store->result_agent(job) == std::optional<std::string>("agent-1"));
+  CHECK(store->result_agent(jobs[1].id) == std::optional<std::string>("agent-2"));
+  CHECK_FALSE(store->result_agent(999999).has_value());
 
   // A late running-state write (a fast agent's job finished within the turn that handed it out)
   // never takes a done job back.
