@@ -201,6 +201,7 @@ int main(int argc, char** argv) {
     batches.push_back(nlohmann::json{{"requests", requests}}.dump());
   }
   if (replicas > 0) {  // the replicas alone: one run, 1..N processes side by side
+    bridge.stop();      // the in-process one takes no part
     replicas_run(db, replicas, distinct, seconds_per_level);
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
     std::printf("reproduce: build/bin/bench_bridge %g --replicas %d\n", seconds_per_level, replicas);

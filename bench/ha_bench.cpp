@@ -8,7 +8,7 @@
 // lost or acknowledged twice, a failover took longer than --max-failover-s, or no failover
 // happened; so its short form (--short) is an integration test.
 //   bench_ha [--agents 200] [--duration-s 300] [--kill-min-s 20] [--kill-max-s 40] [--pace-ms 200]
-//            [--bridges 2] [--readers 4] [--max-failover-s 10] [--seed 1] [--short] [--keep DIR]
+//            [--bridges 2] [--readers 4] [--max-failover-s 10] [--seed 1] [--curve] [--short] [--keep DIR]
 #include <signal.h>
 
 #include <algorithm>
@@ -37,6 +37,8 @@
 #include "coordinator/client/coordinator_client.hpp"
 #include "coordinator/store/store.hpp"
 #include "integration/postgres_server.hpp"
+#include "security/certificate.hpp"
+#include "security/curve_client.hpp"
 #include "integration/process.hpp"
 
 namespace {
@@ -54,6 +56,7 @@ struct Options {
   int readers = 4;
   double max_failover_s = 10;
   unsigned seed = 1;
+  bool curve = false;  ///< CURVE on every socket: both coordinators share one key pair
   std::string keep;  ///< keep logs here (else a temp dir, removed)
 };
 
@@ -170,12 +173,31 @@ int soak(const Options& o) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::printf("== bench_ha: %d simulated agents (%d ms per job), 2 coordinators --ha, %d bridge(s) with %d reader(s); "
-              "the leader SIGKILLed every %d-%d s for %d s; PostgreSQL restarted once halfway\n   logs: %s\n",
-              o.agents, o.pace_ms, o.bridges, o.readers, o.kill_min_s, o.kill_max_s, o.duration_s, dir.c_str());
+              "the leader SIGKILLed every %d-%d s for %d s; PostgreSQL restarted once halfway; CURVE %s\n   logs: %s\n",
+              o.agents, o.pace_ms, o.bridges, o.readers, o.kill_min_s, o.kill_max_s, o.duration_s,
+              o.curve ? "on (both coordinators share one key pair)" : "off", dir.c_str());
   std::fflush(stdout);
   ampere::testing::PostgresServer pg;
   const std::string url = pg.create_database();
   ampere::open_store(url);  // migrated before anyone starts
+  // With CURVE: one key pair for both coordinators, one key for the whole fleet, an operator for
+  // the bench and the bridges.
+  std::vector<std::string> curve_coordinator, curve_fleet, curve_client;
+  std::optional<ampere::CurveClientKeys> operator_keys;
+  if (o.curve) {
+    const fs::path keys = dir / "keys";
+    const ampere::Certificate coordinator = ampere::generate_certificate(), fleet = ampere::generate_certificate();
+    ampere::Certificate op = ampere::generate_certificate();
+    op.metadata["role"] = "operator";
+    ampere::write_certificate_pair(keys / "coordinator", coordinator);
+    ampere::write_certificate_pair(keys / "agents" / "fleet", fleet);
+    ampere::write_certificate_pair(keys / "clients" / "bench", op);
+    curve_coordinator = {"--curve-secret-key", (keys / "coordinator.key_secret").string(), "--authorized-agents",
+                         (keys / "agents").string(), "--authorized-clients", (keys / "clients").string()};
+    curve_fleet = {"--key", (keys / "agents" / "fleet.key_secret").string(), "--coordinator-key", (keys / "coordinator.key").string()};
+    curve_client = {"--key", (keys / "clients" / "bench.key_secret").string(), "--coordinator-key", (keys / "coordinator.key").string()};
+    operator_keys = ampere::CurveClientKeys{op.public_key, op.secret_key, coordinator.public_key};
+  }
   std::vector<Coordinator> coordinators(2);
   std::string agent_list, client_list;
   for (std::size_t i = 0; i < coordinators.size(); ++i) {
@@ -186,6 +208,7 @@ int soak(const Options& o) {
     c.log = (dir / ("coordinator-" + std::to_string(i) + ".log")).string();
     c.args = {"--ha", "--store", url, "--agents", c.agents, "--clients", c.clients, "--metrics", c.metrics,
               "--data-dir", (dir / ("c" + std::to_string(i))).string(), "--holdout", "1"};
+    c.args.insert(c.args.end(), curve_coordinator.begin(), curve_coordinator.end());
     agent_list += (agent_list.empty() ? "" : ",") + c.agents;
     client_list += (client_list.empty() ? "" : ",") + c.clients;
     c.start();
@@ -195,21 +218,21 @@ int soak(const Options& o) {
   for (std::size_t i = 0; i < bridges.size(); ++i) {
     bridges[i].port = ampere::testing::free_port();
     bridge_ports.push_back(bridges[i].port);
-    bridges[i].process = std::make_unique<ampere::testing::BackgroundProcess>(
-        ampere::beside_this_binary("ampere-bridge"),
-        std::vector<std::string>{"--store", url, "--coordinator", client_list, "--http", "127.0.0.1:" + std::to_string(bridges[i].port)},
-        (dir / ("bridge-" + std::to_string(i) + ".log")).string());
+    std::vector<std::string> args{"--store", url, "--coordinator", client_list, "--http", "127.0.0.1:" + std::to_string(bridges[i].port)};
+    args.insert(args.end(), curve_client.begin(), curve_client.end());
+    bridges[i].process = std::make_unique<ampere::testing::BackgroundProcess>(ampere::beside_this_binary("ampere-bridge"), args,
+                                                                                (dir / ("bridge-" + std::to_string(i) + ".log")).string());
   }
   std::string profiles;
   for (const auto& p : kProfiles) profiles += (profiles.empty() ? "" : ",") + p;
   const std::string tally = (dir / "tally.json").string();
-  ampere::testing::BackgroundProcess fleet(
-      ampere::beside_this_binary("ampere-agent"),
-      {"--coordinator", agent_list, "--backend", "simulated", "--profile", profiles, "--fleet", std::to_string(o.agents),
-       "--pace-ms", std::to_string(o.pace_ms), "--agent-id", "soak", "--tally-file", tally},
-      (dir / "fleet.log").string());
+  std::vector<std::string> fleet_args{"--coordinator", agent_list, "--backend", "simulated", "--profile", profiles,
+                                      "--fleet", std::to_string(o.agents), "--pace-ms", std::to_string(o.pace_ms),
+                                      "--agent-id", "soak", "--tally-file", tally};
+  fleet_args.insert(fleet_args.end(), curve_fleet.begin(), curve_fleet.end());
+  ampere::testing::BackgroundProcess fleet(ampere::beside_this_binary("ampere-agent"), fleet_args, (dir / "fleet.log").string());
   zmq::context_t context;
-  ampere::CoordinatorClient client(context, client_list, 20s);
+  ampere::CoordinatorClient client(context, client_list, 20s, operator_keys);
   const auto t0 = Clock::now();
   int connected = 0;
   while (since(t0) < 120) {
@@ -390,6 +413,7 @@ int main(int argc, char** argv) {
     else if (a == "--max-failover-s") o.max_failover_s = std::stod(next());
     else if (a == "--seed") o.seed = static_cast<unsigned>(std::stoul(next()));
     else if (a == "--keep") o.keep = next();
+    else if (a == "--curve") o.curve = true;
     else if (a == "--short") {  // the integration test's form: about 70 s
       o.agents = 30;
       o.duration_s = 45;
