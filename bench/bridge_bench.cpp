@@ -50,12 +50,14 @@ int free_loopback_port() {  // bind to 0, read it back, close
 }
 
 struct Load {
-  double estimates_per_second = 0, p50 = 0, p99 = 0;
+  double estimates_per_second = 0, p50 = 0, p99 = 0, max = 0;
   long errors = 0;
 };
 
-/// `clients` keep-alive clients, spread over `ports` in turn, posting `bodies` for `seconds`.
-Load run_load(const std::vector<int>& ports, int clients, const std::vector<std::string>& bodies, double seconds) {
+/// `clients` keep-alive clients, spread over `ports` in turn, posting `bodies` to `path` for
+/// `seconds`; each request is `estimates_per_request` estimates. The first error is printed.
+Load run_load(const std::vector<int>& ports, int clients, const std::vector<std::string>& bodies, double seconds,
+              const char* path = "/v1/estimate", std::size_t estimates_per_request = 1) {
   std::atomic<bool> stop{false};
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(clients));
   std::atomic<long> errors{0};
@@ -69,10 +71,15 @@ Load run_load(const std::vector<int>& ports, int clients, const std::vector<std:
       std::size_t i = static_cast<std::size_t>(c) * (bodies.size() / static_cast<std::size_t>(clients));
       while (!stop.load()) {
         const auto t0 = std::chrono::steady_clock::now();
-        auto r = client.Post("/v1/estimate", bodies[i++ % bodies.size()], "application/json");
+        auto r = client.Post(path, bodies[i++ % bodies.size()], "application/json");
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        if (!r || r->status != 200) ++errors;
-        else latencies[static_cast<std::size_t>(c)].push_back(ms);
+        if (!r || r->status != 200) {
+          if (errors++ == 0)
+            std::fprintf(stderr, "first error: %s\n", r ? (std::to_string(r->status) + " " + r->body.substr(0, 200)).c_str()
+                                                         : httplib::to_string(r.error()).c_str());
+        } else {
+          latencies[static_cast<std::size_t>(c)].push_back(ms);
+        }
       }
     });
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
@@ -83,7 +90,8 @@ Load run_load(const std::vector<int>& ports, int clients, const std::vector<std:
   for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * all.size()))]; };
-  return {static_cast<double>(all.size()) / elapsed, pct(0.5), pct(0.99), errors.load()};
+  return {static_cast<double>(all.size() * estimates_per_request) / elapsed, pct(0.5), pct(0.99), all.empty() ? 0.0 : all.back(),
+          errors.load()};
 }
 
 /// `ampere-bridge` processes on the store, 1 then 2 (... up to `replicas`) side by side, under the
@@ -258,42 +266,9 @@ int main(int argc, char** argv) {
                                    Scenario{"repeated", &repeated, "/v1/estimate", 1},
                                    Scenario{"batch32", &batches, "/v1/estimate:batch", kBatch}})
   for (int clients : {1, 8, 64}) {
-    const std::vector<std::string>& bodies = *scenario.bodies;
-    const char* label = scenario.label;
-    std::atomic<bool> stop{false};
-    std::vector<std::vector<double>> latencies(static_cast<std::size_t>(clients));
-    std::atomic<long> errors{0};
-    std::vector<std::thread> threads;
-    const auto start = std::chrono::steady_clock::now();
-    for (int c = 0; c < clients; ++c)
-      threads.emplace_back([&, c] {
-        httplib::Client client("127.0.0.1", config.port);
-        client.set_keep_alive(true);
-        client.set_tcp_nodelay(true);
-        std::size_t i = static_cast<std::size_t>(c) * (bodies.size() / static_cast<std::size_t>(clients));
-        while (!stop.load()) {
-          const auto t0 = std::chrono::steady_clock::now();
-          auto r = client.Post(scenario.path, bodies[i++ % bodies.size()], "application/json");
-          const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-          if (!r || r->status != 200) {
-            if (errors++ == 0)
-              std::fprintf(stderr, "first error: %s\n", r ? (std::to_string(r->status) + " " + r->body.substr(0, 200)).c_str()
-                                                           : httplib::to_string(r.error()).c_str());
-          }
-          else latencies[static_cast<std::size_t>(c)].push_back(ms);
-        }
-      });
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds_per_level));
-    stop = true;
-    for (auto& t : threads) t.join();
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::vector<double> all;
-    for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-    std::sort(all.begin(), all.end());
-    auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * all.size()))]; };
-    std::printf("%9s %8d %14.0f %10.3f %10.3f %10.3f %8ld\n", label, clients,
-                static_cast<double>(all.size() * scenario.estimates_per_request) / elapsed, pct(0.50), pct(0.99),
-                all.empty() ? 0.0 : all.back(), errors.load());
+    const Load l = run_load({config.port}, clients, *scenario.bodies, seconds_per_level, scenario.path, scenario.estimates_per_request);
+    std::printf("%9s %8d %14.0f %10.3f %10.3f %10.3f %8ld\n", scenario.label, clients, l.estimates_per_second, l.p50, l.p99, l.max,
+                l.errors);
   }
   bridge.stop();
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);

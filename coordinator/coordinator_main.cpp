@@ -240,25 +240,8 @@ int main(int argc, char** argv) {
     std::unique_ptr<ampere::HttpBridge> bridge;
     if (!http.empty()) {
       ampere::BridgeConfig b;
-      const auto colon = http.rfind(':');
-      AMPERE_REQUIRE(colon != std::string::npos, "--http: expected ADDR:PORT, got '", http, "'");
-      b.host = http.substr(0, colon);
-      try {
-        b.port = std::stoi(http.substr(colon + 1));
-      } catch (const std::exception&) {
-        throw ampere::InputError("--http: bad port in '" + http + "'");
-      }
       b.max_body_bytes = max_body;
-      if (!token_file.empty()) {
-        std::ifstream in(token_file);
-        std::getline(in, b.token);
-        AMPERE_REQUIRE(!b.token.empty(), "--token-file ", token_file, ": empty");
-      }
-      if (!read_token_file.empty()) {
-        std::ifstream in(read_token_file);
-        std::getline(in, b.read_token);
-        AMPERE_REQUIRE(!b.read_token.empty(), "--read-token-file ", read_token_file, ": empty");
-      }
+      ampere::apply_bridge_options(b, http, token_file, read_token_file);
       // The bridge reads its own store handle (off the loop) and writes through the client socket.
       snapshots = std::make_unique<ampere::StoreSnapshotRefresher>(store_url, std::chrono::milliseconds(1000));
       // With CURVE the bridge connects with its own operator key, made now and known only here.

@@ -27,7 +27,7 @@ namespace {
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
 
-/// The first line of `file` (a token), refused when empty.
+/// The first line of `file` (a password), refused when empty.
 std::string read_secret(const std::string& file, const char* option) {
   std::ifstream in(file);
   std::string line;
@@ -85,16 +85,7 @@ int main(int argc, char** argv) {
   return ampere::run_reporting_errors([&] {
     AMPERE_REQUIRE(!store_url.empty(), "--store: required (postgresql://USER@HOST:PORT/DB, or sqlite:PATH)");
     if (!store_password_file.empty()) store_url = ampere::store_url_with_password(store_url, read_secret(store_password_file, "--store-password-file"));
-    const auto colon = http.rfind(':');
-    AMPERE_REQUIRE(colon != std::string::npos, "--http: expected ADDR:PORT, got '", http, "'");
-    config.host = http.substr(0, colon);
-    try {
-      config.port = std::stoi(http.substr(colon + 1));
-    } catch (const std::exception&) {
-      throw ampere::InputError("--http: bad port in '" + http + "'");
-    }
-    if (!token_file.empty()) config.token = read_secret(token_file, "--token-file");
-    if (!read_token_file.empty()) config.read_token = read_secret(read_token_file, "--read-token-file");
+    ampere::apply_bridge_options(config, http, token_file, read_token_file);
     const ampere::CoordinatorEndpoints endpoints(coordinator);  // refused here, by name, when malformed
     const std::optional<ampere::CurveClientKeys> keys = ampere::curve_client_keys(key_file, coordinator_key_file);
     std::signal(SIGINT, on_signal);

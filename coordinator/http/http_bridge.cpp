@@ -1,5 +1,7 @@
 #include "coordinator/http/http_bridge.hpp"
 
+#include <fstream>
+
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -10,6 +12,32 @@
 #include "coordinator/http/routes.hpp"
 
 namespace ampere {
+
+namespace {
+
+std::string first_line(const std::string& file, const char* option) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  AMPERE_REQUIRE(!line.empty(), option, " ", file, ": empty");
+  return line;
+}
+
+}  // namespace
+
+void apply_bridge_options(BridgeConfig& config, const std::string& http, const std::string& token_file,
+                          const std::string& read_token_file) {
+  const auto colon = http.rfind(':');
+  AMPERE_REQUIRE(colon != std::string::npos, "--http: expected ADDR:PORT, got '", http, "'");
+  config.host = http.substr(0, colon);
+  try {
+    config.port = std::stoi(http.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw InputError("--http: bad port in '" + http + "'");
+  }
+  if (!token_file.empty()) config.token = first_line(token_file, "--token-file");
+  if (!read_token_file.empty()) config.read_token = first_line(read_token_file, "--read-token-file");
+}
 
 HttpBridge::HttpBridge(SnapshotSource& snapshots, ClientFactory client, BridgeConfig config, CoordinatorMetrics* metrics)
     : snapshots_(snapshots),

@@ -36,10 +36,16 @@ struct BridgeConfig {
   std::size_t max_body_bytes = 1 << 20;
   std::size_t threads = 64;        ///< handler threads (a keep-alive client holds one while connected)
   std::size_t cache_entries = 4096;  ///< estimate replies kept per snapshot (0: no cache)
-  /// When set and true, /readyz answers 503 with status "standby" (a coordinator with --ha that
+  /// When set and true, /readyz answers 503 with role "standby" (a coordinator with --ha that
   /// does not hold the lease). Called from handler threads.
   std::function<bool()> standby{};
 };
+
+/// Sets the options every binary serving the bridge shares on `config`: `http` (ADDR:PORT) and the
+/// first lines of `token_file` and `read_token_file` (when given). InputError naming the option for
+/// a bad address or an empty token file.
+void apply_bridge_options(BridgeConfig& config, const std::string& http, const std::string& token_file,
+                          const std::string& read_token_file);
 
 /// A fresh client per request (a client is one request at a time); called from handler threads.
 using ClientFactory = std::function<std::unique_ptr<CoordinatorClient>()>;

@@ -342,7 +342,7 @@ std::vector<Route> route_table(const RouteContext& context) {
       {"GET", "/readyz",
        [cp](Request, Response res) {
          if (cp->config.standby && cp->config.standby())  // --ha: another coordinator leads
-           error(res, 503, "a standby coordinator: not the leader", {{"status", "standby"}});
+           error(res, 503, "a standby coordinator: not the leader", {{"role", "standby"}});
          else if (cp->snapshots.current()) reply(res, 200, {{"status", "ready"}});
          else error(res, 503, "fitted models not loaded yet");
        }},

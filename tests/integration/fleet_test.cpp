@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <optional>
 #include <regex>
@@ -950,4 +951,70 @@ TEST_CASE("hostile: rows no coordinator would write, stored in PostgreSQL, are s
   CHECK(coordinator->client().estimate(ampere::to_json(model).dump(), "sim-server", 1).at("meter") == "simulated");
   const std::string log = slurp(dir.path() + "/coordinator-2.log");
   CHECK(log.find("stored row set aside") != std::string::npos);
+}
+
+TEST_CASE("--ha: of two coordinators one leads, the other stands by (not-leader, /readyz standby) and takes over when the leader stops") {
+  ampere::testing::PostgresServer postgres;
+  const std::string url = postgres.create_database();
+  TempDir dir;
+  struct Instance {
+    std::string agents, clients;
+    int http = 0;
+    std::unique_ptr<BackgroundProcess> process;
+  };
+  const auto start = [&](const std::string& name) {
+    Instance i{"tcp://127.0.0.1:" + std::to_string(ampere::testing::free_port()),
+               "tcp://127.0.0.1:" + std::to_string(ampere::testing::free_port()), ampere::testing::free_port(), nullptr};
+    i.process = std::make_unique<BackgroundProcess>(
+        "ampere-coordinator",
+        std::vector<std::string>{"--ha", "--store", url, "--agents", i.agents, "--clients", i.clients, "--http",
+                                 "127.0.0.1:" + std::to_string(i.http), "--data-dir", dir.path() + "/" + name},
+        dir.path() + "/" + name + ".log");
+    return i;
+  };
+  zmq::context_t context;
+  const auto leads = [&](const Instance& i) {  // its own client socket answers a request
+    try {
+      ampere::CoordinatorClient(context, i.clients, 1000ms).device_classes();
+      return true;
+    } catch (const ampere::InputError&) {
+      return false;
+    }
+  };
+  const auto readiness = [&](const Instance& i) {
+    httplib::Client http("127.0.0.1", i.http);
+    const auto r = http.Get("/readyz");
+    return r ? std::make_pair(r->status, r->body) : std::make_pair(0, std::string());
+  };
+  const auto eventually = [](const std::function<bool()>& condition) {
+    for (int tries = 0; tries < 200; ++tries) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  };
+  Instance a = start("a");
+  REQUIRE_MESSAGE(eventually([&] { return leads(a); }), slurp(dir.path() + "/a.log"));
+  Instance b = start("b");
+  REQUIRE_MESSAGE(eventually([&] { return readiness(b).first == 503; }), slurp(dir.path() + "/b.log"));
+  CHECK(nlohmann::json::parse(readiness(b).second).at("role") == "standby");
+  // the standby answers "not the leader", with its own code
+  try {
+    ampere::CoordinatorClient(context, b.clients, 2000ms).device_classes();
+    FAIL("a standby answered a request");
+  } catch (const ampere::InputError& e) {
+    CHECK(e.code() == ampere::ErrorCode::NotLeader);
+    CHECK(std::string(e.what()).find("standby") != std::string::npos);
+  }
+  // a client listing both (the standby first) reaches the leader
+  CHECK_NOTHROW(ampere::CoordinatorClient(context, b.clients + "," + a.clients, 5000ms).device_classes());
+  CHECK(eventually([&] { return readiness(a).first == 200; }));
+  // the leader stops: the standby takes the lease and leads; the list still works
+  CHECK(a.process->stop() == 0);
+  CHECK_MESSAGE(eventually([&] { return leads(b); }), slurp(dir.path() + "/b.log"));
+  CHECK(eventually([&] { return readiness(b).first == 200; }));
+  CHECK_NOTHROW(ampere::CoordinatorClient(context, a.clients + "," + b.clients, 5000ms).device_classes());
+  const std::string log = slurp(dir.path() + "/b.log");
+  CHECK(log.find("took the lease at epoch 2") != std::string::npos);
+  CHECK(log.find("synchronous_standby_names is empty") != std::string::npos);  // the start-up warning
 }
