@@ -12,6 +12,7 @@
 #include <pqxx/pqxx>
 
 #include "common/error.hpp"
+#include "coordinator/store/change_feed.hpp"
 #include "coordinator/store/leadership.hpp"
 #include "coordinator/store/store_contract.hpp"
 #include "integration/postgres_server.hpp"
@@ -159,4 +160,24 @@ TEST_CASE("a takeover waits for a write of the old leader in flight, so no write
   in_flight.commit();
   takeover.join();
   CHECK(taken.load() == 2);
+}
+
+TEST_CASE("the change feed hears every write readers see, at its commit, and nothing else") {
+  testing::PostgresServer server;
+  const std::string url = server.create_database();
+  StorePtr store = open_store(url);
+  std::unique_ptr<ChangeFeed> feed = open_change_feed(url);
+  REQUIRE(feed != nullptr);
+  CHECK_FALSE(feed->wait(std::chrono::milliseconds(200)));  // nothing written yet
+  const std::uint64_t campaign = store->create_campaign(campaign_record());
+  CHECK(feed->wait(std::chrono::milliseconds(2000)));
+  store->jobs(campaign);  // a read: no word
+  CHECK_FALSE(feed->wait(std::chrono::milliseconds(200)));
+  store->set_campaign_state(campaign, CampaignState::Done);
+  store->save_kind_model(campaign, "k", "{}");
+  CHECK(feed->wait(std::chrono::milliseconds(2000)));  // both taken at once
+  CHECK_FALSE(feed->wait(std::chrono::milliseconds(200)));
+  CHECK(open_change_feed("sqlite:/tmp/none.db") == nullptr);  // SQLite: none, readers poll
+  server.stop();  // the feed's connection is gone: said, so the reader opens a new one and reads once
+  CHECK_THROWS_AS(feed->wait(std::chrono::milliseconds(2000)), StoreUnavailable);
 }
