@@ -150,7 +150,10 @@ bool AgentRunner::fail_over(zmq::socket_t& socket, const std::string& why) {
 }
 
 bool AgentRunner::send(zmq::socket_t& socket, const std::string& frame) {
-  if (endpoints_.several() && !wait_connected(socket, config_.connect_timeout)) return false;
+  // One endpoint: queued as before (ZeroMQ delivers it when the coordinator is back; never a spin
+  // on a full queue). Several: only on a connection that is up, else the next endpoint.
+  if (!endpoints_.several()) return socket.send(zmq::buffer(frame), zmq::send_flags::none).has_value();
+  if (!wait_connected(socket, config_.connect_timeout)) return false;
   return socket.send(zmq::buffer(frame), zmq::send_flags::dontwait).has_value();
 }
 

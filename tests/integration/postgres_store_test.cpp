@@ -175,6 +175,7 @@ TEST_CASE("the change feed hears every write readers see, at its commit, and not
   CHECK_FALSE(feed->wait(std::chrono::milliseconds(200)));
   store->set_campaign_state(campaign, CampaignState::Done);
   store->save_kind_model(campaign, "k", "{}");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // both notifications arrived meanwhile
   CHECK(feed->wait(std::chrono::milliseconds(2000)));  // both taken at once
   CHECK_FALSE(feed->wait(std::chrono::milliseconds(200)));
   CHECK(open_change_feed("sqlite:/tmp/none.db") == nullptr);  // SQLite: none, readers poll
