@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", timeout_ms, "how long a forwarded request may wait for a leader to answer")
       ->capture_default_str()
       ->check(CLI::Range(100, 600000));
+  std::string metrics_address;
+  app.add_option("--metrics", metrics_address,
+                 "serve Prometheus /metrics on ADDR:PORT (estimates answered, by status, and their latency; off unless given)");
   ampere::LogOptions log;
   ampere::add_log_options(app, log);
   const ampere::ParsedCommandLine parsed = ampere::parse_command_line(
@@ -95,7 +98,12 @@ int main(int argc, char** argv) {
     auto client = [&context, coordinator, keys, timeout_ms] {
       return std::make_unique<ampere::CoordinatorClient>(context, coordinator, std::chrono::milliseconds(timeout_ms), keys);
     };
-    ampere::HttpBridge bridge(snapshots, client, config, nullptr);
+    ampere::CoordinatorMetrics metrics(ampere::CoordinatorMetrics::Component::Bridge);
+    if (!metrics_address.empty()) {
+      metrics.serve(metrics_address);
+      spdlog::info("metrics on http://{}/metrics", metrics_address);
+    }
+    ampere::HttpBridge bridge(snapshots, client, config, &metrics);
     bridge.start();
     snapshots.start();
     spdlog::info("bridge serving http://{} from store {}; writes to {}", http, ampere::redact_store_url(store_url),

@@ -160,8 +160,11 @@ struct CoordinatorMetrics::Impl {
   }
 };
 
-CoordinatorMetrics::CoordinatorMetrics() : impl_(std::make_unique<Impl>()) {
-  impl_->build_info.Add({{"component", "coordinator"}, {"version", release_version()}, {"revision", build_revision()}}).Set(1);
+CoordinatorMetrics::CoordinatorMetrics(Component component) : impl_(std::make_unique<Impl>()) {
+  impl_->build_info.Add({{"component", component == Component::Bridge ? "bridge" : "coordinator"}, {"version", release_version()},
+                         {"revision", build_revision()}})
+      .Set(1);
+  if (component == Component::Bridge) return;  // its estimate series only: no loop, store, spool or lease of its own
   impl_->store_up.Add({}).Set(1);
   impl_->leader.Add({}).Set(1);
   impl_->leadership_epoch.Add({}).Set(0);

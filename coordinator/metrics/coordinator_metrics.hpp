@@ -14,7 +14,10 @@ namespace ampere {
 
 class CoordinatorMetrics {
  public:
-  CoordinatorMetrics();
+  /// What the metrics are of: the coordinator, or `ampere-bridge` (build info and the bridge's
+  /// estimate series only; the loop's series never appear).
+  enum class Component { Coordinator, Bridge };
+  explicit CoordinatorMetrics(Component component = Component::Coordinator);
   ~CoordinatorMetrics();
   CoordinatorMetrics(const CoordinatorMetrics&) = delete;
   CoordinatorMetrics& operator=(const CoordinatorMetrics&) = delete;

@@ -1018,3 +1018,31 @@ TEST_CASE("--ha: of two coordinators one leads, the other stands by (not-leader,
   CHECK(log.find("took the lease at epoch 2") != std::string::npos);
   CHECK(log.find("synchronous_standby_names is empty") != std::string::npos);  // the start-up warning
 }
+
+TEST_CASE("ampere-bridge serves its own /metrics: build info as a bridge and the estimates it answered, none of the loop's series") {
+  TempDir dir;
+  const int http_port = ampere::testing::free_port(), metrics_port = ampere::testing::free_port();
+  BackgroundProcess bridge("ampere-bridge",
+                           {"--store", "sqlite:" + dir.path() + "/store.db", "--http", "127.0.0.1:" + std::to_string(http_port),
+                            "--metrics", "127.0.0.1:" + std::to_string(metrics_port), "--coordinator", "tcp://127.0.0.1:1"},
+                           dir.path() + "/bridge.log");
+  httplib::Client http("127.0.0.1", http_port);
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) {
+    const auto r = http.Get("/readyz");
+    ready = r && r->status == 200;
+    if (!ready) std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE_MESSAGE(ready, slurp(dir.path() + "/bridge.log"));
+  const std::string model = nlohmann::json{{"model", nlohmann::json::parse(slurp(models("lenet5")))}, {"device_class", "sim-x"}}.dump();
+  const auto estimate = http.Post("/v1/estimate", model, "application/json");
+  REQUIRE(estimate);
+  CHECK(estimate->status >= 400);  // nothing profiled: refused, and counted
+  httplib::Client scrape("127.0.0.1", metrics_port);
+  const auto r = scrape.Get("/metrics");
+  REQUIRE(r);
+  CHECK(r->body.find("ampere_build_info{component=\"bridge\"") != std::string::npos);
+  CHECK(r->body.find("ampere_estimate_requests_total{") != std::string::npos);
+  CHECK(r->body.find("\nampere_coordinator_leader ") == std::string::npos);  // no lease here
+  CHECK(r->body.find("\nampere_store_up ") == std::string::npos);
+}
