@@ -216,7 +216,7 @@ AgentRunner::Reply AgentRunner::request_work(zmq::socket_t& socket, std::string&
   const auto body = d->envelope().getBody();
   switch (body.which()) {
     case wire::Envelope::Body::ERROR:
-      if (from_wire(body.getError().getCode()) == ErrorCode::NotLeader && fail_over(socket, "a standby")) return Reply::Unregistered;
+      if (error_code_of(*d) == ErrorCode::NotLeader && fail_over(socket, "a standby")) return Reply::Unregistered;
       spdlog::warn("coordinator: {}; registering again", body.getError().getMessage().cStr());
       return Reply::Unregistered;
     case wire::Envelope::Body::NO_WORK:

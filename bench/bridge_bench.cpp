@@ -171,17 +171,7 @@ int main(int argc, char** argv) {
   }
   zmq::context_t context;
   BridgeConfig config;
-  {  // a free loopback port (bind to 0, read it back, close)
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    config.port = ntohs(addr.sin_port);
-  }
+  config.port = free_loopback_port();
   config.cache_entries = cache_entries;
   StoreSnapshotRefresher snapshots("sqlite:" + db, std::chrono::milliseconds(60000));
   snapshots.start();

@@ -28,10 +28,10 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "bench/bench_keys.hpp"
 #include "bench/bench_support.hpp"
 #include "coordinator/client/coordinator_client.hpp"
 #include "coordinator/store/store.hpp"
-#include "security/certificate.hpp"
 #include "security/curve_client.hpp"
 
 namespace {
@@ -114,22 +114,12 @@ struct Setup {
   std::string db() const { return (dir / "ampere.db").string(); }
 };
 
-/// With CURVE on: keys for the coordinator, one for the whole fleet (every agent id binds to it), and
-/// an operator for the bench; the coordinator's and fleet's arguments grow by what they need.
+/// With CURVE on (bench/bench_keys.hpp): the coordinator's and fleet's arguments grow by what they need.
 void add_curve(Setup& s, std::vector<std::string>& coordinator_args, std::vector<std::string>& fleet_args) {
-  const std::filesystem::path keys = s.dir / "keys";
-  const ampere::Certificate coordinator = ampere::generate_certificate(), fleet = ampere::generate_certificate();
-  ampere::Certificate op = ampere::generate_certificate();
-  op.metadata["role"] = "operator";
-  ampere::write_certificate_pair(keys / "coordinator", coordinator);
-  ampere::write_certificate_pair(keys / "agents" / "fleet", fleet);
-  ampere::write_certificate_pair(keys / "clients" / "bench", op);
-  coordinator_args.insert(coordinator_args.end(), {"--curve-secret-key", (keys / "coordinator.key_secret").string(),
-                                                   "--authorized-agents", (keys / "agents").string(), "--authorized-clients",
-                                                   (keys / "clients").string()});
-  fleet_args.insert(fleet_args.end(), {"--key", (keys / "agents" / "fleet.key_secret").string(), "--coordinator-key",
-                                       (keys / "coordinator.key").string()});
-  s.operator_keys = ampere::CurveClientKeys{op.public_key, op.secret_key, coordinator.public_key};
+  const ampere::BenchKeys keys = ampere::write_bench_keys(s.dir / "keys");
+  coordinator_args.insert(coordinator_args.end(), keys.coordinator_args.begin(), keys.coordinator_args.end());
+  fleet_args.insert(fleet_args.end(), keys.fleet_args.begin(), keys.fleet_args.end());
+  s.operator_keys = keys.operator_keys;
 }
 
 /// A coordinator and a fleet of `agents` simulated agents spread over the five profiles.

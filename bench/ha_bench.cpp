@@ -32,13 +32,12 @@
 #include <pqxx/pqxx>
 #include <zmq.hpp>
 
+#include "bench/bench_keys.hpp"
 #include "bench/bench_support.hpp"
 #include "common/model_spec.hpp"
 #include "coordinator/client/coordinator_client.hpp"
 #include "coordinator/store/store.hpp"
 #include "integration/postgres_server.hpp"
-#include "security/certificate.hpp"
-#include "security/curve_client.hpp"
 #include "integration/process.hpp"
 
 namespace {
@@ -185,18 +184,11 @@ int soak(const Options& o) {
   std::vector<std::string> curve_coordinator, curve_fleet, curve_client;
   std::optional<ampere::CurveClientKeys> operator_keys;
   if (o.curve) {
-    const fs::path keys = dir / "keys";
-    const ampere::Certificate coordinator = ampere::generate_certificate(), fleet = ampere::generate_certificate();
-    ampere::Certificate op = ampere::generate_certificate();
-    op.metadata["role"] = "operator";
-    ampere::write_certificate_pair(keys / "coordinator", coordinator);
-    ampere::write_certificate_pair(keys / "agents" / "fleet", fleet);
-    ampere::write_certificate_pair(keys / "clients" / "bench", op);
-    curve_coordinator = {"--curve-secret-key", (keys / "coordinator.key_secret").string(), "--authorized-agents",
-                         (keys / "agents").string(), "--authorized-clients", (keys / "clients").string()};
-    curve_fleet = {"--key", (keys / "agents" / "fleet.key_secret").string(), "--coordinator-key", (keys / "coordinator.key").string()};
-    curve_client = {"--key", (keys / "clients" / "bench.key_secret").string(), "--coordinator-key", (keys / "coordinator.key").string()};
-    operator_keys = ampere::CurveClientKeys{op.public_key, op.secret_key, coordinator.public_key};
+    const ampere::BenchKeys keys = ampere::write_bench_keys(dir / "keys");
+    curve_coordinator = keys.coordinator_args;
+    curve_fleet = keys.fleet_args;
+    curve_client = keys.operator_args;
+    operator_keys = keys.operator_keys;
   }
   std::vector<Coordinator> coordinators(2);
   std::string agent_list, client_list;

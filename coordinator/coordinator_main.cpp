@@ -4,7 +4,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -155,12 +154,7 @@ int main(int argc, char** argv) {
   config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_ms);
   config.job_deadline = std::chrono::minutes(job_deadline_minutes);
   return ampere::run_reporting_errors([&] {
-    if (!store_password_file.empty()) {
-      std::ifstream in(store_password_file);
-      std::string password;
-      std::getline(in, password);
-      store_url = ampere::store_url_with_password(store_url, password);
-    }
+    if (!store_password_file.empty()) store_url = ampere::store_url_with_password_file(store_url, store_password_file);
     if (ha) {  // several coordinators share one store: only PostgreSQL can arbitrate, and no result waits in a local spool
       AMPERE_REQUIRE(store_url.rfind("postgresql://", 0) == 0 || store_url.rfind("postgres://", 0) == 0,
                      "--ha: needs a PostgreSQL store (--store postgresql://...): the lease and the fencing live in "

@@ -5,7 +5,6 @@
 // next one when one does not answer or stands by). It holds no state: run as many as the load
 // needs, behind any HTTP load balancer.
 #include <csignal>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -26,15 +25,6 @@
 namespace {
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
-
-/// The first line of `file` (a password), refused when empty.
-std::string read_secret(const std::string& file, const char* option) {
-  std::ifstream in(file);
-  std::string line;
-  std::getline(in, line);
-  AMPERE_REQUIRE(!line.empty(), option, " ", file, ": empty");
-  return line;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,7 +77,7 @@ int main(int argc, char** argv) {
   ampere::start_logging(log);
   return ampere::run_reporting_errors([&] {
     AMPERE_REQUIRE(!store_url.empty(), "--store: required (postgresql://USER@HOST:PORT/DB, or sqlite:PATH)");
-    if (!store_password_file.empty()) store_url = ampere::store_url_with_password(store_url, read_secret(store_password_file, "--store-password-file"));
+    if (!store_password_file.empty()) store_url = ampere::store_url_with_password_file(store_url, store_password_file);
     ampere::apply_bridge_options(config, http, token_file, read_token_file);
     const ampere::CoordinatorEndpoints endpoints(coordinator);  // refused here, by name, when malformed
     const std::optional<ampere::CurveClientKeys> keys = ampere::curve_client_keys(key_file, coordinator_key_file);

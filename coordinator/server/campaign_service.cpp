@@ -64,12 +64,7 @@ void CampaignService::reload() {
       ended_to_load_.push_back(std::move(record));
       continue;
     }
-    StoredCampaign c;
-    c.jobs = store_.store().jobs(record.id);
-    c.results = store_.store().results(record.id);
-    c.kind_models = store_.store().kind_models(record.id);
-    c.record = std::move(record);
-    now.push_back(std::move(c));
+    now.push_back(read_stored_campaign(store_.store(), std::move(record)));
   }
   load(std::move(now));
   if (!ended_to_load_.empty())
@@ -80,15 +75,10 @@ void CampaignService::reload() {
 bool CampaignService::load_ended(std::chrono::milliseconds budget) {
   const auto started = std::chrono::steady_clock::now();
   while (!ended_to_load_.empty() && std::chrono::steady_clock::now() - started < budget) {
-    const CampaignRecord& record = ended_to_load_.front();
-    StoredCampaign c;
-    c.jobs = store_.store().jobs(record.id);  // StoreUnavailable: the record stays first, tried again next turn
-    c.results = store_.store().results(record.id);
-    c.kind_models = store_.store().kind_models(record.id);
-    c.record = record;
-    ended_to_load_.pop_front();
+    // StoreUnavailable: the record stays first, tried again next turn
     std::vector<StoredCampaign> one;
-    one.push_back(std::move(c));
+    one.push_back(read_stored_campaign(store_.store(), ended_to_load_.front()));
+    ended_to_load_.pop_front();
     load(std::move(one));
     if (ended_to_load_.empty()) spdlog::info("every ended campaign is loaded");
   }

@@ -323,7 +323,7 @@ bool CoordinatorServer::stored_before(const std::string& peer, std::uint64_t job
   std::optional<std::string> owner;
   try {
     owner = store_.store().result_agent(job_id);
-  } catch (const StoreUnavailable& e) {
+  } catch (const StoreUnavailable&) {  // it cannot say now: refused as unknown (never stored twice)
     return false;
   }
   if (owner != agent_id) return false;

@@ -1,4 +1,5 @@
 #include <cctype>
+#include <fstream>
 #include <regex>
 
 #include "common/error.hpp"
@@ -25,6 +26,13 @@ std::string store_url_with_password(const std::string& url, const std::string& p
     else encoded += std::string("%") + hex[c >> 4] + hex[c & 15];
   }
   return url + (url.find('?') == std::string::npos ? "?" : "&") + "password=" + encoded;
+}
+
+std::string store_url_with_password_file(const std::string& url, const std::string& password_file) {
+  std::ifstream in(password_file);
+  std::string password;
+  std::getline(in, password);
+  return store_url_with_password(url, password);
 }
 
 StorePtr open_store(const std::string& url) {
@@ -56,16 +64,18 @@ std::vector<GroupedResultOutcome> Store::store_results(const std::vector<ResultR
   return out;
 }
 
+StoredCampaign read_stored_campaign(Store& store, CampaignRecord record) {
+  StoredCampaign c;
+  c.jobs = store.jobs(record.id);
+  c.results = store.results(record.id);
+  c.kind_models = store.kind_models(record.id);
+  c.record = std::move(record);
+  return c;
+}
+
 std::vector<StoredCampaign> read_stored_campaigns(Store& store) {
   std::vector<StoredCampaign> out;
-  for (CampaignRecord& record : store.campaigns()) {
-    StoredCampaign c;
-    c.jobs = store.jobs(record.id);
-    c.results = store.results(record.id);
-    c.kind_models = store.kind_models(record.id);
-    c.record = std::move(record);
-    out.push_back(std::move(c));
-  }
+  for (CampaignRecord& record : store.campaigns()) out.push_back(read_stored_campaign(store, std::move(record)));
   return out;
 }
 

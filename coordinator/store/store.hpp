@@ -71,9 +71,15 @@ bool store_url_has_password(const std::string& url);
 /// --store-password-file: a password never on a command line). Throws InputError for an SQLite URL
 /// or one that already carries a password.
 std::string store_url_with_password(const std::string& url, const std::string& password);
+/// store_url_with_password with the first line of `password_file` (--store-password-file), the
+/// same refusals.
+std::string store_url_with_password_file(const std::string& url, const std::string& password_file);
 
 /// Every campaign with its jobs, results and fitted kind models, in id order: what readers that
 /// rebuild from the store (the loop's reload, the bridge's snapshot) start from.
 std::vector<StoredCampaign> read_stored_campaigns(Store& store);
+/// One campaign's jobs, results and fitted kind models beside its record (the loop reads running
+/// campaigns first and ended ones later, one at a time).
+StoredCampaign read_stored_campaign(Store& store, CampaignRecord record);
 
 }  // namespace ampere

@@ -191,4 +191,14 @@ TEST_CASE("--ha is refused with an SQLite store or a spool, naming why, before a
                                                    "--http", "127.0.0.1:1"});
   CHECK(bridge.exit_code == 2);
   CHECK(bridge.err.find("endpoint 2") != std::string::npos);
+  // its --store-password-file is refused as the coordinator's is: empty, or for an SQLite store
+  const auto no_password = run_binary("ampere-bridge", {"--store", "postgresql://ampere@127.0.0.1:1/none",
+                                                        "--store-password-file", dir.file("empty", ""), "--http", "127.0.0.1:1"});
+  CHECK(no_password.exit_code == 2);
+  CHECK(no_password.err.find("--store-password-file: the file holds no password") != std::string::npos);
+  const auto sqlite_password = run_binary("ampere-bridge", {"--store", "sqlite:" + dir.path() + "/y.db", "--store-password-file",
+                                                            dir.file("password", "secret\n"), "--http", "127.0.0.1:1"});
+  CHECK(sqlite_password.exit_code == 2);
+  CHECK(sqlite_password.err.find("for a PostgreSQL store only") != std::string::npos);
+  CHECK(sqlite_password.err.find("secret") == std::string::npos);
 }

@@ -13,6 +13,36 @@ using ampere::testing::Fixture;
 using ampere::testing::start_frame;
 using namespace std::chrono_literals;
 
+namespace {
+
+/// A plain, plausible measurement: three repeats of about 10 ms, the simulated meter.
+Measurement plain_measurement() {
+  Measurement m;
+  m.seconds_per_iteration = {0.01, 0.0101, 0.0102};
+  m.joules_per_iteration = {0.1, 0.101, 0.102};
+  m.meter = MeterSource::Simulated;
+  m.iterations = 10;
+  m.threads = 1;
+  return m;
+}
+
+/// `m` sent as agent `id`'s result for `job`; returns the reply frame.
+std::string send_result(Fixture& f, const std::string& id, std::uint64_t job, const Measurement& m = plain_measurement()) {
+  return f.agent(id, make_frame([&](wire::Envelope::Body::Builder b) {
+    auto r = b.initResult();
+    r.setJobId(job);
+    r.setAgentId(id);
+    fill_result(r, m);
+  }));
+}
+
+wire::Ack::Reader ack_of(const DecodedEnvelope& d) {
+  REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ACK);
+  return d.envelope().getBody().getAck();
+}
+
+}  // namespace
+
 TEST_CASE("a lost agent's job is re-queued at the heartbeat timeout and handed to the next agent") {
   Fixture f;
   f.register_agent("a");
@@ -104,21 +134,10 @@ TEST_CASE("a result whose reference reading is far off the class's is refused, a
   f.client(start_frame("sim-x"));
   // Returns whether the Ack said stored.
   auto report = [&](std::uint64_t job, double reference) {
-    const DecodedEnvelope d(f.agent("a", make_frame([&](wire::Envelope::Body::Builder b) {
-      auto r = b.initResult();
-      r.setJobId(job);
-      r.setAgentId("a");
-      Measurement m;
-      m.seconds_per_iteration = {0.01, 0.0101, 0.0102};
-      m.joules_per_iteration = {0.1, 0.101, 0.102};
-      m.meter = MeterSource::Simulated;
-      m.iterations = 10;
-      m.threads = 1;
-      m.reference_seconds = reference;
-      fill_result(r, m);
-    })));
-    REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ACK);
-    return d.envelope().getBody().getAck().getStored();
+    Measurement m = plain_measurement();
+    m.reference_seconds = reference;
+    const DecodedEnvelope d(send_result(f, "a", job, m));
+    return ack_of(d).getStored();
   };
   for (int i = 0; i < 3; ++i) {  // three readings of 2 ms: the class's median
     const std::uint64_t job = f.ask_work("a");
@@ -278,21 +297,13 @@ TEST_CASE("hostile: a composite meter's result whose parts do not sum to its jou
   f.register_agent("a");
   f.client(start_frame("sim-x"));
   auto report = [&](std::uint64_t job, std::vector<MeterPart> parts) {
-    const DecodedEnvelope d(f.agent("a", make_frame([&](wire::Envelope::Body::Builder b) {
-      auto r = b.initResult();
-      r.setJobId(job);
-      r.setAgentId("a");
-      Measurement m;
-      m.seconds_per_iteration = {0.01, 0.0101};
-      m.joules_per_iteration = {0.3, 0.3};
-      m.meter = MeterSource::Composite;
-      m.meter_parts = std::move(parts);
-      m.iterations = 10;
-      m.threads = 1;
-      fill_result(r, m);
-    })));
-    REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ACK);
-    return d.envelope().getBody().getAck().getStored();
+    Measurement m = plain_measurement();
+    m.seconds_per_iteration = {0.01, 0.0101};
+    m.joules_per_iteration = {0.3, 0.3};
+    m.meter = MeterSource::Composite;
+    m.meter_parts = std::move(parts);
+    const DecodedEnvelope d(send_result(f, "a", job, m));
+    return ack_of(d).getStored();
   };
   const std::uint64_t forged = f.ask_work("a");
   REQUIRE(forged != 0);
@@ -309,31 +320,6 @@ TEST_CASE("hostile: a composite meter's result whose parts do not sum to its jou
   CHECK(stored[0].measurement.meter_parts[1].joules_per_iteration == std::vector<double>{0.1, 0.1});
   CHECK(f.metrics.text().find("ampere_results_stored_total{device_class=\"sim-x\",meter=\"rapl+nvml\"} 1") != std::string::npos);
 }
-
-namespace {
-
-/// A result for `job` from agent `id` (a plain, plausible measurement); returns the reply frame.
-std::string send_result(Fixture& f, const std::string& id, std::uint64_t job) {
-  return f.agent(id, make_frame([&](wire::Envelope::Body::Builder b) {
-    auto r = b.initResult();
-    r.setJobId(job);
-    r.setAgentId(id);
-    Measurement m;
-    m.seconds_per_iteration = {0.01, 0.0101, 0.0102};
-    m.joules_per_iteration = {0.1, 0.101, 0.102};
-    m.meter = MeterSource::Simulated;
-    m.iterations = 10;
-    m.threads = 1;
-    fill_result(r, m);
-  }));
-}
-
-wire::Ack::Reader ack_of(const DecodedEnvelope& d) {
-  REQUIRE(d.envelope().getBody().which() == wire::Envelope::Body::ACK);
-  return d.envelope().getBody().getAck();
-}
-
-}  // namespace
 
 TEST_CASE("after a restart (or a takeover) a running job waits for its agent: it registers again and its result is stored once") {
   Fixture f;
