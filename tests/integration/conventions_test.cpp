@@ -191,6 +191,14 @@ TEST_CASE("--ha is refused with an SQLite store or a spool, naming why, before a
                                                    "--http", "127.0.0.1:1"});
   CHECK(bridge.exit_code == 2);
   CHECK(bridge.err.find("endpoint 2") != std::string::npos);
+  // the agent's and the CLI's lists alike, before anything connects
+  const auto agent = run_binary("ampere-agent", {"--coordinator", "tcp://127.0.0.1:1,", "--backend", "simulated", "--profile", "server"});
+  CHECK(agent.exit_code == 2);
+  CHECK(agent.err.find("--coordinator: endpoint 2 of 'tcp://127.0.0.1:1,' is empty") != std::string::npos);
+  const auto cli = run_binary("ampere", {"--coordinator", ",tcp://127.0.0.1:1", "device-classes"});
+  CHECK(cli.exit_code == 2);
+  CHECK(cli.err.find("endpoint 1") != std::string::npos);
+  CHECK(cli.out.empty());
   // its --store-password-file is refused as the coordinator's is: empty, or for an SQLite store
   const auto no_password = run_binary("ampere-bridge", {"--store", "postgresql://ampere@127.0.0.1:1/none",
                                                         "--store-password-file", dir.file("empty", ""), "--http", "127.0.0.1:1"});
