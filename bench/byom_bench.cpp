@@ -12,7 +12,9 @@
 //      FLOPs-proportional one, and print how far each lands from the budget.
 // Prints its figures; not a test. Usage:
 //   bench_byom [--models resnet18,mobilenet_v2,resnet50] [--size 32] [--budget 12] [--pruned 10]
-//              [--fraction 0.5] [--calibration 4] [--normalize on|off] [--out DIR]
+//              [--fraction 0.5] [--calibration 4] [--normalize on|off] [--allocator pinned|glibc] [--out DIR]
+// --allocator: the trainer's (docs/method.md §16); PyTorch's own side always runs as a plain
+// process does (glibc's defaults): the user's truth.
 #include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -58,6 +60,7 @@ struct Options {
   double fraction = 0.5;
   int calibration = 4;  ///< whole members measured for the joint fit (a coordinator's default is 3)
   bool normalize = true;  ///< drift normalization by the reference readings (the coordinator's default)
+  std::string allocator = "pinned";  ///< ampere-trainer --allocator
   std::string out = "/tmp/ampere-bench-byom";
 };
 
@@ -208,7 +211,10 @@ void run_architecture(const std::string& name, const Options& o, Trainer& raw_tr
   // the original in PyTorch itself: our reconstruction against the real thing
   const json reference = json::parse(run_or_fail({python, scripts + "measure-torchvision.py", name, "--size", std::to_string(o.size)}));
   const double pytorch = reference.at("minimum").get<double>();
-  const double ours_beside = minimum_seconds(trainer.measure(model, 4343));  // right after it, raw seconds both
+  const auto [ours_beside, reading_beside] = trainer.with_reading(model, 4343);  // right after it, raw seconds both
+  // the original's estimate in raw seconds of that moment: campaign units over the median reading, times the reading beside
+  const double to_raw = o.normalize ? reading_beside / median : 1.0;
+  const double ampere_raw = scored.front().ampere * to_raw, flops_raw = scored.front().flops * to_raw;
 
   // 4. plan the budget, measure the plan and the FLOPs-proportional one
   PruneRequest request;
@@ -243,6 +249,9 @@ void run_architecture(const std::string& name, const Options& o, Trainer& raw_tr
   std::printf("   reconstruction: PyTorch's own %s %.4f s/iteration, the imported spec through ampere-trainer right after it "
               "%.4f s (%+.1f%%); raw seconds, not normalized\n",
               name.c_str(), pytorch, ours_beside, 100 * (ours_beside / pytorch - 1));
+  std::printf("   the original's estimate against PyTorch's own training of it (%s trainer): AMPERE %.4f s (%+.1f%%), FLOPs line "
+              "%.4f s (%+.1f%%)  [target within 8%%, better than the FLOPs line]\n",
+              o.allocator.c_str(), ampere_raw, 100 * (ampere_raw / pytorch - 1), flops_raw, 100 * (flops_raw / pytorch - 1));
   std::printf("   plan at %.0f%% of its estimate (%.4f s): %s keeps %.1f%% of the parameters, measured %.4f s: %+.1f%% from the "
               "budget  [target within 5%%]\n",
               100 * o.fraction, budget, chosen.c_str(), 100 * kept, planned, 100 * (planned / budget - 1));
@@ -273,10 +282,11 @@ int main(int argc, char** argv) {
     else if (a == "--fraction") o.fraction = std::stod(value());
     else if (a == "--calibration") o.calibration = std::stoi(value());
     else if (a == "--normalize") o.normalize = value() != "off";
+    else if (a == "--allocator") o.allocator = value();
     else if (a == "--out") o.out = value();
     else {
       std::fprintf(stderr, "usage: bench_byom [--models resnet18,mobilenet_v2,resnet50] [--size 32] [--budget 12] [--pruned 10] "
-                           "[--fraction 0.5] [--calibration 4] [--normalize on|off] [--out DIR]\n");
+                           "[--fraction 0.5] [--calibration 4] [--normalize on|off] [--allocator pinned|glibc] [--out DIR]\n");
       return 2;
     }
   }
@@ -287,13 +297,14 @@ int main(int argc, char** argv) {
     CPU_ZERO(&core0);
     CPU_SET(0, &core0);
     sched_setaffinity(0, sizeof core0, &core0);
-    std::printf("bench_byom: LibTorch through ampere-trainer, 1 thread on core 0; energy = time surrogate (time accuracy "
+    if (o.allocator != "pinned" && o.allocator != "glibc") throw InputError("--allocator: pinned or glibc, not " + o.allocator);
+    std::printf("bench_byom: LibTorch through ampere-trainer (allocator %s), 1 thread on core 0; energy = time surrogate (time accuracy "
                 "only); budget %u points per kind; measured: min of 5 repeats of >= 0.2 s; %s\n",
-                o.budget, o.normalize ? "drift-normalized: every figure in the campaign's units (seconds over the reference "
+                o.allocator.c_str(), o.budget, o.normalize ? "drift-normalized: every figure in the campaign's units (seconds over the reference "
                                         "reading beside, times the campaign's median reading)"
                                       : "raw seconds (--normalize off)");
     TrainerProcessConfig config;
-    config.command = {beside_this_binary("ampere-trainer"), "serve", "--threads", "1"};
+    config.command = {beside_this_binary("ampere-trainer"), "serve", "--threads", "1", "--allocator", o.allocator};
     TrainerPtr trainer = std::make_unique<TrainerProcess>(config, [](const TrainerInfo&) { return make_time_surrogate_meter(10.0); });
     for (const std::string& name : o.models) run_architecture(name, o, *trainer);
   } catch (const std::exception& e) {

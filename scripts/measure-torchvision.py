@@ -10,12 +10,14 @@ Usage: measure-torchvision.py NAME [--size 32] [--batch 8] [--classes 10] [--thr
 allocator.cpp); --set-to-none, --no-inplace and --foreach change one thing of PyTorch's training
 step each (zero_grad(set_to_none=True), ReLU(inplace=False), SGD(foreach=True)), to find where a
 difference from our reconstruction lies (docs/method.md §15).
-Prints JSON: {"name", "seconds_per_iteration": [one per repeat], "minimum"}.
+Prints JSON: {"name", "seconds_per_iteration": [one per repeat], "minimum",
+"minor_faults_per_iteration" (the fewest over the repeats: the allocator's page-fault churn)}.
 A reference script for benches (Debian's python3-torch and python3-torchvision), never part of the product.
 """
 import argparse
 import ctypes
 import json
+import resource
 import time
 
 import torch
@@ -68,13 +70,16 @@ def main():
     one = time.perf_counter() - start
     iterations = max(1, int(a.window / max(one, 1e-6)))
     per_iteration = []
+    faults = []
     for _ in range(a.repeats):
+        faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         start = time.perf_counter()
         for _ in range(iterations):
             step()
         per_iteration.append((time.perf_counter() - start) / iterations)
+        faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before) / iterations)
     print(json.dumps({"name": a.name, "iterations": iterations, "seconds_per_iteration": per_iteration,
-                      "minimum": min(per_iteration)}))
+                      "minimum": min(per_iteration), "minor_faults_per_iteration": min(faults)}))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 // ampere-trainer: LibTorch in its own process. `serve` trains the jobs an agent sends on a pipe
 // (docs/trainer-protocol.md); `measure` trains one model here with a meter of its own and prints
 // its figures, on a machine that has nothing but this binary and LibTorch.
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -34,18 +36,29 @@ struct TrainerOptions {
   bool allow_charging = false;
   std::uint32_t iterations = 0, repeats = 5, warmup = 5;
   std::optional<std::uint32_t> sample;
+  std::string allocator = "pinned";
 };
 
-/// Forwards to a meter and keeps a composite's part joules of every window, for the measurement.
+/// Forwards to a meter and keeps a composite's part joules and the minor page faults of every
+/// window, for the measurement.
 class PartRecordingMeter final : public Meter {
  public:
   explicit PartRecordingMeter(MeterPtr inner) : inner_(std::move(inner)) {}
   MeterSource source() const override { return inner_->source(); }
-  void begin() override { inner_->begin(); }
+  void begin() override {
+    inner_->begin();
+    faults_at_begin_ = minor_faults();
+  }
   double end(double seconds) override {
+    const long faults = minor_faults() - faults_at_begin_;
     const double joules = inner_->end(seconds);
     windows_.push_back(inner_->last_part_joules());
+    window_faults_.push_back(faults);
     return joules;
+  }
+  /// The fewest minor page faults a window took (the allocator's churn; docs/method.md §16).
+  long fewest_window_faults() const {
+    return window_faults_.empty() ? 0 : *std::min_element(window_faults_.begin(), window_faults_.end());
   }
   std::optional<WindowConditions> window_conditions() const override { return inner_->window_conditions(); }
   std::vector<MeterSource> part_sources() const override { return inner_->part_sources(); }
@@ -53,13 +66,26 @@ class PartRecordingMeter final : public Meter {
   void attach_parts(Measurement& m) const { attach_meter_parts(m, inner_->part_sources(), windows_); }
 
  private:
+  static long minor_faults() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_minflt;
+  }
   MeterPtr inner_;
   std::vector<std::vector<double>> windows_;
+  std::vector<long> window_faults_;
+  long faults_at_begin_ = 0;
 };
 
-void add_torch_options(CLI::App& command, TorchOptions& torch) {
-  command.add_option("--device", torch.device, "cpu | cuda | cuda:N")->capture_default_str();
-  command.add_option("--threads", torch.threads, "LibTorch intra-op threads")->capture_default_str()->check(CLI::Range(1, 1024));
+void add_torch_options(CLI::App& command, TrainerOptions& o) {
+  command.add_option("--device", o.torch.device, "cpu | cuda | cuda:N")->capture_default_str();
+  command.add_option("--threads", o.torch.threads, "LibTorch intra-op threads")->capture_default_str()->check(CLI::Range(1, 1024));
+  command.add_option("--allocator", o.allocator,
+                     "pinned: glibc's mmap and trim thresholds fixed (steady timings; what agents run); glibc: glibc's "
+                     "defaults, as a plain PyTorch process on glibc runs (for benches; in serve they adapt over the "
+                     "trainer's life; docs/method.md §16)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"pinned", "glibc"}));
 }
 
 /// The agent's meter, across the pipe: a window's begin and end are messages, and the agent
@@ -171,6 +197,8 @@ int measure(const TrainerOptions& args) {
   if (!info.device_name.empty()) out["device_name"] = info.device_name;
   if (!info.device_uuid.empty()) out["device_uuid"] = info.device_uuid;
   if (m.parameters > 0) out["parameters"] = m.parameters;  // as LibTorch counts the network it built
+  if (m.iterations > 0)
+    out["minor_faults_per_iteration"] = static_cast<double>(recorded.fewest_window_faults()) / m.iterations;
   std::cout << out.dump(2) << "\n";
   return 0;
 }
@@ -184,11 +212,11 @@ int main(int argc, char** argv) {
   CLI::App* serve_command = app.add_subcommand(
       "serve", "jobs in on stdin, results out on stdout, one JSON message per line; the agent that started it reads "
                "the meter around each window");
-  add_torch_options(*serve_command, o.torch);
+  add_torch_options(*serve_command, o);
   CLI::App* measure_command = app.add_subcommand(
       "measure", "train one model here with a meter of its own and print its figures as JSON (a family: the member "
                  "drawn with --sample)");
-  add_torch_options(*measure_command, o.torch);
+  add_torch_options(*measure_command, o);
   measure_command->add_option("--model", o.model, "model or family JSON")->required();
   measure_command->add_option("--meter", o.meter,
                                "auto | rapl | nvml | jetson-ina | android-battery | time-surrogate, or physical meters joined "
@@ -216,7 +244,7 @@ int main(int argc, char** argv) {
       app, argc, argv,
       {"ampere-trainer", {{"trainer pipe protocol", std::to_string(kTrainerProtocolVersion)}, {"libtorch", libtorch_version()}}});
   if (parsed.exit_status) return *parsed.exit_status;
-  pin_allocator();
+  if (o.allocator == "pinned") pin_allocator();
   return run_reporting_errors([&] {
     if (serve_command->parsed()) {
       const int rc = serve(o.torch);

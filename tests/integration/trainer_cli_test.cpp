@@ -33,6 +33,25 @@ TEST_CASE("ampere-trainer measure trains a model with a meter of its own") {
         doctest::Approx(7 * out.at("seconds_per_iteration").at("value").get<double>()));
 }
 
+TEST_CASE("ampere-trainer measure counts the page faults a window takes: none once pinned, and glibc's defaults on request") {
+  TempDir dir;
+  auto measured = [&](const std::string& allocator) {
+    // a cnn5 member: its activations churn glibc's heap when the thresholds are left to adapt
+    const auto r = run_binary("ampere-trainer", {"measure", "--model", std::string(AMPERE_MODELS_DIR) + "/cnn5.json", "--sample", "1",
+                                                 "--meter", "time-surrogate", "--min-window", "0.1", "--repeats", "3", "--warmup", "5",
+                                                 "--allocator", allocator});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return nlohmann::json::parse(r.out);
+  };
+  // pinned: a steady process touches no fresh page per iteration (docs/method.md §16)
+  CHECK(measured("pinned").at("minor_faults_per_iteration").get<double>() == 0);
+  // glibc's defaults: how many depends on glibc's adapting thresholds (0 to a few hundred here); the figure is reported
+  CHECK(measured("glibc").at("minor_faults_per_iteration").is_number());
+  const auto bogus = run_binary("ampere-trainer", {"measure", "--model", small_model(dir), "--allocator", "jemalloc"});
+  CHECK(bogus.exit_code == 2);
+  CHECK(bogus.err.find("--allocator") != std::string::npos);
+}
+
 TEST_CASE("unknown devices, meters and options are refused at start with the reason") {
   TempDir dir;
   const std::string model = small_model(dir);
