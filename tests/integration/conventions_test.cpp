@@ -152,6 +152,11 @@ TEST_CASE("a PostgreSQL password on the coordinator's command line is refused, i
                                                        dir.file("empty", ""), "--data-dir", dir.path()});
   CHECK(empty.exit_code == 2);
   CHECK(empty.err.find("--store-password-file: the file holds no password") != std::string::npos);
+  const auto missing = run_binary("ampere-coordinator", {"--store", "postgresql://ampere@127.0.0.1:1/none", "--store-password-file",
+                                                         dir.path() + "/no-such-file", "--data-dir", dir.path()});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("File does not exist") != std::string::npos);  // CLI11 refuses it by name
+  CHECK(missing.err.find("no-such-file") != std::string::npos);
   const auto sqlite = run_binary("ampere-coordinator", {"--store", "sqlite:" + dir.path() + "/x.db", "--store-password-file",
                                                         password, "--data-dir", dir.path()});
   CHECK(sqlite.exit_code == 2);
