@@ -297,7 +297,6 @@ int main(int argc, char** argv) {
     CPU_ZERO(&core0);
     CPU_SET(0, &core0);
     sched_setaffinity(0, sizeof core0, &core0);
-    if (o.allocator != "pinned" && o.allocator != "glibc") throw InputError("--allocator: pinned or glibc, not " + o.allocator);
     std::printf("bench_byom: LibTorch through ampere-trainer (allocator %s), 1 thread on core 0; energy = time surrogate (time accuracy "
                 "only); budget %u points per kind; measured: min of 5 repeats of >= 0.2 s; %s\n",
                 o.allocator.c_str(), o.budget, o.normalize ? "drift-normalized: every figure in the campaign's units (seconds over the reference "
