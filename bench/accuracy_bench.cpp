@@ -340,6 +340,9 @@ struct Accuracy {
   double mape_seconds = 0, mape_joules = 0, within10 = 0, flops_mape_seconds = 0, flops_mape_joules = 0, worst = 0;
   double signed_seconds = 0;  ///< mean signed error of the time estimate (positive: estimates run high)
   double coverage90 = 0;      ///< share of truths inside the estimate's 90% interval (time)
+  /// the same, the interval without its device-speed term (docs/method.md §17), and that term's
+  /// relative std (the largest over the models); -1: not computed
+  double coverage90_without_speed = -1, speed_relative_std = 0;
 };
 
 void add_error(Accuracy& a, double est_s, double est_j, double flops_s, double flops_j, double true_s, double true_j,
@@ -395,6 +398,8 @@ int heldout_count(const ModelSpec& family, int otherwise) {
   return edges > 0 ? static_cast<int>(2 * edges) : otherwise;
 }
 
+constexpr double kZ90 = 1.6448536269514722;  ///< the 90% interval's half-width in stds, as the estimator's
+
 /// Estimates held-out models of `family` (heldout_model) against `truth`.
 Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int count,
                   const std::function<std::pair<double, double>(const ModelSpec&, int)>& truth, bool joint = false,
@@ -412,8 +417,16 @@ Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int c
               e["flops_baseline"]["seconds_per_iteration"]["mean"].get<double>(),
               e["flops_baseline"]["joules_per_iteration"]["mean"].get<double>(), true_s, true_j,
               interval.at(0).get<double>(), interval.at(1).get<double>());
+    // the same interval without the device's speed term: what coverage it adds, in one run
+    const double mean = e["seconds_per_iteration"]["mean"].get<double>(), std = e["seconds_per_iteration"]["std"].get<double>();
+    const double speed = e["uncertainty"]["device_speed_relative_std"]["seconds"].get<double>();
+    const double without = std::sqrt(std::max(0.0, std * std - mean * mean * speed * speed));
+    if (a.coverage90_without_speed < 0) a.coverage90_without_speed = 0;
+    a.coverage90_without_speed += std::abs(true_s - mean) <= kZ90 * without ? 1 : 0;
+    a.speed_relative_std = std::max(a.speed_relative_std, speed);
   }
   finish(a);
+  if (a.coverage90_without_speed >= 0) a.coverage90_without_speed *= 100.0 / std::max(1, a.models);
   return a;
 }
 
@@ -525,6 +538,10 @@ void print_row(const std::string& device, const std::string& fam, const std::str
               label.c_str(), points, c.repeats, a.mape_seconds, a.signed_seconds, a.mape_joules, a.within10, a.worst,
               a.flops_mape_seconds, a.flops_mape_joules, seconds, a.coverage90,
               a.mape_seconds > a.flops_mape_seconds ? "  LOSES TO FLOPs" : "");
+  if (a.speed_relative_std > 0)
+    std::printf("%-10s %-11s %-22s   the device's speed moved by %.2f%% (reference readings' log std): cov90%% %.1f with it in the "
+                "interval, %.1f without\n",
+                "", "", "", 100 * a.speed_relative_std, a.coverage90, a.coverage90_without_speed);
   if (normalized)
     std::printf("%-10s %-11s %-22s   ref-normalized truth: MAPE_t %6.2f%%  signed %+6.2f%%  FLOPs_t %6.2f%%%s\n", "", "", "",
                 normalized->mape_seconds, normalized->signed_seconds, normalized->flops_mape_seconds,

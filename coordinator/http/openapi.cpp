@@ -109,6 +109,18 @@ const json& component_schemas() {
         }
       },
       "calibration": {"type": "array", "items": {"type": "object"}},
+      "uncertainty": {
+        "type": "object",
+        "description": "what the interval adds beyond the blocks' GP variances (docs/method.md §14, §17), as relative stds",
+        "properties": {
+          "whole_model_relative_std": {"type": "number", "description": "whole models' miss beyond their blocks, from calibration models"},
+          "device_speed_relative_std": {
+            "type": "object",
+            "description": "how much the device's speed moved while it was profiled (its reference readings)",
+            "properties": {"seconds": {"type": "number"}, "joules": {"type": "number", "nullable": true}}
+          }
+        }
+      },
       "flops_baseline": {
         "type": "object",
         "description": "the FLOPs line's estimate of the same model, fitted on the same variant networks",

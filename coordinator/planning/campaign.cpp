@@ -330,19 +330,10 @@ void Campaign::add_result(const KindKey& key, const Channels& channels, const Me
   if (!contains(k.asked, channels)) k.asked.push_back(channels);  // replayed from the store
   if (k.outstanding > 0) --k.outstanding;
   k.points.push_back(Point{channels, measurement});
-  note_reference(measurement);
+  references_.note(measurement);
 }
 
-void Campaign::note_reference(const Measurement& m) {
-  if (m.has_reference()) reference_seconds_.push_back(m.reference_seconds);
-  if (m.reference_joules == m.reference_joules) reference_joules_.push_back(m.reference_joules);
-}
-
-double Campaign::reference_median(bool energy) const {
-  const std::vector<double>& readings = energy ? reference_joules_ : reference_seconds_;
-  if (readings.size() < kReferenceQuorum) return std::nan("");
-  return summarize_repeats(readings, RepeatStatistic::Median).value;
-}
+double Campaign::reference_median(bool energy) const { return references_.median(energy); }
 
 RepeatSummary Campaign::fitted(const Measurement& m, bool energy, double median) const {
   RepeatSummary s = summarize_repeats(energy ? m.joules_per_iteration : m.seconds_per_iteration, settings_.statistic);
@@ -355,29 +346,7 @@ RepeatSummary Campaign::fitted(const Measurement& m, bool energy, double median)
   return s;
 }
 
-const char* reference_verdict_name(ReferenceVerdict verdict) {
-  switch (verdict) {
-    case ReferenceVerdict::Normal: return "normal";
-    case ReferenceVerdict::Missing: return "missing";
-    case ReferenceVerdict::Drift: return "drift";
-    case ReferenceVerdict::OffClass: return "off-class";
-  }
-  return "?";
-}
-
-ReferenceCheck Campaign::check_reference(const Measurement& m) const {
-  ReferenceCheck check;
-  if (!m.has_reference()) {
-    check.verdict = ReferenceVerdict::Missing;
-    return check;
-  }
-  const double median = reference_median(false);
-  if (!(median > 0)) return check;  // too few readings to judge yet
-  check.ratio = m.reference_seconds / median;
-  if (check.ratio > kOffClassRatio || check.ratio < 1 / kOffClassRatio) check.verdict = ReferenceVerdict::OffClass;
-  else if (std::abs(check.ratio - 1) > kDriftShare) check.verdict = ReferenceVerdict::Drift;
-  return check;
-}
+ReferenceCheck Campaign::check_reference(const Measurement& m) const { return references_.check(m); }
 
 bool Campaign::remeasure(const KindKey& key, const Channels& channels) {
   Kind& k = kind(key);
@@ -480,7 +449,7 @@ bool Campaign::hold_far(const KindKey& key, const Channels& channels, const Meas
     k.again.push_back(channels);             // planned once more, outside the budget
   }
   k.held.push_back({channels, measurement, job_id, agent_id});
-  note_reference(measurement);
+  references_.note(measurement);
   return true;
 }
 
@@ -505,7 +474,7 @@ std::optional<FarResolution> Campaign::confirm_far(const KindKey& key, const Cha
   resolution.held_job = held->job_id;
   resolution.ratio = second / first;
   if (k.outstanding > 0) --k.outstanding;  // the confirmation's result came
-  note_reference(measurement);
+  references_.note(measurement);
   if (std::abs(std::log(resolution.ratio)) <= std::log(kFarAgreement)) {  // two agents agree: the fit was wrong
     resolution.outcome = FarOutcome::Agreed;
     k.points.push_back(Point{held->channels, held->measurement});
@@ -547,6 +516,7 @@ std::map<KindKey, KindModel> Campaign::models() {
     for (const Kind& k : kinds_)
       if (k.state == KindState::Done) out[k.profile.key] = joint_models_.at(k.profile.key);
     set_whole_model_residual(out, true);  // the check's out-of-sample residual stays when larger
+    set_reference_log_variance(out);
     return out;
   }
   for (Kind& k : kinds_) {
@@ -558,7 +528,16 @@ std::map<KindKey, KindModel> Campaign::models() {
   const CalibrationCorrection correction = calibration_correction(out);
   for (auto& [key, model] : out) model.calibration = correction;
   set_whole_model_residual(out);
+  set_reference_log_variance(out);
   return out;
+}
+
+void Campaign::set_reference_log_variance(std::map<KindKey, KindModel>& served) const {
+  const double seconds = references_.log_variance(false), joules = references_.log_variance(true);
+  for (auto& [key, model] : served) {
+    model.reference_seconds_log_variance = seconds;
+    model.reference_joules_log_variance = model.joules ? joules : 0.0;
+  }
 }
 
 void Campaign::set_whole_model_residual(std::map<KindKey, KindModel>& served, bool keep_larger) const {
@@ -626,7 +605,7 @@ void Campaign::add_calibration(const ModelSpec& model, const Measurement& measur
                    ", which the campaign's plan does not profile");
   }
   calibration_.push_back({model, measurement});
-  note_reference(measurement);
+  references_.note(measurement);
 }
 
 std::size_t Campaign::measurement_count() const {

@@ -25,6 +25,7 @@
 #include "coordinator/planning/joint_additive_gp.hpp"
 #include "coordinator/planning/joint_fit.hpp"
 #include "coordinator/planning/kind_model.hpp"
+#include "coordinator/planning/reference_readings.hpp"
 
 namespace ampere {
 
@@ -65,24 +66,6 @@ struct CampaignSettings {
   /// (the steps family 3.4% against 21.7%, resnet 10.2% against 11.4%).
   ChannelStepSearch channel_steps = ChannelStepSearch::Probe;
 };
-
-/// What a result's reference reading says (docs/method.md §5), against the campaign's median.
-enum class ReferenceVerdict {
-  Normal,    ///< within kDriftShare of the median, or too few readings yet to judge
-  Missing,   ///< no reading: the result is fitted as measured
-  Drift,     ///< beyond kDriftShare: flagged, its point measured again once
-  OffClass,  ///< beyond kOffClassRatio: another kind of machine in this class; refused
-};
-/// "normal", "missing", "drift", "off-class" (the metric's label).
-const char* reference_verdict_name(ReferenceVerdict verdict);
-struct ReferenceCheck {
-  ReferenceVerdict verdict = ReferenceVerdict::Normal;
-  double ratio = std::nan("");  ///< the reading over the campaign's median (NaN: none to compare)
-};
-constexpr double kDriftShare = 0.05;
-constexpr double kOffClassRatio = 1.5;
-/// Readings a campaign needs before it judges one against their median.
-constexpr std::size_t kReferenceQuorum = 3;
 
 /// A point far from its kind's fit (docs/method.md §5, "Far points"): judged once the kind has
 /// kFarQuorum points, far when its miss is over kFarScore times what the fit expects there (the
@@ -285,12 +268,11 @@ class Campaign {
   std::map<KindKey, KindModel> joint_models_;
   std::size_t joint_measurements_ = 0;
   std::uint64_t plans_ = 0;  ///< plan() calls, seeding the interleaving
-  std::vector<double> reference_seconds_, reference_joules_;  ///< every result's reading, as added
+  ReferenceReadings references_;  ///< every result's reading, as added
   /// The fitted statistic of `m`'s repeats, normalized by its reference reading when the
   /// campaign normalizes and both readings exist (value × median / reading; noise × the square).
   /// `median` is reference_median(energy), computed once by the caller for all its results.
   RepeatSummary fitted(const Measurement& m, bool energy, double median) const;
-  void note_reference(const Measurement& m);
   /// The correction of `subtractive` by the calibration models (inactive when it cannot estimate them all).
   CalibrationCorrection calibration_correction(const std::map<KindKey, KindModel>& subtractive) const;
   /// Sets every served model's whole_model_residual: the mean over the calibration models of their
@@ -298,6 +280,9 @@ class Campaign {
   /// below 2 calibration models or while one cannot be estimated. `keep_larger`: a model's own
   /// residual stays when larger (a joint fit's, measured out of sample by its check).
   void set_whole_model_residual(std::map<KindKey, KindModel>& served, bool keep_larger = false) const;
+  /// Sets every served model's reference log variances from the campaign's reference readings
+  /// (docs/method.md §17): how much the device's speed moved while it measured.
+  void set_reference_log_variance(std::map<KindKey, KindModel>& served) const;
 };
 
 }  // namespace ampere

@@ -133,15 +133,19 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
     fit = fit.empty() || fit == fitted_by ? fitted_by : "mixed";
     block_list.push_back(entry);
   }
-  double residual = 0;
+  double residual = 0, speed_seconds = 0, speed_joules = 0;
   for (const auto& [kind, std_sum] : kind_std) {
     seconds_var += std_sum.first * std_sum.first;
     joules_var += std_sum.second * std_sum.second;
-    residual = std::max(residual, models.at(kind).whole_model_residual);
+    const KindModel& m = models.at(kind);
+    residual = std::max(residual, m.whole_model_residual);
+    speed_seconds = std::max(speed_seconds, m.reference_seconds_log_variance);
+    speed_joules = std::max(speed_joules, m.reference_joules_log_variance);
   }
-  // what whole models of the class miss beyond their blocks' variances (docs/method.md §14)
-  seconds_var += seconds * seconds * residual;
-  joules_var += joules * joules * residual;
+  // what whole models of the class miss beyond their blocks' variances (docs/method.md §14), and
+  // how much the device's own speed moved while it was profiled (§17)
+  seconds_var += seconds * seconds * (residual + speed_seconds);
+  joules_var += joules * joules * (residual + speed_joules);
   nlohmann::json calibration = nlohmann::json::array();
   for (const auto& [campaign, g] : groups) {
     seconds_var += g.seconds * g.seconds * g.correction.seconds.log_variance;
@@ -162,6 +166,11 @@ nlohmann::json Estimator::estimate(const ModelSpec& model, const std::string& de
                         {"total", {{"seconds", mean_std(seconds * n, seconds_var * n * n)},
                                    {"joules", has_joules ? mean_std(joules * n, joules_var * n * n) : nlohmann::json(nullptr)}}},
                         {"calibration", calibration},
+                        {"uncertainty",
+                         {{"whole_model_relative_std", std::sqrt(residual)},
+                          {"device_speed_relative_std",
+                           {{"seconds", std::sqrt(speed_seconds)},
+                            {"joules", has_joules ? nlohmann::json(std::sqrt(speed_joules)) : nlohmann::json(nullptr)}}}}},
                         {"blocks", block_list}};
   const double flops = model_cost(model).training_flops_per_iteration;
   nlohmann::json baseline = {{"training_flops_per_iteration", flops}};

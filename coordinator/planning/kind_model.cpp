@@ -38,6 +38,9 @@ nlohmann::json kind_model_to_json(const KindModel& model) {
   if (model.calibration.active()) out["calibration"] = calibration_correction_to_json(model.calibration);
   if (model.variance_scale != 1.0) out["variance_scale"] = model.variance_scale;
   if (model.whole_model_residual != 0) out["whole_model_residual"] = model.whole_model_residual;
+  if (model.reference_seconds_log_variance != 0 || model.reference_joules_log_variance != 0)
+    out["reference_log_variance"] = {{"seconds", model.reference_seconds_log_variance},
+                                     {"joules", model.reference_joules_log_variance}};
   return out;
 }
 
@@ -55,6 +58,13 @@ KindModel kind_model_from_json(const nlohmann::json& json) {
     model.whole_model_residual = json.value("whole_model_residual", 0.0);
     AMPERE_REQUIRE(std::isfinite(model.whole_model_residual) && model.whole_model_residual >= 0.0,
                    "whole_model_residual must be finite and >= 0, got ", model.whole_model_residual);
+    if (json.contains("reference_log_variance")) {
+      const nlohmann::json& v = json.at("reference_log_variance");
+      model.reference_seconds_log_variance = v.at("seconds").get<double>();
+      model.reference_joules_log_variance = v.at("joules").get<double>();
+      for (const double x : {model.reference_seconds_log_variance, model.reference_joules_log_variance})
+        AMPERE_REQUIRE(std::isfinite(x) && x >= 0.0, "reference_log_variance must be finite and >= 0, got ", x);
+    }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("saved kind model: ") + e.what());
   }

@@ -41,6 +41,14 @@ struct KindModel {
   /// drift and a process's own speed add), from the campaign's calibration models (docs/method.md
   /// §14): an estimate adds (mean · √r)² for the largest r among its kinds. 0: none known.
   double whole_model_residual = 0;
+  /// How much the device's own speed moved while the campaign measured (docs/method.md §17): the
+  /// sample variance of the log of its reference readings, time and energy (energy: time's where
+  /// the meter reads no energy live). A campaign's normalized fits answer at the median reading; a
+  /// later training meets the device at any speed it showed, so an estimate adds (mean · √v)² for
+  /// the largest v among its kinds. 0: none known (too few readings, or a campaign that does not
+  /// normalize, such as the paper's protocol).
+  double reference_seconds_log_variance = 0;
+  double reference_joules_log_variance = 0;
 };
 
 /// Which fit made the model: Subtractive (the kind's own GP) or Joint (its view of the joint GP).

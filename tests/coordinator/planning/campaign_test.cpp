@@ -1,6 +1,7 @@
 #include "coordinator/planning/campaign.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <doctest/doctest.h>
@@ -272,6 +273,49 @@ TEST_CASE("an estimate-variance campaign profiles every kind and estimates withi
     mape += std::abs(estimate - device.truth(model).seconds) / device.truth(model).seconds / 20;
   }
   CHECK(mape < 0.05);
+}
+
+TEST_CASE("served models carry how much the device's speed moved over the campaign (its reference readings)") {
+  const SimulatedDevice device(simulated_profile("xavier"));
+  CampaignSettings settings;
+  settings.budget_per_kind = 8;
+  Campaign campaign(1, family("lenet5"), "sim-xavier", settings);
+  std::vector<double> readings;
+  std::uint64_t seed = 0;
+  for (int rounds = 0; !campaign.done() && rounds < 500; ++rounds)
+    for (const PlannedJob& job : campaign.plan(2)) {
+      Measurement m = device.measure(job.variant, 3, ++seed);
+      // the device runs 4% fast, as is, or 4% slow; the result's time moves with it
+      const double speed = 1.0 + 0.04 * (static_cast<double>(seed % 3) - 1.0);
+      for (double& t : m.seconds_per_iteration) t *= speed;
+      m.reference_seconds = 0.002 * speed;
+      readings.push_back(m.reference_seconds);
+      campaign.add_result(job.kind, job.channels, m);
+    }
+  REQUIRE(campaign.done());
+  const double expected = reference_log_variance(readings, kReferenceQuorum);
+  CHECK(std::sqrt(expected) == doctest::Approx(0.033).epsilon(0.1));
+  const std::map<KindKey, KindModel> served = campaign.models();
+  REQUIRE_FALSE(served.empty());
+  for (const auto& [key, model] : served) {
+    CHECK(model.reference_seconds_log_variance == doctest::Approx(expected).epsilon(1e-12));
+    // the simulated meter reads energy with no energy reference: its joules move as its seconds do
+    CHECK(model.reference_joules_log_variance == (model.joules ? model.reference_seconds_log_variance : 0.0));
+  }
+  // and an estimate's interval widens by it: its relative std is at least the device's
+  Estimator estimator;
+  estimator.set_models("sim-xavier", served);
+  const nlohmann::json e = estimator.estimate(sample_model(family("lenet5"), 7), "sim-xavier", 1);
+  CHECK(e.at("uncertainty").at("device_speed_relative_std").at("seconds").get<double>() ==
+        doctest::Approx(std::sqrt(expected)));
+  const nlohmann::json& t = e.at("seconds_per_iteration");
+  CHECK(t.at("std").get<double>() >= std::sqrt(expected) * t.at("mean").get<double>());
+  // a campaign without reference readings (the paper's protocol's agents) carries none
+  Campaign plain(2, family("lenet5"), "sim-xavier", settings);
+  seed = 0;
+  for (int rounds = 0; !plain.done() && rounds < 500; ++rounds)
+    for (const PlannedJob& job : plain.plan(2)) plain.add_result(job.kind, job.channels, device.measure(job.variant, 3, ++seed));
+  for (const auto& [key, model] : plain.models()) CHECK(model.reference_seconds_log_variance == 0);
 }
 
 namespace {

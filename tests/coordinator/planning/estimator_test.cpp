@@ -122,6 +122,30 @@ TEST_CASE("blocks of one kind add their stds, kinds add variances, and a kind's 
   const double r_mean = r.at("mean").get<double>(), r_std = r.at("std").get<double>();
   CHECK(r_std * r_std == doctest::Approx(scaled_std * scaled_std + r_mean * r_mean * 0.0025).epsilon(1e-9));
   CHECK(kind_model_from_json(kind_model_to_json(models[blocks[0].kind])).whole_model_residual == 0.0025);
+  CHECK(residual.estimate(model, "c", 1).at("uncertainty").at("whole_model_relative_std").get<double>() ==
+        doctest::Approx(0.05));
+  // the device's speed variance v (its reference readings, log) adds (mean·√v)² as well, the largest v
+  models[blocks[0].kind].reference_seconds_log_variance = 0.0009;  // the device moved by 3% over the campaign
+  models[blocks[3].kind].reference_seconds_log_variance = 0.0004;
+  Estimator speed;
+  speed.set_models("c", models);
+  const nlohmann::json sp = speed.estimate(model, "c", 1);
+  const double sp_std = sp.at("seconds_per_iteration").at("std").get<double>();
+  CHECK(sp_std * sp_std == doctest::Approx(scaled_std * scaled_std + r_mean * r_mean * (0.0025 + 0.0009)).epsilon(1e-9));
+  CHECK(sp.at("uncertainty").at("device_speed_relative_std").at("seconds").get<double>() == doctest::Approx(0.03));
+  CHECK(sp.at("uncertainty").at("device_speed_relative_std").at("joules").is_null());  // no energy model here
+  const KindModel restored = kind_model_from_json(kind_model_to_json(models[blocks[0].kind]));
+  CHECK(restored.reference_seconds_log_variance == 0.0009);
+  CHECK(restored.reference_joules_log_variance == 0);
+  CHECK_FALSE(kind_model_to_json(models[blocks[1].kind]).contains("reference_log_variance"));  // none: as saved before
+  nlohmann::json bad_speed = kind_model_to_json(models[blocks[0].kind]);
+  bad_speed["reference_log_variance"]["joules"] = -0.5;
+  CHECK_THROWS_WITH_AS(kind_model_from_json(bad_speed), doctest::Contains("reference_log_variance must be finite and >= 0, got -0.5"),
+                       InputError);
+  bad_speed["reference_log_variance"] = {{"seconds", 0.1}};
+  CHECK_THROWS_AS(kind_model_from_json(bad_speed), InputError);  // joules missing
+  models[blocks[0].kind].reference_seconds_log_variance = 0;
+  models[blocks[3].kind].reference_seconds_log_variance = 0;
   nlohmann::json negative = kind_model_to_json(models[blocks[0].kind]);
   negative["whole_model_residual"] = -1;
   CHECK_THROWS_WITH_AS(kind_model_from_json(negative), doctest::Contains("whole_model_residual must be finite and >= 0"), InputError);
