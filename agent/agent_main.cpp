@@ -196,7 +196,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", config.threads, "torch intra-op threads")->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_option("--backend", backend, "torch | simulated")->capture_default_str()->check(CLI::IsMember({"torch", "simulated"}));
   app.add_option("--profile", profile,
-                 "simulated device profile: oppo, iphone, xavier, tx2, server (with --fleet, a comma list the agents are spread over)");
+                 "simulated device profile: oppo, iphone, xavier, tx2, server, cpu-avx512, cpu-avx512-shared (with --fleet, a comma list the agents are spread over)");
   int fleet = 1;
   app.add_option("--fleet", fleet,
                  "simulated backend: run this many agents in this one process, each its own identity (ID-0, ID-1, ...), "

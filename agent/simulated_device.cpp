@@ -12,6 +12,10 @@ namespace {
 
 // Plausible magnitudes per paper device (docs/simulated-device.md gives the sources of the shapes;
 // the numbers are synthetic). Phones are slow with wide vectors; the server is fast and hungry.
+// cpu-avx512-shared: the log std of the device's speed and its period, in jobs (docs/simulated-device.md).
+constexpr double kSharedDrift = 0.08;
+constexpr double kSharedDriftPeriodJobs = 150;
+
 const std::vector<DeviceProfile>& profiles() {
   static const std::vector<DeviceProfile> all = {
       // name     peak     bandwidth cache  speedup vw  sat     launch  step    idle  dyn   inter noise  memory (RAM)
@@ -23,6 +27,10 @@ const std::vector<DeviceProfile>& profiles() {
       // One core of this machine's AVX-512 Xeon through LibTorch, fitted to its measured staircase
       // (docs/method.md §14): 16-channel blocks, ~135 GFLOP/s on wide convolutions, ~48 at 16 channels.
       {"cpu-avx512", 1.4e11, 2.0e10,  2e6,   3.0,    16, 5.4e7,  2e-5,   1e-4,   10.0, 20.0,  0.10, 0.02,  24e9, true},
+      // The same core as a shared virtual machine runs it: its speed drifts over minutes, as the
+      // reference readings of real campaigns here show (docs/simulated-device.md, "Drift").
+      {"cpu-avx512-shared", 1.4e11, 2.0e10, 2e6, 3.0,   16, 5.4e7,  2e-5,   1e-4,   10.0, 20.0,  0.10, 0.02,  24e9, true,
+       kSharedDrift, kSharedDriftPeriodJobs},
   };
   return all;
 }
@@ -133,6 +141,13 @@ std::vector<SimulatedCost> SimulatedDevice::layer_costs(const ModelSpec& model) 
     costs.push_back({seconds, seconds * (p.idle_watts + p.dynamic_watts * (0.3 + 0.7 * busy * busy))});
   }
   return costs;
+}
+
+double SimulatedDevice::speed_factor(std::uint64_t job_index) const {
+  if (profile_.drift <= 0 || profile_.drift_period_jobs <= 0) return 1.0;
+  constexpr double kTwoPi = 6.283185307179586;
+  const double phase = std::fmod(static_cast<double>(job_index), profile_.drift_period_jobs) / profile_.drift_period_jobs;
+  return std::exp(profile_.drift * std::sqrt(2.0) * std::sin(kTwoPi * phase));
 }
 
 Measurement SimulatedDevice::measure(const ModelSpec& model, std::uint32_t repeats, std::uint64_t seed) const {

@@ -33,6 +33,12 @@ struct DeviceProfile {
   /// pure staircase as measured on this machine's CPU (docs/method.md §14). False: the half-lane
   /// utilization steps above.
   bool pads_work = false;
+  /// The device's own speed moves over time (docs/simulated-device.md, "Drift"), as a shared
+  /// machine's does: job n (every measurement a trainer makes, reference readings included) runs
+  /// speed_factor(n) = exp(drift · √2 · sin(2π n / drift_period_jobs)) times its cost, so the log of
+  /// the factor has standard deviation `drift` over a period. 0: none.
+  double drift = 0;
+  double drift_period_jobs = 0;
 };
 
 /// The shipped profiles: oppo, iphone, xavier, tx2, server, cpu-avx512. Throws InputError on another name.
@@ -58,6 +64,9 @@ class SimulatedDevice {
   /// What an agent on this device reports: `repeats` noisy draws around the truth, seeded by
   /// `seed` (the same seed gives the same figures). Labeled MeterSource::Simulated.
   Measurement measure(const ModelSpec& model, std::uint32_t repeats, std::uint64_t seed) const;
+
+  /// How much slower than its truth the device runs its `job_index`-th measurement (1 without drift).
+  double speed_factor(std::uint64_t job_index) const;
 
   const DeviceProfile& profile() const { return profile_; }
 

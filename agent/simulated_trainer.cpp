@@ -1,6 +1,7 @@
 #include "agent/simulated_trainer.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <thread>
 
 namespace ampere {
@@ -24,6 +25,10 @@ class SimulatedTrainer final : public Trainer {
     }
     m.seconds_per_iteration.resize(kept);
     m.joules_per_iteration.resize(kept);
+    // the device's speed at this job (drift: docs/simulated-device.md); reference readings see it too
+    const double speed = device_.speed_factor(jobs_++);
+    for (double& t : m.seconds_per_iteration) t *= speed;
+    for (double& j : m.joules_per_iteration) j *= speed;
     m.iterations = settings.iterations == 0 ? 10 : settings.iterations;
     return m;
   }
@@ -35,6 +40,7 @@ class SimulatedTrainer final : public Trainer {
  private:
   SimulatedDevice device_;
   int pace_ms_;
+  std::uint64_t jobs_ = 0;  ///< measurements so far, reference readings included
 };
 
 }  // namespace

@@ -487,6 +487,9 @@ CampaignSettings settings_of(const Protocol& protocol, std::uint32_t budget) {
   return s;
 }
 
+/// Where in a drifting device's time the simulated truth is read: after any campaign's jobs.
+constexpr std::uint64_t kTruthJob = 1000003;
+
 /// A simulated profile: the agent's simulated trainer (repeats as the protocol says) and the
 /// device's noise-free truth.
 struct SimulatedSetup {
@@ -495,9 +498,11 @@ struct SimulatedSetup {
   std::function<std::pair<double, double>(const ModelSpec&, int)> truth;
   explicit SimulatedSetup(const std::string& name)
       : device(simulated_profile(name)), trainer(make_simulated_trainer(simulated_profile(name))) {
-    truth = [this](const ModelSpec& m, int) {
+    truth = [this](const ModelSpec& m, int i) {
+      // a training run later meets the device at another speed (a drifting profile's; 1 otherwise)
       const SimulatedCost t = device.truth(m);
-      return std::make_pair(t.seconds, t.joules);
+      const double speed = device.speed_factor(kTruthJob + 7 * static_cast<std::uint64_t>(i));
+      return std::make_pair(t.seconds * speed, t.joules * speed);
     };
   }
   MeasureFn measure(const Protocol& protocol) const { return measuring(*trainer, protocol); }

@@ -533,7 +533,10 @@ std::map<KindKey, KindModel> Campaign::models() {
 }
 
 void Campaign::set_reference_log_variance(std::map<KindKey, KindModel>& served) const {
-  const double seconds = references_.log_variance(false), joules = references_.log_variance(true);
+  // only a normalizing campaign answers in its readings' units (the paper's protocol has none)
+  const bool normalized = settings_.normalize_reference;
+  const double seconds = normalized ? references_.log_variance(false) : 0.0;
+  const double joules = normalized ? references_.log_variance(true) : 0.0;
   for (auto& [key, model] : served) {
     model.reference_seconds_log_variance = seconds;
     model.reference_joules_log_variance = model.joules ? joules : 0.0;

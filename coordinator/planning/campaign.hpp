@@ -281,7 +281,8 @@ class Campaign {
   /// residual stays when larger (a joint fit's, measured out of sample by its check).
   void set_whole_model_residual(std::map<KindKey, KindModel>& served, bool keep_larger = false) const;
   /// Sets every served model's reference log variances from the campaign's reference readings
-  /// (docs/method.md §17): how much the device's speed moved while it measured.
+  /// (docs/method.md §17): how much the device's speed moved while it measured; 0 when the
+  /// campaign does not normalize.
   void set_reference_log_variance(std::map<KindKey, KindModel>& served) const;
 };
 

@@ -1,6 +1,8 @@
 #include "agent/simulated_device.hpp"
 #include "agent/simulated_trainer.hpp"
 
+#include <cmath>
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -41,7 +43,7 @@ TEST_CASE("the simulated cost has utilization steps at the vector width") {
 }
 
 TEST_CASE("profiles are the paper's devices and this machine's CPU, others are refused") {
-  CHECK(simulated_profile_names() == std::vector<std::string>{"oppo", "iphone", "xavier", "tx2", "server", "cpu-avx512"});
+  CHECK(simulated_profile_names() == std::vector<std::string>{"oppo", "iphone", "xavier", "tx2", "server", "cpu-avx512", "cpu-avx512-shared"});
   CHECK_THROWS_WITH_AS(simulated_profile("pixel"), doctest::Contains("unknown 'pixel'"), InputError);
   // each declares the memory its agents report (the coordinator's job memory guard reads it)
   CHECK(simulated_profile("iphone").memory_bytes == 6e9);
@@ -124,4 +126,35 @@ TEST_CASE("the cpu-avx512 profile steps every 16 channels and barely moves insid
   CHECK(block(64) / block(49) < 1.25);
   CHECK(block(128) / block(113) < 1.25);
   CHECK(block(128) / block(16) > 10);  // 23x measured
+}
+
+TEST_CASE("the cpu-avx512-shared profile drifts: its trainer's jobs, reference readings included, run at a speed that moves") {
+  const DeviceProfile& shared = simulated_profile("cpu-avx512-shared");
+  const SimulatedDevice device(shared);
+  REQUIRE(shared.drift > 0);
+  REQUIRE(shared.drift_period_jobs > 0);
+  // over a period the log of the speed factor has standard deviation `drift`, mean 0
+  double sum = 0, squares = 0;
+  const int n = static_cast<int>(shared.drift_period_jobs) * 4;
+  for (int i = 0; i < n; ++i) {
+    const double l = std::log(device.speed_factor(static_cast<std::uint64_t>(i)));
+    sum += l;
+    squares += l * l;
+  }
+  CHECK(sum / n == doctest::Approx(0).epsilon(1e-9).scale(1));
+  CHECK(std::sqrt(squares / n) == doctest::Approx(shared.drift).epsilon(0.01));
+  // the truth does not drift; every other profile's speed is 1
+  const ModelSpec model = cnn5(3);
+  CHECK(device.truth(model).seconds == SimulatedDevice(simulated_profile("cpu-avx512")).truth(model).seconds);
+  for (const char* name : {"oppo", "server", "cpu-avx512"}) CHECK(SimulatedDevice(simulated_profile(name)).speed_factor(37) == 1.0);
+  // through its trainer, the same job at two times differs by the factor of those times
+  TrainerPtr trainer = make_simulated_trainer(shared);
+  JobSettings settings;
+  settings.repeats = RepeatRule::fixed(1);
+  settings.seed = 5;
+  std::vector<double> seen;
+  const std::uint64_t quarter = static_cast<std::uint64_t>(shared.drift_period_jobs / 4);
+  for (std::uint64_t i = 0; i <= quarter; ++i) seen.push_back(trainer->measure(model, settings).seconds_per_iteration[0]);
+  CHECK(seen.back() / seen.front() == doctest::Approx(device.speed_factor(quarter) / device.speed_factor(0)).epsilon(1e-9));
+  CHECK(seen.back() / seen.front() > 1.1);  // a quarter period in: the slowest
 }
