@@ -301,7 +301,7 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
     const auto fit_start = std::chrono::steady_clock::now();
     const JointFit fit = fit_joint(campaign.joint_problem());
     out.parts.joint_fit = seconds_since(fit_start);
-    out.joint_models = fit.models;
+    out.joint_models = campaign.served_joint(fit.models);  // as a coordinator serves it (interval terms)
     out.joint_chosen = fit.joint_chosen();
     out.joint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - joint_start).count() -
                         (g_bench_reference_wall - reference_wall_variants);
@@ -311,7 +311,7 @@ CampaignOutcome run_campaign(const ModelSpec& family, const CampaignSettings& se
     out.raw_models = finish_shadow(*shadow, "raw");
     if (calibration >= 0) {
       const JointFit fit = fit_joint(shadow->joint_problem());
-      out.raw_joint_models = fit.models;
+      out.raw_joint_models = shadow->served_joint(fit.models);
       out.raw_joint_chosen = fit.joint_chosen();
     }
     out.has_raw = true;

@@ -515,9 +515,7 @@ std::map<KindKey, KindModel> Campaign::models() {
   if (joint_whole) {
     for (const Kind& k : kinds_)
       if (k.state == KindState::Done) out[k.profile.key] = joint_models_.at(k.profile.key);
-    set_whole_model_residual(out, true);  // the check's out-of-sample residual stays when larger
-    set_reference_log_variance(out);
-    return out;
+    return served_joint(std::move(out));
   }
   for (Kind& k : kinds_) {
     if (k.state != KindState::Done || k.points.empty()) continue;
@@ -530,6 +528,12 @@ std::map<KindKey, KindModel> Campaign::models() {
   set_whole_model_residual(out);
   set_reference_log_variance(out);
   return out;
+}
+
+std::map<KindKey, KindModel> Campaign::served_joint(std::map<KindKey, KindModel> joint) const {
+  set_whole_model_residual(joint, true);  // the check's out-of-sample residual stays when larger
+  set_reference_log_variance(joint);
+  return joint;
 }
 
 void Campaign::set_reference_log_variance(std::map<KindKey, KindModel>& served) const {

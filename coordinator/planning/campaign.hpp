@@ -195,6 +195,10 @@ class Campaign {
   /// and one is installed, else each kind's subtractive fit (fitted here if not yet), carrying the
   /// correction from the calibration models once every kind they hold is done (docs/method.md §11).
   std::map<KindKey, KindModel> models();
+  /// A joint fit's models as the campaign serves them: with the interval terms of its calibration
+  /// models (the larger of the fit's own out-of-sample residual and theirs) and of its reference
+  /// readings (docs/method.md §14, §17). What models() returns for an installed joint fit.
+  std::map<KindKey, KindModel> served_joint(std::map<KindKey, KindModel> joint) const;
   /// A fitted kind model (see kind_model_from_json): a subtractive one is used without refitting
   /// while the kind holds exactly the points it was fitted on; a joint one is installed as the
   /// joint fit of every measurement the campaign held when it was saved.

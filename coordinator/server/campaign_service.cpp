@@ -452,8 +452,9 @@ void CampaignService::update_joint_fit(CampaignEntry& entry, bool wait) {
       const JointFit fit = entry.joint_fit.get();
       if (fit.joint_chosen()) {
         entry.campaign->set_joint_models(fit.models, entry.joint_attempted);
-        save_models(entry, fit.models, true);
-        catalog_.set_models(entry.record.device_class, fit.models);
+        const std::map<KindKey, KindModel> served = entry.campaign->served_joint(fit.models);
+        save_models(entry, served, true);
+        catalog_.set_models(entry.record.device_class, served);
         report_heldout(entry.record.device_class);
         metrics_.joint_fit(entry.record.device_class, CoordinatorMetrics::JointFitOutcome::Installed, seconds);
         spdlog::info("campaign {}: joint fit of {} measurements installed ({} kinds, {:.1f} s; on the calibration models "

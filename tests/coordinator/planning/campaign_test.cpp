@@ -357,6 +357,10 @@ TEST_CASE("on a drifting device, normalized fits answer at its middle speed and 
   REQUIRE_FALSE(served.empty());
   const double v = served.begin()->second.reference_seconds_log_variance;
   CHECK(std::sqrt(v) == doctest::Approx(profile.drift).epsilon(0.25));
+  // a joint fit's models, as the coordinator installs them, carry the same term
+  std::map<KindKey, KindModel> bare = served;
+  for (auto& [key, model] : bare) model.reference_seconds_log_variance = model.reference_joules_log_variance = 0;
+  for (const auto& [key, model] : campaign.served_joint(bare)) CHECK(model.reference_seconds_log_variance == v);
   Estimator estimator;
   estimator.set_models("shared", served);
   double mape = 0;
