@@ -103,7 +103,7 @@ void run_with_lease(Transport& transport, const Clock& clock, const CoordinatorC
     term_over = true;
     if (keeper.joinable()) keeper.join();
     if (leading) *leading = false;
-    lease.release();  // the lock goes with the session: a standby takes over at once
+    lease.release(!fence->lost());  // unlocked, then the session ends: a standby takes over at once
     if (fence->lost()) {
       const std::string why = fence->why();
       spdlog::warn("stepped down from epoch {}: {}", *epoch, why);

@@ -119,7 +119,20 @@ bool LeaderLease::still_held() {
   }
 }
 
-void LeaderLease::release() { session_.reset(); }
+void LeaderLease::release(bool unlock) {
+  // Closing the connection frees the lock only once the server's backend has noticed and exited,
+  // after this returns: a standby asking at once may still find it held. Unlocking first (one round
+  // trip, bounded by the session's timeouts) frees it before this returns.
+  if (unlock && session_) {
+    try {
+      pqxx::nontransaction n(session_->connection);
+      n.exec_params("SELECT pg_advisory_unlock($1)", kLeaderLockKey);
+    } catch (const std::exception&) {
+      // the session is gone already: so is the lock
+    }
+  }
+  session_.reset();
+}
 
 std::string replication_warning(const std::string& url) {
   return reaching(url, "replication settings", [&]() -> std::string {

@@ -75,8 +75,11 @@ class LeaderLease {
   /// Whether this instance's session is alive and still holds the lock (one round trip); false
   /// after any failure: the lock may be gone, so the leader steps down.
   bool still_held();
-  /// Ends the session: the lock goes with it.
-  void release();
+  /// Ends the session: the lock goes with it, once the server notices the closed connection.
+  /// `unlock` (a leader stepping down whose store answers) unlocks first, so that a standby
+  /// asking right after finds the lock free; not when the store may be away (it would wait out
+  /// the session's timeouts for nothing).
+  void release(bool unlock = false);
   /// The leadership row as it stands (nullopt before the first takeover). Throws StoreUnavailable.
   std::optional<Leadership> current();
 

@@ -98,8 +98,9 @@ TEST_CASE("the leader lease: one instance holds it, a takeover grows the epoch, 
   const std::uint64_t campaign = leader->create_campaign(campaign_record());  // the leader writes
   CHECK_FALSE(fence1->lost());
 
-  // the leader's session ends (its process was killed): the standby takes over at epoch 2
-  first.release();
+  // the leader steps down (unlocking, then ending its session): the standby takes over at epoch 2
+  // at once (a killed leader's lock goes once the server notices its connection closed)
+  first.release(true);
   const std::optional<std::uint64_t> epoch2 = second.try_acquire();
   REQUIRE(epoch2.has_value());
   CHECK(*epoch2 == 2);
@@ -151,7 +152,7 @@ TEST_CASE("a takeover waits for a write of the old leader in flight, so no write
   pqxx::connection old_leader(url);
   pqxx::work in_flight(old_leader);
   REQUIRE(in_flight.exec("SELECT epoch FROM leadership WHERE id = 1 FOR SHARE")[0][0].as<int>() == 1);
-  first.release();
+  first.release(true);  // unlocked at once (its session's end would free it a little later)
   std::atomic<std::uint64_t> taken{0};
   std::thread takeover([&] { taken = second.try_acquire().value_or(99); });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
