@@ -195,8 +195,13 @@ int main(int argc, char** argv) {
                  "the coordinator's public certificate (CURVE; default: $AMPERE_COORDINATOR_KEY)");
   app.add_option("--threads", config.threads, "torch intra-op threads")->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_option("--backend", backend, "torch | simulated")->capture_default_str()->check(CLI::IsMember({"torch", "simulated"}));
+  const std::string profile_names = [] {
+    std::string names;
+    for (const auto& n : ampere::simulated_profile_names()) names += (names.empty() ? "" : ", ") + n;
+    return names;
+  }();
   app.add_option("--profile", profile,
-                 "simulated device profile: oppo, iphone, xavier, tx2, server, cpu-avx512, cpu-avx512-shared (with --fleet, a comma list the agents are spread over)");
+                 "simulated device profile: " + profile_names + " (with --fleet, a comma list the agents are spread over)");
   int fleet = 1;
   app.add_option("--fleet", fleet,
                  "simulated backend: run this many agents in this one process, each its own identity (ID-0, ID-1, ...), "
@@ -321,11 +326,7 @@ int main(int argc, char** argv) {
     }
     ampere::TrainerPtr trainer;
     if (backend == "simulated") {
-      AMPERE_REQUIRE(!profile.empty(), "--backend simulated needs --profile (", [] {
-        std::string names;
-        for (const auto& n : ampere::simulated_profile_names()) names += (names.empty() ? "" : ", ") + n;
-        return names;
-      }(), ")");
+      AMPERE_REQUIRE(!profile.empty(), "--backend simulated needs --profile (", profile_names, ")");
       AMPERE_REQUIRE(meter_label == "auto" || meter_label == "simulated", "--meter ", meter_label,
                      ": the simulated backend reports simulated energy only (--meter simulated)");
       trainer = ampere::make_simulated_trainer(ampere::simulated_profile(profile), pace_ms);

@@ -41,7 +41,7 @@ struct DeviceProfile {
   double drift_period_jobs = 0;
 };
 
-/// The shipped profiles: oppo, iphone, xavier, tx2, server, cpu-avx512. Throws InputError on another name.
+/// The shipped profiles: oppo, iphone, xavier, tx2, server, cpu-avx512, cpu-avx512-shared. Throws InputError on another name.
 const DeviceProfile& simulated_profile(const std::string& name);
 std::vector<std::string> simulated_profile_names();
 

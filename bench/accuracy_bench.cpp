@@ -341,8 +341,8 @@ struct Accuracy {
   double signed_seconds = 0;  ///< mean signed error of the time estimate (positive: estimates run high)
   double coverage90 = 0;      ///< share of truths inside the estimate's 90% interval (time)
   /// the same, the interval without its device-speed term (docs/method.md §17), and that term's
-  /// relative std (the largest over the models); -1: not computed
-  double coverage90_without_speed = -1, speed_relative_std = 0;
+  /// relative std (the largest over the models)
+  double coverage90_without_speed = 0, speed_relative_std = 0;
 };
 
 void add_error(Accuracy& a, double est_s, double est_j, double flops_s, double flops_j, double true_s, double true_j,
@@ -366,6 +366,7 @@ void finish(Accuracy& a) {
   a.mape_joules *= 100 / n;
   a.within10 *= 100 / n;
   a.coverage90 *= 100 / n;
+  a.coverage90_without_speed *= 100 / n;
   a.flops_mape_seconds *= 100 / n;
   a.flops_mape_joules *= 100 / n;
   a.worst *= 100;
@@ -413,20 +414,18 @@ Accuracy evaluate(const ModelSpec& family, const CampaignOutcome& outcome, int c
     const auto e = estimator.estimate(model, "bench", 1);
     const auto [true_s, true_j] = truth(model, i);
     const nlohmann::json& interval = e["seconds_per_iteration"]["interval90"];
-    add_error(a, e["seconds_per_iteration"]["mean"].get<double>(), e["joules_per_iteration"]["mean"].get<double>(),
+    const double mean = e["seconds_per_iteration"]["mean"].get<double>(), std = e["seconds_per_iteration"]["std"].get<double>();
+    add_error(a, mean, e["joules_per_iteration"]["mean"].get<double>(),
               e["flops_baseline"]["seconds_per_iteration"]["mean"].get<double>(),
               e["flops_baseline"]["joules_per_iteration"]["mean"].get<double>(), true_s, true_j,
               interval.at(0).get<double>(), interval.at(1).get<double>());
     // the same interval without the device's speed term: what coverage it adds, in one run
-    const double mean = e["seconds_per_iteration"]["mean"].get<double>(), std = e["seconds_per_iteration"]["std"].get<double>();
     const double speed = e["uncertainty"]["device_speed_relative_std"]["seconds"].get<double>();
     const double without = std::sqrt(std::max(0.0, std * std - mean * mean * speed * speed));
-    if (a.coverage90_without_speed < 0) a.coverage90_without_speed = 0;
     a.coverage90_without_speed += std::abs(true_s - mean) <= kZ90 * without ? 1 : 0;
     a.speed_relative_std = std::max(a.speed_relative_std, speed);
   }
   finish(a);
-  if (a.coverage90_without_speed >= 0) a.coverage90_without_speed *= 100.0 / std::max(1, a.models);
   return a;
 }
 
