@@ -141,11 +141,21 @@ class PostgresStore final : public Store {
     } catch (const pqxx::in_doubt_error& e) {
       connection_.reset();
       throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": commit in doubt: " + e.what());
+    } catch (const pqxx::transaction_rollback& e) {
+      // The server rolled our transaction back: a deadlock's victim (40P01, say against an
+      // operator's LOCK TABLE), a serialization failure (40001). libpqxx 6 derives these from
+      // `failure`, not `sql_error` (7 from sql_error: the class-40 test below). Nothing was written.
+      connection_.reset();
+      throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": rolled back: " + e.what());
     } catch (const pqxx::sql_error& e) {
       const std::string state = e.sqlstate();
       // 08: connection exception; 57: operator intervention (admin shutdown, and 57014: our
-      // statement_timeout); 53: insufficient resources; 55P03: our lock_timeout (a table locked).
-      if (state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 || state.rfind("53", 0) == 0 || state == "55P03") {
+      // statement_timeout); 53: insufficient resources; 55P03: our lock_timeout (a table locked);
+      // 40: transaction rollback (40P01: the server chose our transaction as a deadlock's victim,
+      // say against an operator's LOCK TABLE; 40001: a serialization failure). All of them are the
+      // server's state, not the row's: nothing was written, so the write is spooled or retried, never refused.
+      if (state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 || state.rfind("53", 0) == 0 || state == "55P03" ||
+          state.rfind("40", 0) == 0) {
         connection_.reset();
         throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": " + e.what());
       }

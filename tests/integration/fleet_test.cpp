@@ -884,17 +884,34 @@ TEST_CASE("a PostgreSQL table locked for 30 s neither freezes the loop nor loses
   };
   for (int i = 0; i < 200 && metric("ampere_results_stored_total{device_class=\"sim-tx2\",meter=\"simulated\"}").value_or(0) < 3; ++i)
     std::this_thread::sleep_for(50ms);
-  // an operator's psql session takes the tables and sits on them
-  std::atomic<bool> locked{false};
+  // an operator's psql session takes the tables and sits on them. Taking two tables while the
+  // coordinator writes both can close a cycle; the server then rolls back one side. Where that is
+  // the operator's statement, the operator runs it again (the coordinator's side spools and retries).
+  std::atomic<int> locked{0};  // 1: held, -1: the holder gave up
+  std::string holder_error;
   std::thread holder([&] {
-    pqxx::connection c(url);
-    pqxx::work w(c);
-    w.exec("LOCK TABLE results, jobs IN ACCESS EXCLUSIVE MODE");
-    locked = true;
-    std::this_thread::sleep_for(30s);
-    w.commit();
+    try {
+      pqxx::connection c(url);
+      for (int attempt = 0;; ++attempt) {
+        try {
+          pqxx::work w(c);
+          w.exec("LOCK TABLE results, jobs IN ACCESS EXCLUSIVE MODE");
+          locked = 1;
+          std::this_thread::sleep_for(30s);
+          w.commit();
+          return;
+        } catch (const pqxx::transaction_rollback&) {
+          if (attempt == 4) throw;  // deadlock or serialization: taken again
+        }
+      }
+    } catch (const std::exception& e) {
+      holder_error = e.what();
+      locked = -1;
+    }
   });
-  while (!locked) std::this_thread::sleep_for(10ms);
+  while (locked == 0) std::this_thread::sleep_for(10ms);
+  if (locked < 0) holder.join();
+  REQUIRE_MESSAGE(locked == 1, holder_error);
   auto client = coordinator->client(3000ms);
   int answered = 0, checks = 0;
   double fewest_agents = 1;

@@ -163,6 +163,56 @@ TEST_CASE("a takeover waits for a write of the old leader in flight, so no write
   CHECK(taken.load() == 2);
 }
 
+TEST_CASE("a write the server picks as a deadlock's victim is StoreUnavailable (spooled, retried), never a refusal") {
+  testing::PostgresServer server;
+  const std::string url = server.create_database();
+  StorePtr store = open_store(url);
+  const std::uint64_t campaign = store->create_campaign(campaign_record());
+  JobRecord j;
+  j.campaign_id = campaign;
+  j.kind_key = "v1|k";
+  j.channels = {8};
+  j.variant_json = "{}";
+  const std::uint64_t job = store->create_jobs({j}).at(0);
+  Measurement m;
+  m.seconds_per_iteration = {0.1};
+  m.joules_per_iteration = {1.0};
+  m.meter = MeterSource::Simulated;
+  m.iterations = 1;
+  m.threads = 1;
+  // an operator's session takes results; store_result holds its job row (FOR UPDATE) and waits for
+  // results; the operator then asks for jobs: a cycle. The operator's session waits 10 s before it
+  // looks for deadlocks, the store's 1 s (the server's default), so the store's transaction is the one chosen.
+  pqxx::connection operator_session(url);
+  pqxx::work held(operator_session);
+  held.exec("SET LOCAL deadlock_timeout = '10s'");
+  held.exec("LOCK TABLE results IN ACCESS EXCLUSIVE MODE");
+  std::atomic<int> outcome{0};  // 1: StoreUnavailable, 2: anything else, 3: stored
+  std::string said;
+  std::thread writer([&] {
+    try {
+      store->store_result({job, "agent-1", m});
+      outcome = 3;
+    } catch (const StoreUnavailable& e) {
+      said = e.what();
+      outcome = 1;
+    } catch (const std::exception& e) {
+      said = e.what();
+      outcome = 2;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the writer waits for results by now
+  held.exec("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");        // granted once the writer is rolled back
+  held.commit();
+  writer.join();
+  INFO(said);
+  CHECK(outcome.load() == 1);
+  CHECK(said.find("deadlock") != std::string::npos);
+  CHECK(store->results(campaign).empty());  // nothing half-written
+  store->store_result({job, "agent-1", m});  // the retry lands
+  CHECK(store->results(campaign).size() == 1);
+}
+
 TEST_CASE("the change feed hears every write readers see, at its commit, and nothing else") {
   testing::PostgresServer server;
   const std::string url = server.create_database();
