@@ -62,14 +62,12 @@ LeaderLease::~LeaderLease() = default;
 
 namespace {
 
-/// Runs `body`; a failure to reach PostgreSQL becomes StoreUnavailable naming the operation.
+/// Runs `body`; any failure PostgreSQL reports becomes StoreUnavailable naming the operation.
 template <class Body>
 auto reaching(const std::string& url, const char* operation, Body&& body) -> decltype(body()) {
   try {
     return body();
-  } catch (const pqxx::broken_connection& e) {
-    throw StoreUnavailable("store " + redact_store_url(url) + ": " + operation + ": " + e.what());
-  } catch (const pqxx::sql_error& e) {
+  } catch (const pqxx::failure& e) {  // a lost connection, an SQL error, a commit in doubt, a rollback (libpqxx 6: not an sql_error)
     throw StoreUnavailable("store " + redact_store_url(url) + ": " + operation + ": " + e.what());
   }
 }
