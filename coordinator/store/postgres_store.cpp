@@ -125,8 +125,9 @@ class PostgresStore final : public Store {
       pqxx::nontransaction(connection).exec(std::string("SET lock_timeout = '") + kLockTimeout + "'");
   }
 
-  /// Runs `body` on a live connection, reconnecting first when the last one was lost. A lost or
-  /// refused connection, or a server shutting down, becomes StoreUnavailable.
+  /// Runs `body` on a live connection, reconnecting first when the last one was lost. What is the
+  /// server's state, not the row's (a lost or refused connection, a server shutting down, a
+  /// timeout, a commit in doubt, a rolled-back transaction), becomes StoreUnavailable.
   template <class Body>
   auto guarded(const char* operation, Body&& body) -> decltype(body(std::declval<pqxx::connection&>())) {
     try {
@@ -136,31 +137,30 @@ class PostgresStore final : public Store {
       }
       return body(*connection_);
     } catch (const pqxx::broken_connection& e) {
-      connection_.reset();
-      throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": " + e.what());
+      throw away(operation, e.what());
     } catch (const pqxx::in_doubt_error& e) {
-      connection_.reset();
-      throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": commit in doubt: " + e.what());
+      throw away(operation, std::string("commit in doubt: ") + e.what());
     } catch (const pqxx::transaction_rollback& e) {
-      // The server rolled our transaction back: a deadlock's victim (40P01, say against an
-      // operator's LOCK TABLE), a serialization failure (40001). libpqxx 6 derives these from
-      // `failure`, not `sql_error` (7 from sql_error: the class-40 test below). Nothing was written.
-      connection_.reset();
-      throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": rolled back: " + e.what());
+      // class 40 below; libpqxx 6 derives these from `failure`, not `sql_error` (7 does)
+      throw away(operation, std::string("rolled back: ") + e.what());
     } catch (const pqxx::sql_error& e) {
       const std::string state = e.sqlstate();
       // 08: connection exception; 57: operator intervention (admin shutdown, and 57014: our
       // statement_timeout); 53: insufficient resources; 55P03: our lock_timeout (a table locked);
       // 40: transaction rollback (40P01: the server chose our transaction as a deadlock's victim,
-      // say against an operator's LOCK TABLE; 40001: a serialization failure). All of them are the
-      // server's state, not the row's: nothing was written, so the write is spooled or retried, never refused.
+      // say against an operator's LOCK TABLE; 40001: a serialization failure). Nothing was
+      // written, so the write is spooled or retried, never refused.
       if (state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 || state.rfind("53", 0) == 0 || state == "55P03" ||
-          state.rfind("40", 0) == 0) {
-        connection_.reset();
-        throw StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": " + e.what());
-      }
+          state.rfind("40", 0) == 0)
+        throw away(operation, e.what());
       throw;
     }
+  }
+
+  /// Drops the connection (the next call opens a new one) and says why the store is away.
+  StoreUnavailable away(const char* operation, const std::string& detail) {
+    connection_.reset();
+    return StoreUnavailable(std::string("store ") + redacted(url_) + ": " + operation + ": " + detail);
   }
 
   std::uint64_t create_campaign(const CampaignRecord& c) override {
